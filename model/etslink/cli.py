@@ -1,0 +1,194 @@
+"""The `etslink` command: run, validate, template. The only module that prints.
+
+Exit codes: 0 success; 1 internal error (details in a log file); 2 bad input; 3 the inputs
+admit no solution; 4 the solver stopped without an optimal solution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from etslink.errors import (
+    EtslinkError,
+    InfeasibleError,
+    InputError,
+    Issue,
+    SolverTroubleError,
+    format_issues,
+)
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 1, 2, 3, 4
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="etslink", description="Model linked carbon emissions trading systems."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="solve the linked and autarky cases of a workbook")
+    run.add_argument("workbook", type=Path)
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (must not exist or be empty); default "
+        "outputs/<workbook name>/<UTC time>/",
+    )
+    run.add_argument("--quiet", action="store_true", help="print only problems")
+    validate = commands.add_parser("validate", help="check a workbook without solving")
+    validate.add_argument("workbook", type=Path)
+    template = commands.add_parser("template", help="write an empty, documented input workbook")
+    template.add_argument("path", type=Path)
+    return parser
+
+
+def _say(message: str, quiet: bool = False) -> None:
+    if not quiet:
+        print(message)
+
+
+def _print_warnings(warnings: list[Issue]) -> None:
+    if warnings:
+        print("Warnings (the run goes on):", file=sys.stderr)
+        print(format_issues(warnings), file=sys.stderr)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from etslink.run import load_workbook
+
+    data, warnings = load_workbook(args.workbook)
+    _print_warnings(warnings)
+    print(
+        f"{args.workbook}: OK, {len(data.systems)} systems, {len(data.system_years)} "
+        f"system-years, {len(data.links)} links."
+    )
+    return EXIT_OK
+
+
+def _template(args: argparse.Namespace) -> int:
+    from etslink.workbook import write_template
+
+    path: Path = args.path
+    if path.exists():
+        raise InputError(
+            [
+                Issue(
+                    str(path),
+                    None,
+                    "",
+                    "",
+                    "the file already exists",
+                    "choose a new file name; etslink never overwrites a file",
+                )
+            ]
+        )
+    if path.suffix.lower() != ".xlsx":
+        raise InputError(
+            [
+                Issue(
+                    str(path),
+                    None,
+                    "",
+                    "",
+                    "the name does not end in .xlsx",
+                    "use a name such as my_scenario.xlsx",
+                )
+            ]
+        )
+    write_template(path)
+    print(f"Wrote {path}")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    from etslink.report.excel import write_results_workbook
+    from etslink.report.html import write_report
+    from etslink.run import Timings, load_workbook, run_cases
+    from etslink.runrecord import (
+        atomic_output_dir,
+        check_output_dir,
+        run_record,
+        utc_stamp,
+        write_json,
+    )
+    from etslink.solve import solver_version
+
+    started = utc_stamp()
+    out: Path = args.out or Path("outputs") / args.workbook.stem / started
+    check_output_dir(out)
+    timings = Timings()
+    _say(f"reading {args.workbook}", args.quiet)
+    data, warnings = load_workbook(args.workbook, timings)
+    _print_warnings(warnings)
+    results = run_cases(data, timings, progress=lambda m: _say(m, args.quiet))
+    cases = {
+        case: {
+            "status": r.outcome.status,
+            "termination": r.outcome.termination,
+            "objective_pv_M" + data.currency: r.outcome.objective_Mcur,
+            "solve_seconds": round(r.outcome.seconds, 4),
+            "solver": r.outcome.solver,
+            "solver_options": r.outcome.options,
+        }
+        for case, r in results.cases.items()
+    }
+    start = time.perf_counter()
+    with atomic_output_dir(out) as tmp:
+        record = run_record(args.workbook, cases, timings.seconds, solver_version(), started)
+        write_results_workbook(results, record, tmp / "results.xlsx")
+        write_report(results, record, tmp / "report.html")
+        timings.stage("write", start)
+        write_json(tmp / "run.json", record)
+    _print_summary(results, args.quiet)
+    _say(f"results in {out}", args.quiet)
+    return EXIT_OK
+
+
+def _print_summary(results: object, quiet: bool) -> None:
+    from etslink.report.html import price_comparison
+    from etslink.results import Results
+
+    if quiet or not isinstance(results, Results):
+        return
+    print(price_comparison(results).to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+
+
+def _log_internal_error() -> Path:
+    log = Path(tempfile.gettempdir()) / f"etslink-error-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    log.write_text(traceback.format_exc(), encoding="utf-8")
+    return log
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    handlers = {"run": _run, "validate": _validate, "template": _template}
+    try:
+        return handlers[args.command](args)
+    except InputError as exc:
+        print(f"The workbook has {len(exc.issues)} problem(s):\n{exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except InfeasibleError as exc:
+        print(f"The inputs admit no solution:\n{exc}", file=sys.stderr)
+        return EXIT_INFEASIBLE
+    except SolverTroubleError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_SOLVER
+    except EtslinkError as exc:  # pragma: no cover - every subclass is handled above
+        print(str(exc), file=sys.stderr)
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:
+        print("interrupted; no output was written", file=sys.stderr)
+        return 130
+    except Exception:
+        print(f"internal error: please report, details in {_log_internal_error()}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

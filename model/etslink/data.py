@@ -1,0 +1,240 @@
+"""`ModelData`: the frozen, typed sets and parameters that the formulation reads."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+SystemYear = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class LinearMac:
+    """Linear MAC of one system-year: MAC(a) = intercept + slope * a [CUR per tCO2e]."""
+
+    intercept_per_tCO2e: float
+    slope_per_tCO2e_per_MtCO2e: float
+    max_abatement_MtCO2e: float
+
+
+@dataclass(frozen=True)
+class AbatementStep:
+    """One stepwise abatement option of a system-year."""
+
+    option: str
+    abatement_MtCO2e: float
+    cost_per_tCO2e: float
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link whose one transfer variable is measured in `from_system` allowances.
+
+    A one-way link carries transfers t >= 0 from `from_system` to `to_system`; a two-way link
+    carries a net transfer t of either sign (t < 0 moves -r*t allowances of `to_system` the
+    other way, worth -t tonnes in `from_system`, the reciprocal exchange rate).
+    """
+
+    from_system: str
+    to_system: str
+    two_way: bool
+    exchange_rate: float
+    max_transfer_MtCO2e: float | None
+    years: tuple[int, ...]
+
+    @property
+    def name(self) -> str:
+        """Return a readable id such as "CA<->QC" or "EU->CH"."""
+        arrow = "<->" if self.two_way else "->"
+        return f"{self.from_system}{arrow}{self.to_system}"
+
+
+@dataclass(frozen=True)
+class OffsetOffer:
+    """One step of an offset credit supply curve."""
+
+    offset_type: str
+    year: int
+    step: int
+    supply_MtCO2e: float
+    price_per_tCO2e: float
+
+
+@dataclass(frozen=True)
+class OffsetRule:
+    """A system accepts a credit type in some years, within optional limits."""
+
+    system: str
+    offset_type: str
+    max_share_of_emissions: float | None
+    max_MtCO2e: float | None
+    years: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PriceControl:
+    """Floor and ceiling of one system-year [CUR per tCO2e]; reserve [MtCO2e], None = none."""
+
+    floor_per_tCO2e: float | None
+    ceiling_per_tCO2e: float | None
+    ceiling_reserve_MtCO2e: float | None
+
+
+def _frozen(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """Everything one case of the model needs, in model units (MtCO2e, CUR per tCO2e)."""
+
+    scenario_name: str
+    currency: str
+    base_year: int
+    discount_rate: float
+    systems: tuple[str, ...]
+    system_names: Mapping[str, str]
+    banking: Mapping[str, bool]
+    borrowing_limit_MtCO2e: Mapping[str, float]
+    initial_bank_MtCO2e: Mapping[str, float]
+    baseline_MtCO2e: Mapping[SystemYear, float]
+    cap_MtCO2e: Mapping[SystemYear, float]
+    mac_linear: Mapping[SystemYear, LinearMac]
+    mac_steps: Mapping[SystemYear, tuple[AbatementStep, ...]]
+    links: tuple[Link, ...] = ()
+    offset_offers: tuple[OffsetOffer, ...] = ()
+    offset_rules: tuple[OffsetRule, ...] = ()
+    price_controls: Mapping[SystemYear, PriceControl] = field(default_factory=lambda: _frozen({}))
+
+    @property
+    def system_years(self) -> tuple[SystemYear, ...]:
+        """Return every (system, year) in which a system takes part, sorted."""
+        return tuple(sorted(self.baseline_MtCO2e))
+
+    def years_of(self, system: str) -> tuple[int, ...]:
+        """Return the sorted years in which `system` takes part."""
+        return tuple(y for s, y in self.system_years if s == system)
+
+    def discount_factor(self, year: int) -> float:
+        """Return the present-value factor of money of `year`: (1 + rate)^-(year - base)."""
+        return float((1.0 + self.discount_rate) ** -(year - self.base_year))
+
+    def without_links(self) -> ModelData:
+        """Return the same data with every link removed (offsets stay)."""
+        return replace(self, links=())
+
+
+def _years_between(first: int | None, last: int | None, years: set[int]) -> tuple[int, ...]:
+    low = first if first is not None else min(years, default=0)
+    high = last if last is not None else max(years, default=0)
+    return tuple(sorted(y for y in years if low <= y <= high))
+
+
+def build_model_data(
+    tables: Mapping[str, list[dict[str, Any]]], settings: Mapping[str, Any], default_name: str
+) -> ModelData:
+    """Return ModelData from validated, typed records (see `validate.validate`)."""
+    systems = tuple(r["system"] for r in tables["systems"])
+    baseline = {(r["system"], r["year"]): r["baseline_MtCO2e"] for r in tables["emissions"]}
+    years_of: dict[str, set[int]] = defaultdict(set)
+    for s, y in baseline:
+        years_of[s].add(y)
+    all_years = {y for _, y in baseline}
+    return ModelData(
+        scenario_name=settings.get("scenario_name") or default_name,
+        currency=str(settings.get("currency") or "EUR").upper(),
+        base_year=settings.get("base_year") or min(all_years),
+        discount_rate=float(settings.get("discount_rate") or 0.0),
+        systems=systems,
+        system_names=_frozen({r["system"]: r["name"] or r["system"] for r in tables["systems"]}),
+        banking=_frozen({r["system"]: bool(r["banking"]) for r in tables["systems"]}),
+        borrowing_limit_MtCO2e=_frozen(
+            {r["system"]: r["borrowing_limit_MtCO2e"] for r in tables["systems"]}
+        ),
+        initial_bank_MtCO2e=_frozen(
+            {r["system"]: r["initial_bank_MtCO2e"] for r in tables["systems"]}
+        ),
+        baseline_MtCO2e=_frozen(baseline),
+        cap_MtCO2e=_frozen(
+            {(r["system"], r["year"]): r["cap_MtCO2e"] for r in tables["emissions"]}
+        ),
+        mac_linear=_frozen(_linear_macs(tables, baseline)),
+        mac_steps=_frozen(_steps(tables)),
+        links=tuple(_link(r, years_of) for r in tables["links"]),
+        offset_offers=_offers(tables["offsets"]),
+        offset_rules=tuple(
+            OffsetRule(
+                r["system"],
+                r["offset_type"],
+                r["max_share_of_emissions"],
+                r["max_MtCO2e"],
+                _years_between(r["first_year"], r["last_year"], years_of[r["system"]]),
+            )
+            for r in tables["offset_rules"]
+        ),
+        price_controls=_frozen(
+            {
+                (r["system"], r["year"]): PriceControl(
+                    r["floor_price_per_tCO2e"],
+                    r["ceiling_price_per_tCO2e"],
+                    r["ceiling_reserve_MtCO2e"],
+                )
+                for r in tables["price_controls"]
+            }
+        ),
+    )
+
+
+def _steps(
+    tables: Mapping[str, list[dict[str, Any]]],
+) -> dict[SystemYear, tuple[AbatementStep, ...]]:
+    steps: dict[SystemYear, list[AbatementStep]] = defaultdict(list)
+    for r in tables["mac_steps"]:
+        steps[r["system"], r["year"]].append(
+            AbatementStep(r["option"], r["abatement_MtCO2e"], r["cost_per_tCO2e"])
+        )
+    return {key: tuple(sorted(v, key=lambda s: s.option)) for key, v in steps.items()}
+
+
+def _linear_macs(
+    tables: Mapping[str, list[dict[str, Any]]], baseline: Mapping[SystemYear, float]
+) -> dict[SystemYear, LinearMac]:
+    """Linear MACs; a blank max abatement is the baseline less the steps' quantities."""
+    step_room: dict[SystemYear, float] = defaultdict(float)
+    for r in tables["mac_steps"]:
+        step_room[r["system"], r["year"]] += r["abatement_MtCO2e"]
+    macs = {}
+    for r in tables["mac_linear"]:
+        key = (r["system"], r["year"])
+        room = r["max_abatement_MtCO2e"]
+        if room is None:
+            room = max(baseline[key] - step_room[key], 0.0)
+        macs[key] = LinearMac(r["intercept_per_tCO2e"], r["slope_per_tCO2e_per_MtCO2e"], room)
+    return macs
+
+
+def _link(r: Mapping[str, Any], years_of: Mapping[str, set[int]]) -> Link:
+    shared = years_of[r["from_system"]] & years_of[r["to_system"]]
+    return Link(
+        r["from_system"],
+        r["to_system"],
+        r["direction"] == "two-way",
+        r["exchange_rate"],
+        r["max_transfer_MtCO2e"],
+        _years_between(r["first_year"], r["last_year"], shared),
+    )
+
+
+def _offers(rows: list[dict[str, Any]]) -> tuple[OffsetOffer, ...]:
+    """Offers numbered per (type, year) in order of price, so step 1 is the cheapest."""
+    grouped: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        grouped[r["offset_type"], r["year"]].append(r)
+    return tuple(
+        OffsetOffer(o, y, step, r["supply_MtCO2e"], r["price_per_tCO2e"])
+        for (o, y), group in sorted(grouped.items())
+        for step, r in enumerate(sorted(group, key=lambda r: r["price_per_tCO2e"]), start=1)
+    )

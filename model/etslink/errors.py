@@ -1,0 +1,90 @@
+"""Problems an analyst can act on: input issues, infeasible inputs, solver trouble."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_ISSUES_SHOWN = 50
+
+
+@dataclass(frozen=True, order=True)
+class Issue:
+    """One problem in the workbook, located by sheet, Excel row and column.
+
+    Attributes:
+        sheet: Sheet name as in the contract.
+        row: Excel row number (the header is row 1); None for the whole sheet.
+        cell: Excel cell reference such as "D7", or "" when the problem is a whole row/sheet.
+        column: Column name as in the contract, or "" when none applies.
+        problem: What is wrong, quoting the value.
+        fix: What the analyst should do.
+    """
+
+    sheet: str
+    row: int | None
+    cell: str
+    column: str
+    problem: str
+    fix: str
+
+    def message(self) -> str:
+        """Return `<sheet>!<cell> (<column>): <problem>. Fix: <fix>.`."""
+        where = f"{self.sheet}!{self.cell}" if self.cell else self.sheet
+        if self.row is not None and not self.cell:
+            where = f"{self.sheet}!{self.row}:{self.row}"
+        col = f" ({self.column})" if self.column else ""
+        return f"{where}{col}: {self.problem.rstrip('.')}. Fix: {self.fix.rstrip('.')}."
+
+
+def _sort_key(issue: Issue) -> tuple[str, int, str, str]:
+    return (issue.sheet, issue.row or 0, issue.column, issue.problem)
+
+
+def format_issues(issues: list[Issue]) -> str:
+    """Return the issues as sorted lines, at most MAX_ISSUES_SHOWN of them."""
+    ordered = sorted(set(issues), key=_sort_key)
+    lines = [i.message() for i in ordered[:MAX_ISSUES_SHOWN]]
+    if len(ordered) > MAX_ISSUES_SHOWN:
+        lines.append(f"... and {len(ordered) - MAX_ISSUES_SHOWN} more problems.")
+    return "\n".join(lines)
+
+
+class EtslinkError(Exception):
+    """An error whose message is written for the analyst."""
+
+
+class InputError(EtslinkError):
+    """The workbook has problems; exit code 2."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        self.issues = sorted(set(issues), key=_sort_key)
+        super().__init__(format_issues(self.issues))
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """A system-year that cannot comply, and by how much [MtCO2e]."""
+
+    system: str
+    year: int
+    shortfall_MtCO2e: float
+
+
+class InfeasibleError(EtslinkError):
+    """The inputs admit no solution; exit code 3."""
+
+    def __init__(self, case: str, shortfalls: list[Shortfall]) -> None:
+        self.case = case
+        self.shortfalls = shortfalls
+        lines = [
+            f"{s.system} {s.year} cannot comply ({case} case): {s.shortfall_MtCO2e:.3f} MtCO2e "
+            "short. Fix: raise max_abatement_MtCO2e (mac_linear), add mac_steps options, raise "
+            "cap_MtCO2e (emissions), allow banking or borrowing (systems), or add a ceiling "
+            "(price_controls)."
+            for s in shortfalls
+        ]
+        super().__init__("\n".join(lines))
+
+
+class SolverTroubleError(EtslinkError):
+    """The solver stopped without an optimal solution (time limit, numerics); exit code 4."""

@@ -1,0 +1,38 @@
+"""The optimisation model: `build_model(data)` adds each concept in the order of the docs."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from etslink.data import ModelData
+from etslink.formulation.abatement import add_abatement
+from etslink.formulation.compliance import add_banking, add_compliance, add_shortfall
+from etslink.formulation.links import add_links
+from etslink.formulation.objective import add_objective
+from etslink.formulation.offsets import add_offsets
+from etslink.formulation.price_controls import add_price_controls
+from etslink.formulation.sets import add_sets
+
+
+def build_model(
+    data: ModelData, *, shortfall_penalty_per_tCO2e: float | None = None
+) -> pyo.ConcreteModel:
+    """Return the Pyomo model of one case.
+
+    Args:
+        data: The case's inputs.
+        shortfall_penalty_per_tCO2e: If given, each compliance balance may fall short at this
+            cost (used only to diagnose infeasible inputs; see docs/formulation.md, (E13)).
+    """
+    m = pyo.ConcreteModel(name=data.scenario_name)
+    add_sets(m, data)
+    add_abatement(m, data)
+    add_links(m, data)
+    add_offsets(m, data)
+    add_price_controls(m, data)
+    add_banking(m, data)
+    if shortfall_penalty_per_tCO2e is not None:
+        add_shortfall(m, data)
+    add_compliance(m, data)
+    add_objective(m, data, shortfall_penalty_per_tCO2e)
+    return m

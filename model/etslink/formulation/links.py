@@ -1,0 +1,51 @@
+"""Links: one transfer variable per link-year, in the exporting system's allowances."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from etslink.data import Link, ModelData
+
+
+def add_links(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add transfers (B3), (E3) net imports, (E4) and (E5) transfer limits."""
+    links = {link.name: link for link in d.links}
+
+    def bounds(m: pyo.ConcreteModel, name: str, y: int) -> tuple[float | None, None]:
+        return (None if links[name].two_way else 0.0, None)
+
+    m.transfer_MtCO2e = pyo.Var(
+        m.link_years,
+        bounds=bounds,
+        doc="(B3) net transfer along the link [MtCO2e of from_system allowances]",
+    )
+    m.transfer_limit = pyo.Constraint(
+        m.limited_link_years,
+        rule=lambda m, name, y: m.transfer_MtCO2e[name, y] <= links[name].max_transfer_MtCO2e,
+        doc="(E4) transfer limit, from_system to to_system [MtCO2e]",
+    )
+    m.reverse_transfer_limit = pyo.Constraint(
+        m.limited_reverse_link_years,
+        rule=lambda m, name, y: (
+            -links[name].exchange_rate * m.transfer_MtCO2e[name, y]
+            <= links[name].max_transfer_MtCO2e
+        ),
+        doc="(E5) transfer limit, to_system to from_system [MtCO2e]",
+    )
+
+    incidence: dict[tuple[str, int], list[tuple[Link, float]]] = {}
+    for name, y in m.link_years:
+        link = links[name]
+        incidence.setdefault((link.to_system, y), []).append((link, link.exchange_rate))
+        incidence.setdefault((link.from_system, y), []).append((link, -1.0))
+
+    def net_imports(m: pyo.ConcreteModel, s: str, y: int) -> object:
+        return sum(
+            coef * m.transfer_MtCO2e[link.name, y] for link, coef in incidence.get((s, y), [])
+        )
+
+    m.net_imports_MtCO2e = pyo.Expression(
+        m.system_years,
+        rule=net_imports,
+        doc="(E3) compliance that other systems' allowances provide here, net [MtCO2e]",
+    )

@@ -1,0 +1,27 @@
+"""Price floor (allowances withheld) and ceiling (extra allowances sold at the ceiling)."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from etslink.data import ModelData
+
+
+def add_price_controls(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add unsold allowances (B6), ceiling sales (B7) and (E9) the ceiling reserve."""
+    controls = d.price_controls
+    m.unsold_MtCO2e = pyo.Var(
+        m.floor_years,
+        bounds=lambda m, s, y: (0.0, d.cap_MtCO2e[s, y]),
+        doc="(B6) allowances left unsold at the floor [MtCO2e]",
+    )
+    m.ceiling_sales_MtCO2e = pyo.Var(
+        m.ceiling_years,
+        domain=pyo.NonNegativeReals,
+        doc="(B7) extra allowances sold at the ceiling [MtCO2e]",
+    )
+    m.ceiling_reserve = pyo.Constraint(
+        m.ceiling_reserve_years,
+        rule=lambda m, s, y: m.ceiling_sales_MtCO2e[s, y] <= controls[s, y].ceiling_reserve_MtCO2e,
+        doc="(E9) ceiling sales <= reserve [MtCO2e]",
+    )

@@ -1,0 +1,96 @@
+"""Sparse index sets: only the combinations that exist in the data."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from etslink.data import ModelData
+
+
+def _set(items: list[tuple[object, ...]], dimen: int, doc: str) -> pyo.Set:
+    return pyo.Set(initialize=sorted(set(items)), dimen=dimen, ordered=True, doc=doc)
+
+
+def add_sets(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add every index set of the model."""
+    m.system_years = _set(list(d.system_years), 2, "systems and the years they take part in")
+    m.linear_macs = _set(list(d.mac_linear), 2, "system-years with a linear MAC")
+    m.abatement_steps = _set(
+        [(s, y, step.option) for (s, y), steps in d.mac_steps.items() for step in steps],
+        3,
+        "stepwise abatement options (system, year, option)",
+    )
+    m.bank_years = _set(
+        [(s, y) for s in d.systems if d.banking[s] for y in d.years_of(s)[:-1]],
+        2,
+        "system-years whose unused allowances are carried to the system's next year",
+    )
+    m.link_years = _set(
+        [(link.name, y) for link in d.links for y in link.years],
+        2,
+        "links and the years they are active",
+    )
+    m.limited_link_years = _set(
+        [
+            (link.name, y)
+            for link in d.links
+            if link.max_transfer_MtCO2e is not None
+            for y in link.years
+        ],
+        2,
+        "link-years with a transfer limit",
+    )
+    m.limited_reverse_link_years = _set(
+        [
+            (link.name, y)
+            for link in d.links
+            if link.two_way and link.max_transfer_MtCO2e is not None
+            for y in link.years
+        ],
+        2,
+        "two-way link-years with a transfer limit in the reverse direction",
+    )
+    m.offset_offers = _set(
+        [(o.offset_type, o.year, o.step) for o in d.offset_offers],
+        3,
+        "offset supply steps (type, year, step)",
+    )
+    markets = {(o.offset_type, o.year) for o in d.offset_offers}
+    m.offset_markets = _set(list(markets), 2, "offset credit markets (type, year)")
+    uses = [
+        (r.system, r.offset_type, y)
+        for r in d.offset_rules
+        for y in r.years
+        if (r.offset_type, y) in markets
+    ]
+    m.offset_uses = _set(uses, 3, "which system may use which credit in which year")
+    share = {
+        (r.system, r.offset_type) for r in d.offset_rules if r.max_share_of_emissions is not None
+    }
+    quantity = {(r.system, r.offset_type) for r in d.offset_rules if r.max_MtCO2e is not None}
+    m.offset_share_limits = _set(
+        [u for u in uses if u[:2] in share], 3, "offset uses limited to a share of emissions"
+    )
+    m.offset_quantity_limits = _set(
+        [u for u in uses if u[:2] in quantity], 3, "offset uses limited to a quantity"
+    )
+    controls = d.price_controls.items()
+    m.floor_years = _set(
+        [k for k, c in controls if c.floor_per_tCO2e is not None],
+        2,
+        "system-years with a price floor",
+    )
+    m.ceiling_years = _set(
+        [k for k, c in controls if c.ceiling_per_tCO2e is not None],
+        2,
+        "system-years with a price ceiling",
+    )
+    m.ceiling_reserve_years = _set(
+        [
+            k
+            for k, c in controls
+            if c.ceiling_per_tCO2e is not None and c.ceiling_reserve_MtCO2e is not None
+        ],
+        2,
+        "system-years with a finite ceiling reserve",
+    )

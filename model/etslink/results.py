@@ -1,0 +1,416 @@
+"""Turn solved models into result tables; the only place where duals become prices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from etslink.cases import CASES
+from etslink.data import Link, ModelData
+from etslink.solve import SolveOutcome
+
+SHADOW_TOLERANCE_per_tCO2e = 1e-6
+"""Shadow prices below this [CUR per tCO2e] count as zero (restriction not binding)."""
+LEVEL_TOLERANCE_MtCO2e = 1e-9
+
+
+def year_money(
+    model: pyo.ConcreteModel,
+    d: ModelData,
+    constraint: pyo.Constraint,
+    key: tuple[Any, ...],
+    year: int,
+) -> float:
+    """Return the shadow price [CUR per tCO2e, money of `year`] of a `<=` restriction.
+
+    Price = -dual / discount factor: the dual of a `<=` row in a minimisation is <= 0 and is
+    in base-year money because the objective is discounted.
+    """
+    return float(-model.dual[constraint[key]] / d.discount_factor(year)) + 0.0
+
+
+def _value(component: pyo.Component, key: tuple[Any, ...]) -> float:
+    return float(pyo.value(component[key])) if key in component.index_set() else 0.0
+
+
+@dataclass
+class Columns:
+    """Output column names that carry the workbook's currency."""
+
+    currency: str
+
+    @property
+    def price(self) -> str:
+        """Return the allowance price column name."""
+        return f"price_{self.currency}_per_tCO2e"
+
+    @property
+    def shadow(self) -> str:
+        """Return the shadow price column name."""
+        return f"shadow_price_{self.currency}_per_tCO2e"
+
+    def money(self, item: str, pv: bool = False) -> str:
+        """Return e.g. "abatement_cost_MEUR" or "compliance_cost_pv_MEUR"."""
+        return f"{item}{'_pv' if pv else ''}_M{self.currency}"
+
+
+@dataclass
+class CaseResults:
+    """Result tables of one case (see docs/workbook.md for every column)."""
+
+    case: str
+    outcome: SolveOutcome
+    prices: pd.DataFrame
+    balances: pd.DataFrame
+    transfers: pd.DataFrame
+    costs: pd.DataFrame
+    shadow_prices: pd.DataFrame
+    offset_prices: pd.DataFrame
+
+
+@dataclass
+class Results:
+    """Results of the linked and autarky cases of one run."""
+
+    data: ModelData
+    cases: dict[str, CaseResults]
+    gains: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def columns(self) -> Columns:
+        """Return the currency-aware column names."""
+        return Columns(self.data.currency)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Return one per-case table for all cases, with a leading `case` column."""
+        frames = [getattr(self.cases[c], name).assign(case=c) for c in CASES if c in self.cases]
+        table = pd.concat(frames, ignore_index=True)
+        return table[["case", *[c for c in table.columns if c != "case"]]]
+
+    def price(self, case: str, system: str, year: int) -> float:
+        """Return the allowance price [CUR per tCO2e, money of `year`]."""
+        p = self.cases[case].prices
+        row = p[(p["system"] == system) & (p["year"] == year)]
+        return float(row[self.columns.price].iloc[0])
+
+    def total_cost_pv(self, case: str) -> float:
+        """Return the case's total compliance cost of all systems [M CUR, base-year money]."""
+        return float(self.cases[case].costs[self.columns.money("compliance_cost", pv=True)].sum())
+
+
+def _link_flows(link: Link, t: float) -> list[tuple[str, str, float, float]]:
+    """Return (exporter, importer, allowances of exporter, exchange rate) per direction."""
+    flows = [(link.from_system, link.to_system, max(t, 0.0), link.exchange_rate)]
+    if link.two_way:
+        flows.append(
+            (
+                link.to_system,
+                link.from_system,
+                max(-link.exchange_rate * t, 0.0),
+                1.0 / link.exchange_rate,
+            )
+        )
+    return flows
+
+
+def _prices(m: pyo.ConcreteModel, d: ModelData) -> dict[tuple[str, int], float]:
+    return {(s, y): year_money(m, d, m.compliance, (s, y), y) for s, y in m.system_years}
+
+
+def _offset_prices(m: pyo.ConcreteModel, d: ModelData) -> dict[tuple[str, int], float]:
+    return {(o, y): year_money(m, d, m.offset_market, (o, y), y) for o, y in m.offset_markets}
+
+
+def _transfers(
+    m: pyo.ConcreteModel, d: ModelData, prices: dict[tuple[str, int], float], cols: Columns
+) -> pd.DataFrame:
+    rows = []
+    for link in d.links:
+        for y in link.years:
+            t = _value(m.transfer_MtCO2e, (link.name, y))
+            for exporter, importer, quantity, rate in _link_flows(link, t):
+                rows.append(
+                    {
+                        "from_system": exporter,
+                        "to_system": importer,
+                        "year": y,
+                        "quantity_MtCO2e": quantity,
+                        "exchange_rate": rate,
+                        "compliance_MtCO2e": quantity * rate,
+                        cols.money("payment"): quantity * prices[exporter, y],
+                    }
+                )
+    columns = [
+        "from_system",
+        "to_system",
+        "year",
+        "quantity_MtCO2e",
+        "exchange_rate",
+        "compliance_MtCO2e",
+        cols.money("payment"),
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _balances(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
+    rows = []
+    for s, y in m.system_years:
+        surplus = float(m.compliance[s, y].uslack())
+        last = y == d.years_of(s)[-1]
+        bank = (
+            _value(m.bank_MtCO2e, (s, y)) if (s, y) in m.bank_years else (surplus if last else 0.0)
+        )
+        rows.append(
+            {
+                "system": s,
+                "year": y,
+                "baseline_MtCO2e": d.baseline_MtCO2e[s, y],
+                "cap_MtCO2e": d.cap_MtCO2e[s, y],
+                "abatement_MtCO2e": float(pyo.value(m.abatement_MtCO2e[s, y])),
+                "emissions_MtCO2e": float(pyo.value(m.emissions_MtCO2e[s, y])),
+                "net_imports_MtCO2e": float(pyo.value(m.net_imports_MtCO2e[s, y])),
+                "offsets_used_MtCO2e": float(pyo.value(m.offsets_used_MtCO2e[s, y])),
+                "bank_end_MtCO2e": bank,
+                "unsold_at_floor_MtCO2e": _value(m.unsold_MtCO2e, (s, y)),
+                "ceiling_sales_MtCO2e": _value(m.ceiling_sales_MtCO2e, (s, y)),
+                "surplus_MtCO2e": surplus,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _costs(
+    m: pyo.ConcreteModel,
+    d: ModelData,
+    prices: dict[tuple[str, int], float],
+    offset_prices: dict[tuple[str, int], float],
+    transfers: pd.DataFrame,
+    cols: Columns,
+) -> pd.DataFrame:
+    paid = transfers.groupby(["to_system", "year"])[cols.money("payment")].sum()
+    received = transfers.groupby(["from_system", "year"])[cols.money("payment")].sum()
+    rows = []
+    for s, y in m.system_years:
+        offsets = sum(
+            _value(m.offset_use_MtCO2e, (s, o, y)) * offset_prices[o, y]
+            for (o, yy) in offset_prices
+            if yy == y
+        ) + 0.0
+        control = d.price_controls.get((s, y))
+        ceiling = _value(m.ceiling_sales_MtCO2e, (s, y)) * (
+            control.ceiling_per_tCO2e or 0.0 if control else 0.0
+        )
+        row = {
+            "system": s,
+            "year": y,
+            cols.money("abatement_cost"): float(pyo.value(m.abatement_cost_Mcur[s, y])),
+            cols.money("offset_purchases"): offsets,
+            cols.money("ceiling_purchases"): ceiling,
+            cols.money("allowance_imports"): float(paid.get((s, y), 0.0)),
+            cols.money("allowance_exports"): float(received.get((s, y), 0.0)),
+        }
+        total = (
+            row[cols.money("abatement_cost")]
+            + offsets
+            + ceiling
+            + row[cols.money("allowance_imports")]
+            - row[cols.money("allowance_exports")]
+        )
+        row[cols.money("compliance_cost")] = total
+        row[cols.money("compliance_cost", pv=True)] = total * d.discount_factor(y)
+        row["discount_factor"] = d.discount_factor(y)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+_MEANING = {
+    "transfer_limit": "value of one more from_system allowance allowed into to_system "
+    "(= exchange_rate * to price - from price)",
+    "reverse_transfer_limit": "value of one more allowance of system allowed into counterpart "
+    "on a two-way link",
+    "offset_market": "market price of the credit (the indirect link's price)",
+    "offset_quantity_limit": "value of one more credit allowed (= allowance price - credit price)",
+    "offset_share_limit": "value of one more credit allowed (= allowance price - credit price)",
+    "ceiling_reserve": "the ceiling reserve is used up: price above the ceiling by this much",
+    "borrowing_limit": "value of borrowing one more allowance from the next year",
+    "price_floor": "allowances withheld: the price is held at the floor",
+    "price_ceiling": "extra allowances sold: the price is held at the ceiling",
+}
+
+
+def _restriction_rows(m: pyo.ConcreteModel, d: ModelData) -> list[dict[str, Any]]:
+    """Return one row per restriction row of the model with its year-money shadow price."""
+    links = {link.name: link for link in d.links}
+    rows = []
+
+    def add(
+        kind: str,
+        constraint: pyo.Constraint,
+        key: tuple[Any, ...],
+        system: str,
+        counterpart: str,
+        year: int,
+        level: float,
+    ) -> None:
+        rows.append(
+            {
+                "restriction": kind,
+                "system": system,
+                "counterpart": counterpart,
+                "year": year,
+                "level_MtCO2e": level,
+                "shadow": year_money(m, d, constraint, key, year),
+            }
+        )
+
+    for name, y in m.limited_link_years:
+        link, t = links[name], _value(m.transfer_MtCO2e, (name, y))
+        add("transfer_limit", m.transfer_limit, (name, y), link.from_system, link.to_system, y, t)
+    for name, y in m.limited_reverse_link_years:
+        link, t = links[name], _value(m.transfer_MtCO2e, (name, y))
+        add(
+            "reverse_transfer_limit",
+            m.reverse_transfer_limit,
+            (name, y),
+            link.to_system,
+            link.from_system,
+            y,
+            -link.exchange_rate * t,
+        )
+    for o, y in m.offset_markets:
+        used = sum(
+            _value(m.offset_use_MtCO2e, (s, oo, yy))
+            for s, oo, yy in m.offset_uses
+            if (oo, yy) == (o, y)
+        )
+        add("offset_market", m.offset_market, (o, y), "", o, y, used)
+    for kind in ("offset_quantity_limit", "offset_share_limit"):
+        constraint = getattr(m, kind)
+        for s, o, y in constraint:
+            add(kind, constraint, (s, o, y), s, o, y, _value(m.offset_use_MtCO2e, (s, o, y)))
+    for s, y in m.ceiling_reserve:
+        add(
+            "ceiling_reserve",
+            m.ceiling_reserve,
+            (s, y),
+            s,
+            "",
+            y,
+            _value(m.ceiling_sales_MtCO2e, (s, y)),
+        )
+    for s, y in m.borrowing_limit:
+        add("borrowing_limit", m.borrowing_limit, (s, y), s, "", y, -_value(m.bank_MtCO2e, (s, y)))
+    return rows
+
+
+def _control_rows(
+    m: pyo.ConcreteModel, d: ModelData, prices: dict[tuple[str, int], float]
+) -> list[dict[str, Any]]:
+    """Return a row per active floor or ceiling; its shadow price is the price it holds."""
+    rows = []
+    for kind, variable in (
+        ("price_floor", m.unsold_MtCO2e),
+        ("price_ceiling", m.ceiling_sales_MtCO2e),
+    ):
+        for s, y in variable:
+            level = _value(variable, (s, y))
+            if level > LEVEL_TOLERANCE_MtCO2e:
+                rows.append(
+                    {
+                        "restriction": kind,
+                        "system": s,
+                        "counterpart": "",
+                        "year": y,
+                        "level_MtCO2e": level,
+                        "shadow": prices[s, y],
+                    }
+                )
+    return rows
+
+
+def _shadow_prices(
+    m: pyo.ConcreteModel, d: ModelData, prices: dict[tuple[str, int], float], cols: Columns
+) -> pd.DataFrame:
+    """Return every binding restriction (and every credit market) with its shadow price."""
+    rows = [
+        r
+        for r in _restriction_rows(m, d)
+        if r["restriction"] == "offset_market" or abs(r["shadow"]) > SHADOW_TOLERANCE_per_tCO2e
+    ]
+    rows += _control_rows(m, d, prices)
+    for row in rows:
+        row["meaning"] = _MEANING[row["restriction"]]
+    columns = [
+        "restriction",
+        "system",
+        "counterpart",
+        "year",
+        "level_MtCO2e",
+        cols.shadow,
+        "meaning",
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "restriction",
+            "system",
+            "counterpart",
+            "year",
+            "level_MtCO2e",
+            "shadow",
+            "meaning",
+        ],
+    ).rename(columns={"shadow": cols.shadow})[columns]
+
+
+def extract_case(
+    case: str, m: pyo.ConcreteModel, d: ModelData, outcome: SolveOutcome
+) -> CaseResults:
+    """Return the result tables of one solved case."""
+    cols = Columns(d.currency)
+    prices = _prices(m, d)
+    offset_prices = _offset_prices(m, d)
+    transfers = _transfers(m, d, prices, cols)
+    return CaseResults(
+        case=case,
+        outcome=outcome,
+        prices=pd.DataFrame(
+            [{"system": s, "year": y, cols.price: p} for (s, y), p in prices.items()]
+        ),
+        balances=_balances(m, d),
+        transfers=transfers,
+        costs=_costs(m, d, prices, offset_prices, transfers, cols),
+        shadow_prices=_shadow_prices(m, d, prices, cols),
+        offset_prices=pd.DataFrame(
+            [{"offset_type": o, "year": y, cols.price: p} for (o, y), p in offset_prices.items()],
+            columns=["offset_type", "year", cols.price],
+        ),
+    )
+
+
+def gains(results: Results) -> pd.DataFrame:
+    """Return, per system, the discounted compliance cost of each case and the gain."""
+    cols = results.columns
+    pv = cols.money("compliance_cost", pv=True)
+    out = pd.DataFrame({"system": list(results.data.systems)})
+    for case in CASES:
+        costs = results.cases[case].costs.assign(
+            paid_abroad=lambda t: (
+                (t[cols.money("allowance_imports")] + t[cols.money("offset_purchases")])
+                * t["discount_factor"]
+            )
+        )
+        by_system = costs.groupby("system")[[pv, "paid_abroad"]].sum()
+        out[f"{case}_compliance_cost_pv_M{cols.currency}"] = out["system"].map(by_system[pv])
+        out[f"{case}_paid_abroad_pv_M{cols.currency}"] = out["system"].map(by_system["paid_abroad"])
+    autarky = out[f"autarky_compliance_cost_pv_M{cols.currency}"]
+    out[cols.money("gain_from_linking", pv=True)] = (
+        autarky - out[f"linked_compliance_cost_pv_M{cols.currency}"]
+    )
+    out["gain_percent_of_autarky_cost"] = (
+        100 * out[cols.money("gain_from_linking", pv=True)] / autarky.where(autarky.abs() > 0)
+    )
+    return out

@@ -1,0 +1,419 @@
+"""Input sheets and columns: type, unit, default, bounds and meaning.
+
+This module is the one source for the workbook reader, the validator, the template
+workbook and `docs/workbook.md`. It follows `workbook-contract.md` (v1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["text", "number", "year", "yesno", "choice"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One input column (or one `settings` key).
+
+    Attributes:
+        name: Header as written in the contract (matched case-insensitively).
+        kind: How the cell is read: free text, a number, a whole year, yes/no or a choice.
+        doc: What the column means, in the analyst's words.
+        unit: Unit of a number, e.g. "MtCO2e" or "CUR per tCO2e" ("" if none).
+        required: A blank cell is an error.
+        default: Value of a blank optional cell; None leaves it blank (meaning in `doc`).
+        default_doc: How the default reads in the docs when it is not a plain value.
+        minimum: Smallest allowed number (inclusive unless `exclusive_minimum`).
+        exclusive_minimum: The minimum itself is not allowed.
+        maximum: Largest allowed number (inclusive).
+        choices: Allowed values of a `choice` column (lower case).
+        ref: The id this column refers to: "system" or "offset_type".
+    """
+
+    name: str
+    kind: Kind
+    doc: str
+    unit: str = ""
+    required: bool = False
+    default: object = None
+    default_doc: str = ""
+    minimum: float | None = None
+    exclusive_minimum: bool = False
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    ref: str | None = None
+
+    def default_text(self) -> str:
+        """Return how the default reads in the docs and the template."""
+        if self.required:
+            return "required"
+        if self.default_doc:
+            return self.default_doc
+        return "blank" if self.default is None else str(self.default)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One input sheet: one header row, one record per row.
+
+    Attributes:
+        name: Sheet name as written in the contract (matched case-insensitively).
+        doc: What one row means.
+        columns: The sheet's columns, in template order.
+        required: The workbook must have this sheet.
+        key: Columns whose values must be unique together (a duplicate is an error).
+        examples: Rows of the template workbook, in column order; together they validate.
+    """
+
+    name: str
+    doc: str
+    columns: tuple[Column, ...]
+    required: bool = False
+    key: tuple[str, ...] = ()
+    examples: tuple[tuple[object, ...], ...] = ()
+
+    def column(self, name: str) -> Column:
+        """Return the column called `name`."""
+        return next(c for c in self.columns if c.name == name)
+
+
+def _system() -> Column:
+    return Column("system", "text", "System id, as on sheet systems.", required=True, ref="system")
+
+
+def _year() -> Column:
+    return Column("year", "year", "Year.", required=True)
+
+
+def _first_last(what: str) -> tuple[Column, Column]:
+    return (
+        Column("first_year", "year", f"First year in which {what}.", default_doc="the first year"),
+        Column("last_year", "year", f"Last year in which {what}.", default_doc="the last year"),
+    )
+
+
+SETTINGS_KEYS: tuple[Column, ...] = (
+    Column("scenario_name", "text", "Label used in outputs.", default_doc="workbook file name"),
+    Column(
+        "currency",
+        "text",
+        "Currency code used in output column names, e.g. EUR, USD.",
+        default="EUR",
+    ),
+    Column(
+        "base_year", "year", "Year to which costs are discounted.", default_doc="first model year"
+    ),
+    Column(
+        "discount_rate",
+        "number",
+        "Discount rate per year as a fraction (5% = 0.05).",
+        unit="1/year",
+        default=0.0,
+        minimum=0.0,
+        maximum=0.5,
+    ),
+)
+
+SETTINGS = Sheet(
+    "settings",
+    "One row per setting: `key` names the setting, `value` holds it.",
+    (
+        Column("key", "text", "Setting name (see the table of keys).", required=True),
+        Column("value", "text", "Setting value."),
+    ),
+    required=True,
+    key=("key",),
+    examples=(
+        ("scenario_name", "template"),
+        ("currency", "EUR"),
+        ("base_year", 2030),
+        ("discount_rate", 0.05),
+    ),
+)
+
+SYSTEMS = Sheet(
+    "systems",
+    "One row per emissions trading system.",
+    (
+        Column("system", "text", "Short unique id, e.g. EU, CH, CA, QC.", required=True),
+        Column("name", "text", "Display name.", default_doc="the id"),
+        Column(
+            "banking",
+            "yesno",
+            "Unused allowances may be carried to the system's next year.",
+            default="yes",
+            choices=("yes", "no"),
+        ),
+        Column(
+            "borrowing_limit_MtCO2e",
+            "number",
+            "How far the bank may go below zero (borrowing from future years).",
+            unit="MtCO2e",
+            default=0.0,
+            minimum=0.0,
+        ),
+        Column(
+            "initial_bank_MtCO2e",
+            "number",
+            "Allowances banked before the first model year.",
+            unit="MtCO2e",
+            default=0.0,
+            minimum=0.0,
+        ),
+    ),
+    required=True,
+    key=("system",),
+    examples=(("A", "System A", "yes", 0, 0), ("B", "System B", "yes", 0, 0)),
+)
+
+EMISSIONS = Sheet(
+    "emissions",
+    "One row per system and year; a system takes part in exactly the years it has rows for.",
+    (
+        _system(),
+        _year(),
+        Column(
+            "baseline_MtCO2e",
+            "number",
+            "Emissions with no carbon price.",
+            unit="MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "cap_MtCO2e",
+            "number",
+            "Allowances issued that year.",
+            unit="MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+    ),
+    required=True,
+    key=("system", "year"),
+    examples=(("A", 2030, 100, 90), ("B", 2030, 100, 80)),
+)
+
+MAC_LINEAR = Sheet(
+    "mac_linear",
+    "Linear marginal abatement cost MAC(a) = intercept + slope * a; cost is "
+    "intercept*a + slope*a^2/2 (M CUR).",
+    (
+        _system(),
+        _year(),
+        Column(
+            "intercept_per_tCO2e",
+            "number",
+            "MAC of the first tonne abated.",
+            unit="CUR per tCO2e",
+            default=0.0,
+            minimum=0.0,
+        ),
+        Column(
+            "slope_per_tCO2e_per_MtCO2e",
+            "number",
+            "Increase of the MAC per MtCO2e abated.",
+            unit="CUR per tCO2e per MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "max_abatement_MtCO2e",
+            "number",
+            "Most that can be abated on this curve.",
+            unit="MtCO2e",
+            default_doc="the baseline",
+            minimum=0.0,
+        ),
+    ),
+    key=("system", "year"),
+    examples=(("A", 2030, 0, 2, 50), ("B", 2030, 0, 8, 50)),
+)
+
+MAC_STEPS = Sheet(
+    "mac_steps",
+    "Stepwise abatement options: each abates up to its quantity at a constant unit cost.",
+    (
+        _system(),
+        _year(),
+        Column("option", "text", "Label of the option.", required=True),
+        Column(
+            "abatement_MtCO2e",
+            "number",
+            "Most that the option abates.",
+            unit="MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "cost_per_tCO2e",
+            "number",
+            "Unit cost of the option.",
+            unit="CUR per tCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+    ),
+    key=("system", "year", "option"),
+    examples=(("A", 2030, "fuel switch", 5, 30),),
+)
+
+LINKS = Sheet(
+    "links",
+    "Which allowances may be surrendered where.",
+    (
+        Column(
+            "from_system", "text", "The system whose allowances move.", required=True, ref="system"
+        ),
+        Column(
+            "to_system",
+            "text",
+            "The system that accepts them for compliance.",
+            required=True,
+            ref="system",
+        ),
+        Column(
+            "direction",
+            "choice",
+            "one-way: to_system accepts from_system's units; two-way: both accept each other's.",
+            default="two-way",
+            choices=("one-way", "two-way"),
+        ),
+        Column(
+            "exchange_rate",
+            "number",
+            "Tonnes of compliance in to_system per allowance of from_system; a two-way link "
+            "uses the reciprocal in the reverse direction.",
+            unit="tCO2e per allowance",
+            default=1.0,
+            minimum=0.0,
+            exclusive_minimum=True,
+        ),
+        Column(
+            "max_transfer_MtCO2e",
+            "number",
+            "Per year and per direction, in from_system allowances; blank = unlimited.",
+            unit="MtCO2e",
+            default_doc="unlimited",
+            minimum=0.0,
+        ),
+        *_first_last("the link is active"),
+    ),
+    examples=(("A", "B", "two-way", 1, None, 2030, 2030),),
+)
+
+OFFSETS = Sheet(
+    "offsets",
+    "Supply of offset credits; several rows for one type and year form a stepwise supply "
+    "curve. Credits are used in the year they are bought.",
+    (
+        Column("offset_type", "text", "Credit type, e.g. CDM.", required=True),
+        _year(),
+        Column(
+            "supply_MtCO2e",
+            "number",
+            "Credits offered at this price.",
+            unit="MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "price_per_tCO2e",
+            "number",
+            "Price asked for these credits.",
+            unit="CUR per tCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+    ),
+    examples=(("CDM", 2030, 10, 5),),
+)
+
+OFFSET_RULES = Sheet(
+    "offset_rules",
+    "Which systems accept which credits, and how many.",
+    (
+        _system(),
+        Column(
+            "offset_type",
+            "text",
+            "Credit type, as on sheet offsets.",
+            required=True,
+            ref="offset_type",
+        ),
+        Column(
+            "max_share_of_emissions",
+            "number",
+            "Most credits as a fraction of the system's emissions that year (8% = 0.08); "
+            "blank = no share limit.",
+            unit="fraction",
+            default_doc="no limit",
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        Column(
+            "max_MtCO2e",
+            "number",
+            "Most credits per year; blank = no quantity limit.",
+            unit="MtCO2e",
+            default_doc="no limit",
+            minimum=0.0,
+        ),
+        *_first_last("the system accepts the credits"),
+    ),
+    key=("system", "offset_type"),
+    examples=(("A", "CDM", 0.08, None, 2030, 2030),),
+)
+
+PRICE_CONTROLS = Sheet(
+    "price_controls",
+    "Price floor and ceiling per system and year.",
+    (
+        _system(),
+        _year(),
+        Column(
+            "floor_price_per_tCO2e",
+            "number",
+            "Allowances go unsold rather than trade below it; blank = no floor.",
+            unit="CUR per tCO2e",
+            default_doc="no floor",
+            minimum=0.0,
+        ),
+        Column(
+            "ceiling_price_per_tCO2e",
+            "number",
+            "Extra allowances are sold at this price; blank = no ceiling.",
+            unit="CUR per tCO2e",
+            default_doc="no ceiling",
+            minimum=0.0,
+        ),
+        Column(
+            "ceiling_reserve_MtCO2e",
+            "number",
+            "How many extra allowances exist at the ceiling; blank = unlimited.",
+            unit="MtCO2e",
+            default_doc="unlimited",
+            minimum=0.0,
+        ),
+    ),
+    key=("system", "year"),
+    examples=(("A", 2030, 10, 200, None),),
+)
+
+SHEETS: tuple[Sheet, ...] = (
+    SETTINGS,
+    SYSTEMS,
+    EMISSIONS,
+    MAC_LINEAR,
+    MAC_STEPS,
+    LINKS,
+    OFFSETS,
+    OFFSET_RULES,
+    PRICE_CONTROLS,
+)
+
+
+def sheet(name: str) -> Sheet:
+    """Return the sheet called `name`."""
+    return next(s for s in SHEETS if s.name == name)

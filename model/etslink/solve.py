@@ -1,0 +1,95 @@
+"""The only module that talks to HiGHS: options, status, duals and infeasibility diagnosis."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyomo.environ as pyo
+
+from etslink.data import ModelData
+from etslink.errors import InfeasibleError, Shortfall, SolverTroubleError
+from etslink.formulation import build_model
+
+SOLVER = "highs"
+SOLVER_OPTIONS: dict[str, Any] = {"time_limit": 3600.0, "threads": 1, "random_seed": 0}
+"""HiGHS options of every solve; one thread keeps results identical run to run."""
+
+SHORTFALL_PENALTY_PER_tCO2e = 1e6
+"""Cost of one tonne of non-compliance in the diagnosis re-solve [CUR per tCO2e]."""
+SHORTFALL_TOLERANCE_MtCO2e = 1e-6
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    """What the solver did: status, objective [M CUR, base-year money], wall time [s]."""
+
+    status: str
+    termination: str
+    objective_Mcur: float
+    seconds: float
+    solver: str = SOLVER
+    solver_version: str = ""
+    options: dict[str, Any] = field(default_factory=lambda: dict(SOLVER_OPTIONS))
+
+
+def solver_version() -> str:
+    """Return the HiGHS version as "major.minor.patch"."""
+    return ".".join(str(part) for part in pyo.SolverFactory(SOLVER).version())
+
+
+def _solve(model: pyo.ConcreteModel) -> tuple[Any, float]:
+    if not hasattr(model, "dual"):
+        model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
+    solver = pyo.SolverFactory(SOLVER)
+    start = time.perf_counter()
+    result = solver.solve(model, load_solutions=False, options=dict(SOLVER_OPTIONS))
+    return result, time.perf_counter() - start
+
+
+def solve_case(case: str, data: ModelData) -> tuple[pyo.ConcreteModel, SolveOutcome]:
+    """Build and solve one case; return the solved model (primal and duals loaded).
+
+    Raises:
+        InfeasibleError: the inputs admit no solution (names the short system-years).
+        SolverTroubleError: HiGHS stopped for another reason (time limit, numerics).
+    """
+    model = build_model(data)
+    result, seconds = _solve(model)
+    termination = result.solver.termination_condition
+    if termination == pyo.TerminationCondition.optimal:
+        model.solutions.load_from(result)
+        outcome = SolveOutcome(
+            str(result.solver.status),
+            str(termination),
+            float(pyo.value(model.total_cost)),
+            seconds,
+            solver_version=solver_version(),
+        )
+        return model, outcome
+    if termination in (
+        pyo.TerminationCondition.infeasible,
+        pyo.TerminationCondition.infeasibleOrUnbounded,
+    ):
+        raise InfeasibleError(case, diagnose_infeasibility(data))
+    msg = (
+        f"The solver stopped without an optimal solution in the {case} case "
+        f"({termination}). Fix: check for extreme numbers in the workbook (e.g. a slope of "
+        "1e12), or report this with the workbook attached."
+    )
+    raise SolverTroubleError(msg)
+
+
+def diagnose_infeasibility(data: ModelData) -> list[Shortfall]:
+    """Re-solve with a penalised shortfall per system-year; return the positive ones."""
+    model = build_model(data, shortfall_penalty_per_tCO2e=SHORTFALL_PENALTY_PER_tCO2e)
+    result, _ = _solve(model)
+    if result.solver.termination_condition != pyo.TerminationCondition.optimal:
+        return []
+    model.solutions.load_from(result)
+    return [
+        Shortfall(s, y, float(pyo.value(model.shortfall_MtCO2e[s, y])))
+        for s, y in model.system_years
+        if pyo.value(model.shortfall_MtCO2e[s, y]) > SHORTFALL_TOLERANCE_MtCO2e
+    ]

@@ -1,0 +1,428 @@
+"""Per-sheet and cross-sheet checks that turn raw tables into typed records.
+
+Every problem found is collected as an `Issue` (sheet, Excel row, column, what, fix); all of
+them are reported together by raising one `InputError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from etslink.errors import InputError, Issue
+from etslink.schema import SETTINGS_KEYS, SHEETS, Column, Sheet, sheet
+from etslink.workbook import RawRow, RawTable
+
+Record = dict[str, Any]
+"""A typed row: contract column name -> value, plus "_row" (the Excel row number)."""
+
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_YES = {"yes", "y", "true", "1"}
+_NO = {"no", "n", "false", "0"}
+TOLERANCE_MtCO2e = 1e-9
+
+
+@dataclass
+class Validated:
+    """The workbook's typed records, settings and the warnings found on the way."""
+
+    tables: dict[str, list[Record]]
+    settings: dict[str, Any]
+    warnings: list[Issue] = field(default_factory=list)
+
+
+def _closest(value: str, options: Iterable[str]) -> str:
+    matches = difflib.get_close_matches(value, list(options), n=1, cutoff=0.5)
+    return f' (did you mean "{matches[0]}"?)' if matches else ""
+
+
+def _quote(value: object) -> str:
+    return f'"{value}"'
+
+
+def _parse(column: Column, value: object) -> tuple[object, str | None]:
+    """Return (typed value, None) or (None, problem) for one non-blank cell."""
+    if column.kind == "text":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return str(value), None
+    if column.kind == "yesno":
+        text = str(value).strip().lower()
+        if isinstance(value, bool) or text in _YES | _NO:
+            return (value if isinstance(value, bool) else text in _YES), None
+        return None, f"{_quote(value)} is not yes or no"
+    if column.kind == "choice":
+        text = str(value).strip().lower()
+        if text in column.choices:
+            return text, None
+        return None, f"{_quote(value)} is not one of {', '.join(column.choices)}"
+    number = _number(value)
+    if number is None:
+        return None, f"{_quote(value)} is not a number"
+    if column.kind == "year":
+        if not number.is_integer() or not 1900 <= number <= 2200:
+            return None, f"{_quote(value)} is not a whole year between 1900 and 2200"
+        return int(number), None
+    return number, _bounds_problem(column, number)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    plain_text = isinstance(value, str) and _PLAIN_NUMBER.match(value.strip())
+    if isinstance(value, int | float) or plain_text:
+        number = float(value)  # type: ignore[arg-type]
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _bounds_problem(column: Column, number: float) -> str | None:
+    low, high = column.minimum, column.maximum
+    if low is not None and (number < low or (column.exclusive_minimum and number == low)):
+        relation = "above" if column.exclusive_minimum else "at least"
+        return f"{number:g} is not allowed: it must be {relation} {low:g}"
+    if high is not None and number > high:
+        return f"{number:g} is above the largest allowed value {high:g}"
+    return None
+
+
+def _fix_for(column: Column) -> str:
+    if column.kind in ("number", "year"):
+        unit = f" in {column.unit}" if column.unit else ""
+        bounds = ""
+        if column.maximum is not None and column.maximum <= 1:
+            bounds = " as a fraction (5% = 0.05)"
+        return (
+            f"enter a plain number{unit}{bounds}, with a dot for decimals and no units or "
+            "thousands separators, e.g. 12.5"
+        )
+    if column.kind == "yesno":
+        return "enter yes or no"
+    if column.kind == "choice":
+        return f"enter one of {', '.join(column.choices)}"
+    return "enter a value"
+
+
+class _Checker:
+    """Collects issues while typing the rows of one workbook."""
+
+    def __init__(self, raw: dict[str, RawTable]) -> None:
+        self.raw = raw
+        self.issues: list[Issue] = []
+        self.warnings: list[Issue] = []
+
+    def flag(self, table: RawTable, row: int | None, column: str, problem: str, fix: str) -> None:
+        cell = table.cell(column, row) if row is not None and column else ""
+        self.issues.append(Issue(table.sheet.name, row, cell, column, problem, fix))
+
+    def warn(self, table: RawTable, row: int | None, column: str, problem: str, fix: str) -> None:
+        cell = table.cell(column, row) if row is not None and column else ""
+        self.warnings.append(Issue(table.sheet.name, row, cell, column, problem, fix))
+
+    def present_tables(self) -> dict[str, list[Record]]:
+        tables: dict[str, list[Record]] = {}
+        for spec in SHEETS:
+            table = self.raw.get(spec.name)
+            if table is None:
+                if spec.required:
+                    self.issues.append(
+                        Issue(
+                            spec.name,
+                            None,
+                            "",
+                            "",
+                            "the sheet is missing",
+                            f"add a sheet named {spec.name} with the columns "
+                            f"{', '.join(c.name for c in spec.columns)}",
+                        )
+                    )
+                tables[spec.name] = []
+                continue
+            tables[spec.name] = self.typed_rows(table) if self.columns_ok(table) else []
+        return tables
+
+    def columns_ok(self, table: RawTable) -> bool:
+        ok = True
+        for column in table.sheet.columns:
+            if column.required and column.name not in table.letters:
+                self.issues.append(
+                    Issue(
+                        table.sheet.name,
+                        1,
+                        "",
+                        column.name,
+                        "the column is missing",
+                        f"add a header {column.name} in row 1"
+                        f"{_closest(column.name, table.other_headers)}",
+                    )
+                )
+                ok = False
+        return ok
+
+    def typed_rows(self, table: RawTable) -> list[Record]:
+        return [self.typed_row(table, raw) for raw in table.rows]
+
+    def typed_row(self, table: RawTable, raw: RawRow) -> Record:
+        record: Record = {"_row": raw.row}
+        for column in table.sheet.columns:
+            value = raw.values.get(column.name)
+            if value is None:
+                if column.required:
+                    self.flag(
+                        table,
+                        raw.row,
+                        column.name,
+                        "the cell is blank",
+                        f"fill it in: {column.doc[0].lower()}{column.doc[1:]}",
+                    )
+                record[column.name] = column.default
+                continue
+            typed, problem = _parse(column, value)
+            if problem:
+                self.flag(table, raw.row, column.name, problem, _fix_for(column))
+            record[column.name] = typed
+        return record
+
+
+def _settings(checker: _Checker, rows: list[Record]) -> dict[str, Any]:
+    table = checker.raw.get("settings")
+    known = {c.name: c for c in SETTINGS_KEYS}
+    values: dict[str, Any] = {c.name: c.default for c in SETTINGS_KEYS}
+    for record in rows:
+        key = str(record.get("key") or "").strip().lower()
+        assert table is not None
+        if key not in known:
+            checker.flag(
+                table,
+                record["_row"],
+                "key",
+                f"unknown setting {_quote(record['key'])}{_closest(key, known)}",
+                f"use one of {', '.join(known)}",
+            )
+            continue
+        spec = known[key]
+        raw_value = record.get("value")
+        if raw_value is None:
+            continue
+        typed, problem = _parse(spec, raw_value)
+        if problem:
+            checker.flag(table, record["_row"], "value", f"{key}: {problem}", _fix_for(spec))
+        values[key] = typed
+    currency = values.get("currency")
+    if table is not None and not re.fullmatch(r"[A-Za-z]{3}", str(currency)):
+        checker.flag(
+            table,
+            None,
+            "value",
+            f"currency {_quote(currency)} is not a 3-letter code",
+            "enter a code such as EUR, USD or CHF",
+        )
+    return values
+
+
+def _check_duplicates(checker: _Checker, spec: Sheet, rows: list[Record]) -> None:
+    if not spec.key:
+        return
+    seen: dict[tuple[object, ...], int] = {}
+    for record in rows:
+        key = tuple(str(record[k]).lower() for k in spec.key)
+        if key in seen:
+            checker.flag(
+                checker.raw[spec.name],
+                record["_row"],
+                spec.key[-1],
+                f"duplicate of row {seen[key]} ({', '.join(map(str, key))})",
+                "delete one of the two rows or merge them",
+            )
+        else:
+            seen[key] = record["_row"]
+
+
+def _check_refs(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    ids = {
+        "system": {str(r["system"]) for r in tables["systems"] if r["system"] is not None},
+        "offset_type": {
+            str(r["offset_type"]) for r in tables["offsets"] if r["offset_type"] is not None
+        },
+    }
+    where = {"system": "sheet systems", "offset_type": "sheet offsets (no supply)"}
+    for spec in SHEETS:
+        for column in spec.columns:
+            if column.ref is None:
+                continue
+            for record in tables[spec.name]:
+                value = record.get(column.name)
+                if value is not None and value not in ids[column.ref]:
+                    options = ", ".join(sorted(ids[column.ref])) or "(none declared)"
+                    checker.flag(
+                        checker.raw[spec.name],
+                        record["_row"],
+                        column.name,
+                        f"{_quote(value)} is not on {where[column.ref]}"
+                        f"{_closest(str(value), ids[column.ref])}",
+                        f"use one of {options}, or add it to {where[column.ref]}",
+                    )
+
+
+def _check_years(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    years: dict[str, set[int]] = defaultdict(set)
+    for record in tables["emissions"]:
+        years[record["system"]].add(record["year"])
+    for record in tables["systems"]:
+        if record["system"] is not None and not years[record["system"]]:
+            checker.flag(
+                checker.raw["systems"],
+                record["_row"],
+                "system",
+                f"system {_quote(record['system'])} has no rows on sheet emissions",
+                "add its baseline and cap per year on sheet emissions, or delete it",
+            )
+    for name in ("mac_linear", "mac_steps", "price_controls"):
+        for record in tables[name]:
+            system, year = record["system"], record["year"]
+            if system in years and year is not None and year not in years[system]:
+                checker.flag(
+                    checker.raw[name],
+                    record["_row"],
+                    "year",
+                    f"{system} has no row for {year} on sheet emissions",
+                    f"use one of {system}'s years ({min(years[system])}-"
+                    f"{max(years[system])}) or add {year} on sheet emissions",
+                )
+    for name in ("links", "offset_rules"):
+        for record in tables[name]:
+            first, last = record.get("first_year"), record.get("last_year")
+            if first is not None and last is not None and first > last:
+                checker.flag(
+                    checker.raw[name],
+                    record["_row"],
+                    "last_year",
+                    f"last_year {last} is before first_year {first}",
+                    "swap the two years",
+                )
+
+
+def _check_links(checker: _Checker, rows: list[Record]) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for record in rows:
+        a, b = record["from_system"], record["to_system"]
+        if a is None or b is None:
+            continue
+        if a == b:
+            checker.flag(
+                checker.raw["links"],
+                record["_row"],
+                "to_system",
+                f"the link goes from {a} to itself",
+                "enter the other system in to_system",
+            )
+            continue
+        arcs = [(a, b)] + ([(b, a)] if record["direction"] == "two-way" else [])
+        for arc in arcs:
+            if arc in seen:
+                checker.flag(
+                    checker.raw["links"],
+                    record["_row"],
+                    "from_system",
+                    f"{arc[0]} to {arc[1]} is already linked on row {seen[arc]}",
+                    "keep one row per pair and direction",
+                )
+            seen.setdefault(arc, record["_row"])
+
+
+def _check_price_controls(checker: _Checker, rows: list[Record]) -> None:
+    for record in rows:
+        floor, ceiling = record["floor_price_per_tCO2e"], record["ceiling_price_per_tCO2e"]
+        if floor is not None and ceiling is not None and floor > ceiling:
+            checker.flag(
+                checker.raw["price_controls"],
+                record["_row"],
+                "floor_price_per_tCO2e",
+                f"the floor {floor:g} is above the ceiling {ceiling:g}",
+                "lower the floor or raise the ceiling",
+            )
+        if record["ceiling_reserve_MtCO2e"] is not None and ceiling is None:
+            checker.flag(
+                checker.raw["price_controls"],
+                record["_row"],
+                "ceiling_reserve_MtCO2e",
+                "a ceiling reserve is given but no ceiling price",
+                "enter ceiling_price_per_tCO2e or clear the reserve",
+            )
+
+
+def _check_abatement_room(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """Total possible abatement (linear max + steps) may not exceed the baseline."""
+    baseline = {(r["system"], r["year"]): r["baseline_MtCO2e"] for r in tables["emissions"]}
+    room: dict[tuple[str, int], float] = defaultdict(float)
+    row_of: dict[tuple[str, int], tuple[str, int, str]] = {}
+    for r in tables["mac_steps"]:
+        room[r["system"], r["year"]] += r["abatement_MtCO2e"] or 0.0
+        row_of[r["system"], r["year"]] = ("mac_steps", r["_row"], "abatement_MtCO2e")
+    for r in tables["mac_linear"]:
+        room[r["system"], r["year"]] += r["max_abatement_MtCO2e"] or 0.0
+        row_of[r["system"], r["year"]] = ("mac_linear", r["_row"], "max_abatement_MtCO2e")
+    for key, total in room.items():
+        base = baseline.get(key)
+        if base is not None and total > base + TOLERANCE_MtCO2e:
+            name, row, column = row_of[key]
+            checker.flag(
+                checker.raw[name],
+                row,
+                column,
+                f"{key[0]} {key[1]} could abate {total:g} MtCO2e in all, more than its "
+                f"baseline {base:g} MtCO2e",
+                "lower max_abatement_MtCO2e (mac_linear) or the step quantities "
+                "(mac_steps) so that they add up to at most the baseline",
+            )
+
+
+def _warn_suspicious(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    abating = {r["system"] for name in ("mac_linear", "mac_steps") for r in tables[name]}
+    for r in tables["systems"]:
+        if r["system"] not in abating:
+            checker.warn(
+                checker.raw["systems"],
+                r["_row"],
+                "system",
+                f"{r['system']} has no abatement options",
+                "add rows on mac_linear or mac_steps unless it only buys allowances",
+            )
+    for r in tables["emissions"]:
+        if (r["cap_MtCO2e"] or 0) > (r["baseline_MtCO2e"] or 0):
+            checker.warn(
+                checker.raw["emissions"],
+                r["_row"],
+                "cap_MtCO2e",
+                f"the cap {r['cap_MtCO2e']:g} is above the baseline {r['baseline_MtCO2e']:g}",
+                "check the figures",
+            )
+
+
+def validate(raw: dict[str, RawTable]) -> Validated:
+    """Type and check every sheet; raise InputError listing every problem found."""
+    checker = _Checker(raw)
+    tables = checker.present_tables()
+    settings = _settings(checker, tables["settings"])
+    if checker.issues:  # cross-sheet checks need well-typed sheets
+        raise InputError(checker.issues)
+    for spec in SHEETS:
+        _check_duplicates(checker, spec, tables[spec.name])
+    _check_refs(checker, tables)
+    _check_years(checker, tables)
+    _check_links(checker, tables["links"])
+    _check_price_controls(checker, tables["price_controls"])
+    _check_abatement_room(checker, tables)
+    if checker.issues:
+        raise InputError(checker.issues)
+    _warn_suspicious(checker, tables)
+    return Validated(tables, settings, checker.warnings)
+
+
+__all__ = ["Record", "Validated", "sheet", "validate"]

@@ -1,0 +1,56 @@
+"""Shared helpers: write small input workbooks from records and solve them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from etslink.run import load_workbook, run_cases
+from etslink.results import Results
+from etslink.workbook import write_workbook
+
+Tables = dict[str, list[dict[str, Any]]]
+BASELINE = 100.0  # MtCO2e, every system-year of the known-answer cases
+
+
+def linear_case(slopes: dict[str, float], required: dict[str, float], years: tuple[int, ...] = (2030,),
+                **sheets: list[dict[str, Any]]) -> Tables:
+    """Return tables of systems with MAC(a) = slope * a and cap = baseline - required."""
+    tables: Tables = {
+        "settings": [{"key": "currency", "value": "EUR"}],
+        "systems": [{"system": s} for s in slopes],
+        "emissions": [{"system": s, "year": y, "baseline_MtCO2e": BASELINE,
+                       "cap_MtCO2e": BASELINE - required[s]} for s in slopes for y in years],
+        "mac_linear": [{"system": s, "year": y, "slope_per_tCO2e_per_MtCO2e": c}
+                       for s, c in slopes.items() for y in years],
+    }
+    for name, rows in sheets.items():
+        tables[name] = tables.get(name, []) + rows if name != "settings" else rows
+    return tables
+
+
+@pytest.fixture
+def workbook(tmp_path: Path) -> Callable[[Tables], Path]:
+    """Return a function that writes tables to a fresh .xlsx file and returns its path."""
+    counter = iter(range(10_000))
+
+    def write(tables: Tables) -> Path:
+        path = tmp_path / f"case{next(counter)}.xlsx"
+        write_workbook(path, tables)
+        return path
+
+    return write
+
+
+@pytest.fixture
+def solve(workbook: Callable[[Tables], Path]) -> Callable[[Tables], Results]:
+    """Return a function that writes, reads, validates and solves tables."""
+
+    def run(tables: Tables) -> Results:
+        data, _ = load_workbook(workbook(tables))
+        return run_cases(data)
+
+    return run
