@@ -1,0 +1,246 @@
+"""Known answers: closed-form equilibria of linear MACs, derived in each test.
+
+Systems have MAC_i(a) = c_i * a and must abate A_i = baseline - cap, so in autarky
+p_i = c_i * A_i and, pooled by unrestricted links, p* = sum(A_i) / sum(1 / c_i).
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import BASELINE, linear_case
+
+QP = 1e-5  # HiGHS QP duals are less exact than LP ones
+LP = 1e-7
+
+pytestmark = pytest.mark.solve
+
+
+def test_two_way_link_equalises_prices(solve):
+    c, need = {"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}
+    pooled = sum(need.values()) / sum(1 / x for x in c.values())
+    out = solve(linear_case(c, need, links=[{"from_system": "A", "to_system": "B"}]))
+    for s in c:
+        assert out.price("linked", s, 2030) == pytest.approx(pooled, rel=QP)
+        assert out.price("autarky", s, 2030) == pytest.approx(c[s] * need[s], rel=QP)
+    assert out.total_cost_pv("linked") < out.total_cost_pv("autarky")
+    flows = out.table("transfers").set_index(["case", "from_system", "to_system"])
+    exported = pooled / c["A"] - need["A"]  # A abates pooled / c_A and sells the surplus
+    assert flows.loc[("linked", "A", "B"), "quantity_MtCO2e"] == pytest.approx(exported, rel=QP)
+
+
+def test_chain_of_links_pools_all_systems(solve):
+    c, need = {"A": 2.0, "B": 8.0, "C": 4.0}, {"A": 10.0, "B": 20.0, "C": 5.0}
+    pooled = sum(need.values()) / sum(1 / x for x in c.values())
+    links = [{"from_system": "A", "to_system": "B"}, {"from_system": "C", "to_system": "B"}]
+    out = solve(linear_case(c, need, links=links))
+    for s in c:
+        assert out.price("linked", s, 2030) == pytest.approx(pooled, rel=QP)
+    balances = out.table("balances")
+    linked = balances[balances["case"] == "linked"]
+    assert linked["net_imports_MtCO2e"].sum() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_one_way_link_converges_only_in_the_direction_that_pays(solve):
+    c, need = {"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}
+    pooled = sum(need.values()) / sum(1 / x for x in c.values())
+    pays = solve(linear_case(c, need, links=[
+        {"from_system": "A", "to_system": "B", "direction": "one-way"}]))
+    assert pays.price("linked", "B", 2030) == pytest.approx(pooled, rel=QP)
+    assert pays.price("linked", "A", 2030) == pytest.approx(pooled, rel=QP)
+
+    idle = solve(linear_case(c, need, links=[
+        {"from_system": "B", "to_system": "A", "direction": "one-way"}]))
+    for s in c:
+        assert idle.price("linked", s, 2030) == pytest.approx(c[s] * need[s], rel=QP)
+    assert idle.table("transfers")["quantity_MtCO2e"].abs().max() < 1e-6
+
+
+def test_binding_transfer_limit_leaves_a_gap_equal_to_its_dual(solve):
+    c, need, limit = {"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}, 2.0
+    out = solve(linear_case(c, need, links=[
+        {"from_system": "A", "to_system": "B", "max_transfer_MtCO2e": limit}]))
+    importer = c["B"] * (need["B"] - limit)  # B abates all but what it imports
+    exporter = c["A"] * (need["A"] + limit)
+    assert out.price("linked", "B", 2030) == pytest.approx(importer, rel=QP)
+    assert out.price("linked", "A", 2030) == pytest.approx(exporter, rel=QP)
+    shadow = out.table("shadow_prices").set_index("restriction")
+    assert shadow.loc["transfer_limit", "shadow_price_EUR_per_tCO2e"] == pytest.approx(
+        importer - exporter, rel=QP)
+    assert shadow.loc["transfer_limit", "level_MtCO2e"] == pytest.approx(limit, rel=QP)
+
+
+def test_reverse_limit_of_a_two_way_link_binds_the_other_way(solve):
+    c, need, limit = {"A": 8.0, "B": 2.0}, {"A": 10.0, "B": 10.0}, 2.0  # B exports to A
+    out = solve(linear_case(c, need, links=[
+        {"from_system": "A", "to_system": "B", "max_transfer_MtCO2e": limit}]))
+    assert out.price("linked", "A", 2030) == pytest.approx(c["A"] * (need["A"] - limit), rel=QP)
+    shadow = out.table("shadow_prices").set_index("restriction")
+    gap = out.price("linked", "A", 2030) - out.price("linked", "B", 2030)
+    assert shadow.loc["reverse_transfer_limit", "shadow_price_EUR_per_tCO2e"] == pytest.approx(
+        gap, rel=QP)
+
+
+def test_exchange_rate_scales_the_price(solve):
+    """One allowance of A counts as r tonnes in B, so p_A = r * p_B when the link is used."""
+    c, need, r = {"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}, 2.0
+    # B abates need_B - r*t, A abates need_A + t, and c_A (need_A + t) = r c_B (need_B - r t)
+    t = (r * c["B"] * need["B"] - c["A"] * need["A"]) / (c["A"] + r**2 * c["B"])
+    out = solve(linear_case(c, need, links=[
+        {"from_system": "A", "to_system": "B", "exchange_rate": r}]))
+    p_a, p_b = out.price("linked", "A", 2030), out.price("linked", "B", 2030)
+    assert p_a == pytest.approx(r * p_b, rel=QP)
+    assert p_a == pytest.approx(c["A"] * (need["A"] + t), rel=QP)
+    flows = out.table("transfers").set_index(["case", "from_system", "to_system"])
+    assert flows.loc[("linked", "A", "B"), "quantity_MtCO2e"] == pytest.approx(t, rel=QP)
+    assert flows.loc[("linked", "A", "B"), "compliance_MtCO2e"] == pytest.approx(r * t, rel=QP)
+
+
+def test_offsets_with_binding_share_limit(solve):
+    """KKT: credits at price P are used up to share * emissions; the cap binds the rest.
+
+    Abating one more tonne also lowers the credits allowed by share, so with mu = p - P
+    (the limit's shadow price) the stationarity of abatement gives c*a = p - share*mu, i.e.
+    p = (c*a - share*P) / (1 - share).
+    """
+    c, need, price, share = 8.0, 10.0, 20.0, 0.05
+    free_use = need - price / c  # credits used if the share did not bind
+    # share binds: a + share * (B - a) = need
+    abated = (need - share * BASELINE) / (1 - share)
+    assert free_use > share * (BASELINE - price / c)  # so the share limit does bind
+    out = solve(linear_case(
+        {"A": c}, {"A": need},
+        offsets=[{"offset_type": "CDM", "year": 2030, "supply_MtCO2e": 1000,
+                  "price_per_tCO2e": price}],
+        offset_rules=[{"system": "A", "offset_type": "CDM", "max_share_of_emissions": share}]))
+    p = out.price("autarky", "A", 2030)
+    assert p == pytest.approx((c * abated - share * price) / (1 - share), rel=QP)
+    balances = out.table("balances").set_index("case")
+    assert balances.loc["linked", "offsets_used_MtCO2e"] == pytest.approx(
+        share * (BASELINE - abated), rel=QP)
+    shadow = out.table("shadow_prices")
+    limit = shadow[(shadow["case"] == "linked") & (shadow["restriction"] == "offset_share_limit")]
+    assert limit["shadow_price_EUR_per_tCO2e"].iloc[0] == pytest.approx(p - price, rel=QP)
+
+
+def test_offsets_without_binding_limit_set_the_price(solve):
+    c, need, price = 8.0, 10.0, 20.0
+    out = solve(linear_case(
+        {"A": c}, {"A": need},
+        offsets=[{"offset_type": "CDM", "year": 2030, "supply_MtCO2e": 1000,
+                  "price_per_tCO2e": price}],
+        offset_rules=[{"system": "A", "offset_type": "CDM"}]))
+    assert out.price("linked", "A", 2030) == pytest.approx(price, rel=QP)
+    balances = out.table("balances").set_index("case")
+    assert balances.loc["linked", "offsets_used_MtCO2e"] == pytest.approx(need - price / c,
+                                                                          rel=QP)
+
+
+def test_shared_scarce_offset_links_prices_indirectly(solve):
+    """Both accept the same credit; its supply S is scarce, so p = (sum A - S) / sum(1/c)."""
+    c, need, supply, ask = {"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}, 15.0, 1.0
+    pooled = (sum(need.values()) - supply) / sum(1 / x for x in c.values())
+    assert pooled > ask
+    assert all(need[s] - pooled / c[s] > 0 for s in c)  # both use credits at the margin
+    out = solve(linear_case(
+        c, need,
+        offsets=[{"offset_type": "CDM", "year": 2030, "supply_MtCO2e": supply,
+                  "price_per_tCO2e": ask}],
+        offset_rules=[{"system": s, "offset_type": "CDM"} for s in c]))
+    for s in c:
+        assert out.price("autarky", s, 2030) == pytest.approx(pooled, rel=QP)
+    market = out.cases["autarky"].offset_prices
+    assert market["price_EUR_per_tCO2e"].iloc[0] == pytest.approx(pooled, rel=QP)
+
+
+def test_banking_prices_rise_at_the_discount_rate(solve):
+    c, rate, years = 2.0, 0.05, (2030, 2031, 2032)
+    need_by_year = {2030: 0.0, 2031: 10.0, 2032: 20.0}
+    growth = [(1 + rate) ** (y - years[0]) for y in years]
+    first = sum(need_by_year.values()) / sum(g / c for g in growth)  # Hotelling path
+    tables = linear_case({"A": c}, {"A": 0.0}, years=years,
+                         settings=[{"key": "discount_rate", "value": rate}])
+    for row in tables["emissions"]:
+        row["cap_MtCO2e"] = BASELINE - need_by_year[row["year"]]
+    out = solve(tables)
+    for y, g in zip(years, growth, strict=True):
+        assert out.price("autarky", "A", y) == pytest.approx(first * g, rel=QP)
+    banks = out.table("balances").set_index(["case", "year"])["bank_end_MtCO2e"]
+    assert banks[("autarky", 2030)] == pytest.approx(first / c, rel=QP)
+    assert banks[("autarky", 2031)] > 0
+
+
+def test_no_banking_makes_each_year_stand_alone(solve):
+    c, years = 2.0, (2030, 2031)
+    tables = linear_case({"A": c}, {"A": 10.0}, years=years)
+    tables["systems"][0]["banking"] = "no"
+    tables["emissions"][0]["cap_MtCO2e"] = BASELINE  # nothing to abate in 2030
+    out = solve(tables)
+    assert out.price("autarky", "A", 2030) == pytest.approx(0.0, abs=1e-6)
+    assert out.price("autarky", "A", 2031) == pytest.approx(c * 10.0, rel=QP)
+
+
+def test_borrowing_limit_binds_and_explains_the_gap(solve):
+    c, years, limit = 2.0, (2030, 2031), 3.0
+    tables = linear_case({"A": c}, {"A": 0.0}, years=years)
+    tables["systems"][0]["borrowing_limit_MtCO2e"] = limit
+    tables["emissions"][0]["cap_MtCO2e"] = BASELINE - 20.0  # tight now, loose later
+    out = solve(tables)
+    now, later = c * (20.0 - limit), c * limit  # borrow the limit, repay it next year
+    assert out.price("autarky", "A", 2030) == pytest.approx(now, rel=QP)
+    assert out.price("autarky", "A", 2031) == pytest.approx(later, rel=QP)
+    shadow = out.table("shadow_prices")
+    row = shadow[(shadow["case"] == "autarky") & (shadow["restriction"] == "borrowing_limit")]
+    assert row["shadow_price_EUR_per_tCO2e"].iloc[0] == pytest.approx(now - later, rel=QP)
+
+
+@pytest.mark.parametrize(("reserve", "expected"), [(None, 50.0), (2.0, 8.0 * (10.0 - 2.0))])
+def test_ceiling_caps_the_price_until_the_reserve_runs_out(solve, reserve, expected):
+    c, need, ceiling = 8.0, 10.0, 50.0  # autarky price c * need = 80 > ceiling
+    out = solve(linear_case({"A": c}, {"A": need}, price_controls=[
+        {"system": "A", "year": 2030, "ceiling_price_per_tCO2e": ceiling,
+         "ceiling_reserve_MtCO2e": reserve}]))
+    assert out.price("autarky", "A", 2030) == pytest.approx(expected, rel=QP)
+    sold = out.table("balances").set_index("case").loc["autarky", "ceiling_sales_MtCO2e"]
+    assert sold == pytest.approx(need - expected / c, rel=QP)
+    if reserve is not None:
+        shadow = out.table("shadow_prices").set_index(["case", "restriction"])
+        assert shadow.loc[("autarky", "ceiling_reserve"), "shadow_price_EUR_per_tCO2e"] == (
+            pytest.approx(expected - ceiling, rel=QP))
+
+
+@pytest.mark.parametrize(("floor", "expected"), [(30.0, 30.0), (10.0, 20.0)])
+def test_floor_holds_the_price_only_when_the_market_is_below_it(solve, floor, expected):
+    c, need = 2.0, 10.0  # market price c * need = 20
+    out = solve(linear_case({"A": c}, {"A": need}, price_controls=[
+        {"system": "A", "year": 2030, "floor_price_per_tCO2e": floor}]))
+    assert out.price("autarky", "A", 2030) == pytest.approx(expected, rel=QP)
+    unsold = out.table("balances").set_index("case").loc["autarky", "unsold_at_floor_MtCO2e"]
+    assert unsold == pytest.approx(expected / c - need, abs=1e-5)
+
+
+def test_stepwise_price_is_the_marginal_options_cost(solve):
+    steps = [("cheap", 5.0, 10.0), ("middle", 5.0, 30.0), ("dear", 5.0, 50.0)]
+    need = 7.0  # all of cheap and part of middle
+    tables = linear_case({"A": 1.0}, {"A": need})
+    del tables["mac_linear"]
+    tables["mac_steps"] = [{"system": "A", "year": 2030, "option": o, "abatement_MtCO2e": q,
+                            "cost_per_tCO2e": p} for o, q, p in steps]
+    out = solve(tables)
+    assert out.price("autarky", "A", 2030) == pytest.approx(30.0, rel=LP)
+    expected_cost = 5.0 * 10.0 + (need - 5.0) * 30.0
+    costs = out.table("costs").set_index("case")
+    assert costs.loc["autarky", "abatement_cost_MEUR"] == pytest.approx(expected_cost, rel=LP)
+
+
+def test_discounted_gains_match_the_pooled_closed_form(solve):
+    """Gain from linking: the area between the two MACs, sum of c_i (A_i - a_i)^2 / 2."""
+    c, need = {"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}
+    pooled = sum(need.values()) / sum(1 / x for x in c.values())
+    autarky = sum(c[s] * need[s] ** 2 / 2 for s in c)
+    linked_abatement = sum(pooled**2 / (2 * c[s]) for s in c)
+    out = solve(linear_case(c, need, links=[{"from_system": "A", "to_system": "B"}]))
+    assert out.total_cost_pv("autarky") == pytest.approx(autarky, rel=QP)
+    assert out.total_cost_pv("linked") == pytest.approx(linked_abatement, rel=QP)
+    gains = out.gains.set_index("system")["gain_from_linking_pv_MEUR"]
+    assert gains.sum() == pytest.approx(autarky - linked_abatement, rel=QP)
+    assert (gains > 0).all()
