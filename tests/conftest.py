@@ -16,19 +16,23 @@ Tables = dict[str, list[dict[str, Any]]]
 BASELINE = 100.0  # MtCO2e, every system-year of the known-answer cases
 
 
-def linear_case(slopes: dict[str, float], required: dict[str, float], years: tuple[int, ...] = (2030,),
+def linear_case(slopes: dict[str, float], required: dict[str, float],
+                years: tuple[int, ...] = (2030,), baseline: float = BASELINE,
                 **sheets: list[dict[str, Any]]) -> Tables:
-    """Return tables of systems with MAC(a) = slope * a and cap = baseline - required."""
+    """Return tables of systems with MAC(a) = slope * a and cap = baseline - required.
+
+    Extra keyword arguments add rows to (or, for settings, replace) the named sheets.
+    """
     tables: Tables = {
         "settings": [{"key": "currency", "value": "EUR"}],
         "systems": [{"system": s} for s in slopes],
-        "emissions": [{"system": s, "year": y, "baseline_MtCO2e": BASELINE,
-                       "cap_MtCO2e": BASELINE - required[s]} for s in slopes for y in years],
+        "emissions": [{"system": s, "year": y, "baseline_MtCO2e": baseline,
+                       "cap_MtCO2e": baseline - required[s]} for s in slopes for y in years],
         "mac_linear": [{"system": s, "year": y, "slope_per_tCO2e_per_MtCO2e": c}
                        for s, c in slopes.items() for y in years],
     }
     for name, rows in sheets.items():
-        tables[name] = tables.get(name, []) + rows if name != "settings" else rows
+        tables[name] = rows if name == "settings" else tables.get(name, []) + rows
     return tables
 
 

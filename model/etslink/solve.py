@@ -16,6 +16,16 @@ SOLVER = "highs"
 SOLVER_OPTIONS: dict[str, Any] = {"time_limit": 3600.0, "threads": 1, "random_seed": 0}
 """HiGHS options of every solve; one thread keeps results identical run to run."""
 
+RETRY_OPTIONS: tuple[dict[str, Any], ...] = (
+    {**SOLVER_OPTIONS, "user_bound_scale": 10},
+    {**SOLVER_OPTIONS, "user_bound_scale": 20},
+)
+"""Options of the retries after a HiGHS "solve error", in order. HiGHS's QP solver treats a
+row violated by less than about 1e-4 (here MtCO2e, i.e. 100 t) as satisfied, stops at once and
+then rejects its own point against the 1e-7 tolerance (seen with HiGHS 1.16 on a system that
+must abate 1e-5 MtCO2e). Scaling bounds and right-hand sides up by 2^10 (then 2^20) inside
+HiGHS removes that; prices of such tiny markets then carry an absolute error near 1e-9."""
+
 SHORTFALL_PENALTY_PER_tCO2e = 1e6
 """Cost of one tonne of non-compliance in the diagnosis re-solve [CUR per tCO2e]."""
 SHORTFALL_TOLERANCE_MtCO2e = 1e-6
@@ -39,13 +49,17 @@ def solver_version() -> str:
     return ".".join(str(part) for part in pyo.SolverFactory(SOLVER).version())
 
 
-def _solve(model: pyo.ConcreteModel) -> tuple[Any, float]:
+def _solve(model: pyo.ConcreteModel) -> tuple[Any, float, dict[str, Any]]:
+    """Solve, retrying with RETRY_OPTIONS after a solver error; return the options used."""
     if not hasattr(model, "dual"):
         model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
     solver = pyo.SolverFactory(SOLVER)
     start = time.perf_counter()
-    result = solver.solve(model, load_solutions=False, options=dict(SOLVER_OPTIONS))
-    return result, time.perf_counter() - start
+    for options in (SOLVER_OPTIONS, *RETRY_OPTIONS):
+        result = solver.solve(model, load_solutions=False, options=dict(options))
+        if result.solver.termination_condition != pyo.TerminationCondition.error:
+            break
+    return result, time.perf_counter() - start, dict(options)
 
 
 def solve_case(case: str, data: ModelData) -> tuple[pyo.ConcreteModel, SolveOutcome]:
@@ -56,7 +70,7 @@ def solve_case(case: str, data: ModelData) -> tuple[pyo.ConcreteModel, SolveOutc
         SolverTroubleError: HiGHS stopped for another reason (time limit, numerics).
     """
     model = build_model(data)
-    result, seconds = _solve(model)
+    result, seconds, options = _solve(model)
     termination = result.solver.termination_condition
     if termination == pyo.TerminationCondition.optimal:
         model.solutions.load_from(result)
@@ -66,6 +80,7 @@ def solve_case(case: str, data: ModelData) -> tuple[pyo.ConcreteModel, SolveOutc
             float(pyo.value(model.total_cost)),
             seconds,
             solver_version=solver_version(),
+            options=options,
         )
         return model, outcome
     if termination in (
@@ -84,7 +99,7 @@ def solve_case(case: str, data: ModelData) -> tuple[pyo.ConcreteModel, SolveOutc
 def diagnose_infeasibility(data: ModelData) -> list[Shortfall]:
     """Re-solve with a penalised shortfall per system-year; return the positive ones."""
     model = build_model(data, shortfall_penalty_per_tCO2e=SHORTFALL_PENALTY_PER_tCO2e)
-    result, _ = _solve(model)
+    result, _, _ = _solve(model)
     if result.solver.termination_condition != pyo.TerminationCondition.optimal:
         return []
     model.solutions.load_from(result)

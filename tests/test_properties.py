@@ -1,0 +1,85 @@
+"""Properties that hold for any inputs (hypothesis, few examples: each one solves a QP)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import BASELINE, linear_case
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+pytestmark = pytest.mark.solve
+
+SETTINGS = settings(max_examples=8, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+# Workbook-like numbers: slopes to 0.01 and requirements to 0.1 MtCO2e. Requirements of a few
+# tonnes are test_tiny_requirements_solve's subject (HiGHS's QP solver needs a retry there).
+slopes = st.integers(min_value=50, max_value=2000).map(lambda x: x / 100)
+needs = st.integers(min_value=0, max_value=400).map(lambda x: x / 10)
+
+
+@st.composite
+def three_systems(draw: st.DrawFn) -> tuple[dict[str, float], dict[str, float], list[dict]]:
+    names = ("A", "B", "C")
+    c = {s: draw(slopes) for s in names}
+    need = {s: draw(needs) for s in names}
+    limit = draw(st.one_of(st.none(), st.floats(min_value=0.0, max_value=10.0)))
+    links = [{"from_system": "A", "to_system": "B", "max_transfer_MtCO2e": limit},
+             {"from_system": "C", "to_system": "B", "direction": "one-way"}]
+    return c, need, links
+
+
+def _prices(out, case: str) -> dict[str, float]:
+    table = out.table("prices")
+    rows = table[table["case"] == case]
+    return dict(zip(rows["system"], rows["price_EUR_per_tCO2e"], strict=True))
+
+
+@SETTINGS
+@given(three_systems())
+def test_linking_never_costs_more_and_prices_are_non_negative(solve, systems):
+    c, need, links = systems
+    out = solve(linear_case(c, need, links=links))
+    assert out.total_cost_pv("linked") <= out.total_cost_pv("autarky") * (1 + 1e-6) + 1e-6
+    assert min(out.table("prices")["price_EUR_per_tCO2e"]) >= -1e-6
+
+
+@SETTINGS
+@given(three_systems())
+def test_transfers_balance(solve, systems):
+    c, need, links = systems
+    out = solve(linear_case(c, need, links=links))
+    balances = out.table("balances")
+    assert balances["net_imports_MtCO2e"].sum() == pytest.approx(0.0, abs=1e-6)
+    transfers = out.table("transfers")
+    assert (transfers["quantity_MtCO2e"] >= -1e-9).all()
+
+
+@SETTINGS
+@given(three_systems())
+def test_row_order_does_not_matter(solve, systems):
+    c, need, links = systems
+    tables = linear_case(c, need, links=links)
+    reversed_tables = {name: list(reversed(rows)) for name, rows in tables.items()}
+    first, second = solve(tables), solve(reversed_tables)
+    for case in ("linked", "autarky"):
+        a, b = _prices(first, case), _prices(second, case)
+        for s in c:
+            assert b[s] == pytest.approx(a[s], rel=1e-5, abs=1e-5)
+
+
+@SETTINGS
+@given(three_systems(), st.floats(min_value=0.1, max_value=10.0))
+def test_scaling_quantities_and_slopes_leaves_prices(solve, systems, k):
+    """Multiplying every Mt by k and every slope by 1/k leaves every price unchanged."""
+    c, need, links = systems
+    scaled_links = [{**link, "max_transfer_MtCO2e": None if link.get("max_transfer_MtCO2e") is None
+                     else k * link["max_transfer_MtCO2e"]} for link in links]
+    base = solve(linear_case(c, need, links=links))
+    scaled = solve(linear_case({s: x / k for s, x in c.items()},
+                               {s: k * x for s, x in need.items()}, baseline=k * BASELINE,
+                               links=scaled_links))
+    for case in ("linked", "autarky"):
+        a, b = _prices(base, case), _prices(scaled, case)
+        for s in c:
+            assert b[s] == pytest.approx(a[s], rel=1e-4, abs=1e-4)
