@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from etslink.run import load_workbook, run_cases
 from etslink.results import Results
+from etslink.run import load_workbook, run_cases
 from etslink.workbook import write_workbook
 
 Tables = dict[str, list[dict[str, Any]]]

@@ -7,6 +7,7 @@ p_i = c_i * A_i and, pooled by unrestricted links, p* = sum(A_i) / sum(1 / c_i).
 from __future__ import annotations
 
 import pytest
+
 from conftest import BASELINE, linear_case
 
 QP = 1e-5  # HiGHS QP duals are less exact than LP ones

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import BASELINE, linear_case
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from conftest import BASELINE, linear_case
 
 pytestmark = pytest.mark.solve
 

@@ -1,0 +1,201 @@
+"""The command line end to end: the shipped example, errors, exit codes and outputs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from conftest import linear_case
+from etslink.cli import main
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "example.xlsx"
+CONTRACT_SHEETS = {
+    "prices": ["case", "system", "year", "price_EUR_per_tCO2e"],
+    "balances": ["case", "system", "year", "baseline_MtCO2e", "cap_MtCO2e", "abatement_MtCO2e",
+                 "emissions_MtCO2e", "net_imports_MtCO2e", "offsets_used_MtCO2e",
+                 "bank_end_MtCO2e"],
+    "transfers": ["case", "from_system", "to_system", "year", "quantity_MtCO2e"],
+    "costs": ["case", "system", "year", "abatement_cost_MEUR"],
+}
+
+
+def _run(args: list[str], capsys) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def example_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "example"
+    assert main(["run", str(EXAMPLE), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+@pytest.mark.solve
+def test_example_writes_the_contract_outputs(example_run):
+    assert {p.name for p in example_run.iterdir()} == {"results.xlsx", "report.html", "run.json"}
+    book = pd.read_excel(example_run / "results.xlsx", sheet_name=None)
+    for sheet, columns in CONTRACT_SHEETS.items():
+        assert set(columns) <= set(book[sheet].columns), sheet
+        expected_cases = {"linked"} if sheet == "transfers" else {"linked", "autarky"}
+        assert set(book[sheet]["case"]) == expected_cases, sheet
+    assert {"gains", "shadow_prices", "run"} <= set(book)
+
+
+@pytest.mark.solve
+def test_example_run_record(example_run):
+    record = json.loads((example_run / "run.json").read_text())
+    assert len(record["input"]["sha256"]) == 64
+    assert {case["termination"] for case in record["cases"].values()} == {"optimal"}
+    assert {"python", "pyomo", "highspy", "highs", "etslink"} <= set(record["versions"])
+    assert record["cases"]["linked"]["solver_options"]["threads"] == 1
+    assert {"read", "validate", "solve_linked", "solve_autarky", "write"} <= set(
+        record["timings_s"])
+
+
+@pytest.mark.solve
+def test_example_report_is_self_contained(example_run):
+    page = (example_run / "report.html").read_text()
+    assert "<table" in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+
+
+@pytest.mark.solve
+def test_same_workbook_gives_the_same_numbers(example_run, tmp_path):
+    again = tmp_path / "again"
+    assert main(["run", str(EXAMPLE), "--out", str(again), "--quiet"]) == 0
+    for sheet in ("prices", "balances", "transfers", "costs", "gains"):
+        first = pd.read_excel(example_run / "results.xlsx", sheet_name=sheet)
+        second = pd.read_excel(again / "results.xlsx", sheet_name=sheet)
+        pd.testing.assert_frame_equal(first, second, check_exact=True)
+
+
+@pytest.mark.solve
+def test_non_empty_output_folder_is_never_touched(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("earlier results")
+    code, _, err = _run(["run", EXAMPLE, "--out", out], capsys)
+    assert code == 2
+    assert "not empty" in err
+    assert "Fix:" in err
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.solve
+def test_empty_output_folder_is_used(tmp_path, capsys):
+    out = tmp_path / "empty"
+    out.mkdir()
+    code, _, _ = _run(["run", EXAMPLE, "--out", out, "--quiet"], capsys)
+    assert code == 0
+    assert (out / "results.xlsx").is_file()
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_validate_example(capsys):
+    code, out, _ = _run(["validate", EXAMPLE], capsys)
+    assert code == 0
+    assert "OK" in out
+
+
+@pytest.mark.solve
+def test_template_validates_and_runs(tmp_path, capsys):
+    path = tmp_path / "new.xlsx"
+    assert _run(["template", path], capsys)[0] == 0
+    book = openpyxl.load_workbook(path)
+    assert book["emissions"]["C1"].comment is not None
+    assert _run(["validate", path], capsys)[0] == 0
+    assert _run(["run", path, "--out", tmp_path / "out", "--quiet"], capsys)[0] == 0
+    assert _run(["template", path], capsys)[0] == 2  # never overwrites
+
+
+def _assert_input_error(code: int, err: str, cell: str, out: Path) -> None:
+    assert code == 2
+    assert cell in err
+    assert "Fix:" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("mutate", "cell"),
+    [
+        (lambda t: t["emissions"][1].update(cap_MtCO2e="12,5"), "emissions!D3 (cap_MtCO2e)"),
+        (lambda t: t["emissions"][0].update(baseline_MtCO2e=None),
+         "emissions!C2 (baseline_MtCO2e)"),
+        (lambda t: t["links"][0].update(to_system="BB"), 'links!B2 (to_system): "BB" is not on'),
+        (lambda t: t["links"][0].update(to_system="A"), "links!B2 (to_system)"),
+        (lambda t: t["links"][0].update(exchange_rate=0), "links!C2 (exchange_rate)"),
+        (lambda t: t["emissions"].append(dict(t["emissions"][0])), "emissions!B4 (year)"),
+        (lambda t: t.pop("systems"), "systems: the sheet is missing"),
+        (lambda t: t["mac_linear"][0].update(max_abatement_MtCO2e=500),
+         "mac_linear!D2 (max_abatement_MtCO2e)"),
+        (lambda t: t["settings"].append({"key": "discount", "value": 0.1}),
+         'settings!A3 (key): unknown setting "discount" (did you mean "discount_rate"?)'),
+    ],
+)
+def test_input_errors_name_the_cell_and_the_fix(workbook, tmp_path, capsys, mutate, cell):
+    tables = linear_case({"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0},
+                         links=[{"from_system": "A", "to_system": "B", "exchange_rate": 1}])
+    mutate(tables)
+    out = tmp_path / "out"
+    code, _, err = _run(["run", workbook(tables), "--out", out], capsys)
+    _assert_input_error(code, err, cell, out)
+
+
+def test_all_problems_are_reported_at_once(workbook, tmp_path, capsys):
+    tables = linear_case({"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0})
+    tables["emissions"][0]["cap_MtCO2e"] = "n/a"
+    tables["mac_linear"][1]["slope_per_tCO2e_per_MtCO2e"] = "1 000"
+    code, _, err = _run(["validate", workbook(tables)], capsys)
+    assert code == 2
+    assert "emissions!D2 (cap_MtCO2e)" in err
+    assert 'mac_linear!C3 (slope_per_tCO2e_per_MtCO2e): "1 000" is not a number' in err
+
+
+def test_missing_file(tmp_path, capsys):
+    code, _, err = _run(["run", tmp_path / "nope.xlsx", "--out", tmp_path / "o"], capsys)
+    _assert_input_error(code, err, "does not exist", tmp_path / "o")
+
+
+def test_not_a_workbook(tmp_path, capsys):
+    bad = tmp_path / "bad.xlsx"
+    bad.write_text("not a zip")
+    code, _, err = _run(["run", bad, "--out", tmp_path / "o"], capsys)
+    _assert_input_error(code, err, "cannot be read", tmp_path / "o")
+
+
+@pytest.mark.solve
+def test_infeasible_inputs_name_the_system_year(workbook, tmp_path, capsys):
+    tables = linear_case({"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}, years=(2030, 2031))
+    for row in tables["mac_linear"][:2]:
+        row["max_abatement_MtCO2e"] = 5.0  # A can abate 5 a year
+    tables["emissions"][1]["cap_MtCO2e"] = 80.0  # A needs 10 in 2030 and 20 in 2031
+    out = tmp_path / "out"
+    code, _, err = _run(["run", workbook(tables), "--out", out], capsys)
+    assert code == 3
+    assert "Traceback" not in err
+    assert "A 2030 cannot comply (linked case): 5.000 MtCO2e short" in err
+    assert "A 2031 cannot comply (linked case): 15.000 MtCO2e short" in err
+    assert "B 20" not in err
+    assert not out.exists()
+
+
+def test_internal_error_goes_to_a_log(monkeypatch, tmp_path, capsys):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("etslink.run.read_workbook", broken)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    code, _, err = _run(["validate", EXAMPLE], capsys)
+    assert code == 1
+    assert err.startswith("internal error: please report, details in")
+    assert "Traceback" not in err
+    log = Path(err.rsplit(" ", 1)[-1].strip())
+    assert "boom" in log.read_text()
