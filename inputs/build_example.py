@@ -33,41 +33,73 @@ def tables() -> dict[str, list[dict[str, object]]]:
         ],
         "systems": [{"system": s, "name": v[0], "banking": "yes"} for s, v in SYSTEMS.items()],
         "emissions": [
-            {"system": s, "year": y, "baseline_MtCO2e": base,
-             "cap_MtCO2e": round(cap - cut * (y - 2025), 3)}
-            for s, (_, base, cap, cut, _) in SYSTEMS.items() for y in YEARS
+            {
+                "system": s,
+                "year": y,
+                "baseline_MtCO2e": base,
+                "cap_MtCO2e": round(cap - cut * (y - 2025), 3),
+            }
+            for s, (_, base, cap, cut, _) in SYSTEMS.items()
+            for y in YEARS
         ],
         "mac_linear": [
-            {"system": s, "year": y, "intercept_per_tCO2e": 5.0,
-             "slope_per_tCO2e_per_MtCO2e": slope}
-            for s, (_, _, _, _, slope) in SYSTEMS.items() for y in YEARS
+            {
+                "system": s,
+                "year": y,
+                "intercept_per_tCO2e": 5.0,
+                "slope_per_tCO2e_per_MtCO2e": slope,
+            }
+            for s, (_, _, _, _, slope) in SYSTEMS.items()
+            for y in YEARS
         ],
         "mac_steps": [
-            {"system": "EU", "year": y, "option": "coal-to-gas switch",
-             "abatement_MtCO2e": 60.0, "cost_per_tCO2e": 35.0} for y in YEARS
+            {
+                "system": "EU",
+                "year": y,
+                "option": "coal-to-gas switch",
+                "abatement_MtCO2e": 60.0,
+                "cost_per_tCO2e": 35.0,
+            }
+            for y in YEARS
         ],
         "links": [
             {"from_system": "CH", "to_system": "EU", "direction": "two-way", "first_year": 2026},
             {"from_system": "CA", "to_system": "QC", "direction": "two-way"},
         ],
         "offsets": [
-            *({"offset_type": "CDM", "year": y, "supply_MtCO2e": 30.0, "price_per_tCO2e": 3.0}
-              for y in YEARS),
-            *({"offset_type": "CDM", "year": y, "supply_MtCO2e": 30.0, "price_per_tCO2e": 9.0}
-              for y in YEARS),
-            *({"offset_type": "WCI", "year": y, "supply_MtCO2e": 15.0, "price_per_tCO2e": 14.0}
-              for y in YEARS),
+            *(
+                {"offset_type": "CDM", "year": y, "supply_MtCO2e": 30.0, "price_per_tCO2e": 3.0}
+                for y in YEARS
+            ),
+            *(
+                {"offset_type": "CDM", "year": y, "supply_MtCO2e": 30.0, "price_per_tCO2e": 9.0}
+                for y in YEARS
+            ),
+            *(
+                {"offset_type": "WCI", "year": y, "supply_MtCO2e": 15.0, "price_per_tCO2e": 14.0}
+                for y in YEARS
+            ),
         ],
         "offset_rules": [
-            {"system": "EU", "offset_type": "CDM", "max_share_of_emissions": 0.02,
-             "last_year": 2027},
+            {
+                "system": "EU",
+                "offset_type": "CDM",
+                "max_share_of_emissions": 0.02,
+                "last_year": 2027,
+            },
             {"system": "CA", "offset_type": "WCI", "max_share_of_emissions": 0.04},
             {"system": "QC", "offset_type": "WCI", "max_share_of_emissions": 0.08},
         ],
         "price_controls": [
-            {"system": s, "year": y, "floor_price_per_tCO2e": round(16.0 * 1.05 ** (y - 2025), 2),
-             "ceiling_price_per_tCO2e": 65.0, "ceiling_reserve_MtCO2e": 10.0}
-            for s in ("CA", "QC") for y in YEARS
+            {
+                "system": s,
+                "year": y,
+                "floor_price_per_tCO2e": round(16.0 * 1.05 ** (y - 2025), 2),
+                "ceiling_price_per_tCO2e": 65.0,
+                "ceiling_reserve_MtCO2e": 10.0,
+            }
+            for s in ("CA", "QC")
+            for y in YEARS
         ],
     }
 

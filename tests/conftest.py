@@ -16,9 +16,13 @@ Tables = dict[str, list[dict[str, Any]]]
 BASELINE = 100.0  # MtCO2e, every system-year of the known-answer cases
 
 
-def linear_case(slopes: dict[str, float], required: dict[str, float],
-                years: tuple[int, ...] = (2030,), baseline: float = BASELINE,
-                **sheets: list[dict[str, Any]]) -> Tables:
+def linear_case(
+    slopes: dict[str, float],
+    required: dict[str, float],
+    years: tuple[int, ...] = (2030,),
+    baseline: float = BASELINE,
+    **sheets: list[dict[str, Any]],
+) -> Tables:
     """Return tables of systems with MAC(a) = slope * a and cap = baseline - required.
 
     Extra keyword arguments add rows to (or, for settings, replace) the named sheets.
@@ -26,10 +30,21 @@ def linear_case(slopes: dict[str, float], required: dict[str, float],
     tables: Tables = {
         "settings": [{"key": "currency", "value": "EUR"}],
         "systems": [{"system": s} for s in slopes],
-        "emissions": [{"system": s, "year": y, "baseline_MtCO2e": baseline,
-                       "cap_MtCO2e": baseline - required[s]} for s in slopes for y in years],
-        "mac_linear": [{"system": s, "year": y, "slope_per_tCO2e_per_MtCO2e": c}
-                       for s, c in slopes.items() for y in years],
+        "emissions": [
+            {
+                "system": s,
+                "year": y,
+                "baseline_MtCO2e": baseline,
+                "cap_MtCO2e": baseline - required[s],
+            }
+            for s in slopes
+            for y in years
+        ],
+        "mac_linear": [
+            {"system": s, "year": y, "slope_per_tCO2e_per_MtCO2e": c}
+            for s, c in slopes.items()
+            for y in years
+        ],
     }
     for name, rows in sheets.items():
         tables[name] = rows if name == "settings" else tables.get(name, []) + rows

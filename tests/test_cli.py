@@ -16,9 +16,18 @@ from etslink.cli import main
 EXAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "example.xlsx"
 CONTRACT_SHEETS = {
     "prices": ["case", "system", "year", "price_EUR_per_tCO2e"],
-    "balances": ["case", "system", "year", "baseline_MtCO2e", "cap_MtCO2e", "abatement_MtCO2e",
-                 "emissions_MtCO2e", "net_imports_MtCO2e", "offsets_used_MtCO2e",
-                 "bank_end_MtCO2e"],
+    "balances": [
+        "case",
+        "system",
+        "year",
+        "baseline_MtCO2e",
+        "cap_MtCO2e",
+        "abatement_MtCO2e",
+        "emissions_MtCO2e",
+        "net_imports_MtCO2e",
+        "offsets_used_MtCO2e",
+        "bank_end_MtCO2e",
+    ],
     "transfers": ["case", "from_system", "to_system", "year", "quantity_MtCO2e"],
     "costs": ["case", "system", "year", "abatement_cost_MEUR"],
 }
@@ -56,7 +65,8 @@ def test_example_run_record(example_run):
     assert {"python", "pyomo", "highspy", "highs", "etslink"} <= set(record["versions"])
     assert record["cases"]["linked"]["solver_options"]["threads"] == 1
     assert {"read", "validate", "solve_linked", "solve_autarky", "write"} <= set(
-        record["timings_s"])
+        record["timings_s"]
+    )
 
 
 @pytest.mark.solve
@@ -127,22 +137,31 @@ def _assert_input_error(code: int, err: str, cell: str, out: Path) -> None:
     ("mutate", "cell"),
     [
         (lambda t: t["emissions"][1].update(cap_MtCO2e="12,5"), "emissions!D3 (cap_MtCO2e)"),
-        (lambda t: t["emissions"][0].update(baseline_MtCO2e=None),
-         "emissions!C2 (baseline_MtCO2e)"),
+        (
+            lambda t: t["emissions"][0].update(baseline_MtCO2e=None),
+            "emissions!C2 (baseline_MtCO2e)",
+        ),
         (lambda t: t["links"][0].update(to_system="BB"), 'links!B2 (to_system): "BB" is not on'),
         (lambda t: t["links"][0].update(to_system="A"), "links!B2 (to_system)"),
         (lambda t: t["links"][0].update(exchange_rate=0), "links!C2 (exchange_rate)"),
         (lambda t: t["emissions"].append(dict(t["emissions"][0])), "emissions!B4 (year)"),
         (lambda t: t.pop("systems"), "systems: the sheet is missing"),
-        (lambda t: t["mac_linear"][0].update(max_abatement_MtCO2e=500),
-         "mac_linear!D2 (max_abatement_MtCO2e)"),
-        (lambda t: t["settings"].append({"key": "discount", "value": 0.1}),
-         'settings!A3 (key): unknown setting "discount" (did you mean "discount_rate"?)'),
+        (
+            lambda t: t["mac_linear"][0].update(max_abatement_MtCO2e=500),
+            "mac_linear!D2 (max_abatement_MtCO2e)",
+        ),
+        (
+            lambda t: t["settings"].append({"key": "discount", "value": 0.1}),
+            'settings!A3 (key): unknown setting "discount" (did you mean "discount_rate"?)',
+        ),
     ],
 )
 def test_input_errors_name_the_cell_and_the_fix(workbook, tmp_path, capsys, mutate, cell):
-    tables = linear_case({"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0},
-                         links=[{"from_system": "A", "to_system": "B", "exchange_rate": 1}])
+    tables = linear_case(
+        {"A": 2.0, "B": 8.0},
+        {"A": 10.0, "B": 10.0},
+        links=[{"from_system": "A", "to_system": "B", "exchange_rate": 1}],
+    )
     mutate(tables)
     out = tmp_path / "out"
     code, _, err = _run(["run", workbook(tables), "--out", out], capsys)

@@ -44,13 +44,15 @@ def test_chain_of_links_pools_all_systems(solve):
 def test_one_way_link_converges_only_in_the_direction_that_pays(solve):
     c, need = {"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}
     pooled = sum(need.values()) / sum(1 / x for x in c.values())
-    pays = solve(linear_case(c, need, links=[
-        {"from_system": "A", "to_system": "B", "direction": "one-way"}]))
+    pays = solve(
+        linear_case(c, need, links=[{"from_system": "A", "to_system": "B", "direction": "one-way"}])
+    )
     assert pays.price("linked", "B", 2030) == pytest.approx(pooled, rel=QP)
     assert pays.price("linked", "A", 2030) == pytest.approx(pooled, rel=QP)
 
-    idle = solve(linear_case(c, need, links=[
-        {"from_system": "B", "to_system": "A", "direction": "one-way"}]))
+    idle = solve(
+        linear_case(c, need, links=[{"from_system": "B", "to_system": "A", "direction": "one-way"}])
+    )
     for s in c:
         assert idle.price("linked", s, 2030) == pytest.approx(c[s] * need[s], rel=QP)
     assert idle.table("transfers")["quantity_MtCO2e"].abs().max() < 1e-6
@@ -58,27 +60,35 @@ def test_one_way_link_converges_only_in_the_direction_that_pays(solve):
 
 def test_binding_transfer_limit_leaves_a_gap_equal_to_its_dual(solve):
     c, need, limit = {"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}, 2.0
-    out = solve(linear_case(c, need, links=[
-        {"from_system": "A", "to_system": "B", "max_transfer_MtCO2e": limit}]))
+    out = solve(
+        linear_case(
+            c, need, links=[{"from_system": "A", "to_system": "B", "max_transfer_MtCO2e": limit}]
+        )
+    )
     importer = c["B"] * (need["B"] - limit)  # B abates all but what it imports
     exporter = c["A"] * (need["A"] + limit)
     assert out.price("linked", "B", 2030) == pytest.approx(importer, rel=QP)
     assert out.price("linked", "A", 2030) == pytest.approx(exporter, rel=QP)
     shadow = out.table("shadow_prices").set_index("restriction")
     assert shadow.loc["transfer_limit", "shadow_price_EUR_per_tCO2e"] == pytest.approx(
-        importer - exporter, rel=QP)
+        importer - exporter, rel=QP
+    )
     assert shadow.loc["transfer_limit", "level_MtCO2e"] == pytest.approx(limit, rel=QP)
 
 
 def test_reverse_limit_of_a_two_way_link_binds_the_other_way(solve):
     c, need, limit = {"A": 8.0, "B": 2.0}, {"A": 10.0, "B": 10.0}, 2.0  # B exports to A
-    out = solve(linear_case(c, need, links=[
-        {"from_system": "A", "to_system": "B", "max_transfer_MtCO2e": limit}]))
+    out = solve(
+        linear_case(
+            c, need, links=[{"from_system": "A", "to_system": "B", "max_transfer_MtCO2e": limit}]
+        )
+    )
     assert out.price("linked", "A", 2030) == pytest.approx(c["A"] * (need["A"] - limit), rel=QP)
     shadow = out.table("shadow_prices").set_index("restriction")
     gap = out.price("linked", "A", 2030) - out.price("linked", "B", 2030)
     assert shadow.loc["reverse_transfer_limit", "shadow_price_EUR_per_tCO2e"] == pytest.approx(
-        gap, rel=QP)
+        gap, rel=QP
+    )
 
 
 def test_exchange_rate_scales_the_price(solve):
@@ -86,8 +96,9 @@ def test_exchange_rate_scales_the_price(solve):
     c, need, r = {"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}, 2.0
     # B abates need_B - r*t, A abates need_A + t, and c_A (need_A + t) = r c_B (need_B - r t)
     t = (r * c["B"] * need["B"] - c["A"] * need["A"]) / (c["A"] + r**2 * c["B"])
-    out = solve(linear_case(c, need, links=[
-        {"from_system": "A", "to_system": "B", "exchange_rate": r}]))
+    out = solve(
+        linear_case(c, need, links=[{"from_system": "A", "to_system": "B", "exchange_rate": r}])
+    )
     p_a, p_b = out.price("linked", "A", 2030), out.price("linked", "B", 2030)
     assert p_a == pytest.approx(r * p_b, rel=QP)
     assert p_a == pytest.approx(c["A"] * (need["A"] + t), rel=QP)
@@ -108,16 +119,27 @@ def test_offsets_with_binding_share_limit(solve):
     # share binds: a + share * (B - a) = need
     abated = (need - share * BASELINE) / (1 - share)
     assert free_use > share * (BASELINE - price / c)  # so the share limit does bind
-    out = solve(linear_case(
-        {"A": c}, {"A": need},
-        offsets=[{"offset_type": "CDM", "year": 2030, "supply_MtCO2e": 1000,
-                  "price_per_tCO2e": price}],
-        offset_rules=[{"system": "A", "offset_type": "CDM", "max_share_of_emissions": share}]))
+    out = solve(
+        linear_case(
+            {"A": c},
+            {"A": need},
+            offsets=[
+                {
+                    "offset_type": "CDM",
+                    "year": 2030,
+                    "supply_MtCO2e": 1000,
+                    "price_per_tCO2e": price,
+                }
+            ],
+            offset_rules=[{"system": "A", "offset_type": "CDM", "max_share_of_emissions": share}],
+        )
+    )
     p = out.price("autarky", "A", 2030)
     assert p == pytest.approx((c * abated - share * price) / (1 - share), rel=QP)
     balances = out.table("balances").set_index("case")
     assert balances.loc["linked", "offsets_used_MtCO2e"] == pytest.approx(
-        share * (BASELINE - abated), rel=QP)
+        share * (BASELINE - abated), rel=QP
+    )
     shadow = out.table("shadow_prices")
     limit = shadow[(shadow["case"] == "linked") & (shadow["restriction"] == "offset_share_limit")]
     assert limit["shadow_price_EUR_per_tCO2e"].iloc[0] == pytest.approx(p - price, rel=QP)
@@ -125,15 +147,24 @@ def test_offsets_with_binding_share_limit(solve):
 
 def test_offsets_without_binding_limit_set_the_price(solve):
     c, need, price = 8.0, 10.0, 20.0
-    out = solve(linear_case(
-        {"A": c}, {"A": need},
-        offsets=[{"offset_type": "CDM", "year": 2030, "supply_MtCO2e": 1000,
-                  "price_per_tCO2e": price}],
-        offset_rules=[{"system": "A", "offset_type": "CDM"}]))
+    out = solve(
+        linear_case(
+            {"A": c},
+            {"A": need},
+            offsets=[
+                {
+                    "offset_type": "CDM",
+                    "year": 2030,
+                    "supply_MtCO2e": 1000,
+                    "price_per_tCO2e": price,
+                }
+            ],
+            offset_rules=[{"system": "A", "offset_type": "CDM"}],
+        )
+    )
     assert out.price("linked", "A", 2030) == pytest.approx(price, rel=QP)
     balances = out.table("balances").set_index("case")
-    assert balances.loc["linked", "offsets_used_MtCO2e"] == pytest.approx(need - price / c,
-                                                                          rel=QP)
+    assert balances.loc["linked", "offsets_used_MtCO2e"] == pytest.approx(need - price / c, rel=QP)
 
 
 def test_shared_scarce_offset_links_prices_indirectly(solve):
@@ -142,11 +173,21 @@ def test_shared_scarce_offset_links_prices_indirectly(solve):
     pooled = (sum(need.values()) - supply) / sum(1 / x for x in c.values())
     assert pooled > ask
     assert all(need[s] - pooled / c[s] > 0 for s in c)  # both use credits at the margin
-    out = solve(linear_case(
-        c, need,
-        offsets=[{"offset_type": "CDM", "year": 2030, "supply_MtCO2e": supply,
-                  "price_per_tCO2e": ask}],
-        offset_rules=[{"system": s, "offset_type": "CDM"} for s in c]))
+    out = solve(
+        linear_case(
+            c,
+            need,
+            offsets=[
+                {
+                    "offset_type": "CDM",
+                    "year": 2030,
+                    "supply_MtCO2e": supply,
+                    "price_per_tCO2e": ask,
+                }
+            ],
+            offset_rules=[{"system": s, "offset_type": "CDM"} for s in c],
+        )
+    )
     for s in c:
         assert out.price("autarky", s, 2030) == pytest.approx(pooled, rel=QP)
     market = out.cases["autarky"].offset_prices
@@ -158,8 +199,9 @@ def test_banking_prices_rise_at_the_discount_rate(solve):
     need_by_year = {2030: 0.0, 2031: 10.0, 2032: 20.0}
     growth = [(1 + rate) ** (y - years[0]) for y in years]
     first = sum(need_by_year.values()) / sum(g / c for g in growth)  # Hotelling path
-    tables = linear_case({"A": c}, {"A": 0.0}, years=years,
-                         settings=[{"key": "discount_rate", "value": rate}])
+    tables = linear_case(
+        {"A": c}, {"A": 0.0}, years=years, settings=[{"key": "discount_rate", "value": rate}]
+    )
     for row in tables["emissions"]:
         row["cap_MtCO2e"] = BASELINE - need_by_year[row["year"]]
     out = solve(tables)
@@ -197,23 +239,40 @@ def test_borrowing_limit_binds_and_explains_the_gap(solve):
 @pytest.mark.parametrize(("reserve", "expected"), [(None, 50.0), (2.0, 8.0 * (10.0 - 2.0))])
 def test_ceiling_caps_the_price_until_the_reserve_runs_out(solve, reserve, expected):
     c, need, ceiling = 8.0, 10.0, 50.0  # autarky price c * need = 80 > ceiling
-    out = solve(linear_case({"A": c}, {"A": need}, price_controls=[
-        {"system": "A", "year": 2030, "ceiling_price_per_tCO2e": ceiling,
-         "ceiling_reserve_MtCO2e": reserve}]))
+    out = solve(
+        linear_case(
+            {"A": c},
+            {"A": need},
+            price_controls=[
+                {
+                    "system": "A",
+                    "year": 2030,
+                    "ceiling_price_per_tCO2e": ceiling,
+                    "ceiling_reserve_MtCO2e": reserve,
+                }
+            ],
+        )
+    )
     assert out.price("autarky", "A", 2030) == pytest.approx(expected, rel=QP)
     sold = out.table("balances").set_index("case").loc["autarky", "ceiling_sales_MtCO2e"]
     assert sold == pytest.approx(need - expected / c, rel=QP)
     if reserve is not None:
         shadow = out.table("shadow_prices").set_index(["case", "restriction"])
         assert shadow.loc[("autarky", "ceiling_reserve"), "shadow_price_EUR_per_tCO2e"] == (
-            pytest.approx(expected - ceiling, rel=QP))
+            pytest.approx(expected - ceiling, rel=QP)
+        )
 
 
 @pytest.mark.parametrize(("floor", "expected"), [(30.0, 30.0), (10.0, 20.0)])
 def test_floor_holds_the_price_only_when_the_market_is_below_it(solve, floor, expected):
     c, need = 2.0, 10.0  # market price c * need = 20
-    out = solve(linear_case({"A": c}, {"A": need}, price_controls=[
-        {"system": "A", "year": 2030, "floor_price_per_tCO2e": floor}]))
+    out = solve(
+        linear_case(
+            {"A": c},
+            {"A": need},
+            price_controls=[{"system": "A", "year": 2030, "floor_price_per_tCO2e": floor}],
+        )
+    )
     assert out.price("autarky", "A", 2030) == pytest.approx(expected, rel=QP)
     unsold = out.table("balances").set_index("case").loc["autarky", "unsold_at_floor_MtCO2e"]
     assert unsold == pytest.approx(expected / c - need, abs=1e-5)
@@ -224,8 +283,10 @@ def test_stepwise_price_is_the_marginal_options_cost(solve):
     need = 7.0  # all of cheap and part of middle
     tables = linear_case({"A": 1.0}, {"A": need})
     del tables["mac_linear"]
-    tables["mac_steps"] = [{"system": "A", "year": 2030, "option": o, "abatement_MtCO2e": q,
-                            "cost_per_tCO2e": p} for o, q, p in steps]
+    tables["mac_steps"] = [
+        {"system": "A", "year": 2030, "option": o, "abatement_MtCO2e": q, "cost_per_tCO2e": p}
+        for o, q, p in steps
+    ]
     out = solve(tables)
     assert out.price("autarky", "A", 2030) == pytest.approx(30.0, rel=LP)
     expected_cost = 5.0 * 10.0 + (need - 5.0) * 30.0

@@ -10,8 +10,9 @@ from conftest import BASELINE, linear_case
 
 pytestmark = pytest.mark.solve
 
-SETTINGS = settings(max_examples=8, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 # Workbook-like numbers: slopes to 0.01 and requirements to 0.1 MtCO2e. Requirements of a few
 # tonnes are test_tiny_requirements_solve's subject (HiGHS's QP solver needs a retry there).
@@ -25,8 +26,10 @@ def three_systems(draw: st.DrawFn) -> tuple[dict[str, float], dict[str, float], 
     c = {s: draw(slopes) for s in names}
     need = {s: draw(needs) for s in names}
     limit = draw(st.one_of(st.none(), st.floats(min_value=0.0, max_value=10.0)))
-    links = [{"from_system": "A", "to_system": "B", "max_transfer_MtCO2e": limit},
-             {"from_system": "C", "to_system": "B", "direction": "one-way"}]
+    links = [
+        {"from_system": "A", "to_system": "B", "max_transfer_MtCO2e": limit},
+        {"from_system": "C", "to_system": "B", "direction": "one-way"},
+    ]
     return c, need, links
 
 
@@ -74,12 +77,24 @@ def test_row_order_does_not_matter(solve, systems):
 def test_scaling_quantities_and_slopes_leaves_prices(solve, systems, k):
     """Multiplying every Mt by k and every slope by 1/k leaves every price unchanged."""
     c, need, links = systems
-    scaled_links = [{**link, "max_transfer_MtCO2e": None if link.get("max_transfer_MtCO2e") is None
-                     else k * link["max_transfer_MtCO2e"]} for link in links]
+    scaled_links = [
+        {
+            **link,
+            "max_transfer_MtCO2e": None
+            if link.get("max_transfer_MtCO2e") is None
+            else k * link["max_transfer_MtCO2e"],
+        }
+        for link in links
+    ]
     base = solve(linear_case(c, need, links=links))
-    scaled = solve(linear_case({s: x / k for s, x in c.items()},
-                               {s: k * x for s, x in need.items()}, baseline=k * BASELINE,
-                               links=scaled_links))
+    scaled = solve(
+        linear_case(
+            {s: x / k for s, x in c.items()},
+            {s: k * x for s, x in need.items()},
+            baseline=k * BASELINE,
+            links=scaled_links,
+        )
+    )
     for case in ("linked", "autarky"):
         a, b = _prices(base, case), _prices(scaled, case)
         for s in c:

@@ -194,11 +194,14 @@ def _costs(
     received = transfers.groupby(["from_system", "year"])[cols.money("payment")].sum()
     rows = []
     for s, y in m.system_years:
-        offsets = sum(
-            _value(m.offset_use_MtCO2e, (s, o, y)) * offset_prices[o, y]
-            for (o, yy) in offset_prices
-            if yy == y
-        ) + 0.0
+        offsets = (
+            sum(
+                _value(m.offset_use_MtCO2e, (s, o, y)) * offset_prices[o, y]
+                for (o, yy) in offset_prices
+                if yy == y
+            )
+            + 0.0
+        )
         control = d.price_controls.get((s, y))
         ceiling = _value(m.ceiling_sales_MtCO2e, (s, y)) * (
             control.ceiling_per_tCO2e or 0.0 if control else 0.0

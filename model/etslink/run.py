@@ -10,7 +10,7 @@ from pathlib import Path
 from etslink.cases import case_data
 from etslink.data import ModelData, build_model_data
 from etslink.errors import Issue
-from etslink.results import Results, extract_case, gains
+from etslink.results import CaseResults, Results, extract_case, gains
 from etslink.solve import solve_case
 from etslink.validate import validate
 from etslink.workbook import read_workbook
@@ -54,7 +54,7 @@ def run_cases(
         SolverTroubleError: HiGHS stopped without an optimal solution.
     """
     timings = timings or Timings()
-    cases = {}
+    cases: dict[str, CaseResults] = {}
     for case, d in case_data(data).items():
         if progress:
             progress(f"solving {case}")

@@ -417,3 +417,233 @@ SHEETS: tuple[Sheet, ...] = (
 def sheet(name: str) -> Sheet:
     """Return the sheet called `name`."""
     return next(s for s in SHEETS if s.name == name)
+
+
+@dataclass(frozen=True)
+class OutputSheet:
+    """One sheet of `results.xlsx`: its meaning and its columns (name, meaning)."""
+
+    name: str
+    doc: str
+    columns: tuple[tuple[str, str], ...]
+
+
+_CASE = ("case", "`linked` (the workbook as it is) or `autarky` (every `links` row removed)")
+OUTPUT_SHEETS: tuple[OutputSheet, ...] = (
+    OutputSheet(
+        "prices",
+        "Allowance price per system and year.",
+        (
+            _CASE,
+            ("system", "system id"),
+            ("year", "year"),
+            (
+                "price_<CUR>_per_tCO2e",
+                "allowance price in that year's money: the dual of the "
+                "system-year's allowance balance (E11)",
+            ),
+        ),
+    ),
+    OutputSheet(
+        "balances",
+        "Where each system's compliance comes from, per year (MtCO2e).",
+        (
+            _CASE,
+            ("system", "system id"),
+            ("year", "year"),
+            ("baseline_MtCO2e", "emissions with no carbon price (input)"),
+            ("cap_MtCO2e", "allowances issued (input)"),
+            ("abatement_MtCO2e", "abatement, linear and stepwise"),
+            ("emissions_MtCO2e", "baseline - abatement"),
+            (
+                "net_imports_MtCO2e",
+                "compliance that other systems' allowances provide here minus "
+                "this system's allowances used elsewhere; exports are negative",
+            ),
+            ("offsets_used_MtCO2e", "offset credits surrendered"),
+            (
+                "bank_end_MtCO2e",
+                "allowances carried to the next year (negative: borrowed); in a "
+                "system's last year, the allowances left unused, which are worthless",
+            ),
+            (
+                "unsold_at_floor_MtCO2e",
+                "allowances withheld because the price would fall below the floor",
+            ),
+            ("ceiling_sales_MtCO2e", "extra allowances sold at the ceiling price"),
+            ("surplus_MtCO2e", "allowances neither surrendered nor banked (they expire)"),
+        ),
+    ),
+    OutputSheet(
+        "transfers",
+        "Allowances moved along links, one row per direction and year (linked case only).",
+        (
+            _CASE,
+            ("from_system", "system whose allowances move"),
+            ("to_system", "system that surrenders them"),
+            ("year", "year"),
+            ("quantity_MtCO2e", "allowances moved, in from_system allowances"),
+            ("exchange_rate", "tonnes of compliance in to_system per from_system allowance"),
+            ("compliance_MtCO2e", "quantity * exchange_rate"),
+            ("payment_M<CUR>", "quantity * from_system's price: what to_system's firms pay"),
+        ),
+    ),
+    OutputSheet(
+        "costs",
+        "Cost of compliance per system and year, in that year's money.",
+        (
+            _CASE,
+            ("system", "system id"),
+            ("year", "year"),
+            ("abatement_cost_M<CUR>", "area under the MAC up to the abatement (E2)"),
+            ("offset_purchases_M<CUR>", "credits used * the credit market price"),
+            ("ceiling_purchases_M<CUR>", "ceiling sales * ceiling price"),
+            ("allowance_imports_M<CUR>", "paid for other systems' allowances (transfers.payment)"),
+            ("allowance_exports_M<CUR>", "received for this system's allowances used elsewhere"),
+            ("compliance_cost_M<CUR>", "abatement + offsets + ceiling + imports - exports"),
+            ("compliance_cost_pv_M<CUR>", "the same, discounted to base_year"),
+            ("discount_factor", "(1 + discount_rate)^-(year - base_year)"),
+        ),
+    ),
+    OutputSheet(
+        "gains",
+        "Per system: discounted compliance cost in each case and the gain from linking.",
+        (
+            ("system", "system id"),
+            ("linked_compliance_cost_pv_M<CUR>", "sum over years of costs.compliance_cost_pv"),
+            ("linked_paid_abroad_pv_M<CUR>", "allowance imports + offset purchases, discounted"),
+            ("autarky_compliance_cost_pv_M<CUR>", "the same without links"),
+            ("autarky_paid_abroad_pv_M<CUR>", "offset purchases without links, discounted"),
+            ("gain_from_linking_pv_M<CUR>", "autarky - linked compliance cost"),
+            ("gain_percent_of_autarky_cost", "gain as a percentage of the autarky cost"),
+        ),
+    ),
+    OutputSheet(
+        "shadow_prices",
+        "Every binding restriction with its shadow price, so that "
+        "every price gap between linked systems is explained by a number.",
+        (
+            _CASE,
+            (
+                "restriction",
+                "transfer_limit, reverse_transfer_limit, offset_market, "
+                "offset_quantity_limit, offset_share_limit, ceiling_reserve, borrowing_limit, "
+                "price_floor, price_ceiling",
+            ),
+            ("system", "the system the restriction belongs to (exporter for transfer limits)"),
+            ("counterpart", "the other system, or the offset type"),
+            ("year", "year"),
+            ("level_MtCO2e", "the restricted quantity at the solution"),
+            (
+                "shadow_price_<CUR>_per_tCO2e",
+                "value of relaxing the restriction by one tonne, in "
+                "that year's money (for price_floor/price_ceiling: the price they hold)",
+            ),
+            ("meaning", "what the number means, in words"),
+        ),
+    ),
+    OutputSheet(
+        "offset_prices",
+        "Market price of each credit type and year.",
+        (
+            _CASE,
+            ("offset_type", "credit type"),
+            ("year", "year"),
+            ("price_<CUR>_per_tCO2e", "dual of the credit market balance (E6)"),
+        ),
+    ),
+    OutputSheet(
+        "run",
+        "The run record (same content as run.json).",
+        (
+            ("item", "dotted name, e.g. versions.highs"),
+            ("value", "its value"),
+        ),
+    ),
+)
+
+
+DECISIONS: tuple[str, ...] = (
+    "A blank `max_abatement_MtCO2e` on `mac_linear` is the baseline less the stepwise "
+    "options' quantities of the same system-year, so the default never exceeds the baseline.",
+    "A link is active in the years both systems have rows for on `emissions`, within "
+    "`first_year`-`last_year`. An offset rule applies in the system's years within its "
+    "`first_year`-`last_year`, and only in years with supply on `offsets`.",
+    "Two rows may not link the same pair in the same direction (a two-way row covers both).",
+    "A transfer is paid at the exporting system's price, per exporting-system allowance. When "
+    "a transfer limit separates the two prices, the gap (the limit's shadow price on "
+    "`shadow_prices`) stays with the importing system's firms that hold the import rights.",
+    "Offset credits are bought at the credit market's clearing price (the dual of the credit "
+    "market balance), which is at least the asking price of the dearest step bought. Offsets "
+    "count as paid abroad in `gains`.",
+    "A price floor withholds allowances of that year's cap (at most the cap); a price ceiling "
+    "sells extra allowances from a reserve (blank reserve = unlimited).",
+    "The discount rate must be between 0 and 0.5; the currency a 3-letter code.",
+    "Quantities are meaningful to about 1e-6 MtCO2e (one tonne); prices to about 1e-5 "
+    "relative (HiGHS's QP duals).",
+    "Exit codes: 0 success; 1 internal error (details in a log file); 2 bad input or a "
+    "non-empty output folder; 3 the inputs admit no solution; 4 the solver stopped without "
+    "an optimal solution (time limit, numerical trouble).",
+)
+
+
+def _markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return lines
+
+
+def _column_rows(columns: tuple[Column, ...]) -> list[tuple[str, ...]]:
+    return [(f"`{c.name}`", c.unit or "-", c.default_text(), c.doc) for c in columns]
+
+
+def render_markdown() -> str:
+    """Return docs/workbook.md: every input sheet and column, and every output sheet."""
+    lines = [
+        "# Workbook reference",
+        "",
+        "<!-- Generated from model/etslink/schema.py by `python -m etslink.schema`; "
+        "do not edit by hand. -->",
+        "",
+        "Input workbooks follow the contract in `workbook-contract.md`: one header row in "
+        "row 1, one record per row, no merged cells. Sheet names and headers match "
+        "case-insensitively. Quantities are in MtCO2e, prices in the workbook's currency "
+        "(CUR) per tCO2e, costs in million CUR. Blank optional cells take the default. "
+        "Sheets not listed here are ignored.",
+        "",
+        "## Input sheets",
+    ]
+    for spec in SHEETS:
+        need = "required" if spec.required else "optional"
+        lines += ["", f"### `{spec.name}` ({need})", "", spec.doc, ""]
+        lines += _markdown_table(
+            ("column", "unit", "default", "meaning"), _column_rows(spec.columns)
+        )
+        if spec.key:
+            lines += ["", "Unique together: " + ", ".join(f"`{k}`" for k in spec.key) + "."]
+        if spec is SETTINGS:
+            lines += ["", "Keys:", ""]
+            lines += _markdown_table(
+                ("key", "unit", "default", "meaning"), _column_rows(SETTINGS_KEYS)
+            )
+    lines += ["", "## Decisions where the contract is silent", ""]
+    lines += [f"- {decision}" for decision in DECISIONS]
+    lines += [
+        "",
+        "## Output sheets of `results.xlsx`",
+        "",
+        "`<CUR>` is the workbook's currency. Money of a year is undiscounted unless the "
+        "column name says `pv` (present value in base_year money).",
+    ]
+    for out in OUTPUT_SHEETS:
+        lines += ["", f"### `{out.name}`", "", out.doc, ""]
+        lines += _markdown_table(
+            ("column", "meaning"), [(f"`{name}`", doc) for name, doc in out.columns]
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(render_markdown())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyomo.environ as pyo
 
 from etslink.data import ModelData
@@ -24,14 +26,14 @@ def add_abatement(m: pyo.ConcreteModel, d: ModelData) -> None:
     for s, y, k in m.abatement_steps:
         steps_of.setdefault((s, y), []).append(k)
 
-    def abatement(m: pyo.ConcreteModel, s: str, y: int) -> object:
+    def abatement(m: pyo.ConcreteModel, s: str, y: int) -> Any:
         linear = m.abatement_linear_MtCO2e[s, y] if (s, y) in d.mac_linear else 0.0
         return linear + sum(m.abatement_step_MtCO2e[s, y, k] for k in steps_of.get((s, y), []))
 
-    def emissions(m: pyo.ConcreteModel, s: str, y: int) -> object:
+    def emissions(m: pyo.ConcreteModel, s: str, y: int) -> Any:
         return d.baseline_MtCO2e[s, y] - m.abatement_MtCO2e[s, y]
 
-    def cost(m: pyo.ConcreteModel, s: str, y: int) -> object:
+    def cost(m: pyo.ConcreteModel, s: str, y: int) -> Any:
         total = sum(
             steps[s, y, k].cost_per_tCO2e * m.abatement_step_MtCO2e[s, y, k]
             for k in steps_of.get((s, y), [])

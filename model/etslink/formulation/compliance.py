@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyomo.environ as pyo
 
 from etslink.data import ModelData
@@ -26,7 +28,7 @@ def add_shortfall(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
 
 
-def _bank_in(m: pyo.ConcreteModel, d: ModelData, s: str, y: int) -> object:
+def _bank_in(m: pyo.ConcreteModel, d: ModelData, s: str, y: int) -> Any:
     """Return the allowances carried into year y [MtCO2e]: the previous bank or the initial."""
     years = d.years_of(s)
     position = years.index(y)
@@ -39,10 +41,10 @@ def _bank_in(m: pyo.ConcreteModel, d: ModelData, s: str, y: int) -> object:
 def add_compliance(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Add (E11) the allowance balance; price [CUR/tCO2e, money of y] = -dual / discount."""
 
-    def term(component: pyo.Component, s: str, y: int) -> object:
+    def term(component: pyo.Component, s: str, y: int) -> Any:
         return component[s, y] if (s, y) in component.index_set() else 0.0
 
-    def rule(m: pyo.ConcreteModel, s: str, y: int) -> object:
+    def rule(m: pyo.ConcreteModel, s: str, y: int) -> Any:
         owed = m.emissions_MtCO2e[s, y] + term(m.bank_MtCO2e, s, y) + term(m.unsold_MtCO2e, s, y)
         available = (
             d.cap_MtCO2e[s, y]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyomo.environ as pyo
 
 from etslink.data import Link, ModelData
@@ -39,7 +41,7 @@ def add_links(m: pyo.ConcreteModel, d: ModelData) -> None:
         incidence.setdefault((link.to_system, y), []).append((link, link.exchange_rate))
         incidence.setdefault((link.from_system, y), []).append((link, -1.0))
 
-    def net_imports(m: pyo.ConcreteModel, s: str, y: int) -> object:
+    def net_imports(m: pyo.ConcreteModel, s: str, y: int) -> Any:
         return sum(
             coef * m.transfer_MtCO2e[link.name, y] for link, coef in incidence.get((s, y), [])
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyomo.environ as pyo
 
 from etslink.data import ModelData
@@ -13,7 +15,7 @@ def add_objective(
     """Add (E12) total discounted cost [M CUR, money of base_year]."""
     controls = d.price_controls
 
-    def system_year_cost(s: str, y: int) -> object:
+    def system_year_cost(s: str, y: int) -> Any:
         cost = m.abatement_cost_Mcur[s, y]
         if (s, y) in m.ceiling_years:
             cost += controls[s, y].ceiling_per_tCO2e * m.ceiling_sales_MtCO2e[s, y]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import pyomo.environ as pyo
 
 from etslink.data import ModelData
 
 
-def _set(items: list[tuple[object, ...]], dimen: int, doc: str) -> pyo.Set:
+def _set(items: Iterable[tuple[Any, ...]], dimen: int, doc: str) -> pyo.Set:
     return pyo.Set(initialize=sorted(set(items)), dimen=dimen, ordered=True, doc=doc)
 
 
