@@ -318,3 +318,20 @@ def test_tiny_requirements_solve(solve, need):
     out = solve(linear_case({"A": c, "B": c}, {"A": need, "B": 0.0}))
     assert out.price("autarky", "A", 2030) == pytest.approx(c * need, abs=1e-8)
     assert out.cases["autarky"].outcome.termination == "optimal"
+
+
+def test_no_trade_is_reported_when_none_is_needed(solve):
+    """Twin systems with banking: many least-cost solutions trade; (E14) reports none."""
+    c, years, rate = 2.0, (2030, 2031, 2032), 0.05
+    tables = linear_case(
+        {"A": c, "B": c},
+        {"A": 10.0, "B": 10.0},
+        years=years,
+        links=[{"from_system": "A", "to_system": "B"}],
+        settings=[{"key": "discount_rate", "value": rate}],
+    )
+    out = solve(tables)
+    assert out.table("transfers")["quantity_MtCO2e"].abs().max() < 1e-7
+    assert out.total_cost_pv("linked") == pytest.approx(out.total_cost_pv("autarky"), rel=QP)
+    for y in years:
+        assert out.price("linked", "A", y) == pytest.approx(out.price("autarky", "A", y), rel=QP)

@@ -12,9 +12,11 @@ from etslink.cases import CASES
 from etslink.data import Link, ModelData
 from etslink.solve import SolveOutcome
 
-SHADOW_TOLERANCE_per_tCO2e = 1e-6
-"""Shadow prices below this [CUR per tCO2e] count as zero (restriction not binding)."""
+SHADOW_TOLERANCE_per_tCO2e = 1e-4
+"""Shadow prices below this [CUR per tCO2e] count as zero (restriction not binding); HiGHS's
+QP duals are exact to about 1e-5 relative."""
 LEVEL_TOLERANCE_MtCO2e = 1e-9
+"""Quantities below this [MtCO2e] are solver noise and reported as 0."""
 
 
 def year_money(
@@ -32,8 +34,13 @@ def year_money(
     return float(-model.dual[constraint[key]] / d.discount_factor(year)) + 0.0
 
 
+def _clean(x: float) -> float:
+    """Return x, or 0.0 when it is solver noise below LEVEL_TOLERANCE_MtCO2e."""
+    return 0.0 if abs(x) < LEVEL_TOLERANCE_MtCO2e else float(x)
+
+
 def _value(component: pyo.Component, key: tuple[Any, ...]) -> float:
-    return float(pyo.value(component[key])) if key in component.index_set() else 0.0
+    return _clean(pyo.value(component[key])) if key in component.index_set() else 0.0
 
 
 @dataclass
@@ -158,7 +165,7 @@ def _transfers(
 def _balances(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
     rows = []
     for s, y in m.system_years:
-        surplus = float(m.compliance[s, y].uslack())
+        surplus = _clean(m.compliance[s, y].uslack())
         last = y == d.years_of(s)[-1]
         bank = (
             _value(m.bank_MtCO2e, (s, y)) if (s, y) in m.bank_years else (surplus if last else 0.0)
@@ -169,10 +176,10 @@ def _balances(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
                 "year": y,
                 "baseline_MtCO2e": d.baseline_MtCO2e[s, y],
                 "cap_MtCO2e": d.cap_MtCO2e[s, y],
-                "abatement_MtCO2e": float(pyo.value(m.abatement_MtCO2e[s, y])),
-                "emissions_MtCO2e": float(pyo.value(m.emissions_MtCO2e[s, y])),
-                "net_imports_MtCO2e": float(pyo.value(m.net_imports_MtCO2e[s, y])),
-                "offsets_used_MtCO2e": float(pyo.value(m.offsets_used_MtCO2e[s, y])),
+                "abatement_MtCO2e": _value(m.abatement_MtCO2e, (s, y)),
+                "emissions_MtCO2e": _value(m.emissions_MtCO2e, (s, y)),
+                "net_imports_MtCO2e": _value(m.net_imports_MtCO2e, (s, y)),
+                "offsets_used_MtCO2e": _value(m.offsets_used_MtCO2e, (s, y)),
                 "bank_end_MtCO2e": bank,
                 "unsold_at_floor_MtCO2e": _value(m.unsold_MtCO2e, (s, y)),
                 "ceiling_sales_MtCO2e": _value(m.ceiling_sales_MtCO2e, (s, y)),

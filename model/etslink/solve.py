@@ -11,6 +11,7 @@ import pyomo.environ as pyo
 from etslink.data import ModelData
 from etslink.errors import InfeasibleError, Shortfall, SolverTroubleError
 from etslink.formulation import build_model
+from etslink.formulation.links import add_smallest_transfers
 
 SOLVER = "highs"
 SOLVER_OPTIONS: dict[str, Any] = {"time_limit": 3600.0, "threads": 1, "random_seed": 0}
@@ -74,6 +75,8 @@ def solve_case(case: str, data: ModelData) -> tuple[pyo.ConcreteModel, SolveOutc
     termination = result.solver.termination_condition
     if termination == pyo.TerminationCondition.optimal:
         model.solutions.load_from(result)
+        if len(model.link_years):
+            _smallest_transfers(model)
         outcome = SolveOutcome(
             str(result.solver.status),
             str(termination),
@@ -94,6 +97,25 @@ def solve_case(case: str, data: ModelData) -> tuple[pyo.ConcreteModel, SolveOutc
         "1e12), or report this with the workbook attached."
     )
     raise SolverTroubleError(msg)
+
+
+def _smallest_transfers(model: pyo.ConcreteModel) -> None:
+    """Re-solve (E14) for the least trade with the same costs; keep the first stage's duals.
+
+    Any dual optimum pairs with any primal optimum of a convex problem, so the prices of the
+    first stage stay valid. If the second stage fails, the first stage's solution stays.
+    """
+    duals = dict(model.dual)
+    first = [(var, var.value) for var in model.component_data_objects(pyo.Var)]
+    add_smallest_transfers(model)
+    result, _, _ = _solve(model)
+    if result.solver.termination_condition == pyo.TerminationCondition.optimal:
+        model.solutions.load_from(result)
+    else:
+        for var, value in first:
+            var.set_value(value, skip_validation=True)
+    model.dual.clear()
+    model.dual.update(duals)
 
 
 def diagnose_infeasibility(data: ModelData) -> list[Shortfall]:

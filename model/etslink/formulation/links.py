@@ -51,3 +51,43 @@ def add_links(m: pyo.ConcreteModel, d: ModelData) -> None:
         rule=net_imports,
         doc="(E3) compliance that other systems' allowances provide here, net [MtCO2e]",
     )
+
+
+DECIDED_BY_STAGE_ONE = (
+    "abatement_linear_MtCO2e",
+    "abatement_step_MtCO2e",
+    "offsets_bought_MtCO2e",
+    "ceiling_sales_MtCO2e",
+    "unsold_MtCO2e",
+)
+"""Variables that fix every cost; the second stage keeps them and only moves allowances."""
+
+
+def add_smallest_transfers(m: pyo.ConcreteModel) -> None:
+    """Turn the solved model into (E14): the smallest transfers with the same costs.
+
+    Fixes every cost-bearing variable at its value, deactivates (E12) and adds (B10) and
+    (E14). Banks and transfers are often not unique in linked markets (a bank can sit in
+    either system); this picks the least trade among the least-cost solutions.
+    """
+    for name in DECIDED_BY_STAGE_ONE:
+        getattr(m, name).fix()
+    m.total_cost.deactivate()
+    m.transfer_size_MtCO2e = pyo.Var(
+        m.link_years, domain=pyo.NonNegativeReals, doc="(B10) size of the net transfer [MtCO2e]"
+    )
+    m.transfer_size_up = pyo.Constraint(
+        m.link_years,
+        rule=lambda m, name, y: m.transfer_MtCO2e[name, y] <= m.transfer_size_MtCO2e[name, y],
+        doc="(E14) transfer <= its size [MtCO2e]",
+    )
+    m.transfer_size_down = pyo.Constraint(
+        m.link_years,
+        rule=lambda m, name, y: -m.transfer_MtCO2e[name, y] <= m.transfer_size_MtCO2e[name, y],
+        doc="(E14) -transfer <= its size [MtCO2e]",
+    )
+    m.total_transfer = pyo.Objective(
+        expr=pyo.quicksum(m.transfer_size_MtCO2e[key] for key in m.link_years),
+        sense=pyo.minimize,
+        doc="(E14) total size of transfers [MtCO2e]",
+    )
