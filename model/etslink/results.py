@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -252,67 +253,56 @@ _MEANING = {
 
 
 def _restriction_rows(m: pyo.ConcreteModel, d: ModelData) -> list[dict[str, Any]]:
-    """Return one row per restriction row of the model with its year-money shadow price."""
+    """Return one row per restriction row of the model with its year-money shadow price.
+
+    Each restriction's constraint has the restriction's name; its locator returns the
+    (system, counterpart, year, level [MtCO2e]) that the row reports.
+    """
     links = {link.name: link for link in d.links}
+    used: dict[tuple[str, int], float] = {}
+    for s, o, y in m.offset_uses:
+        used[o, y] = used.get((o, y), 0.0) + _value(m.offset_use_MtCO2e, (s, o, y))
+
+    def transfer(name: str, y: int) -> float:
+        return _value(m.transfer_MtCO2e, (name, y))
+
+    def offset_use(s: str, o: str, y: int) -> tuple[str, str, int, float]:
+        return s, o, y, _value(m.offset_use_MtCO2e, (s, o, y))
+
+    locators: dict[str, Callable[..., tuple[str, str, int, float]]] = {
+        "transfer_limit": lambda n, y: (
+            links[n].from_system,
+            links[n].to_system,
+            y,
+            transfer(n, y),
+        ),
+        "reverse_transfer_limit": lambda n, y: (
+            links[n].to_system,
+            links[n].from_system,
+            y,
+            -links[n].exchange_rate * transfer(n, y),
+        ),
+        "offset_market": lambda o, y: ("", o, y, used.get((o, y), 0.0)),
+        "offset_quantity_limit": offset_use,
+        "offset_share_limit": offset_use,
+        "ceiling_reserve": lambda s, y: (s, "", y, _value(m.ceiling_sales_MtCO2e, (s, y))),
+        "borrowing_limit": lambda s, y: (s, "", y, -_value(m.bank_MtCO2e, (s, y))),
+    }
     rows = []
-
-    def add(
-        kind: str,
-        constraint: pyo.Constraint,
-        key: tuple[Any, ...],
-        system: str,
-        counterpart: str,
-        year: int,
-        level: float,
-    ) -> None:
-        rows.append(
-            {
-                "restriction": kind,
-                "system": system,
-                "counterpart": counterpart,
-                "year": year,
-                "level_MtCO2e": level,
-                "shadow": year_money(m, d, constraint, key, year),
-            }
-        )
-
-    for name, y in m.limited_link_years:
-        link, t = links[name], _value(m.transfer_MtCO2e, (name, y))
-        add("transfer_limit", m.transfer_limit, (name, y), link.from_system, link.to_system, y, t)
-    for name, y in m.limited_reverse_link_years:
-        link, t = links[name], _value(m.transfer_MtCO2e, (name, y))
-        add(
-            "reverse_transfer_limit",
-            m.reverse_transfer_limit,
-            (name, y),
-            link.to_system,
-            link.from_system,
-            y,
-            -link.exchange_rate * t,
-        )
-    for o, y in m.offset_markets:
-        used = sum(
-            _value(m.offset_use_MtCO2e, (s, oo, yy))
-            for s, oo, yy in m.offset_uses
-            if (oo, yy) == (o, y)
-        )
-        add("offset_market", m.offset_market, (o, y), "", o, y, used)
-    for kind in ("offset_quantity_limit", "offset_share_limit"):
+    for kind, locate in locators.items():
         constraint = getattr(m, kind)
-        for s, o, y in constraint:
-            add(kind, constraint, (s, o, y), s, o, y, _value(m.offset_use_MtCO2e, (s, o, y)))
-    for s, y in m.ceiling_reserve:
-        add(
-            "ceiling_reserve",
-            m.ceiling_reserve,
-            (s, y),
-            s,
-            "",
-            y,
-            _value(m.ceiling_sales_MtCO2e, (s, y)),
-        )
-    for s, y in m.borrowing_limit:
-        add("borrowing_limit", m.borrowing_limit, (s, y), s, "", y, -_value(m.bank_MtCO2e, (s, y)))
+        for key in constraint:
+            system, counterpart, year, level = locate(*key)
+            rows.append(
+                {
+                    "restriction": kind,
+                    "system": system,
+                    "counterpart": counterpart,
+                    "year": year,
+                    "level_MtCO2e": level,
+                    "shadow": year_money(m, d, constraint, key, year),
+                }
+            )
     return rows
 
 

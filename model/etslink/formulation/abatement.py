@@ -7,6 +7,7 @@ from typing import Any
 import pyomo.environ as pyo
 
 from etslink.data import ModelData
+from etslink.formulation.sets import grouped
 
 
 def add_abatement(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -22,9 +23,7 @@ def add_abatement(m: pyo.ConcreteModel, d: ModelData) -> None:
         bounds=lambda m, s, y, k: (0.0, steps[s, y, k].abatement_MtCO2e),
         doc="(B2) abatement by a stepwise option [MtCO2e]",
     )
-    steps_of: dict[tuple[str, int], list[str]] = {}
-    for s, y, k in m.abatement_steps:
-        steps_of.setdefault((s, y), []).append(k)
+    steps_of = grouped(m.abatement_steps, key=lambda s, y, k: (s, y), value=lambda s, y, k: k)
 
     def abatement(m: pyo.ConcreteModel, s: str, y: int) -> Any:
         linear = m.abatement_linear_MtCO2e[s, y] if (s, y) in d.mac_linear else 0.0

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from etslink.data import ModelData
+from etslink.formulation.sets import grouped
 
 
 def add_offsets(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Add credit purchases (B4), use (B5), (E6) market balance, (E7)-(E8) use limits."""
     offers = {(o.offset_type, o.year, o.step): o for o in d.offset_offers}
-    rules = {(r.system, r.offset_type): r for r in d.offset_rules}
     m.offsets_bought_MtCO2e = pyo.Var(
         m.offset_offers,
         bounds=lambda m, o, y, k: (0.0, offers[o, y, k].supply_MtCO2e),
@@ -19,12 +19,8 @@ def add_offsets(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.offset_use_MtCO2e = pyo.Var(
         m.offset_uses, domain=pyo.NonNegativeReals, doc="(B5) credits a system surrenders [MtCO2e]"
     )
-    users: dict[tuple[str, int], list[str]] = {}
-    for s, o, y in m.offset_uses:
-        users.setdefault((o, y), []).append(s)
-    steps: dict[tuple[str, int], list[int]] = {}
-    for o, y, k in m.offset_offers:
-        steps.setdefault((o, y), []).append(k)
+    users = grouped(m.offset_uses, key=lambda s, o, y: (o, y), value=lambda s, o, y: s)
+    steps = grouped(m.offset_offers, key=lambda o, y, k: (o, y), value=lambda o, y, k: k)
 
     m.offset_market = pyo.Constraint(
         m.offset_markets,
@@ -34,6 +30,25 @@ def add_offsets(m: pyo.ConcreteModel, d: ModelData) -> None:
         ),
         doc="(E6) credits used <= credits bought [MtCO2e]",
     )
+    _add_offset_limits(m, d)
+    types_of = grouped(m.offset_uses, key=lambda s, o, y: (s, y), value=lambda s, o, y: o)
+    m.offsets_used_MtCO2e = pyo.Expression(
+        m.system_years,
+        rule=lambda m, s, y: sum(m.offset_use_MtCO2e[s, o, y] for o in types_of.get((s, y), [])),
+        doc="credits of all types a system surrenders [MtCO2e]",
+    )
+    m.offset_purchase_cost_Mcur = pyo.Expression(
+        m.offset_markets,
+        rule=lambda m, o, y: sum(
+            offers[o, y, k].price_per_tCO2e * m.offsets_bought_MtCO2e[o, y, k] for k in steps[o, y]
+        ),
+        doc="(E12) cost of the credits bought at their asking prices [M CUR, money of year y]",
+    )
+
+
+def _add_offset_limits(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add (E7) the quantity and (E8) the share limits of each system's credit use."""
+    rules = {(r.system, r.offset_type): r for r in d.offset_rules}
     m.offset_quantity_limit = pyo.Constraint(
         m.offset_quantity_limits,
         rule=lambda m, s, o, y: m.offset_use_MtCO2e[s, o, y] <= rules[s, o].max_MtCO2e,
@@ -46,20 +61,4 @@ def add_offsets(m: pyo.ConcreteModel, d: ModelData) -> None:
             <= rules[s, o].max_share_of_emissions * m.emissions_MtCO2e[s, y]
         ),
         doc="(E8) credits used <= share of emissions [MtCO2e]",
-    )
-
-    types_of: dict[tuple[str, int], list[str]] = {}
-    for s, o, y in m.offset_uses:
-        types_of.setdefault((s, y), []).append(o)
-    m.offsets_used_MtCO2e = pyo.Expression(
-        m.system_years,
-        rule=lambda m, s, y: sum(m.offset_use_MtCO2e[s, o, y] for o in types_of.get((s, y), [])),
-        doc="credits of all types a system surrenders [MtCO2e]",
-    )
-    m.offset_purchase_cost_Mcur = pyo.Expression(
-        m.offset_markets,
-        rule=lambda m, o, y: sum(
-            offers[o, y, k].price_per_tCO2e * m.offsets_bought_MtCO2e[o, y, k] for k in steps[o, y]
-        ),
-        doc="(E12) cost of the credits bought at their asking prices [M CUR, money of year y]",
     )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import pyomo.environ as pyo
 
@@ -14,8 +14,29 @@ def _set(items: Iterable[tuple[Any, ...]], dimen: int, doc: str) -> pyo.Set:
     return pyo.Set(initialize=sorted(set(items)), dimen=dimen, ordered=True, doc=doc)
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def grouped(
+    index: Iterable[Any], key: Callable[..., K], value: Callable[..., V]
+) -> dict[K, list[V]]:
+    """Return {key(*item): [value(*item), ...]} over the items of an index set."""
+    groups: dict[K, list[V]] = {}
+    for item in index:
+        groups.setdefault(key(*item), []).append(value(*item))
+    return groups
+
+
 def add_sets(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Add every index set of the model."""
+    _add_system_sets(m, d)
+    _add_link_sets(m, d)
+    _add_offset_sets(m, d)
+    _add_price_control_sets(m, d)
+
+
+def _add_system_sets(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.system_years = _set(list(d.system_years), 2, "systems and the years they take part in")
     m.linear_macs = _set(list(d.mac_linear), 2, "system-years with a linear MAC")
     m.abatement_steps = _set(
@@ -28,6 +49,9 @@ def add_sets(m: pyo.ConcreteModel, d: ModelData) -> None:
         2,
         "system-years whose unused allowances are carried to the system's next year",
     )
+
+
+def _add_link_sets(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.link_years = _set(
         [(link.name, y) for link in d.links for y in link.years],
         2,
@@ -53,6 +77,9 @@ def add_sets(m: pyo.ConcreteModel, d: ModelData) -> None:
         2,
         "two-way link-years with a transfer limit in the reverse direction",
     )
+
+
+def _add_offset_sets(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.offset_offers = _set(
         [(o.offset_type, o.year, o.step) for o in d.offset_offers],
         3,
@@ -77,6 +104,9 @@ def add_sets(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.offset_quantity_limits = _set(
         [u for u in uses if u[:2] in quantity], 3, "offset uses limited to a quantity"
     )
+
+
+def _add_price_control_sets(m: pyo.ConcreteModel, d: ModelData) -> None:
     controls = d.price_controls.items()
     m.floor_years = _set(
         [k for k, c in controls if c.floor_per_tCO2e is not None],
