@@ -111,16 +111,10 @@ class Results:
 
 def _link_flows(link: Link, t: float) -> list[tuple[str, str, float, float]]:
     """Return (exporter, importer, allowances of exporter, exchange rate) per direction."""
-    flows = [(link.from_system, link.to_system, max(t, 0.0), link.exchange_rate)]
-    if link.two_way:
-        flows.append(
-            (
-                link.to_system,
-                link.from_system,
-                max(-link.exchange_rate * t, 0.0),
-                1.0 / link.exchange_rate,
-            )
-        )
+    forward, backward = max(t, 0.0), max(-link.exchange_rate * t, 0.0)
+    flows = [(link.from_system, link.to_system, forward + 0.0, link.exchange_rate)]
+    if link.two_way:  # + 0.0 turns a -0.0 into 0.0
+        flows.append((link.to_system, link.from_system, backward + 0.0, 1 / link.exchange_rate))
     return flows
 
 

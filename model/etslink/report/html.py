@@ -36,6 +36,7 @@ def price_comparison(results: Results) -> pd.DataFrame:
         .pivot_table(index=["system", "year"], columns="case", values=col)
         .reset_index()
     )
+    wide.columns.name = None
     return wide.rename(columns={c: f"{c} {col}" for c in ("linked", "autarky")})
 
 
