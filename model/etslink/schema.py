@@ -44,6 +44,11 @@ class Column:
     choices: tuple[str, ...] = ()
     ref: str | None = None
 
+    @property
+    def is_id(self) -> bool:
+        """Return whether the column holds a system id or an offset type (text ids)."""
+        return self.ref is not None or self.name in ("system", "offset_type")
+
     def default_text(self) -> str:
         """Return how the default reads in the docs and the template."""
         if self.required:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from etslink.errors import InputError, Issue
-from etslink.schema import SETTINGS_KEYS, SHEETS, Column, Sheet, sheet
-from etslink.workbook import RawRow, RawTable
+from etslink.schema import SETTINGS_KEYS, SHEETS, Column, Sheet
+from etslink.workbook import RawRow, RawTable, RawWorkbook
 
 Record = dict[str, Any]
 """A typed row: contract column name -> value, plus "_row" (the Excel row number)."""
@@ -48,6 +48,8 @@ def _quote(value: object) -> str:
 def _parse(column: Column, value: object) -> tuple[object, str | None]:
     """Return (typed value, None) or (None, problem) for one non-blank cell."""
     if column.kind == "text":
+        if column.is_id and isinstance(value, int | float):
+            return None, f"{value:g} is a number where an id is expected"
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         return str(value), None
@@ -88,6 +90,8 @@ def _bounds_problem(column: Column, number: float) -> str | None:
         relation = "above" if column.exclusive_minimum else "at least"
         return f"{number:g} is not allowed: it must be {relation} {low:g}"
     if high is not None and number > high:
+        if high == 1.0 and number <= 100:
+            return f"{number:g} looks like a percentage, but the column takes a fraction"
         return f"{number:g} is above the largest allowed value {high:g}"
     return None
 
@@ -106,15 +110,18 @@ def _fix_for(column: Column) -> str:
         return "enter yes or no"
     if column.kind == "choice":
         return f"enter one of {', '.join(column.choices)}"
+    if column.is_id:
+        return "enter the id as text, e.g. EU, and check that the columns are not shifted"
     return "enter a value"
 
 
 class _Checker:
     """Collects issues while typing the rows of one workbook."""
 
-    def __init__(self, raw: dict[str, RawTable]) -> None:
-        self.raw = raw
-        self.issues: list[Issue] = []
+    def __init__(self, workbook: RawWorkbook) -> None:
+        self.raw = workbook.tables
+        self.other_sheets = workbook.other_sheets
+        self.issues: list[Issue] = [p for t in self.raw.values() for p in t.problems]
         self.warnings: list[Issue] = []
 
     def flag(self, table: RawTable, row: int | None, column: str, problem: str, fix: str) -> None:
@@ -405,9 +412,9 @@ def _warn_suspicious(checker: _Checker, tables: dict[str, list[Record]]) -> None
             )
 
 
-def validate(raw: dict[str, RawTable]) -> Validated:
+def validate(workbook: RawWorkbook) -> Validated:
     """Type and check every sheet; raise InputError listing every problem found."""
-    checker = _Checker(raw)
+    checker = _Checker(workbook)
     tables = checker.present_tables()
     settings = _settings(checker, tables["settings"])
     if checker.issues:  # cross-sheet checks need well-typed sheets
@@ -423,6 +430,3 @@ def validate(raw: dict[str, RawTable]) -> Validated:
         raise InputError(checker.issues)
     _warn_suspicious(checker, tables)
     return Validated(tables, settings, checker.warnings)
-
-
-__all__ = ["Record", "Validated", "sheet", "validate"]

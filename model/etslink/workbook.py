@@ -5,15 +5,17 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from etslink.errors import InputError, Issue
 from etslink.schema import SHEETS, Column, Sheet
+from etslink.schema import sheet as sheet_named
 
 
 @dataclass(frozen=True)
@@ -26,16 +28,35 @@ class RawRow:
 
 @dataclass
 class RawTable:
-    """One input sheet as read: where each contract column is, and the data rows."""
+    """One input sheet as read: its columns' letters, data rows and layout problems.
+
+    Layout problems are a hidden sheet, merged cells, blank rows and formulas with no value.
+    """
 
     sheet: Sheet
     letters: dict[str, str] = field(default_factory=dict)
     rows: list[RawRow] = field(default_factory=list)
     other_headers: list[str] = field(default_factory=list)
+    problems: list[Issue] = field(default_factory=list)
 
     def cell(self, column: str, row: int) -> str:
         """Return the Excel reference of `column` in Excel row `row`, e.g. "D7"."""
         return f"{self.letters.get(column, '')}{row}"
+
+    def flag(self, row: int | None, cell: str, column: str, problem: str, fix: str) -> None:
+        """Record a layout problem of this sheet."""
+        self.problems.append(Issue(self.sheet.name, row, cell, column, problem, fix))
+
+
+@dataclass
+class RawWorkbook:
+    """The contract sheets found in a workbook, and the names of its other sheets."""
+
+    tables: dict[str, RawTable]
+    other_sheets: list[str]
+
+
+_OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")  # encrypted .xlsx and legacy .xls files
 
 
 def _normalise(text: object) -> str:
@@ -54,64 +75,147 @@ def _unreadable(path: Path, problem: str, fix: str) -> InputError:
     return InputError([Issue(path.name, None, "", "", problem, fix)])
 
 
-def _open(path: Path) -> openpyxl.Workbook:
+def _check_file(path: Path) -> None:
     if not path.is_file():
         problem = f'the file "{path}" does not exist'
         raise _unreadable(path, problem, "check the path and the file name")
     if path.suffix.lower() in {".xls", ".xlsb", ".ods", ".csv"}:
         problem = f'"{path.name}" is not an .xlsx workbook'
         raise _unreadable(path, problem, "open it in Excel and save it as Excel Workbook (.xlsx)")
+    with path.open("rb") as handle:
+        if handle.read(8) == _OLE_SIGNATURE:
+            problem = (
+                f'"{path.name}" is password-protected or is an old .xls file with an .xlsx name'
+            )
+            fix = (
+                "open it in Excel, remove the password (File > Info > Protect Workbook) and "
+                "save it as Excel Workbook (.xlsx)"
+            )
+            raise _unreadable(path, problem, fix)
+
+
+def _open(path: Path, *, data_only: bool, read_only: bool) -> openpyxl.Workbook:
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+        return openpyxl.load_workbook(path, read_only=read_only, data_only=data_only)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         problem = f'"{path.name}" cannot be read as an .xlsx workbook ({type(exc).__name__})'
         fix = "open it in Excel, remove any password and save it as Excel Workbook (.xlsx)"
         raise _unreadable(path, problem, fix) from exc
 
 
-def _read_table(ws: object, sheet: Sheet) -> RawTable:
-    table = RawTable(sheet)
-    by_name = {c.name.lower(): c.name for c in sheet.columns}
-    rows = ws.iter_rows(values_only=True)  # type: ignore[attr-defined]
-    header = next(rows, ())
+def _is_formula(value: object) -> bool:
+    return (isinstance(value, str) and value.startswith("=")) or type(value).__name__ in (
+        "ArrayFormula",
+        "DataTableFormula",
+    )
+
+
+def _formula_cells(path: Path, sheet_names: dict[str, str]) -> dict[str, set[tuple[int, int]]]:
+    """Return, per contract sheet, the (row, column index) of every formula cell."""
+    wb = _open(path, data_only=False, read_only=True)
+    try:
+        return {
+            name: {
+                (cell.row, cell.column)
+                for row in wb[title].iter_rows()
+                for cell in row
+                if _is_formula(getattr(cell, "value", None))
+            }
+            for name, title in sheet_names.items()
+        }
+    finally:
+        wb.close()
+
+
+def _read_header(table: RawTable, header: tuple[object, ...]) -> None:
+    by_name = {c.name.lower(): c.name for c in table.sheet.columns}
     for index, title in enumerate(header, start=1):
         name = by_name.get(_normalise(title))
         if name is not None and name not in table.letters:
             table.letters[name] = get_column_letter(index)
         elif title is not None:
             table.other_headers.append(str(title).strip())
-    positions = {name: _column_index(letter) for name, letter in table.letters.items()}
+
+
+def _read_table(ws: Any, sheet: Sheet, formulas: set[tuple[int, int]]) -> RawTable:
+    table = RawTable(sheet)
+    rows = ws.iter_rows(values_only=True)
+    _read_header(table, next(rows, ()))
+    positions = {name: column_index_from_string(letter) for name, letter in table.letters.items()}
+    blank_since: int | None = None
     for excel_row, cells in enumerate(rows, start=2):
         values = {
-            name: _clean(cells[pos]) if pos < len(cells) else None
+            name: _clean(cells[pos - 1]) if pos <= len(cells) else None
             for name, pos in positions.items()
         }
-        if any(v is not None for v in values.values()):
-            table.rows.append(RawRow(excel_row, values))
+        for name, pos in positions.items():
+            if values[name] is None and (excel_row, pos) in formulas:
+                table.flag(
+                    excel_row,
+                    table.cell(name, excel_row),
+                    name,
+                    "the cell holds a formula with no stored value (the workbook was "
+                    "written by a program and never opened in Excel)",
+                    "open the workbook in Excel, let it calculate, and save it",
+                )
+        if all(v is None for v in values.values()):
+            blank_since = blank_since or excel_row
+            continue
+        if blank_since is not None:
+            table.flag(
+                blank_since,
+                "",
+                "",
+                f"row {blank_since} is blank but rows below it hold data",
+                "delete the blank row(s) so that the table has no gaps",
+            )
+            blank_since = None
+        table.rows.append(RawRow(excel_row, values))
+    _flag_layout(ws, table)
     return table
 
 
-def _column_index(letter: str) -> int:
-    index = 0
-    for char in letter:
-        index = index * 26 + ord(char) - ord("A") + 1
-    return index - 1
+def _flag_layout(ws: Any, table: RawTable) -> None:
+    if ws.sheet_state != "visible":
+        table.flag(
+            None,
+            "",
+            "",
+            "the sheet is hidden, so its data is easy to overlook",
+            "unhide it (right-click a sheet tab > Unhide) or delete it",
+        )
+    columns = {column_index_from_string(letter) for letter in table.letters.values()}
+    last_row = max((r.row for r in table.rows), default=1)
+    for merged in ws.merged_cells.ranges:
+        spans = range(merged.min_col, merged.max_col + 1)
+        if merged.min_row <= last_row and columns.intersection(spans):
+            table.flag(
+                merged.min_row,
+                merged.coord,
+                "",
+                f"cells {merged.coord} are merged",
+                "unmerge them (Home > Merge & Center) and fill in every cell",
+            )
 
 
-def read_workbook(path: Path) -> dict[str, RawTable]:
-    """Return every contract sheet present in the workbook, by contract sheet name.
+def read_workbook(path: Path) -> RawWorkbook:
+    """Return every contract sheet of the workbook, by contract sheet name.
 
     Sheet names and headers match case-insensitively, ignoring surrounding spaces; other
     sheets and columns are ignored. Raises InputError if the file cannot be read.
     """
-    wb = _open(path)
+    _check_file(path)
+    wb = _open(path, data_only=True, read_only=False)
     try:
         present = {_normalise(name): name for name in wb.sheetnames}
-        return {
-            sheet.name: _read_table(wb[present[sheet.name]], sheet)
-            for sheet in SHEETS
-            if sheet.name in present
+        contract = {s.name: present[s.name] for s in SHEETS if s.name in present}
+        formulas = _formula_cells(path, contract)
+        tables = {
+            name: _read_table(wb[title], sheet_named(name), formulas[name])
+            for name, title in contract.items()
         }
+        others = [title for title in wb.sheetnames if title not in contract.values()]
+        return RawWorkbook(tables, others)
     finally:
         wb.close()
 
@@ -163,11 +267,7 @@ def write_workbook(path: Path, tables: dict[str, list[dict[str, object]]]) -> No
     wb.remove(wb.active)
     for name, rows in tables.items():
         ws = wb.create_sheet(name)
-        columns = [
-            c.name
-            for c in next(s for s in SHEETS if s.name == name).columns
-            if any(c.name in row for row in rows)
-        ]
+        columns = [c.name for c in sheet_named(name).columns if any(c.name in row for row in rows)]
         ws.append(columns)
         for row in rows:
             ws.append([row.get(c) for c in columns])
