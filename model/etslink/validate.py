@@ -138,36 +138,28 @@ class _Checker:
             table = self.raw.get(spec.name)
             if table is None:
                 if spec.required:
-                    self.issues.append(
-                        Issue(
-                            spec.name,
-                            None,
-                            "",
-                            "",
-                            "the sheet is missing",
-                            f"add a sheet named {spec.name} with the columns "
-                            f"{', '.join(c.name for c in spec.columns)}",
-                        )
-                    )
+                    self.missing_sheet(spec)
                 tables[spec.name] = []
                 continue
             tables[spec.name] = self.typed_rows(table) if self.columns_ok(table) else []
         return tables
 
+    def missing_sheet(self, spec: Sheet) -> None:
+        columns = ", ".join(c.name for c in spec.columns)
+        problem = f"the sheet is missing{_closest(spec.name, self.other_sheets)}"
+        fix = f"add a sheet named {spec.name} (or rename one) with the columns {columns}"
+        self.issues.append(Issue(spec.name, None, "", "", problem, fix))
+
     def columns_ok(self, table: RawTable) -> bool:
         ok = True
         for column in table.sheet.columns:
             if column.required and column.name not in table.letters:
+                fix = f"add a header {column.name} in row 1"
+                suggestion = _closest(column.name, table.other_headers)
+                if suggestion:
+                    fix += f"{suggestion}: headers must match exactly (case aside)"
                 self.issues.append(
-                    Issue(
-                        table.sheet.name,
-                        1,
-                        "",
-                        column.name,
-                        "the column is missing",
-                        f"add a header {column.name} in row 1"
-                        f"{_closest(column.name, table.other_headers)}",
-                    )
+                    Issue(table.sheet.name, None, "", column.name, "the column is missing", fix)
                 )
                 ok = False
         return ok
@@ -180,7 +172,7 @@ class _Checker:
         for column in table.sheet.columns:
             value = raw.values.get(column.name)
             if value is None:
-                if column.required:
+                if column.required and (raw.row, column.name) not in table.formula_cells:
                     self.flag(
                         table,
                         raw.row,

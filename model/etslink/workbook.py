@@ -38,6 +38,7 @@ class RawTable:
     rows: list[RawRow] = field(default_factory=list)
     other_headers: list[str] = field(default_factory=list)
     problems: list[Issue] = field(default_factory=list)
+    formula_cells: set[tuple[int, str]] = field(default_factory=set)
 
     def cell(self, column: str, row: int) -> str:
         """Return the Excel reference of `column` in Excel row `row`, e.g. "D7"."""
@@ -150,6 +151,7 @@ def _read_table(ws: Any, sheet: Sheet, formulas: set[tuple[int, int]]) -> RawTab
         }
         for name, pos in positions.items():
             if values[name] is None and (excel_row, pos) in formulas:
+                table.formula_cells.add((excel_row, name))
                 table.flag(
                     excel_row,
                     table.cell(name, excel_row),

@@ -1,0 +1,321 @@
+"""Every workbook mistake an analyst can make: exit 2, the cell, the fix, nothing written.
+
+One test (or one parameter) per rule of docs/workbook.md; each asserts the exit code, the
+cell reference, the `Fix:` text, that no traceback is shown and that no output folder exists.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from conftest import linear_case
+from etslink.cli import main
+
+pytestmark = pytest.mark.unit
+
+
+def _tables() -> dict:
+    return linear_case(
+        {"A": 2.0, "B": 8.0},
+        {"A": 10.0, "B": 10.0},
+        links=[{"from_system": "A", "to_system": "B", "exchange_rate": 1}],
+        offsets=[{"offset_type": "CDM", "year": 2030, "supply_MtCO2e": 5, "price_per_tCO2e": 3}],
+        offset_rules=[{"system": "A", "offset_type": "CDM", "max_share_of_emissions": 0.05}],
+        price_controls=[
+            {
+                "system": "B",
+                "year": 2030,
+                "floor_price_per_tCO2e": 5,
+                "ceiling_price_per_tCO2e": 100,
+            }
+        ],
+    )
+
+
+def _rejects(path: Path, tmp_path: Path, capsys, *fragments: str) -> str:
+    out = tmp_path / "out"
+    code = main(["run", str(path), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    for fragment in fragments:
+        assert fragment in err
+    assert "Fix:" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+    return err
+
+
+# Layout of _tables() workbooks: emissions A system, B year, C baseline, D cap (rows 2-3: A, B);
+# links A from, B to, C exchange_rate; mac_linear A system, B year, C slope;
+# offset_rules A system, B offset_type, C share; price_controls C floor, D ceiling.
+CELL_RULES = [
+    (
+        "decimal comma",
+        lambda t: t["emissions"][1].update(cap_MtCO2e="12,5"),
+        'emissions!D3 (cap_MtCO2e): "12,5" is not a number',
+    ),
+    (
+        "thousands space",
+        lambda t: t["mac_linear"][1].update(slope_per_tCO2e_per_MtCO2e="1 000"),
+        'mac_linear!C3 (slope_per_tCO2e_per_MtCO2e): "1 000" is not a number',
+    ),
+    (
+        "n/a",
+        lambda t: t["emissions"][0].update(baseline_MtCO2e="n/a"),
+        'emissions!C2 (baseline_MtCO2e): "n/a" is not a number',
+    ),
+    (
+        "unit in cell",
+        lambda t: t["emissions"][0].update(cap_MtCO2e="12 Mt"),
+        'emissions!D2 (cap_MtCO2e): "12 Mt" is not a number',
+    ),
+    (
+        "number as id",
+        lambda t: t["emissions"][0].update(system=2030),
+        "emissions!A2 (system): 2030 is a number where an id is expected",
+    ),
+    (
+        "blank required",
+        lambda t: t["emissions"][0].update(baseline_MtCO2e=None),
+        "emissions!C2 (baseline_MtCO2e): the cell is blank",
+    ),
+    (
+        "duplicate system-year",
+        lambda t: t["emissions"].append(dict(t["emissions"][0])),
+        "emissions!B4 (year): duplicate of row 2",
+    ),
+    (
+        "same link twice",
+        lambda t: t["links"].append({"from_system": "B", "to_system": "A", "direction": "one-way"}),
+        "links!A3 (from_system): B to A is already linked on row 2",
+    ),
+    (
+        "unknown id",
+        lambda t: t["links"][0].update(to_system="BB"),
+        'links!B2 (to_system): "BB" is not on sheet systems (did you mean "B"?)',
+    ),
+    (
+        "offset type without supply",
+        lambda t: t["offset_rules"][0].update(offset_type="VCS"),
+        'offset_rules!B2 (offset_type): "VCS" is not on sheet offsets (no supply)',
+    ),
+    (
+        "year outside the system's years",
+        lambda t: t["mac_linear"][0].update(year=2031),
+        "mac_linear!B2 (year): A has no row for 2031 on sheet emissions",
+    ),
+    (
+        "negative quantity",
+        lambda t: t["emissions"][0].update(cap_MtCO2e=-5),
+        "emissions!D2 (cap_MtCO2e): -5 is not allowed: it must be at least 0",
+    ),
+    (
+        "negative price",
+        lambda t: t["offsets"][0].update(price_per_tCO2e=-1),
+        "offsets!D2 (price_per_tCO2e): -1 is not allowed",
+    ),
+    (
+        "fractional year",
+        lambda t: t["emissions"][0].update(year=2030.5),
+        'emissions!B2 (year): "2030.5" is not a whole year',
+    ),
+    (
+        "share as a percentage",
+        lambda t: t["offset_rules"][0].update(max_share_of_emissions=5),
+        "offset_rules!C2 (max_share_of_emissions): 5 looks like a percentage",
+    ),
+    (
+        "floor above ceiling",
+        lambda t: t["price_controls"][0].update(floor_price_per_tCO2e=150),
+        "price_controls!C2 (floor_price_per_tCO2e): the floor 150 is above the ceiling 100",
+    ),
+    (
+        "exchange rate zero",
+        lambda t: t["links"][0].update(exchange_rate=0),
+        "links!C2 (exchange_rate): 0 is not allowed: it must be above 0",
+    ),
+    (
+        "link to itself",
+        lambda t: t["links"][0].update(to_system="A"),
+        "links!B2 (to_system): the link goes from A to itself",
+    ),
+    (
+        "abatement above baseline",
+        lambda t: t["mac_linear"][0].update(max_abatement_MtCO2e=500),
+        "mac_linear!D2 (max_abatement_MtCO2e): A 2030 could abate 500 MtCO2e in all",
+    ),
+    (
+        "reserve without ceiling",
+        lambda t: t["price_controls"][0].update(
+            ceiling_price_per_tCO2e=None, ceiling_reserve_MtCO2e=5
+        ),
+        "price_controls!E2 (ceiling_reserve_MtCO2e): a ceiling reserve is given but no ceiling",
+    ),
+    (
+        "last year before first",
+        lambda t: t["links"][0].update(first_year=2031, last_year=2030),
+        "links!E2 (last_year): last_year 2030 is before first_year 2031",
+    ),
+    (
+        "bad yes/no",
+        lambda t: t["systems"][0].update(banking="maybe"),
+        'systems!B2 (banking): "maybe" is not yes or no',
+    ),
+    (
+        "bad direction",
+        lambda t: t["links"][0].update(direction="both"),
+        'links!C2 (direction): "both" is not one of one-way, two-way',
+    ),
+    (
+        "unknown setting",
+        lambda t: t["settings"].append({"key": "discount", "value": 0.1}),
+        'settings!A3 (key): unknown setting "discount" (did you mean "discount_rate"?)',
+    ),
+    (
+        "discount rate as percent",
+        lambda t: t["settings"].append({"key": "discount_rate", "value": 5}),
+        "settings!B3 (value): discount_rate: 5 is above the largest allowed value 0.5",
+    ),
+    (
+        "currency format",
+        lambda t: t["settings"].append({"key": "currency", "value": "euro"}),
+        'settings (value): currency "euro" is not a 3-letter code',
+    ),
+    (
+        "system without emissions",
+        lambda t: t["systems"].append({"system": "C"}),
+        'systems!A4 (system): system "C" has no rows on sheet emissions',
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "mutate", "message"), CELL_RULES, ids=[r[0] for r in CELL_RULES])
+def test_cell_rule(workbook, tmp_path, capsys, rule, mutate, message):
+    tables = _tables()
+    mutate(tables)
+    _rejects(workbook(tables), tmp_path, capsys, message)
+
+
+def test_every_problem_is_reported_at_once_and_sorted(workbook, tmp_path, capsys):
+    tables = _tables()
+    tables["mac_linear"][1]["slope_per_tCO2e_per_MtCO2e"] = "1 000"
+    tables["emissions"][0]["cap_MtCO2e"] = "n/a"
+    err = _rejects(workbook(tables), tmp_path, capsys, "2 problem(s)")
+    assert err.index("emissions!D2") < err.index("mac_linear!C3")
+
+
+def test_more_than_fifty_problems_are_capped(workbook, tmp_path, capsys):
+    tables = _tables()
+    tables["emissions"] = [
+        {"system": "A", "year": 2000 + i, "baseline_MtCO2e": "x", "cap_MtCO2e": "y"}
+        for i in range(40)
+    ]
+    err = _rejects(workbook(tables), tmp_path, capsys, "80 problem(s)", "... and 30 more")
+    assert err.count("Fix:") == 50
+
+
+def test_missing_sheet_suggests_the_misspelt_one(workbook, tmp_path, capsys):
+    tables = _tables()
+    tables["emission"] = tables.pop("emissions")
+    path = workbook({k: v for k, v in tables.items() if k != "emission"})
+    book = openpyxl.load_workbook(path)
+    sheet = book.create_sheet("Emision")
+    sheet.append(["system", "year", "baseline_MtCO2e", "cap_MtCO2e"])
+    book.save(path)
+    _rejects(path, tmp_path, capsys, 'emissions: the sheet is missing (did you mean "Emision"?)')
+
+
+def test_missing_column_suggests_the_misspelt_header(workbook, tmp_path, capsys):
+    path = workbook(_tables())
+    book = openpyxl.load_workbook(path)
+    book["emissions"]["D1"] = "cap_MtCO2"
+    book.save(path)
+    _rejects(
+        path,
+        tmp_path,
+        capsys,
+        "emissions (cap_MtCO2e): the column is missing",
+        'did you mean "cap_MtCO2"?',
+    )
+
+
+def _edit(path: Path, edit) -> Path:
+    book = openpyxl.load_workbook(path)
+    edit(book)
+    book.save(path)
+    return path
+
+
+def test_hidden_sheet(workbook, tmp_path, capsys):
+    path = _edit(workbook(_tables()), lambda b: setattr(b["mac_linear"], "sheet_state", "hidden"))
+    _rejects(path, tmp_path, capsys, "mac_linear: the sheet is hidden")
+
+
+def test_merged_cells(workbook, tmp_path, capsys):
+    path = _edit(workbook(_tables()), lambda b: b["emissions"].merge_cells("C2:C3"))
+    _rejects(path, tmp_path, capsys, "emissions!C2:C3: cells C2:C3 are merged")
+
+
+def test_blank_row_in_the_middle(workbook, tmp_path, capsys):
+    def insert_blank(book):
+        book["emissions"].insert_rows(3)
+
+    path = _edit(workbook(_tables()), insert_blank)
+    _rejects(path, tmp_path, capsys, "emissions!3:3: row 3 is blank but rows below it hold data")
+
+
+def test_formula_without_stored_value(workbook, tmp_path, capsys):
+    path = _edit(workbook(_tables()), lambda b: b["emissions"].cell(2, 4, "=100-10"))
+    _rejects(
+        path,
+        tmp_path,
+        capsys,
+        "emissions!D2 (cap_MtCO2e): the cell holds a formula with no stored value",
+        "open the workbook in Excel",
+    )
+
+
+@pytest.mark.parametrize("suffix", [".xls", ".xlsb", ".csv"])
+def test_wrong_file_format(tmp_path, capsys, suffix):
+    path = tmp_path / f"inputs{suffix}"
+    path.write_bytes(b"anything")
+    _rejects(path, tmp_path, capsys, "is not an .xlsx workbook", "save it as Excel Workbook")
+
+
+def test_password_protected(tmp_path, capsys):
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(bytes.fromhex("D0CF11E0A1B11AE1") + bytes(512))
+    _rejects(path, tmp_path, capsys, "is password-protected", "remove the password")
+
+
+def test_not_a_zip(tmp_path, capsys):
+    path = tmp_path / "broken.xlsx"
+    path.write_text("not a workbook")
+    _rejects(path, tmp_path, capsys, "cannot be read as an .xlsx workbook")
+
+
+def test_missing_file(tmp_path, capsys):
+    _rejects(tmp_path / "nope.xlsx", tmp_path, capsys, "does not exist")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "warning"),
+    [
+        (lambda t: t["mac_linear"].pop(1), "systems!A3 (system): B has no abatement options"),
+        (
+            lambda t: t["emissions"][0].update(cap_MtCO2e=120),
+            "emissions!D2 (cap_MtCO2e): the cap 120 is above the baseline 100",
+        ),
+    ],
+)
+def test_warnings_are_shown_and_the_check_goes_on(workbook, capsys, mutate, warning):
+    tables = _tables()
+    mutate(tables)
+    code = main(["validate", str(workbook(tables))])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert warning in captured.err
+    assert "OK" in captured.out
