@@ -119,7 +119,15 @@ def test_template_validates_and_runs(tmp_path, capsys):
     path = tmp_path / "new.xlsx"
     assert _run(["template", path], capsys)[0] == 0
     book = openpyxl.load_workbook(path)
-    assert book["emissions"]["C1"].comment is not None
+    assert book.sheetnames[0] == "README"
+    assert "MtCO2e" in book["emissions"]["C1"].comment.text
+    lists = {
+        str(dv.sqref).split(":")[0]: dv.formula1
+        for dv in book["links"].data_validations.dataValidation
+    }
+    assert lists["A2"] == "systems!$A$2:$A$500"  # from_system picks a declared system
+    assert lists["C2"] == '"one-way,two-way"'
+    assert book["systems"].data_validations.dataValidation[0].formula1 == '"yes,no"'
     assert _run(["validate", path], capsys)[0] == 0
     assert _run(["run", path, "--out", tmp_path / "out", "--quiet"], capsys)[0] == 0
     assert _run(["template", path], capsys)[0] == 2  # never overwrites

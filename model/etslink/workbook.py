@@ -12,9 +12,10 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from etslink.errors import InputError, Issue
-from etslink.schema import SHEETS, Column, Sheet
+from etslink.schema import SETTINGS_KEYS, SHEETS, Column, Sheet
 from etslink.schema import sheet as sheet_named
 
 
@@ -230,33 +231,79 @@ def _header_comment(column: Column) -> str:
     return f"{column.doc}{unit} Default: {column.default_text()}."
 
 
-def write_template(path: Path) -> None:
-    """Write an empty input workbook with every contract sheet, its headers and an example row.
+TEMPLATE_ROWS = 500
+"""Rows of each template sheet that carry dropdown lists."""
 
-    Each header cell carries a comment with the column's meaning, unit and default.
-    """
-    wb = openpyxl.Workbook()
-    readme = wb.active
-    readme.title = "README"
-    readme.append(["etslink input workbook. One header row per sheet, one record per row."])
-    readme.append(
+
+def _write_readme(ws: Any) -> None:
+    ws.title = "README"
+    ws.append(["etslink input workbook"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append(
         [
-            "Hover over a header for its meaning, unit and default. "
-            "Quantities in MtCO2e, prices in CUR per tCO2e."
+            "One header row per sheet, one record per row, no merged cells. Hover over a "
+            "header for its meaning, unit and default. Quantities in MtCO2e, prices in the "
+            "currency of settings per tCO2e. This sheet is ignored by etslink."
         ]
     )
-    for sheet in SHEETS:
-        ws = wb.create_sheet(sheet.name)
-        ws.append([c.name for c in sheet.columns])
-        for index, column in enumerate(sheet.columns, start=1):
-            cell = ws.cell(row=1, column=index)
-            cell.font = Font(bold=True)
-            cell.fill = _HEADER_FILL
-            cell.comment = Comment(_header_comment(column), "etslink")
-            ws.column_dimensions[get_column_letter(index)].width = max(14, len(column.name) + 2)
-        for example in sheet.examples:
-            ws.append(list(example))
-        ws.freeze_panes = "A2"
+    ws.append([])
+    ws.append(["sheet", "required", "one row per"])
+    for spec in SHEETS:
+        ws.append([spec.name, "yes" if spec.required else "no", spec.doc])
+    ws.append([])
+    ws.append(["settings key", "default", "meaning"])
+    for key in SETTINGS_KEYS:
+        ws.append([key.name, key.default_text(), key.doc])
+    for row in ws.iter_rows():
+        if row[0].value in ("sheet", "settings key"):
+            for cell in row:
+                cell.font = Font(bold=True)
+    ws.column_dimensions["A"].width = 18
+    ws.column_dimensions["B"].width = 18
+    ws.column_dimensions["C"].width = 100
+
+
+def _dropdown(column: Column) -> str | None:
+    """Return the list formula of a column's dropdown, or None."""
+    id_lists = {"system": "systems", "offset_type": "offsets"}
+    if column.ref in id_lists:
+        return f"{id_lists[column.ref]}!$A$2:$A${TEMPLATE_ROWS}"
+    if column.choices:
+        return '"' + ",".join(column.choices) + '"'
+    return None
+
+
+def _write_template_sheet(ws: Any, spec: Sheet) -> None:
+    ws.append([c.name for c in spec.columns])
+    for index, column in enumerate(spec.columns, start=1):
+        cell = ws.cell(row=1, column=index)
+        cell.font = Font(bold=True)
+        cell.fill = _HEADER_FILL
+        cell.comment = Comment(_header_comment(column), "etslink")
+        letter = get_column_letter(index)
+        ws.column_dimensions[letter].width = max(14, len(column.name) + 2)
+        formula = _dropdown(column)
+        if formula:
+            rule = DataValidation(type="list", formula1=formula, allow_blank=True)
+            rule.error = f"Choose a value from the list ({column.doc})"
+            rule.add(f"{letter}2:{letter}{TEMPLATE_ROWS}")
+            ws.add_data_validation(rule)
+    for example in spec.examples:
+        ws.append(list(example))
+    ws.freeze_panes = "A2"
+
+
+def write_template(path: Path) -> None:
+    """Write an input workbook an analyst can fill in without the docs.
+
+    A README sheet, then every contract sheet with its headers (each with a comment giving
+    meaning, unit and default), dropdown lists for ids and choices, and example rows that
+    validate together.
+    """
+    wb = openpyxl.Workbook()
+    _write_readme(wb.active)
+    for spec in SHEETS:
+        _write_template_sheet(wb.create_sheet(spec.name), spec)
     wb.save(path)
 
 
