@@ -243,3 +243,13 @@ def test_example_moves_only_the_cumulative_position(example_run):
     moved = transfers[(transfers["from_system"] == "CH") | (transfers["to_system"] == "CH")]
     assert position > 1.0
     assert moved["quantity_MtCO2e"].sum() == pytest.approx(position, rel=1e-6)
+
+
+@pytest.mark.solve
+def test_time_limit_has_its_own_exit_code(tmp_path, capsys):
+    out = tmp_path / "out"
+    code, _, err = _run(["run", EXAMPLE, "--out", out, "--time-limit", "1e-9"], capsys)
+    assert code == 4
+    assert "time limit of 1e-09 s" in err
+    assert "Fix: run again with a larger --time-limit" in err
+    assert not out.exists()

@@ -40,11 +40,29 @@ def _parser() -> argparse.ArgumentParser:
         "outputs/<workbook name>/<UTC time>/",
     )
     run.add_argument("--quiet", action="store_true", help="print only problems")
+    run.add_argument(
+        "--time-limit",
+        type=_positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="solver time limit per case (default 3600)",
+    )
     validate = commands.add_parser("validate", help="check a workbook without solving")
     validate.add_argument("workbook", type=Path)
     template = commands.add_parser("template", help="write an empty, documented input workbook")
     template.add_argument("path", type=Path)
     return parser
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        msg = f"{text!r} is not a positive number of seconds"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def _say(message: str, quiet: bool = False) -> None:
@@ -116,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
         utc_stamp,
         write_json,
     )
-    from etslink.solve import solver_version
+    from etslink.solve import DEFAULT_TIME_LIMIT_S, solver_version
 
     started = utc_stamp()
     out: Path = args.out or Path("outputs") / args.workbook.stem / started
@@ -125,7 +143,8 @@ def _run(args: argparse.Namespace) -> int:
     _say(f"reading {args.workbook}", args.quiet)
     data, warnings = load_workbook(args.workbook, timings)
     _print_warnings(warnings)
-    results = run_cases(data, timings, progress=lambda m: _say(m, args.quiet))
+    limit = args.time_limit or DEFAULT_TIME_LIMIT_S
+    results = run_cases(data, timings, lambda m: _say(m, args.quiet), limit)
     cases = {
         case: {
             "status": r.outcome.status,

@@ -83,6 +83,11 @@ class InfeasibleError(EtslinkError):
             "(price_controls)."
             for s in shortfalls
         ]
+        if not lines:
+            lines = [
+                f"The {case} case admits no solution, and the diagnosis could not name the "
+                "system-years. Fix: check caps against abatement options, offsets and links."
+            ]
         super().__init__("\n".join(lines))
 
 

@@ -11,7 +11,7 @@ from etslink.cases import case_data
 from etslink.data import ModelData, build_model_data
 from etslink.errors import Issue
 from etslink.results import CaseResults, Results, extract_case, gains
-from etslink.solve import solve_case
+from etslink.solve import DEFAULT_TIME_LIMIT_S, solve_case
 from etslink.validate import validate
 from etslink.workbook import read_workbook
 
@@ -45,9 +45,18 @@ def load_workbook(path: Path, timings: Timings | None = None) -> tuple[ModelData
 
 
 def run_cases(
-    data: ModelData, timings: Timings | None = None, progress: Callable[[str], None] | None = None
+    data: ModelData,
+    timings: Timings | None = None,
+    progress: Callable[[str], None] | None = None,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
 ) -> Results:
     """Solve the linked and autarky cases and return their results.
+
+    Args:
+        data: The validated workbook.
+        timings: Where to record wall times per stage [s].
+        progress: Called with a short message before each stage.
+        time_limit_s: HiGHS time limit per solve [s].
 
     Raises:
         InfeasibleError: a case admits no solution.
@@ -59,7 +68,7 @@ def run_cases(
         if progress:
             progress(f"solving {case}")
         start = time.perf_counter()
-        model, outcome = solve_case(case, d)
+        model, outcome = solve_case(case, d, time_limit_s)
         cases[case] = extract_case(case, model, d, outcome)
         timings.stage(f"solve_{case}", start)
     results = Results(data, cases)

@@ -569,6 +569,12 @@ OUTPUT_SHEETS: tuple[OutputSheet, ...] = (
 
 
 DECISIONS: tuple[str, ...] = (
+    "Errors, not guesses: a contract sheet that is hidden, merged cells in a table, a blank "
+    "row with data below it, a formula with no stored value, a number typed where an id is "
+    'expected (e.g. 2030 in `system`), and text in a number cell ("1,5", "1 000", '
+    '"12 Mt") are each reported with the cell and a fix; every problem is listed at once '
+    "(at most 50). A cap above the baseline and a system with no abatement options are "
+    "warnings: the run goes on.",
     "A blank `max_abatement_MtCO2e` on `mac_linear` is the baseline less the stepwise "
     "options' quantities of the same system-year, so the default never exceeds the baseline.",
     "A link is active in the years both systems have rows for on `emissions`, within "

@@ -14,7 +14,12 @@ from etslink.formulation import build_model
 from etslink.formulation.links import add_smallest_transfers
 
 SOLVER = "highs"
-SOLVER_OPTIONS: dict[str, Any] = {"time_limit": 3600.0, "threads": 1, "random_seed": 0}
+DEFAULT_TIME_LIMIT_S = 3600.0
+SOLVER_OPTIONS: dict[str, Any] = {
+    "time_limit": DEFAULT_TIME_LIMIT_S,
+    "threads": 1,
+    "random_seed": 0,
+}
 """HiGHS options of every solve; one thread keeps results identical run to run."""
 
 RETRY_OPTIONS: tuple[dict[str, Any], ...] = (
@@ -50,20 +55,25 @@ def solver_version() -> str:
     return ".".join(str(part) for part in pyo.SolverFactory(SOLVER).version())
 
 
-def _solve(model: pyo.ConcreteModel) -> tuple[Any, float, dict[str, Any]]:
+def _solve(
+    model: pyo.ConcreteModel, time_limit_s: float = DEFAULT_TIME_LIMIT_S
+) -> tuple[Any, float, dict[str, Any]]:
     """Solve, retrying with RETRY_OPTIONS after a solver error; return the options used."""
     if not hasattr(model, "dual"):
         model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
     solver = pyo.SolverFactory(SOLVER)
     start = time.perf_counter()
-    for options in (SOLVER_OPTIONS, *RETRY_OPTIONS):
+    for base in (SOLVER_OPTIONS, *RETRY_OPTIONS):
+        options = {**base, "time_limit": time_limit_s}
         result = solver.solve(model, load_solutions=False, options=dict(options))
         if result.solver.termination_condition != pyo.TerminationCondition.error:
             break
-    return result, time.perf_counter() - start, dict(options)
+    return result, time.perf_counter() - start, options
 
 
-def solve_case(case: str, data: ModelData) -> tuple[pyo.ConcreteModel, SolveOutcome]:
+def solve_case(
+    case: str, data: ModelData, time_limit_s: float = DEFAULT_TIME_LIMIT_S
+) -> tuple[pyo.ConcreteModel, SolveOutcome]:
     """Build and solve one case; return the solved model (primal and duals loaded).
 
     Raises:
@@ -71,7 +81,7 @@ def solve_case(case: str, data: ModelData) -> tuple[pyo.ConcreteModel, SolveOutc
         SolverTroubleError: HiGHS stopped for another reason (time limit, numerics).
     """
     model = build_model(data)
-    result, seconds, options = _solve(model)
+    result, seconds, options = _solve(model, time_limit_s)
     termination = result.solver.termination_condition
     if termination == pyo.TerminationCondition.optimal:
         model.solutions.load_from(result)
@@ -91,12 +101,21 @@ def solve_case(case: str, data: ModelData) -> tuple[pyo.ConcreteModel, SolveOutc
         pyo.TerminationCondition.infeasibleOrUnbounded,
     ):
         raise InfeasibleError(case, diagnose_infeasibility(data))
-    msg = (
-        f"The solver stopped without an optimal solution in the {case} case "
-        f"({termination}). Fix: check for extreme numbers in the workbook (e.g. a slope of "
-        "1e12), or report this with the workbook attached."
+    raise SolverTroubleError(_trouble_message(case, termination, time_limit_s))
+
+
+def _trouble_message(case: str, termination: Any, time_limit_s: float) -> str:
+    if termination == pyo.TerminationCondition.maxTimeLimit:
+        return (
+            f"The solver reached the time limit of {time_limit_s:g} s in the {case} case. "
+            "Fix: run again with a larger --time-limit, or shorten the workbook (fewer years "
+            "or systems)."
+        )
+    return (
+        f"The solver stopped without an optimal solution in the {case} case ({termination}). "
+        "Fix: check the workbook for extreme numbers (e.g. a slope of 1e12 next to one of "
+        "1e-6), or report this with the workbook attached."
     )
-    raise SolverTroubleError(msg)
 
 
 def _smallest_transfers(model: pyo.ConcreteModel) -> None:
