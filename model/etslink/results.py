@@ -77,6 +77,7 @@ class CaseResults:
     costs: pd.DataFrame
     shadow_prices: pd.DataFrame
     offset_prices: pd.DataFrame
+    offset_use: pd.DataFrame
 
 
 @dataclass
@@ -124,6 +125,26 @@ def _prices(m: pyo.ConcreteModel, d: ModelData) -> dict[tuple[str, int], float]:
 
 def _offset_prices(m: pyo.ConcreteModel, d: ModelData) -> dict[tuple[str, int], float]:
     return {(o, y): year_money(m, d, m.offset_market, (o, y), y) for o, y in m.offset_markets}
+
+
+def _offset_use(
+    m: pyo.ConcreteModel, offset_prices: dict[tuple[str, int], float], cols: Columns
+) -> pd.DataFrame:
+    """Return credits used per system, type and year, and what they cost at market price."""
+    rows = []
+    for s, o, y in m.offset_uses:
+        quantity = _value(m.offset_use_MtCO2e, (s, o, y))
+        rows.append(
+            {
+                "system": s,
+                "offset_type": o,
+                "year": y,
+                "quantity_MtCO2e": quantity,
+                cols.money("payment"): quantity * offset_prices[o, y],
+            }
+        )
+    columns = ["system", "offset_type", "year", "quantity_MtCO2e", cols.money("payment")]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _transfers(
@@ -187,43 +208,30 @@ def _balances(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
 def _costs(
     m: pyo.ConcreteModel,
     d: ModelData,
-    prices: dict[tuple[str, int], float],
-    offset_prices: dict[tuple[str, int], float],
+    offset_use: pd.DataFrame,
     transfers: pd.DataFrame,
     cols: Columns,
 ) -> pd.DataFrame:
-    paid = transfers.groupby(["to_system", "year"])[cols.money("payment")].sum()
-    received = transfers.groupby(["from_system", "year"])[cols.money("payment")].sum()
+    """Return the compliance cost items per system-year [M CUR, money of the year]."""
+    payment = cols.money("payment")
+    offsets = offset_use.groupby(["system", "year"])[payment].sum()
+    imports = transfers.groupby(["to_system", "year"])[payment].sum()
+    exports = transfers.groupby(["from_system", "year"])[payment].sum()
     rows = []
     for s, y in m.system_years:
-        offsets = (
-            sum(
-                _value(m.offset_use_MtCO2e, (s, o, y)) * offset_prices[o, y]
-                for (o, yy) in offset_prices
-                if yy == y
-            )
-            + 0.0
-        )
         control = d.price_controls.get((s, y))
-        ceiling = _value(m.ceiling_sales_MtCO2e, (s, y)) * (
-            control.ceiling_per_tCO2e or 0.0 if control else 0.0
-        )
-        row = {
-            "system": s,
-            "year": y,
-            cols.money("abatement_cost"): float(pyo.value(m.abatement_cost_Mcur[s, y])),
-            cols.money("offset_purchases"): offsets,
-            cols.money("ceiling_purchases"): ceiling,
-            cols.money("allowance_imports"): float(paid.get((s, y), 0.0)),
-            cols.money("allowance_exports"): float(received.get((s, y), 0.0)),
+        ceiling_price = control.ceiling_per_tCO2e if control else None
+        items = {
+            "abatement_cost": float(pyo.value(m.abatement_cost_Mcur[s, y])),
+            "offset_purchases": float(offsets.get((s, y), 0.0)),
+            "ceiling_purchases": _value(m.ceiling_sales_MtCO2e, (s, y)) * (ceiling_price or 0.0),
+            "allowance_imports": float(imports.get((s, y), 0.0)),
+            "allowance_exports": float(exports.get((s, y), 0.0)),
         }
-        total = (
-            row[cols.money("abatement_cost")]
-            + offsets
-            + ceiling
-            + row[cols.money("allowance_imports")]
-            - row[cols.money("allowance_exports")]
-        )
+        paid = sum(v for item, v in items.items() if item != "allowance_exports")
+        total = paid - items["allowance_exports"]
+        row: dict[str, Any] = {"system": s, "year": y}
+        row |= {cols.money(item): value for item, value in items.items()}
         row[cols.money("compliance_cost")] = total
         row[cols.money("compliance_cost", pv=True)] = total * d.discount_factor(y)
         row["discount_factor"] = d.discount_factor(y)
@@ -368,6 +376,7 @@ def extract_case(
     prices = _prices(m, d)
     offset_prices = _offset_prices(m, d)
     transfers = _transfers(m, d, prices, cols)
+    offset_use = _offset_use(m, offset_prices, cols)
     return CaseResults(
         case=case,
         outcome=outcome,
@@ -376,12 +385,13 @@ def extract_case(
         ),
         balances=_balances(m, d),
         transfers=transfers,
-        costs=_costs(m, d, prices, offset_prices, transfers, cols),
+        costs=_costs(m, d, offset_use, transfers, cols),
         shadow_prices=_shadow_prices(m, d, prices, cols),
         offset_prices=pd.DataFrame(
             [{"offset_type": o, "year": y, cols.price: p} for (o, y), p in offset_prices.items()],
             columns=["offset_type", "year", cols.price],
         ),
+        offset_use=offset_use,
     )
 
 

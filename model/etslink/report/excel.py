@@ -11,7 +11,15 @@ from openpyxl.utils import get_column_letter
 
 from etslink.results import Results
 
-PER_CASE_SHEETS = ("prices", "balances", "transfers", "costs", "shadow_prices", "offset_prices")
+PER_CASE_SHEETS = (
+    "prices",
+    "balances",
+    "transfers",
+    "costs",
+    "shadow_prices",
+    "offset_prices",
+    "offset_use",
+)
 
 
 def _run_sheet(record: dict[str, Any]) -> pd.DataFrame:
