@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 
+from etslink.cli import main
 from etslink.results import Results
 from etslink.run import load_workbook, run_cases
 from etslink.workbook import write_workbook
 
 Tables = dict[str, list[dict[str, Any]]]
 BASELINE = 100.0  # MtCO2e, every system-year of the known-answer cases
+EXAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "example.xlsx"
 
 
 def linear_case(
@@ -73,3 +75,11 @@ def solve(workbook: Callable[[Tables], Path]) -> Callable[[Tables], Results]:
         return run_cases(data)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory) -> Path:
+    """Run the shipped example once per test session; return its output folder."""
+    out = tmp_path_factory.mktemp("runs") / "example"
+    assert main(["run", str(EXAMPLE), "--out", str(out), "--quiet"]) == 0
+    return out

@@ -10,10 +10,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from conftest import linear_case
+from conftest import EXAMPLE, linear_case
 from etslink.cli import main
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "example.xlsx"
 CONTRACT_SHEETS = {
     "prices": ["case", "system", "year", "price_EUR_per_tCO2e"],
     "balances": [
@@ -37,13 +36,6 @@ def _run(args: list[str], capsys) -> tuple[int, str, str]:
     code = main([str(a) for a in args])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
-
-
-@pytest.fixture(scope="module")
-def example_run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("runs") / "example"
-    assert main(["run", str(EXAMPLE), "--out", str(out), "--quiet"]) == 0
-    return out
 
 
 @pytest.mark.solve
@@ -253,3 +245,15 @@ def test_time_limit_has_its_own_exit_code(tmp_path, capsys):
     assert "time limit of 1e-09 s" in err
     assert "Fix: run again with a larger --time-limit" in err
     assert not out.exists()
+
+
+@pytest.mark.solve
+def test_run_shows_prices_and_quiet_shows_nothing(tmp_path, capsys):
+    code, out, _ = _run(["run", EXAMPLE, "--out", tmp_path / "loud"], capsys)
+    assert code == 0
+    assert "Prices 2030, EUR per tCO2e" in out
+    assert "Gain from linking" in out
+    assert str(tmp_path / "loud") in out
+    code, out, err = _run(["run", EXAMPLE, "--out", tmp_path / "quiet", "--quiet"], capsys)
+    assert code == 0
+    assert out == ""

@@ -11,7 +11,10 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from etslink.errors import (
     EtslinkError,
@@ -63,11 +66,6 @@ def _positive_seconds(text: str) -> float:
         msg = f"{text!r} is not a positive number of seconds"
         raise argparse.ArgumentTypeError(msg)
     return value
-
-
-def _say(message: str, quiet: bool = False) -> None:
-    if not quiet:
-        print(message)
 
 
 def _print_warnings(warnings: list[Issue]) -> None:
@@ -123,6 +121,45 @@ def _template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@contextmanager
+def _stages(quiet: bool) -> Iterator[Callable[[str], None]]:
+    """Yield a function that shows the current stage with a spinner; ticks off the last."""
+    if quiet:
+        yield lambda _stage: None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
+    ) as progress:
+        task = progress.add_task("starting")
+        done: list[str] = []
+
+        def show(stage: str) -> None:
+            if done:
+                progress.console.print(f"[green]done[/green] {done[-1]}")
+            done.append(stage)
+            progress.update(task, description=stage)
+
+        yield show
+        if done:
+            progress.console.print(f"[green]done[/green] {done[-1]}")
+
+
+def _case_record(results: Any) -> dict[str, Any]:
+    return {
+        case: {
+            "status": r.outcome.status,
+            "termination": r.outcome.termination,
+            "objective_pv_M" + results.data.currency: r.outcome.objective_Mcur,
+            "solve_seconds": round(r.outcome.seconds, 4),
+            "solver": r.outcome.solver,
+            "solver_options": r.outcome.options,
+        }
+        for case, r in results.cases.items()
+    }
+
+
 def _run(args: argparse.Namespace) -> int:
     from etslink.report.excel import write_results_workbook
     from etslink.report.html import write_report
@@ -140,41 +177,48 @@ def _run(args: argparse.Namespace) -> int:
     out: Path = args.out or Path("outputs") / args.workbook.stem / started
     check_output_dir(out)
     timings = Timings()
-    _say(f"reading {args.workbook}", args.quiet)
-    data, warnings = load_workbook(args.workbook, timings)
-    _print_warnings(warnings)
-    limit = args.time_limit or DEFAULT_TIME_LIMIT_S
-    results = run_cases(data, timings, lambda m: _say(m, args.quiet), limit)
-    cases = {
-        case: {
-            "status": r.outcome.status,
-            "termination": r.outcome.termination,
-            "objective_pv_M" + data.currency: r.outcome.objective_Mcur,
-            "solve_seconds": round(r.outcome.seconds, 4),
-            "solver": r.outcome.solver,
-            "solver_options": r.outcome.options,
-        }
-        for case, r in results.cases.items()
-    }
-    start = time.perf_counter()
-    with atomic_output_dir(out) as tmp:
-        record = run_record(args.workbook, cases, timings.seconds, solver_version(), started)
-        write_results_workbook(results, record, tmp / "results.xlsx")
-        write_report(results, record, tmp / "report.html")
-        timings.stage("write", start)
-        write_json(tmp / "run.json", record)
-    _print_summary(results, args.quiet)
-    _say(f"results in {out}", args.quiet)
+    with _stages(args.quiet) as stage:
+        stage(f"reading and validating {args.workbook}")
+        data, warnings = load_workbook(args.workbook, timings)
+        _print_warnings(warnings)
+        results = run_cases(data, timings, stage, args.time_limit or DEFAULT_TIME_LIMIT_S)
+        stage(f"writing {out}")
+        start = time.perf_counter()
+        with atomic_output_dir(out) as tmp:
+            record = run_record(
+                args.workbook, _case_record(results), timings.seconds, solver_version(), started
+            )
+            write_results_workbook(results, record, tmp / "results.xlsx")
+            write_report(results, record, tmp / "report.html")
+            timings.stage("write", start)
+            write_json(tmp / "run.json", record)
+    if not args.quiet:
+        _print_summary(results, out)
     return EXIT_OK
 
 
-def _print_summary(results: object, quiet: bool) -> None:
-    from etslink.report.html import price_comparison
-    from etslink.results import Results
+def _print_summary(results: Any, out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
 
-    if quiet or not isinstance(results, Results):
-        return
-    print(price_comparison(results).to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    from etslink.report.story import headline_year, price_change_table
+
+    cur, year = results.data.currency, headline_year(results.data)
+    table = Table(title=f"Prices {year}, {cur} per tCO2e")
+    for column in ("system", "autarky", "linked", "change"):
+        table.add_column(column, justify="left" if column == "system" else "right")
+    for row in price_change_table(results).itertuples(index=False):
+        table.add_row(
+            row.system, f"{row.autarky:,.2f}", f"{row.linked:,.2f}", f"{row.change:+,.2f}"
+        )
+    console = Console()
+    console.print(table)
+    gain = results.total_cost_pv("autarky") - results.total_cost_pv("linked")
+    console.print(
+        f"Gain from linking, all systems: {gain:,.1f} M{cur} "
+        f"(present value {results.data.base_year})"
+    )
+    console.print(f"Results in [bold]{out}[/bold]: results.xlsx, report.html, run.json")
 
 
 def _log_internal_error() -> Path:

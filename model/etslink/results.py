@@ -395,26 +395,30 @@ def extract_case(
     )
 
 
+GAIN_ITEMS = ("compliance_cost", "allowance_imports", "allowance_exports", "offset_purchases")
+"""Cost items summed, discounted, per system and case on the `gains` sheet."""
+
+
 def gains(results: Results) -> pd.DataFrame:
-    """Return, per system, the discounted compliance cost of each case and the gain."""
+    """Return per system the discounted cost items of each case, the gain and money abroad.
+
+    Money paid abroad is allowance imports plus offset credit purchases [M CUR, PV].
+    """
     cols = results.columns
-    pv = cols.money("compliance_cost", pv=True)
     out = pd.DataFrame({"system": list(results.data.systems)})
     for case in CASES:
-        costs = results.cases[case].costs.assign(
-            paid_abroad=lambda t: (
-                (t[cols.money("allowance_imports")] + t[cols.money("offset_purchases")])
-                * t["discount_factor"]
+        costs = results.cases[case].costs
+        for item in GAIN_ITEMS:
+            discounted = (
+                (costs[cols.money(item)] * costs["discount_factor"]).groupby(costs["system"]).sum()
             )
+            out[f"{case}_{item}_pv_M{cols.currency}"] = out["system"].map(discounted)
+        out[f"{case}_paid_abroad_pv_M{cols.currency}"] = (
+            out[f"{case}_allowance_imports_pv_M{cols.currency}"]
+            + out[f"{case}_offset_purchases_pv_M{cols.currency}"]
         )
-        by_system = costs.groupby("system")[[pv, "paid_abroad"]].sum()
-        out[f"{case}_compliance_cost_pv_M{cols.currency}"] = out["system"].map(by_system[pv])
-        out[f"{case}_paid_abroad_pv_M{cols.currency}"] = out["system"].map(by_system["paid_abroad"])
     autarky = out[f"autarky_compliance_cost_pv_M{cols.currency}"]
-    out[cols.money("gain_from_linking", pv=True)] = (
-        autarky - out[f"linked_compliance_cost_pv_M{cols.currency}"]
-    )
-    out["gain_percent_of_autarky_cost"] = (
-        100 * out[cols.money("gain_from_linking", pv=True)] / autarky.where(autarky.abs() > 0)
-    )
+    gain = autarky - out[f"linked_compliance_cost_pv_M{cols.currency}"]
+    out[cols.money("gain_from_linking", pv=True)] = gain
+    out["gain_percent_of_autarky_cost"] = 100 * gain / autarky.where(autarky.abs() > 0)
     return out

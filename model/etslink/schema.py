@@ -512,13 +512,18 @@ OUTPUT_SHEETS: tuple[OutputSheet, ...] = (
     ),
     OutputSheet(
         "gains",
-        "Per system: discounted compliance cost in each case and the gain from linking.",
+        "Per system: discounted cost items in each case, the gain from "
+        "linking and the money paid abroad (`<case>` is linked or autarky).",
         (
             ("system", "system id"),
-            ("linked_compliance_cost_pv_M<CUR>", "sum over years of costs.compliance_cost_pv"),
-            ("linked_paid_abroad_pv_M<CUR>", "allowance imports + offset purchases, discounted"),
-            ("autarky_compliance_cost_pv_M<CUR>", "the same without links"),
-            ("autarky_paid_abroad_pv_M<CUR>", "offset purchases without links, discounted"),
+            ("<case>_compliance_cost_pv_M<CUR>", "sum over years of costs.compliance_cost_pv"),
+            (
+                "<case>_allowance_imports_pv_M<CUR>",
+                "paid for other systems' allowances, discounted",
+            ),
+            ("<case>_allowance_exports_pv_M<CUR>", "received for allowances sold, discounted"),
+            ("<case>_offset_purchases_pv_M<CUR>", "paid for offset credits, discounted"),
+            ("<case>_paid_abroad_pv_M<CUR>", "allowance imports + offset purchases"),
             ("gain_from_linking_pv_M<CUR>", "autarky - linked compliance cost"),
             ("gain_percent_of_autarky_cost", "gain as a percentage of the autarky cost"),
         ),

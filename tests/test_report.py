@@ -1,0 +1,81 @@
+"""The report and the results workbook, checked by content."""
+
+from __future__ import annotations
+
+import re
+
+import openpyxl
+import pytest
+
+from conftest import EXAMPLE
+from etslink.run import load_workbook
+
+pytestmark = pytest.mark.solve
+
+SECTIONS = ("headline", "price-paths", "mac", "trade", "gains", "inputs")
+
+
+@pytest.fixture(scope="module")
+def page(example_run) -> str:
+    return (example_run / "report.html").read_text()
+
+
+@pytest.fixture(scope="module")
+def systems() -> tuple[str, ...]:
+    return load_workbook(EXAMPLE)[0].systems
+
+
+def test_report_has_no_external_references(page):
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert not re.search(r"@import|url\((?!#)", page)  # only in-page ids, e.g. clip paths
+    assert "<script" not in page
+
+
+def test_report_has_every_section(page):
+    for section in SECTIONS:
+        assert f'<section id="{section}">' in page
+
+
+def test_price_chart_has_one_series_per_system_and_case(page, systems):
+    for system in systems:
+        for case in ("linked", "autarky"):
+            assert page.count(f'id="price-{case}-{system}"') >= 1
+    assert len(re.findall(r'id="price-linked-[^"]+"', page)) == 2 * len(systems)  # paths + MACs
+
+
+def test_mac_and_bar_charts_cover_every_system(page, systems):
+    for system in systems:
+        assert f'id="mac-{system}"' in page
+        assert f'id="bar-linked-{system}"' in page
+        assert f'id="bar-autarky-{system}"' in page
+        assert f'id="gains-0-{system}"' in page
+    assert 'id="transfer-matrix"' in page
+
+
+def test_headline_names_the_linked_groups(page):
+    assert "EU and CH: prices converge at" in page
+    assert "CA and QC: prices converge at" in page
+    assert "CA and QC accept WCI credits" in page
+
+
+def test_report_is_reproducible(example_run, tmp_path):
+    from etslink.cli import main
+
+    again = tmp_path / "again"
+    assert main(["run", str(EXAMPLE), "--out", str(again), "--quiet"]) == 0
+    # everything but the run record (times differ) must be identical, charts included
+    first = (example_run / "report.html").read_text().split('<section id="inputs">')[0]
+    second = (again / "report.html").read_text().split('<section id="inputs">')[0]
+    assert first == second
+
+
+def test_results_workbook_is_readable(example_run):
+    book = openpyxl.load_workbook(example_run / "results.xlsx")
+    assert book.sheetnames[0] == "summary"
+    for name in ("prices", "balances", "transfers", "costs", "gains", "shadow_prices"):
+        ws = book[name]
+        assert ws.freeze_panes == "A2"
+        assert ws.auto_filter.ref
+    summary = book["summary"]
+    assert len(summary._charts) >= 3
+    assert any("MtCO2e" in str(c.value) or "EUR" in str(c.value) for c in summary[1] + summary[2])
