@@ -1,108 +1,289 @@
-"""Build inputs/example.xlsx, a small illustrative workbook (round numbers, not sourced).
+"""Build inputs/example.xlsx from the sourced data in inputs/data/ (see docs/example.md).
 
-Run: python inputs/build_example.py
-It shows every feature once: two linked groups (EU-CH from 2026, CA-QC), stepwise and linear
-abatement, CDM credits under a share limit, regional offsets, banking and price controls.
+Run: python inputs/build_example.py [OUTPUT.xlsx]
+
+Every number comes from a CSV file in inputs/data/ whose rows cite sources.csv. The script
+converts all money to EUR at 2019 ECB rates, derives the years the sources leave out (straight
+lines between reported caps, reserve prices growing 5% plus inflation), and calibrates one MAC
+slope factor per linked group so that the group's lead system matches its observed 2019 price.
+It writes the calibration result to inputs/data/calibration_result.csv.
 """
 
 from __future__ import annotations
 
+import csv
+import math
+import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
+from etslink.results import extract_case
+from etslink.run import load_workbook
+from etslink.solve import solve_case
 from etslink.workbook import write_workbook
 
-YEARS = range(2025, 2031)
-# system: (name, baseline 2025 [MtCO2e], cap 2025 [MtCO2e], cap cut per year [MtCO2e],
-#          MAC slope [EUR per tCO2e per MtCO2e])
-SYSTEMS = {
-    "EU": ("EU ETS (incl. NO, IS, LI)", 1500.0, 1400.0, 45.0, 0.2),
-    "CH": ("Swiss ETS", 5.0, 4.8, 0.15, 12.0),
-    "CA": ("California", 320.0, 300.0, 12.0, 0.5),
-    "QC": ("Quebec", 56.0, 53.0, 1.5, 2.5),
-}
+DATA = Path(__file__).with_name("data")
+YEARS = range(2018, 2031)
+WCI_GROWTH = 1.075  # S21: 5% plus inflation (2.5%, assumed) a year
+WCI_SYSTEMS = ("CA", "QC", "ON")
+CALIBRATION_STEPS = 40
+SCENARIO = "Linked carbon markets 2018-2030: EU-CH, California-Quebec(-Ontario), Tokyo-Saitama"
+Table = list[dict[str, Any]]
 
 
-def tables() -> dict[str, list[dict[str, object]]]:
-    """Return the example's input tables."""
+def read(name: str) -> Table:
+    """Return the rows of inputs/data/<name>.csv."""
+    with (DATA / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def per_eur() -> dict[str, float]:
+    """Return units of each currency per EUR (ECB 2019 averages, S36)."""
+    return {r["currency"]: float(r["per_EUR"]) for r in read("exchange_rates")}
+
+
+def to_eur(value: str | float, currency: str) -> float:
+    """Return a price converted to EUR."""
+    return float(value) / per_eur()[currency]
+
+
+def system_years(system: dict[str, Any]) -> range:
+    """Return the years a system takes part in."""
+    return range(int(system["first_year"]), int(system["last_year"]) + 1)
+
+
+def caps() -> dict[tuple[str, int], float]:
+    """Return caps by (system, year): reported or derived rows, straight lines in between."""
+    given: dict[str, dict[int, float]] = {}
+    for r in read("caps"):
+        given.setdefault(r["system"], {})[int(r["year"])] = float(r["cap_MtCO2e"])
+    out = {}
+    for system, points in given.items():
+        years = sorted(points)
+        for y0, y1 in zip(years, years[1:], strict=False):
+            for y in range(y0, y1 + 1):
+                out[system, y] = round(
+                    points[y0] + (points[y1] - points[y0]) * (y - y0) / (y1 - y0), 3
+                )
+        out[system, years[0]] = points[years[0]]
+    return out
+
+
+def baseline(system: dict[str, Any], year: int) -> float:
+    """Return the no-carbon-price emissions (S38, S39) [MtCO2e]."""
+    trend = float(system["baseline_trend_per_year"])
+    return round(float(system["baseline_2018_MtCO2e"]) * (1 + trend) ** (year - 2018), 3)
+
+
+def slope(system: dict[str, Any], factor: float, lead_baseline: float) -> float:
+    """Return the MAC slope: the group's factor scaled by 1/baseline (S40)."""
+    return factor * lead_baseline / float(system["baseline_2018_MtCO2e"])
+
+
+def price_controls() -> Table:
+    """Return CA/QC/ON floors and ceilings in EUR, grown by WCI_GROWTH after the last given."""
+    given = {int(r["year"]): r for r in read("price_controls")}
+    floor = ceiling = 0.0
+    rows = []
+    for y in YEARS:
+        row = given.get(y, {})
+        floor = float(row["floor_price"]) if row.get("floor_price") else floor * WCI_GROWTH
+        ceiling = (
+            float(row["ceiling_price"]) if row.get("ceiling_price") else (ceiling * WCI_GROWTH)
+        )
+        for system in WCI_SYSTEMS:
+            if system != "ON" or y == 2018:
+                rows.append(
+                    {
+                        "system": system,
+                        "year": y,
+                        "floor_price_per_tCO2e": round(to_eur(floor, "USD"), 2),
+                        "ceiling_price_per_tCO2e": round(to_eur(ceiling, "USD"), 2),
+                    }
+                )
+    return rows
+
+
+def offsets() -> Table:
+    """Return the credit supply steps per year."""
+    return [
+        {
+            "offset_type": r["offset_type"],
+            "year": y,
+            "supply_MtCO2e": float(r["supply_MtCO2e"]),
+            "price_per_tCO2e": round(to_eur(r["price"], r["currency"]), 2),
+        }
+        for r in read("offsets")
+        for y in range(int(r["first_year"]), int(r["last_year"]) + 1)
+    ]
+
+
+def offset_rules() -> Table:
+    """Return one rule per system, credit type and period of constant limits."""
+    return [
+        {
+            "system": r["system"],
+            "offset_type": r["offset_type"],
+            "max_share_of_emissions": float(r["max_share_of_emissions"]),
+            "first_year": int(r["first_year"]),
+            "last_year": int(r["last_year"]),
+        }
+        for r in read("offset_rules")
+    ]
+
+
+def tables(factors: dict[str, float]) -> dict[str, Table]:
+    """Return the workbook's tables for the given MAC slope factor of each group."""
+    systems = read("systems")
+    leads = {r["group"]: r["lead_system"] for r in read("calibration")}
+    base = {r["system"]: float(r["baseline_2018_MtCO2e"]) for r in systems}
+    cap = caps()
     return {
         "settings": [
-            {"key": "scenario_name", "value": "Illustrative linked markets (round numbers)"},
+            {"key": "scenario_name", "value": SCENARIO},
             {"key": "currency", "value": "EUR"},
-            {"key": "base_year", "value": 2025},
-            {"key": "discount_rate", "value": 0.03},
+            {"key": "base_year", "value": 2019},
+            {"key": "discount_rate", "value": 0.05},
         ],
-        "systems": [{"system": s, "name": v[0], "banking": "yes"} for s, v in SYSTEMS.items()],
+        "systems": [
+            {
+                k: r[k]
+                for k in (
+                    "system",
+                    "name",
+                    "banking",
+                    "borrowing_limit_MtCO2e",
+                    "initial_bank_MtCO2e",
+                )
+            }
+            for r in systems
+        ],
         "emissions": [
             {
-                "system": s,
+                "system": r["system"],
                 "year": y,
-                "baseline_MtCO2e": base,
-                "cap_MtCO2e": round(cap - cut * (y - 2025), 3),
+                "baseline_MtCO2e": baseline(r, y),
+                "cap_MtCO2e": cap[r["system"], y],
             }
-            for s, (_, base, cap, cut, _) in SYSTEMS.items()
-            for y in YEARS
+            for r in systems
+            for y in system_years(r)
         ],
         "mac_linear": [
             {
-                "system": s,
+                "system": r["system"],
                 "year": y,
-                "intercept_per_tCO2e": 5.0,
-                "slope_per_tCO2e_per_MtCO2e": slope,
+                "slope_per_tCO2e_per_MtCO2e": slope(
+                    r, factors[r["group"]], base[leads[r["group"]]]
+                ),
             }
-            for s, (_, _, _, _, slope) in SYSTEMS.items()
-            for y in YEARS
-        ],
-        "mac_steps": [
-            {
-                "system": "EU",
-                "year": y,
-                "option": "coal-to-gas switch",
-                "abatement_MtCO2e": 60.0,
-                "cost_per_tCO2e": 35.0,
-            }
-            for y in YEARS
+            for r in systems
+            for y in system_years(r)
         ],
         "links": [
-            {"from_system": "CH", "to_system": "EU", "direction": "two-way", "first_year": 2026},
-            {"from_system": "CA", "to_system": "QC", "direction": "two-way"},
+            {k: v for k, v in r.items() if k != "source_id" and v != ""} for r in read("links")
         ],
-        "offsets": [
-            *(
-                {"offset_type": "CDM", "year": y, "supply_MtCO2e": 30.0, "price_per_tCO2e": 3.0}
-                for y in YEARS
-            ),
-            *(
-                {"offset_type": "CDM", "year": y, "supply_MtCO2e": 30.0, "price_per_tCO2e": 9.0}
-                for y in YEARS
-            ),
-            *(
-                {"offset_type": "WCI", "year": y, "supply_MtCO2e": 15.0, "price_per_tCO2e": 14.0}
-                for y in YEARS
-            ),
-        ],
-        "offset_rules": [
-            {
-                "system": "EU",
-                "offset_type": "CDM",
-                "max_share_of_emissions": 0.02,
-                "last_year": 2027,
-            },
-            {"system": "CA", "offset_type": "WCI", "max_share_of_emissions": 0.04},
-            {"system": "QC", "offset_type": "WCI", "max_share_of_emissions": 0.08},
-        ],
-        "price_controls": [
-            {
-                "system": s,
-                "year": y,
-                "floor_price_per_tCO2e": round(16.0 * 1.05 ** (y - 2025), 2),
-                "ceiling_price_per_tCO2e": 65.0,
-                "ceiling_reserve_MtCO2e": 10.0,
-            }
-            for s in ("CA", "QC")
-            for y in YEARS
-        ],
+        "offsets": offsets(),
+        "offset_rules": offset_rules(),
+        "price_controls": price_controls(),
     }
 
 
+def linked_prices(factors: dict[str, float]) -> dict[tuple[str, int], float]:
+    """Return the linked case's prices [EUR per tCO2e] for the given slope factors."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "calibration.xlsx"
+        write_workbook(path, tables(factors))
+        data, _ = load_workbook(path)
+    model, outcome = solve_case("linked", data)
+    prices = extract_case("linked", model, data, outcome).prices
+    return {(r.system, r.year): r.price_EUR_per_tCO2e for r in prices.itertuples()}
+
+
+def calibrate() -> dict[str, float]:
+    """Return per group the slope factor at which the lead system's 2019 price is observed.
+
+    Bisection on log(factor): the lead's price rises with its group's factor; groups are
+    not linked to each other, so all are bisected at once.
+    """
+    targets = {
+        r["group"]: (
+            r["lead_system"],
+            int(r["reference_year"]),
+            to_eur(r["observed_price"], r["currency"]),
+        )
+        for r in read("calibration")
+    }
+    low = {g: math.log(1e-5) for g in targets}
+    high = {g: math.log(1e2) for g in targets}
+    for _ in range(CALIBRATION_STEPS):
+        middle = {g: (low[g] + high[g]) / 2 for g in targets}
+        prices = linked_prices({g: math.exp(v) for g, v in middle.items()})
+        for g, (lead, year, observed) in targets.items():
+            if prices[lead, year] < observed:
+                low[g] = middle[g]
+            else:
+                high[g] = middle[g]
+    return {g: math.exp((low[g] + high[g]) / 2) for g in targets}
+
+
+def calibration_report(factors: dict[str, float]) -> Table:
+    """Return model vs observed prices for every observed price in the data."""
+    prices = linked_prices(factors)
+    observed = [
+        (
+            r["lead_system"],
+            r["reference_year"],
+            r["observed_price"],
+            r["currency"],
+            "calibration target",
+        )
+        for r in read("calibration")
+    ]
+    observed += [
+        (r["system"], r["year"], r["observed_price"], r["currency"], "check")
+        for r in read("other_observed_prices")
+    ]
+    return [
+        {
+            "system": s,
+            "year": int(y),
+            "role": role,
+            "observed_EUR_per_tCO2e": round(to_eur(p, cur), 2),
+            "model_EUR_per_tCO2e": round(prices[s, int(y)], 2),
+            "difference_percent": round(100 * (prices[s, int(y)] / to_eur(p, cur) - 1), 1),
+        }
+        for s, y, p, cur, role in observed
+    ]
+
+
+def main(output: Path) -> None:
+    """Calibrate, write the workbook and the calibration report."""
+    factors = calibrate()
+    write_workbook(output, tables(factors))
+    report = calibration_report(factors)
+    with (DATA / "calibration_result.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["group_or_system", "value", "unit"])
+        writer.writeheader()
+        for group, factor in factors.items():
+            writer.writerow(
+                {
+                    "group_or_system": f"{group} slope factor",
+                    "value": f"{factor:.6g}",
+                    "unit": "EUR per tCO2e per MtCO2e, lead system",
+                }
+            )
+        for row in report:
+            writer.writerow(
+                {
+                    "group_or_system": f"{row['system']} {row['year']} ({row['role']})",
+                    "value": f"model {row['model_EUR_per_tCO2e']} vs observed "
+                    f"{row['observed_EUR_per_tCO2e']} "
+                    f"({row['difference_percent']:+}%)",
+                    "unit": "EUR per tCO2e",
+                }
+            )
+
+
 if __name__ == "__main__":
-    write_workbook(Path(__file__).with_name("example.xlsx"), tables())
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("example.xlsx"))

@@ -335,3 +335,34 @@ def test_no_trade_is_reported_when_none_is_needed(solve):
     assert out.total_cost_pv("linked") == pytest.approx(out.total_cost_pv("autarky"), rel=QP)
     for y in years:
         assert out.price("linked", "A", y) == pytest.approx(out.price("autarky", "A", y), rel=QP)
+
+
+def test_offset_limits_can_change_over_time(solve):
+    """One rule row per period: a share limit of 5% in 2030, 20% in 2031."""
+    c, need, price, shares = 8.0, 10.0, 20.0, {2030: 0.05, 2031: 0.20}
+    tables = linear_case(
+        {"A": c},
+        {"A": need},
+        years=(2030, 2031),
+        offsets=[
+            {"offset_type": "CDM", "year": y, "supply_MtCO2e": 1000, "price_per_tCO2e": price}
+            for y in shares
+        ],
+        offset_rules=[
+            {
+                "system": "A",
+                "offset_type": "CDM",
+                "max_share_of_emissions": share,
+                "first_year": y,
+                "last_year": y,
+            }
+            for y, share in shares.items()
+        ],
+    )
+    tables["systems"][0]["banking"] = "no"
+    out = solve(tables)
+    used = out.table("balances").set_index(["case", "year"])["offsets_used_MtCO2e"]
+    abated_2030 = (need - shares[2030] * BASELINE) / (1 - shares[2030])  # share binds
+    assert used["autarky", 2030] == pytest.approx(shares[2030] * (BASELINE - abated_2030), rel=QP)
+    assert used["autarky", 2031] == pytest.approx(need - price / c, rel=QP)  # share slack
+    assert out.price("autarky", "A", 2031) == pytest.approx(price, rel=QP)

@@ -122,6 +122,10 @@ class ModelData:
         """Return the present-value factor of money of `year`: (1 + rate)^-(year - base)."""
         return float((1.0 + self.discount_rate) ** -(year - self.base_year))
 
+    def offset_rule_of(self) -> dict[tuple[str, str, int], OffsetRule]:
+        """Return the rule in force for each (system, offset type, year)."""
+        return {(r.system, r.offset_type, y): r for r in self.offset_rules for y in r.years}
+
     def without_links(self) -> ModelData:
         """Return the same data with every link removed (offsets stay)."""
         return replace(self, links=())

@@ -367,7 +367,6 @@ OFFSET_RULES = Sheet(
         ),
         *_first_last("the system accepts the credits"),
     ),
-    key=("system", "offset_type"),
     examples=(("A", "CDM", 0.08, None, 2030, 2030),),
 )
 

@@ -307,6 +307,25 @@ def _check_years(checker: _Checker, tables: dict[str, list[Record]]) -> None:
                 )
 
 
+def _check_rule_periods(checker: _Checker, rows: list[Record]) -> None:
+    """Rules of one system and credit type may change over time but not overlap."""
+    seen: dict[tuple[str, str], list[tuple[float, float, int]]] = defaultdict(list)
+    for record in rows:
+        first = record["first_year"] if record["first_year"] is not None else -math.inf
+        last = record["last_year"] if record["last_year"] is not None else math.inf
+        key = (record["system"], record["offset_type"])
+        for other_first, other_last, other_row in seen[key]:
+            if first <= other_last and other_first <= last:
+                checker.flag(
+                    checker.raw["offset_rules"],
+                    record["_row"],
+                    "first_year",
+                    f"{key[0]} and {key[1]} already have a rule for these years on row {other_row}",
+                    "give each row its own first_year-last_year, without overlap",
+                )
+        seen[key].append((first, last, record["_row"]))
+
+
 def _check_links(checker: _Checker, rows: list[Record]) -> None:
     seen: dict[tuple[str, str], int] = {}
     for record in rows:
@@ -416,6 +435,7 @@ def validate(workbook: RawWorkbook) -> Validated:
     _check_refs(checker, tables)
     _check_years(checker, tables)
     _check_links(checker, tables["links"])
+    _check_rule_periods(checker, tables["offset_rules"])
     _check_price_controls(checker, tables["price_controls"])
     _check_abatement_room(checker, tables)
     if checker.issues:

@@ -48,17 +48,17 @@ def add_offsets(m: pyo.ConcreteModel, d: ModelData) -> None:
 
 def _add_offset_limits(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Add (E7) the quantity and (E8) the share limits of each system's credit use."""
-    rules = {(r.system, r.offset_type): r for r in d.offset_rules}
+    rule_of = d.offset_rule_of()
     m.offset_quantity_limit = pyo.Constraint(
         m.offset_quantity_limits,
-        rule=lambda m, s, o, y: m.offset_use_MtCO2e[s, o, y] <= rules[s, o].max_MtCO2e,
+        rule=lambda m, s, o, y: m.offset_use_MtCO2e[s, o, y] <= rule_of[s, o, y].max_MtCO2e,
         doc="(E7) credits used <= quantity limit [MtCO2e]",
     )
     m.offset_share_limit = pyo.Constraint(
         m.offset_share_limits,
         rule=lambda m, s, o, y: (
             m.offset_use_MtCO2e[s, o, y]
-            <= rules[s, o].max_share_of_emissions * m.emissions_MtCO2e[s, y]
+            <= rule_of[s, o, y].max_share_of_emissions * m.emissions_MtCO2e[s, y]
         ),
         doc="(E8) credits used <= share of emissions [MtCO2e]",
     )

@@ -87,22 +87,17 @@ def _add_offset_sets(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
     markets = {(o.offset_type, o.year) for o in d.offset_offers}
     m.offset_markets = _set(list(markets), 2, "offset credit markets (type, year)")
-    uses = [
-        (r.system, r.offset_type, y)
-        for r in d.offset_rules
-        for y in r.years
-        if (r.offset_type, y) in markets
-    ]
-    m.offset_uses = _set(uses, 3, "which system may use which credit in which year")
-    share = {
-        (r.system, r.offset_type) for r in d.offset_rules if r.max_share_of_emissions is not None
-    }
-    quantity = {(r.system, r.offset_type) for r in d.offset_rules if r.max_MtCO2e is not None}
+    rule_of = {u: r for u, r in d.offset_rule_of().items() if u[1:] in markets}
+    m.offset_uses = _set(rule_of, 3, "which system may use which credit in which year")
     m.offset_share_limits = _set(
-        [u for u in uses if u[:2] in share], 3, "offset uses limited to a share of emissions"
+        [u for u, r in rule_of.items() if r.max_share_of_emissions is not None],
+        3,
+        "offset uses limited to a share of emissions",
     )
     m.offset_quantity_limits = _set(
-        [u for u in uses if u[:2] in quantity], 3, "offset uses limited to a quantity"
+        [u for u, r in rule_of.items() if r.max_MtCO2e is not None],
+        3,
+        "offset uses limited to a quantity",
     )
 
 
