@@ -76,9 +76,34 @@ def baseline(system: dict[str, Any], year: int) -> float:
     return round(float(system["baseline_2018_MtCO2e"]) * (1 + trend) ** (year - 2018), 3)
 
 
+def intercept(group: str, factor: float) -> float:
+    """Return the group's MAC intercept [EUR per tCO2e] (S40).
+
+    The lead's MAC passes through its observed (abatement, price) point of the reference year.
+    """
+    target = targets()[group]
+    return max(0.0, target["price"] - factor * target["abatement"])
+
+
 def slope(system: dict[str, Any], factor: float, lead_baseline: float) -> float:
     """Return the MAC slope: the group's factor scaled by 1/baseline (S40)."""
     return factor * lead_baseline / float(system["baseline_2018_MtCO2e"])
+
+
+def targets() -> dict[str, dict[str, Any]]:
+    """Return per group the lead system, year, observed price [EUR] and abatement [Mt]."""
+    systems = {r["system"]: r for r in read("systems")}
+    out = {}
+    for r in read("calibration"):
+        year = int(r["reference_year"])
+        observed = float(r["observed_emissions_MtCO2e"])
+        out[r["group"]] = {
+            "lead": r["lead_system"],
+            "year": year,
+            "price": to_eur(r["observed_price"], r["currency"]),
+            "abatement": baseline(systems[r["lead_system"]], year) - observed,
+        }
+    return out
 
 
 def price_controls() -> Table:
@@ -173,6 +198,7 @@ def tables(factors: dict[str, float]) -> dict[str, Table]:
             {
                 "system": r["system"],
                 "year": y,
+                "intercept_per_tCO2e": intercept(r["group"], factors[r["group"]]),
                 "slope_per_tCO2e_per_MtCO2e": slope(
                     r, factors[r["group"]], base[leads[r["group"]]]
                 ),
@@ -189,71 +215,71 @@ def tables(factors: dict[str, float]) -> dict[str, Table]:
     }
 
 
-def linked_prices(factors: dict[str, float]) -> dict[tuple[str, int], float]:
-    """Return the linked case's prices [EUR per tCO2e] for the given slope factors."""
+def linked_solution(factors: dict[str, float]) -> dict[tuple[str, str, int], float]:
+    """Return the linked case's prices [EUR per tCO2e] and emissions [MtCO2e].
+
+    Keys are (quantity, system, year) with quantity "price" or "emissions".
+    """
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "calibration.xlsx"
         write_workbook(path, tables(factors))
         data, _ = load_workbook(path)
     model, outcome = solve_case("linked", data)
-    prices = extract_case("linked", model, data, outcome).prices
-    return {(r.system, r.year): r.price_EUR_per_tCO2e for r in prices.itertuples()}
+    case = extract_case("linked", model, data, outcome)
+    out = {("price", r.system, r.year): r.price_EUR_per_tCO2e for r in case.prices.itertuples()}
+    out |= {("emissions", r.system, r.year): r.emissions_MtCO2e for r in case.balances.itertuples()}
+    return out
 
 
 def calibrate() -> dict[str, float]:
-    """Return per group the slope factor at which the lead system's 2019 price is observed.
+    """Return per group the slope factor at which the lead system's price is the observed.
 
-    Bisection on log(factor): the lead's price rises with its group's factor; groups are
-    not linked to each other, so all are bisected at once.
+    The intercept follows from the factor (the MAC passes through the observed point), so at
+    the observed price the lead also abates the observed amount. Bisection on log(factor):
+    the lead's price rises with its group's factor; groups are not linked to each other, so
+    all are bisected at once.
     """
-    targets = {
-        r["group"]: (
-            r["lead_system"],
-            int(r["reference_year"]),
-            to_eur(r["observed_price"], r["currency"]),
-        )
-        for r in read("calibration")
-    }
-    low = {g: math.log(1e-5) for g in targets}
-    high = {g: math.log(1e2) for g in targets}
+    goal = targets()
+    low = {g: math.log(1e-5) for g in goal}
+    high = {g: math.log(1e2) for g in goal}
     for _ in range(CALIBRATION_STEPS):
-        middle = {g: (low[g] + high[g]) / 2 for g in targets}
-        prices = linked_prices({g: math.exp(v) for g, v in middle.items()})
-        for g, (lead, year, observed) in targets.items():
-            if prices[lead, year] < observed:
+        middle = {g: (low[g] + high[g]) / 2 for g in goal}
+        solution = linked_solution({g: math.exp(v) for g, v in middle.items()})
+        for g, t in goal.items():
+            if solution["price", t["lead"], t["year"]] < t["price"]:
                 low[g] = middle[g]
             else:
                 high[g] = middle[g]
-    return {g: math.exp((low[g] + high[g]) / 2) for g in targets}
+    return {g: math.exp((low[g] + high[g]) / 2) for g in goal}
 
 
 def calibration_report(factors: dict[str, float]) -> Table:
-    """Return model vs observed prices for every observed price in the data."""
-    prices = linked_prices(factors)
-    observed = [
-        (
-            r["lead_system"],
-            r["reference_year"],
-            r["observed_price"],
-            r["currency"],
-            "calibration target",
-        )
-        for r in read("calibration")
-    ]
-    observed += [
-        (r["system"], r["year"], r["observed_price"], r["currency"], "check")
-        for r in read("other_observed_prices")
-    ]
+    """Return model vs observed figures: the calibration targets and the other checks."""
+    solution = linked_solution(factors)
+    observed = []
+    for r in read("calibration"):
+        system, year = r["lead_system"], int(r["reference_year"])
+        observed += [
+            ("price", system, year, to_eur(r["observed_price"], r["currency"]), "target"),
+            ("emissions", system, year, float(r["observed_emissions_MtCO2e"]), "target"),
+        ]
+    for r in read("checks"):
+        value = float(r["value"])
+        if r["quantity"] == "price":
+            value = to_eur(value, r["currency"])
+        observed.append((r["quantity"], r["system"], int(r["year"]), value, "check"))
     return [
         {
+            "quantity": q,
             "system": s,
-            "year": int(y),
+            "year": y,
             "role": role,
-            "observed_EUR_per_tCO2e": round(to_eur(p, cur), 2),
-            "model_EUR_per_tCO2e": round(prices[s, int(y)], 2),
-            "difference_percent": round(100 * (prices[s, int(y)] / to_eur(p, cur) - 1), 1),
+            "unit": "EUR per tCO2e" if q == "price" else "MtCO2e",
+            "observed": round(value, 2),
+            "model": round(solution[q, s, y], 2),
+            "difference_percent": round(100 * (solution[q, s, y] / value - 1), 1),
         }
-        for s, y, p, cur, role in observed
+        for q, s, y, value, role in observed
     ]
 
 
@@ -261,28 +287,18 @@ def main(output: Path) -> None:
     """Calibrate, write the workbook and the calibration report."""
     factors = calibrate()
     write_workbook(output, tables(factors))
-    report = calibration_report(factors)
     with (DATA / "calibration_result.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["group_or_system", "value", "unit"])
-        writer.writeheader()
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["group", "slope_factor_EUR_per_tCO2e_per_MtCO2e", "intercept_EUR_per_tCO2e"]
+        )
         for group, factor in factors.items():
-            writer.writerow(
-                {
-                    "group_or_system": f"{group} slope factor",
-                    "value": f"{factor:.6g}",
-                    "unit": "EUR per tCO2e per MtCO2e, lead system",
-                }
-            )
-        for row in report:
-            writer.writerow(
-                {
-                    "group_or_system": f"{row['system']} {row['year']} ({row['role']})",
-                    "value": f"model {row['model_EUR_per_tCO2e']} vs observed "
-                    f"{row['observed_EUR_per_tCO2e']} "
-                    f"({row['difference_percent']:+}%)",
-                    "unit": "EUR per tCO2e",
-                }
-            )
+            writer.writerow([group, f"{factor:.6g}", f"{intercept(group, factor):.4g}"])
+    report = calibration_report(factors)
+    with (DATA / "calibration_check.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(report[0]))
+        writer.writeheader()
+        writer.writerows(report)
 
 
 if __name__ == "__main__":

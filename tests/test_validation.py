@@ -307,7 +307,8 @@ def test_missing_file(tmp_path, capsys):
         (lambda t: t["mac_linear"].pop(1), "systems!A3 (system): B has no abatement options"),
         (
             lambda t: t["emissions"][0].update(cap_MtCO2e=120),
-            "emissions!D2 (cap_MtCO2e): the cap 120 is above the baseline 100",
+            "emissions!D2 (cap_MtCO2e): A's cap is above its baseline in 2030 (first: cap 120, "
+            "baseline 100)",
         ),
     ],
 )

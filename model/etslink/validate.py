@@ -412,15 +412,27 @@ def _warn_suspicious(checker: _Checker, tables: dict[str, list[Record]]) -> None
                 f"{r['system']} has no abatement options",
                 "add rows on mac_linear or mac_steps unless it only buys allowances",
             )
+    loose: dict[str, list[Record]] = defaultdict(list)
     for r in tables["emissions"]:
         if (r["cap_MtCO2e"] or 0) > (r["baseline_MtCO2e"] or 0):
-            checker.warn(
-                checker.raw["emissions"],
-                r["_row"],
-                "cap_MtCO2e",
-                f"the cap {r['cap_MtCO2e']:g} is above the baseline {r['baseline_MtCO2e']:g}",
-                "check the figures",
-            )
+            loose[r["system"]].append(r)
+    for system, rows in loose.items():
+        first = rows[0]
+        years = sorted(r["year"] for r in rows)
+        span = (
+            f"{years[0]}"
+            if len(years) == 1
+            else f"{len(years)} years from {years[0]} to {years[-1]}"
+        )
+        checker.warn(
+            checker.raw["emissions"],
+            first["_row"],
+            "cap_MtCO2e",
+            f"{system}'s cap is above its baseline in {span} (first: cap "
+            f"{first['cap_MtCO2e']:g}, baseline {first['baseline_MtCO2e']:g}), so nothing "
+            "needs abating then",
+            "check the figures; with banking, the surplus is carried on",
+        )
 
 
 def validate(workbook: RawWorkbook) -> Validated:

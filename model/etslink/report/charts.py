@@ -89,19 +89,23 @@ def price_paths(prices: pd.DataFrame, price_col: str, d: ModelData) -> str:
 
 
 def price_bars(linked: dict[str, float], autarky: dict[str, float], d: ModelData, year: int) -> str:
-    """Return paired bars of each system's autarky and linked price in one year."""
-    x = np.arange(len(d.systems))
+    """Return paired bars of each system's autarky and linked price in one year.
+
+    Systems that do not take part in `year` are left out.
+    """
+    systems = [s for s in d.systems if s in linked]
+    x = np.arange(len(systems))
     with _figure(7.5, 3.0) as fig:
         ax = fig.add_subplot()
         for offset, case, values, shade in (
             (-0.2, "autarky", autarky, "#bbbbbb"),
             (0.2, "linked", linked, "#1f77b4"),
         ):
-            bars = ax.bar(x + offset, [values[s] for s in d.systems], 0.4, color=shade, label=case)
-            for patch, system in zip(bars, d.systems, strict=True):
+            bars = ax.bar(x + offset, [values[s] for s in systems], 0.4, color=shade, label=case)
+            for patch, system in zip(bars, systems, strict=True):
                 patch.set_gid(f"bar-{case}-{system}")
             ax.bar_label(bars, fmt="%.1f", fontsize=7)
-        ax.set_xticks(x, d.systems)
+        ax.set_xticks(x, systems)
         ax.set_ylabel(f"{d.currency} per tCO2e, {year}")
         ax.legend(frameon=False)
         return _svg(fig)
