@@ -91,10 +91,10 @@ def _gap_reasons(results: Results, group: tuple[str, ...], year: int) -> tuple[s
         & shadow["restriction"].isin(["transfer_limit", "reverse_transfer_limit"])
     ]
     reasons = [
-        f"the transfer limit from {r.system} to {r.counterpart} binds at "
-        f"{r.level_MtCO2e:,.2f} MtCO2e; one more allowance through it is worth "
+        f"the transfer limit from {r['system']} to {r['counterpart']} binds at "
+        f"{r['level_MtCO2e']:,.2f} MtCO2e; one more allowance through it is worth "
         f"{r[results.columns.shadow]:,.2f} {cur} per tCO2e"
-        for r in rows.itertuples(index=False)
+        for r in rows.to_dict("records")
     ]
     reasons += [
         f"{link.name} has an exchange rate of {link.exchange_rate:g}, so an unrestricted link "
