@@ -83,6 +83,25 @@ class PriceControl:
     ceiling_reserve_MtCO2e: float | None
 
 
+class Forest:
+    """Systems joined into groups one link at a time (union-find)."""
+
+    def __init__(self, systems: tuple[str, ...]) -> None:
+        self.parent = {s: s for s in systems}
+
+    def root(self, system: str) -> str:
+        """Return the representative of the system's group."""
+        while self.parent[system] != system:
+            system = self.parent[system]
+        return system
+
+    def join(self, a: str, b: str) -> bool:
+        """Join the groups of a and b; return False if they were already one group."""
+        root_a, root_b = self.root(a), self.root(b)
+        self.parent[root_a] = root_b
+        return root_a != root_b
+
+
 def _frozen(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:
     return MappingProxyType(dict(mapping))
 

@@ -6,7 +6,34 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from etslink.data import Link, ModelData
+from etslink.data import Forest, Link, ModelData
+
+
+def redundant_link_years(d: ModelData) -> set[tuple[str, int]]:
+    """Return the link-years that close a cycle of free links (two-way, rate 1, no limit).
+
+    Within a group of systems joined by free links, only the net positions matter, and a
+    spanning tree of the group's links can carry any of them. The other free link-years are
+    redundant; they would only make the QP degenerate (see docs/formulation.md, B3).
+    """
+    redundant = set()
+    years = sorted({y for link in d.links for y in link.years})
+    free = sorted(
+        (
+            link
+            for link in d.links
+            if link.two_way and link.exchange_rate == 1 and link.max_transfer_MtCO2e is None
+        ),
+        key=lambda link: link.name,
+    )
+    for year in years:
+        forest = Forest(d.systems)
+        redundant |= {
+            (link.name, year)
+            for link in free
+            if year in link.years and not forest.join(link.from_system, link.to_system)
+        }
+    return redundant
 
 
 def add_links(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -21,6 +48,8 @@ def add_links(m: pyo.ConcreteModel, d: ModelData) -> None:
         bounds=bounds,
         doc="(B3) net transfer along the link [MtCO2e of from_system allowances]",
     )
+    for key in redundant_link_years(d):
+        m.transfer_MtCO2e[key].fix(0.0)  # (B3) free later, in the second stage (E14)
     m.transfer_limit = pyo.Constraint(
         m.limited_link_years,
         rule=lambda m, name, y: m.transfer_MtCO2e[name, y] <= links[name].max_transfer_MtCO2e,
@@ -72,6 +101,7 @@ def add_smallest_transfers(m: pyo.ConcreteModel) -> None:
     """
     for name in DECIDED_BY_STAGE_ONE:
         getattr(m, name).fix()
+    m.transfer_MtCO2e.unfix()
     m.total_cost.deactivate()
     m.transfer_size_MtCO2e = pyo.Var(
         m.link_years, domain=pyo.NonNegativeReals, doc="(B10) size of the net transfer [MtCO2e]"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from etslink.data import ModelData
+from etslink.data import Forest, ModelData
 from etslink.results import Results
 
 CONVERGED_REL = 1e-3
@@ -18,18 +18,12 @@ CONVERGED_REL = 1e-3
 
 def linked_groups(d: ModelData) -> list[tuple[str, ...]]:
     """Return the systems connected by links (directly or along a chain), two or more each."""
-    parent = {s: s for s in d.systems}
-
-    def root(s: str) -> str:
-        while parent[s] != s:
-            s = parent[s]
-        return s
-
+    forest = Forest(d.systems)
     for link in d.links:
-        parent[root(link.from_system)] = root(link.to_system)
+        forest.join(link.from_system, link.to_system)
     groups: dict[str, list[str]] = {}
     for s in d.systems:
-        groups.setdefault(root(s), []).append(s)
+        groups.setdefault(forest.root(s), []).append(s)
     return [tuple(g) for g in groups.values() if len(g) > 1]
 
 
