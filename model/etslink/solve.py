@@ -11,7 +11,11 @@ import pyomo.environ as pyo
 from etslink.data import ModelData
 from etslink.errors import InfeasibleError, Shortfall, SolverTroubleError
 from etslink.formulation import build_model
-from etslink.formulation.links import add_smallest_transfers
+from etslink.formulation.links import (
+    MOVED_IN_STAGE_TWO,
+    add_smallest_transfers,
+    stage_two_data,
+)
 
 SOLVER = "highs"
 DEFAULT_TIME_LIMIT_S = 3600.0
@@ -81,13 +85,25 @@ def solve_case(
         SolverTroubleError: HiGHS stopped for another reason (time limit, numerics).
     """
     model = build_model(data)
+    return model, solve_model(case, model, data, time_limit_s)
+
+
+def solve_model(
+    case: str, model: pyo.ConcreteModel, data: ModelData, time_limit_s: float = DEFAULT_TIME_LIMIT_S
+) -> SolveOutcome:
+    """Solve a built model of one case, then (E14) if it has links; load primal and duals.
+
+    Raises:
+        InfeasibleError: the inputs admit no solution (names the short system-years).
+        SolverTroubleError: HiGHS stopped for another reason (time limit, numerics).
+    """
     result, seconds, options = _solve(model, time_limit_s)
     termination = result.solver.termination_condition
     if termination == pyo.TerminationCondition.optimal:
         model.solutions.load_from(result)
         if len(model.link_years):
-            _smallest_transfers(model)
-        outcome = SolveOutcome(
+            _smallest_transfers(model, data)
+        return SolveOutcome(
             str(result.solver.status),
             str(termination),
             float(pyo.value(model.total_cost)),
@@ -95,7 +111,6 @@ def solve_case(
             solver_version=solver_version(),
             options=options,
         )
-        return model, outcome
     if termination in (
         pyo.TerminationCondition.infeasible,
         pyo.TerminationCondition.infeasibleOrUnbounded,
@@ -118,23 +133,24 @@ def _trouble_message(case: str, termination: Any, time_limit_s: float) -> str:
     )
 
 
-def _smallest_transfers(model: pyo.ConcreteModel) -> None:
-    """Re-solve (E14) for the least trade with the same costs; keep the first stage's duals.
+def _smallest_transfers(model: pyo.ConcreteModel, data: ModelData) -> None:
+    """Solve (E14) for the least trade with the same costs; keep the first stage's duals.
 
-    Any dual optimum pairs with any primal optimum of a convex problem, so the prices of the
-    first stage stay valid. If the second stage fails, the first stage's solution stays.
+    The second stage is a small LP (no abatement options, no quadratic costs); its transfers,
+    banks and credit uses replace the first stage's. Any dual optimum pairs with any primal
+    optimum of a convex problem, so the first stage's prices stay valid. If the second stage
+    fails, the first stage's solution stays.
     """
-    duals = dict(model.dual)
-    first = [(var, var.value) for var in model.component_data_objects(pyo.Var)]
-    add_smallest_transfers(model)
-    result, _, _ = _solve(model)
-    if result.solver.termination_condition == pyo.TerminationCondition.optimal:
-        model.solutions.load_from(result)
-    else:
-        for var, value in first:
-            var.set_value(value, skip_validation=True)
-    model.dual.clear()
-    model.dual.update(duals)
+    second = build_model(stage_two_data(model, data))
+    add_smallest_transfers(second, model)
+    result, _, _ = _solve(second)
+    if result.solver.termination_condition != pyo.TerminationCondition.optimal:
+        return
+    second.solutions.load_from(result)
+    for name in MOVED_IN_STAGE_TWO:
+        target = getattr(model, name)
+        for key, var in getattr(second, name).items():
+            target[key].set_value(var.value, skip_validation=True)
 
 
 def diagnose_infeasibility(data: ModelData) -> list[Shortfall]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pyomo.environ as pyo
 
-from etslink.data import Forest, Link, ModelData
+from etslink.data import AbatementStep, Forest, Link, ModelData, OffsetOffer
 
 
 def redundant_link_years(d: ModelData) -> set[tuple[str, int]]:
@@ -82,25 +83,48 @@ def add_links(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
 
 
-DECIDED_BY_STAGE_ONE = (
-    "abatement_linear_MtCO2e",
-    "abatement_step_MtCO2e",
-    "offsets_bought_MtCO2e",
-    "ceiling_sales_MtCO2e",
-    "unsold_MtCO2e",
-)
-"""Variables that fix every cost; the second stage keeps them and only moves allowances."""
+DECIDED = "decided"
+"""Label of the one abatement option of each system-year in the second stage (E14)."""
 
 
-def add_smallest_transfers(m: pyo.ConcreteModel) -> None:
-    """Turn the solved model into (E14): the smallest transfers with the same costs.
+def stage_two_data(first: pyo.ConcreteModel, d: ModelData) -> ModelData:
+    """Return the data of (E14): the solved first stage's costly choices as fixed amounts.
 
-    Fixes every cost-bearing variable at its value, deactivates (E12) and adds (B10) and
-    (E14). Banks and transfers are often not unique in linked markets (a bank can sit in
-    either system); this picks the least trade among the least-cost solutions.
+    Each system-year abates what the first stage abated, by one option at zero cost; each
+    credit market offers what the first stage bought, at zero cost. What stays free is what
+    does not change costs: transfers, banks and which system uses which credit.
     """
-    for name in DECIDED_BY_STAGE_ONE:
-        getattr(m, name).fix()
+    abated = {key: max(0.0, pyo.value(first.abatement_MtCO2e[key])) for key in first.system_years}
+    bought = {
+        (o, y): sum(
+            max(0.0, pyo.value(first.offsets_bought_MtCO2e[o, y, k]))
+            for k in first.offset_offers_of[o, y]
+        )
+        for o, y in first.offset_markets
+    }
+    return replace(
+        d,
+        mac_linear={},
+        mac_steps={key: (AbatementStep(DECIDED, a, 0.0),) for key, a in abated.items()},
+        offset_offers=tuple(OffsetOffer(o, y, 1, q, 0.0) for (o, y), q in bought.items()),
+    )
+
+
+def add_smallest_transfers(m: pyo.ConcreteModel, first: pyo.ConcreteModel) -> None:
+    """Make the model of stage_two_data into (E14): the smallest transfers, same costs.
+
+    Fixes abatement, credits bought, allowances unsold at the floor and sold at the ceiling
+    at the first stage's values, frees every transfer, replaces (E12) by the total size of
+    transfers and adds (B10). Banks and transfers are often not unique in linked markets (a
+    bank can sit in either system); this picks the least trade among the least-cost solutions.
+    """
+    for var in m.abatement_step_MtCO2e.values():
+        var.fix(var.ub)
+    for var in m.offsets_bought_MtCO2e.values():
+        var.fix(var.ub)
+    for name in ("unsold_MtCO2e", "ceiling_sales_MtCO2e"):
+        for key, var in getattr(m, name).items():
+            var.fix(pyo.value(getattr(first, name)[key]))
     m.transfer_MtCO2e.unfix()
     m.total_cost.deactivate()
     m.transfer_size_MtCO2e = pyo.Var(
@@ -121,3 +145,7 @@ def add_smallest_transfers(m: pyo.ConcreteModel) -> None:
         sense=pyo.minimize,
         doc="(E14) total size of transfers [MtCO2e]",
     )
+
+
+MOVED_IN_STAGE_TWO = ("transfer_MtCO2e", "bank_MtCO2e", "offset_use_MtCO2e")
+"""Variables whose values the second stage (E14) decides."""

@@ -21,6 +21,7 @@ def add_offsets(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
     users = grouped(m.offset_uses, key=lambda s, o, y: (o, y), value=lambda s, o, y: s)
     steps = grouped(m.offset_offers, key=lambda o, y, k: (o, y), value=lambda o, y, k: k)
+    m.offset_offers_of = steps  # steps of each credit market, for the second stage (E14)
 
     m.offset_market = pyo.Constraint(
         m.offset_markets,
