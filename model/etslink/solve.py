@@ -14,6 +14,7 @@ from etslink.formulation import build_model
 from etslink.formulation.links import (
     MOVED_IN_STAGE_TWO,
     add_smallest_transfers,
+    net_transfer,
     stage_two_data,
 )
 
@@ -151,6 +152,10 @@ def _smallest_transfers(model: pyo.ConcreteModel, data: ModelData) -> None:
         target = getattr(model, name)
         for key, var in getattr(second, name).items():
             target[key].set_value(var.value, skip_validation=True)
+    for link in data.links:
+        for year in link.years:
+            value = net_transfer(link, year, second)
+            model.transfer_MtCO2e[link.name, year].set_value(value, skip_validation=True)
 
 
 def diagnose_infeasibility(data: ModelData) -> list[Shortfall]:

@@ -87,12 +87,30 @@ DECIDED = "decided"
 """Label of the one abatement option of each system-year in the second stage (E14)."""
 
 
+def one_way_pair(link: Link) -> tuple[Link, ...]:
+    """Return a link as one-way links: a two-way link becomes one each way (E14)."""
+    if not link.two_way:
+        return (link,)
+    forward = replace(link, two_way=False)
+    back = Link(
+        link.to_system,
+        link.from_system,
+        False,
+        1 / link.exchange_rate,
+        link.max_transfer_MtCO2e,
+        link.years,
+    )
+    return forward, back
+
+
 def stage_two_data(first: pyo.ConcreteModel, d: ModelData) -> ModelData:
     """Return the data of (E14): the solved first stage's costly choices as fixed amounts.
 
     Each system-year abates what the first stage abated, by one option at zero cost; each
-    credit market offers what the first stage bought, at zero cost. What stays free is what
-    does not change costs: transfers, banks and which system uses which credit.
+    credit market offers what the first stage bought, at zero cost; every link is one-way
+    (a two-way link becomes one each way, with the reciprocal rate), so that each transfer is
+    non-negative and its size is the variable itself. What stays free is what does not
+    change costs: transfers, banks and which system uses which credit.
     """
     abated = {key: max(0.0, pyo.value(first.abatement_MtCO2e[key])) for key in first.system_years}
     bought = {
@@ -107,6 +125,7 @@ def stage_two_data(first: pyo.ConcreteModel, d: ModelData) -> ModelData:
         mac_linear={},
         mac_steps={key: (AbatementStep(DECIDED, a, 0.0),) for key, a in abated.items()},
         offset_offers=tuple(OffsetOffer(o, y, 1, q, 0.0) for (o, y), q in bought.items()),
+        links=tuple(one for link in d.links for one in one_way_pair(link)),
     )
 
 
@@ -114,8 +133,8 @@ def add_smallest_transfers(m: pyo.ConcreteModel, first: pyo.ConcreteModel) -> No
     """Make the model of stage_two_data into (E14): the smallest transfers, same costs.
 
     Fixes abatement, credits bought, allowances unsold at the floor and sold at the ceiling
-    at the first stage's values, frees every transfer, replaces (E12) by the total size of
-    transfers and adds (B10). Banks and transfers are often not unique in linked markets (a
+    at the first stage's values, and replaces (E12) by the total of the (one-way,
+    non-negative) transfers. Banks and transfers are often not unique in linked markets (a
     bank can sit in either system); this picks the least trade among the least-cost solutions.
     """
     for var in m.abatement_step_MtCO2e.values():
@@ -125,27 +144,22 @@ def add_smallest_transfers(m: pyo.ConcreteModel, first: pyo.ConcreteModel) -> No
     for name in ("unsold_MtCO2e", "ceiling_sales_MtCO2e"):
         for key, var in getattr(m, name).items():
             var.fix(pyo.value(getattr(first, name)[key]))
-    m.transfer_MtCO2e.unfix()
     m.total_cost.deactivate()
-    m.transfer_size_MtCO2e = pyo.Var(
-        m.link_years, domain=pyo.NonNegativeReals, doc="(B10) size of the net transfer [MtCO2e]"
-    )
-    m.transfer_size_up = pyo.Constraint(
-        m.link_years,
-        rule=lambda m, name, y: m.transfer_MtCO2e[name, y] <= m.transfer_size_MtCO2e[name, y],
-        doc="(E14) transfer <= its size [MtCO2e]",
-    )
-    m.transfer_size_down = pyo.Constraint(
-        m.link_years,
-        rule=lambda m, name, y: -m.transfer_MtCO2e[name, y] <= m.transfer_size_MtCO2e[name, y],
-        doc="(E14) -transfer <= its size [MtCO2e]",
-    )
     m.total_transfer = pyo.Objective(
-        expr=pyo.quicksum(m.transfer_size_MtCO2e[key] for key in m.link_years),
+        expr=pyo.quicksum(m.transfer_MtCO2e[key] for key in m.link_years),
         sense=pyo.minimize,
-        doc="(E14) total size of transfers [MtCO2e]",
+        doc="(E14) total transfers [MtCO2e of the exporters' allowances]",
     )
 
 
-MOVED_IN_STAGE_TWO = ("transfer_MtCO2e", "bank_MtCO2e", "offset_use_MtCO2e")
-"""Variables whose values the second stage (E14) decides."""
+def net_transfer(link: Link, year: int, second: pyo.ConcreteModel) -> float:
+    """Return the first stage's transfer variable (B3) from the one-way flows of (E14)."""
+    forward, *back = one_way_pair(link)
+    value = pyo.value(second.transfer_MtCO2e[forward.name, year])
+    if back:
+        value -= pyo.value(second.transfer_MtCO2e[back[0].name, year]) / link.exchange_rate
+    return float(value)
+
+
+MOVED_IN_STAGE_TWO = ("bank_MtCO2e", "offset_use_MtCO2e")
+"""Variables whose values the second stage (E14) decides, besides the transfers."""
