@@ -102,6 +102,23 @@ class Forest:
         return root_a != root_b
 
 
+@dataclass(frozen=True)
+class UncertainInput:
+    """One row of sheet uncertainty: how a draw perturbs an input (see uncertainty.py)."""
+
+    parameter: str
+    target: str
+    years: tuple[int, ...] | None
+    distribution: str
+    apply: str
+    mean: float
+    sd: float | None
+    low: float | None
+    high: float | None
+    mode: float | None
+    group: str | None
+
+
 def _frozen(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:
     return MappingProxyType(dict(mapping))
 
@@ -127,6 +144,9 @@ class ModelData:
     offset_offers: tuple[OffsetOffer, ...] = ()
     offset_rules: tuple[OffsetRule, ...] = ()
     price_controls: Mapping[SystemYear, PriceControl] = field(default_factory=lambda: _frozen({}))
+    uncertainty: tuple[UncertainInput, ...] = ()
+    draws: int = 100
+    seed: int = 0
 
     @property
     def system_years(self) -> tuple[SystemYear, ...]:
@@ -208,6 +228,34 @@ def build_model_data(
                 for r in tables["price_controls"]
             }
         ),
+        uncertainty=tuple(_uncertain(r) for r in tables.get("uncertainty", [])),
+        draws=int(settings.get("draws") or 100),
+        seed=int(settings.get("seed") or 0),
+    )
+
+
+def _uncertain(r: Mapping[str, Any]) -> UncertainInput:
+    first, last = r["first_year"], r["last_year"]
+    years = (
+        None
+        if first is None and last is None
+        else tuple(
+            range(first if first is not None else 1900, (last if last is not None else 2200) + 1)
+        )
+    )
+    default_mean = 1.0 if r["apply"] == "scale" and r["distribution"] == "normal" else 0.0
+    return UncertainInput(
+        r["parameter"],
+        str(r["target"]),
+        years,
+        r["distribution"],
+        r["apply"],
+        r["mean"] if r["mean"] is not None else default_mean,
+        r["sd"],
+        r["low"],
+        r["high"],
+        r["mode"],
+        r["group"],
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["text", "number", "year", "yesno", "choice"]
+Kind = Literal["text", "number", "integer", "year", "yesno", "choice"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,21 @@ SETTINGS_KEYS: tuple[Column, ...] = (
         minimum=0.0,
         maximum=0.5,
     ),
+    Column(
+        "draws",
+        "integer",
+        "Number of draws of `etslink sweep`.",
+        default=100,
+        minimum=1,
+        maximum=100_000,
+    ),
+    Column(
+        "seed",
+        "integer",
+        "Base seed of `etslink sweep`; draw i uses the seed (seed, i).",
+        default=0,
+        minimum=0,
+    ),
 )
 
 SETTINGS = Sheet(
@@ -134,6 +149,8 @@ SETTINGS = Sheet(
         ("currency", "EUR"),
         ("base_year", 2030),
         ("discount_rate", 0.05),
+        ("draws", 100),
+        ("seed", 0),
     ),
 )
 
@@ -405,6 +422,92 @@ PRICE_CONTROLS = Sheet(
     examples=(("A", 2030, 10, 200, None),),
 )
 
+UNCERTAIN_PARAMETERS = (
+    "baseline",
+    "cap",
+    "mac_slope",
+    "mac_intercept",
+    "step_cost",
+    "offset_supply",
+    "offset_price",
+)
+OFFSET_PARAMETERS = ("offset_supply", "offset_price")
+
+UNCERTAINTY = Sheet(
+    "uncertainty",
+    "One row per uncertain input, read by `etslink sweep` and ignored by `run`. Each draw "
+    "perturbs the input value the row names.",
+    (
+        Column(
+            "parameter",
+            "choice",
+            "Which input is uncertain.",
+            required=True,
+            choices=UNCERTAIN_PARAMETERS,
+        ),
+        Column(
+            "target",
+            "text",
+            "A system id (an offset type for offset_supply and offset_price), or * for all.",
+            required=True,
+        ),
+        *_first_last("the row applies"),
+        Column(
+            "distribution",
+            "choice",
+            "Distribution of the draw.",
+            required=True,
+            choices=("normal", "lognormal", "uniform", "triangular"),
+        ),
+        Column(
+            "apply",
+            "choice",
+            "add: value + draw (in the parameter's unit); scale: value * draw.",
+            default="add",
+            choices=("add", "scale"),
+        ),
+        Column(
+            "mean",
+            "number",
+            "Mean of the draw (normal) or of its logarithm (lognormal).",
+            default_doc="0 for add, 1 for scale (lognormal: 0)",
+        ),
+        Column(
+            "sd",
+            "number",
+            "Standard deviation of the draw (normal) or of its logarithm (lognormal).",
+            minimum=0.0,
+            default_doc="required for normal and lognormal",
+        ),
+        Column(
+            "low",
+            "number",
+            "Lowest draw (uniform, triangular).",
+            default_doc="required for uniform and triangular",
+        ),
+        Column(
+            "high",
+            "number",
+            "Highest draw (uniform, triangular).",
+            default_doc="required for uniform and triangular",
+        ),
+        Column(
+            "mode",
+            "number",
+            "Most likely draw (triangular).",
+            default_doc="required for triangular",
+        ),
+        Column(
+            "group",
+            "text",
+            "Rows with the same label share one random number per draw "
+            "(perfect correlation); blank: independent, and each year draws anew.",
+            default_doc="blank",
+        ),
+    ),
+    examples=(("cap", "A", 2030, 2030, "normal", "scale", 1, 0.05, None, None, None, "caps"),),
+)
+
 SHEETS: tuple[Sheet, ...] = (
     SETTINGS,
     SYSTEMS,
@@ -415,6 +518,7 @@ SHEETS: tuple[Sheet, ...] = (
     OFFSETS,
     OFFSET_RULES,
     PRICE_CONTROLS,
+    UNCERTAINTY,
 )
 
 

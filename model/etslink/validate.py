@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from etslink.errors import InputError, Issue
-from etslink.schema import SETTINGS_KEYS, SHEETS, Column, Sheet
+from etslink.schema import OFFSET_PARAMETERS, SETTINGS_KEYS, SHEETS, Column, Sheet
 from etslink.workbook import RawRow, RawTable, RawWorkbook
 
 Record = dict[str, Any]
@@ -70,6 +70,10 @@ def _parse(column: Column, value: object) -> tuple[object, str | None]:
         if not number.is_integer() or not 1900 <= number <= 2200:
             return None, f"{_quote(value)} is not a whole year between 1900 and 2200"
         return int(number), None
+    if column.kind == "integer":
+        if not number.is_integer():
+            return None, f"{_quote(value)} is not a whole number"
+        return int(number), _bounds_problem(column, number)
     return number, _bounds_problem(column, number)
 
 
@@ -97,7 +101,7 @@ def _bounds_problem(column: Column, number: float) -> str | None:
 
 
 def _fix_for(column: Column) -> str:
-    if column.kind in ("number", "year"):
+    if column.kind in ("number", "integer", "year"):
         unit = f" in {column.unit}" if column.unit else ""
         bounds = ""
         if column.maximum is not None and column.maximum <= 1:
@@ -294,7 +298,7 @@ def _check_years(checker: _Checker, tables: dict[str, list[Record]]) -> None:
                     f"use one of {system}'s years ({min(years[system])}-"
                     f"{max(years[system])}) or add {year} on sheet emissions",
                 )
-    for name in ("links", "offset_rules"):
+    for name in ("links", "offset_rules", "uncertainty"):
         for record in tables[name]:
             first, last = record.get("first_year"), record.get("last_year")
             if first is not None and last is not None and first > last:
@@ -324,6 +328,60 @@ def _check_rule_periods(checker: _Checker, rows: list[Record]) -> None:
                     "give each row its own first_year-last_year, without overlap",
                 )
         seen[key].append((first, last, record["_row"]))
+
+
+_NEEDS = {
+    "normal": ("sd",),
+    "lognormal": ("sd",),
+    "uniform": ("low", "high"),
+    "triangular": ("low", "mode", "high"),
+}
+
+
+def _check_uncertainty(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """Targets exist, and each distribution has its parameters in order."""
+    systems = {str(r["system"]) for r in tables["systems"]}
+    offsets = {str(r["offset_type"]) for r in tables["offsets"]}
+    for r in tables["uncertainty"]:
+        table, row = checker.raw["uncertainty"], r["_row"]
+        ids, sheet_name = (
+            (offsets, "offsets") if r["parameter"] in OFFSET_PARAMETERS else (systems, "systems")
+        )
+        if r["target"] != "*" and r["target"] not in ids:
+            checker.flag(
+                table,
+                row,
+                "target",
+                f"{_quote(r['target'])} is not on sheet "
+                f"{sheet_name}{_closest(str(r['target']), ids)}",
+                f"use * or one of {', '.join(sorted(ids))}",
+            )
+        for name in _NEEDS[r["distribution"]]:
+            if r[name] is None:
+                checker.flag(
+                    table, row, name, f"a {r['distribution']} draw needs {name}", f"enter {name}"
+                )
+        low, mode, high = r["low"], r["mode"], r["high"]
+        if low is not None and high is not None and not low < high:
+            checker.flag(
+                table,
+                row,
+                "high",
+                f"high {high:g} is not above low {low:g}",
+                "enter a high above low",
+            )
+        if (
+            r["distribution"] == "triangular"
+            and None not in (low, mode, high)
+            and not (low <= mode <= high)
+        ):
+            checker.flag(
+                table,
+                row,
+                "mode",
+                f"mode {mode:g} is not between low and high",
+                "enter low <= mode <= high",
+            )
 
 
 def _check_links(checker: _Checker, rows: list[Record]) -> None:
@@ -448,6 +506,7 @@ def validate(workbook: RawWorkbook) -> Validated:
     _check_years(checker, tables)
     _check_links(checker, tables["links"])
     _check_rule_periods(checker, tables["offset_rules"])
+    _check_uncertainty(checker, tables)
     _check_price_controls(checker, tables["price_controls"])
     _check_abatement_room(checker, tables)
     if checker.issues:

@@ -42,8 +42,11 @@ class RawTable:
     formula_cells: set[tuple[int, str]] = field(default_factory=set)
 
     def cell(self, column: str, row: int) -> str:
-        """Return the Excel reference of `column` in Excel row `row`, e.g. "D7"."""
-        return f"{self.letters.get(column, '')}{row}"
+        """Return the Excel reference of `column` in Excel row `row`, e.g. "D7".
+
+        Returns "" when the sheet has no such column (the message then names the row).
+        """
+        return f"{self.letters[column]}{row}" if column in self.letters else ""
 
     def flag(self, row: int | None, cell: str, column: str, problem: str, fix: str) -> None:
         """Record a layout problem of this sheet."""
