@@ -10,6 +10,7 @@ from etslink.formulation.compliance import add_banking, add_compliance, add_shor
 from etslink.formulation.links import add_links
 from etslink.formulation.objective import add_objective
 from etslink.formulation.offsets import add_offsets
+from etslink.formulation.parameters import add_parameters
 from etslink.formulation.price_controls import add_price_controls
 from etslink.formulation.sets import add_sets
 
@@ -26,6 +27,7 @@ def build_model(
     """
     m = pyo.ConcreteModel(name=data.scenario_name)
     add_sets(m, data)
+    add_parameters(m, data)
     add_abatement(m, data)
     add_links(m, data)
     add_offsets(m, data)

@@ -47,7 +47,7 @@ def add_compliance(m: pyo.ConcreteModel, d: ModelData) -> None:
     def rule(m: pyo.ConcreteModel, s: str, y: int) -> Any:
         owed = m.emissions_MtCO2e[s, y] + term(m.bank_MtCO2e, s, y) + term(m.unsold_MtCO2e, s, y)
         available = (
-            d.cap_MtCO2e[s, y]
+            m.cap_MtCO2e[s, y]
             + _bank_in(m, d, s, y)
             + m.net_imports_MtCO2e[s, y]
             + m.offsets_used_MtCO2e[s, y]

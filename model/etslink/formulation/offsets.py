@@ -10,10 +10,9 @@ from etslink.formulation.sets import grouped
 
 def add_offsets(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Add credit purchases (B4), use (B5), (E6) market balance, (E7)-(E8) use limits."""
-    offers = {(o.offset_type, o.year, o.step): o for o in d.offset_offers}
     m.offsets_bought_MtCO2e = pyo.Var(
         m.offset_offers,
-        bounds=lambda m, o, y, k: (0.0, offers[o, y, k].supply_MtCO2e),
+        bounds=lambda m, o, y, k: (0.0, m.offer_supply_MtCO2e[o, y, k]),
         doc="(B4) credits bought from a supply step [MtCO2e]",
     )
     m.offset_use_MtCO2e = pyo.Var(
@@ -41,7 +40,7 @@ def add_offsets(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.offset_purchase_cost_Mcur = pyo.Expression(
         m.offset_markets,
         rule=lambda m, o, y: sum(
-            offers[o, y, k].price_per_tCO2e * m.offsets_bought_MtCO2e[o, y, k] for k in steps[o, y]
+            m.offer_price_per_tCO2e[o, y, k] * m.offsets_bought_MtCO2e[o, y, k] for k in steps[o, y]
         ),
         doc="(E12) cost of the credits bought at their asking prices [M CUR, money of year y]",
     )

@@ -12,7 +12,7 @@ def add_price_controls(m: pyo.ConcreteModel, d: ModelData) -> None:
     controls = d.price_controls
     m.unsold_MtCO2e = pyo.Var(
         m.floor_years,
-        bounds=lambda m, s, y: (0.0, d.cap_MtCO2e[s, y]),
+        bounds=lambda m, s, y: (0.0, m.cap_MtCO2e[s, y]),
         doc="(B6) allowances left unsold at the floor [MtCO2e]",
     )
     m.ceiling_sales_MtCO2e = pyo.Var(
