@@ -422,3 +422,25 @@ def gains(results: Results) -> pd.DataFrame:
     out[cols.money("gain_from_linking", pv=True)] = gain
     out["gain_percent_of_autarky_cost"] = 100 * gain / autarky.where(autarky.abs() > 0)
     return out
+
+
+def extract_draw(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
+    """Return one sweep draw's rows: price, abatement and compliance cost per system-year.
+
+    Needs the duals of (E11) and (E6) and the primal values of abatement, transfers, credit
+    use and ceiling sales; nothing else.
+    """
+    cols = Columns(d.currency)
+    prices = _prices(m, d)
+    offset_prices = _offset_prices(m, d)
+    transfers = _transfers(m, d, prices, cols)
+    costs = _costs(m, d, _offset_use(m, offset_prices, cols), transfers, cols)
+    costs[cols.price] = [prices[s, y] for s, y in zip(costs["system"], costs["year"], strict=True)]
+    keep = [
+        "system",
+        "year",
+        cols.price,
+        cols.money("abatement_cost"),
+        cols.money("compliance_cost", pv=True),
+    ]
+    return costs[keep]

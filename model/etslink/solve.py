@@ -17,6 +17,7 @@ from etslink.formulation.links import (
     net_transfer,
     stage_two_data,
 )
+from etslink.formulation.parameters import set_parameters
 
 SOLVER = "highs"
 DEFAULT_TIME_LIMIT_S = 3600.0
@@ -170,3 +171,54 @@ def diagnose_infeasibility(data: ModelData) -> list[Shortfall]:
         for s, y in model.system_years
         if pyo.value(model.shortfall_MtCO2e[s, y]) > SHORTFALL_TOLERANCE_MtCO2e
     ]
+
+
+NEEDED_IN_A_DRAW = (
+    "abatement_linear_MtCO2e",
+    "abatement_step_MtCO2e",
+    "transfer_MtCO2e",
+    "offset_use_MtCO2e",
+    "ceiling_sales_MtCO2e",
+)
+"""Primal values a sweep draw's results need; the others are not loaded."""
+
+
+class DrawSolver:
+    """One case's model with a persistent HiGHS instance, re-solved draw after draw.
+
+    The model is built once; each draw only changes the mutable parameters, and HiGHS
+    starts from the previous draw's basis.
+    """
+
+    def __init__(self, data: ModelData) -> None:
+        from pyomo.contrib.solver.solvers.highs import Highs
+
+        self.model = build_model(data)
+        self.model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
+        self.solver = Highs()
+        self.solver.config.load_solutions = False
+        self.solver.config.raise_exception_on_nonoptimal_result = False
+        self.solver.config.solver_options.update(
+            {k: v for k, v in SOLVER_OPTIONS.items() if k != "time_limit"}
+        )
+
+    def solve(self, drawn: ModelData) -> str:
+        """Re-solve with the parameters of `drawn`; load what a draw needs; return the status.
+
+        The status is "optimal" or HiGHS's termination; only when optimal are the needed
+        primal values and the duals of (E11) and (E6) loaded into the model.
+        """
+        from pyomo.contrib.solver.common.results import TerminationCondition
+
+        m = self.model
+        set_parameters(m, drawn)
+        result = self.solver.solve(m)
+        if result.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
+            return str(result.termination_condition)
+        result.solution_loader.load_vars(
+            [v for name in NEEDED_IN_A_DRAW for v in getattr(m, name).values()]
+        )
+        rows = [c for con in (m.compliance, m.offset_market) for c in con.values()]
+        m.dual.clear()
+        m.dual.update(result.solution_loader.get_duals(rows))
+        return "optimal"

@@ -1,0 +1,106 @@
+"""Sweeps: the linked and autarky cases solved for every draw of the uncertainty sheet.
+
+Each dask worker builds the two models once, keeps a persistent HiGHS instance per model,
+and for each draw only changes the mutable parameters and re-solves (warm). Draw i depends
+on the base seed and i alone (uncertainty.py), so results do not depend on the number of
+workers or the order in which draws finish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from etslink.cases import case_data
+from etslink.data import ModelData
+from etslink.results import extract_draw
+from etslink.solve import DrawSolver
+from etslink.uncertainty import perturbed
+
+
+@dataclass
+class CaseSolver:
+    """One case's data and its draw solver."""
+
+    case: str
+    data: ModelData
+    solver: DrawSolver = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.solver = DrawSolver(self.data)
+
+    def solve(self, drawn: ModelData) -> pd.DataFrame:
+        """Return the rows of one draw of this case (status "optimal" or the solver's)."""
+        status = self.solver.solve(drawn)
+        if status != "optimal":
+            keys = list(drawn.system_years)
+            return pd.DataFrame(
+                {"system": [s for s, _ in keys], "year": [y for _, y in keys], "status": status}
+            )
+        return extract_draw(self.solver.model, drawn).assign(status=status)
+
+
+_WORKERS: dict[str, dict[str, CaseSolver]] = {}
+"""Per worker process: the case solvers of each workbook, built on first use."""
+
+
+def workbook_key(content: bytes) -> str:
+    """Return the SHA-256 of a workbook's bytes (the cache key of a worker's models)."""
+    return hashlib.sha256(content).hexdigest()
+
+
+def _solvers(content: bytes) -> dict[str, CaseSolver]:
+    key = workbook_key(content)
+    if key not in _WORKERS:
+        from etslink.run import load_workbook
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "workbook.xlsx"
+            path.write_bytes(content)
+            data, _ = load_workbook(path)
+        _WORKERS[key] = {case: CaseSolver(case, d) for case, d in case_data(data).items()}
+    return _WORKERS[key]
+
+
+def solve_draw(content: bytes, draw: int) -> pd.DataFrame:
+    """Return the rows of draw `draw` for both cases (runs on a dask worker)."""
+    frames = []
+    for case, solver in _solvers(content).items():
+        frames.append(solver.solve(perturbed(solver.data, draw)).assign(draw=draw, case=case))
+    table = pd.concat(frames, ignore_index=True)
+    return table[["draw", "case", *[c for c in table.columns if c not in ("draw", "case")]]]
+
+
+def summarise(draws: pd.DataFrame, currency: str) -> dict[str, pd.DataFrame]:
+    """Return the sweep's summary tables: price statistics and gains from linking."""
+    price = f"price_{currency}_per_tCO2e"
+    cost = f"compliance_cost_pv_M{currency}"
+    ok = draws[draws["status"] == "optimal"]
+    stats = ok.groupby(["case", "system", "year"])[price].describe(percentiles=[0.05, 0.5, 0.95])
+    stats = stats.rename(columns={"count": "draws", "std": "sd"}).reset_index()
+    by_draw = ok.pivot_table(
+        index=["draw", "system"], columns="case", values=cost, aggfunc="sum"
+    ).reset_index()
+    by_draw["gain"] = by_draw["autarky"] - by_draw["linked"]
+    gains = by_draw.groupby("system")["gain"].agg(
+        expected=lambda g: g.mean(), sd="std", probability_of_gain=lambda g: (g > 0).mean()
+    )
+    gains = gains.rename(
+        columns={"expected": f"expected_gain_pv_M{currency}", "sd": f"gain_sd_pv_M{currency}"}
+    ).reset_index()
+    volatility = ok.groupby(["case", "system"])[price].std().unstack("case").reset_index()
+    volatility = volatility.rename(
+        columns={c: f"{c}_price_sd_{currency}_per_tCO2e" for c in ("linked", "autarky")}
+    )
+    return {"price_statistics": stats, "gains": gains, "volatility": volatility}
+
+
+def total_gain_by_draw(draws: pd.DataFrame, currency: str) -> pd.Series:
+    """Return the gain from linking of all systems together, per draw [M CUR, PV]."""
+    cost = f"compliance_cost_pv_M{currency}"
+    totals = draws.pivot_table(index="draw", columns="case", values=cost, aggfunc="sum")
+    return totals["autarky"] - totals["linked"]
