@@ -7,6 +7,7 @@ admit no solution; 4 the solver stopped without an optimal solution.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -50,6 +51,35 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="solver time limit per case (default 3600)",
     )
+    sweep = commands.add_parser(
+        "sweep", help="solve both cases for every draw of the uncertainty sheet (dask)"
+    )
+    sweep.add_argument("workbook", type=Path)
+    sweep.add_argument(
+        "--draws",
+        type=int,
+        default=None,
+        help="number of draws (default: settings draws, else 100)",
+    )
+    sweep.add_argument(
+        "--workers", type=int, default=2, help="worker processes of the local cluster (default 2)"
+    )
+    sweep.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of an existing dask scheduler, e.g. tcp://host:8786",
+    )
+    sweep.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (must not exist or be empty); default "
+        "outputs/<workbook name>/sweep-<UTC time>/",
+    )
+    sweep.add_argument(
+        "--resume", action="store_true", help="continue an interrupted sweep into the same --out"
+    )
+    sweep.add_argument("--quiet", action="store_true", help="print only problems")
     validate = commands.add_parser("validate", help="check a workbook without solving")
     validate.add_argument("workbook", type=Path)
     template = commands.add_parser("template", help="write an empty, documented input workbook")
@@ -197,6 +227,124 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from etslink.report.sweep import write_sweep_report, write_sweep_workbook
+    from etslink.run import load_workbook
+    from etslink.runrecord import (
+        atomic_output_dir,
+        check_output_dir,
+        run_record,
+        utc_stamp,
+        write_json,
+    )
+    from etslink.solve import solver_version
+    from etslink.sweep import DRAWS_FILE, run_draws, summarise
+
+    started = utc_stamp()
+    if args.resume and args.out is None:
+        raise InputError(
+            [
+                Issue(
+                    "--resume",
+                    None,
+                    "",
+                    "",
+                    "--resume needs the --out folder of the interrupted sweep",
+                    "add --out with that folder",
+                )
+            ]
+        )
+    out: Path = args.out or Path("outputs") / args.workbook.stem / f"sweep-{started}"
+    check_output_dir(out)
+    data, warnings = load_workbook(args.workbook)
+    _print_warnings(warnings)
+    if not data.uncertainty:
+        raise InputError(
+            [
+                Issue(
+                    "uncertainty",
+                    None,
+                    "",
+                    "",
+                    "a sweep needs uncertain inputs and the sheet is missing or empty",
+                    "add rows on sheet uncertainty (etslink template shows one)",
+                )
+            ]
+        )
+    draws = args.draws or data.draws
+    partial = out.parent / f".{out.name}.partial"
+    if partial.exists() and not args.resume:
+        raise InputError(
+            [
+                Issue(
+                    "--out",
+                    None,
+                    "",
+                    "",
+                    f"an interrupted sweep is in {partial}",
+                    "add --resume to finish it, or delete that folder",
+                )
+            ]
+        )
+    partial.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with _draw_progress(args.quiet, draws) as progress:
+        run_draws(
+            args.workbook.read_bytes(),
+            draws,
+            partial / DRAWS_FILE,
+            args.workers,
+            args.scheduler,
+            progress,
+        )
+    table = pd_read(partial / DRAWS_FILE)
+    table = table[table["draw"] < draws].sort_values(["draw", "case", "system", "year"])
+    summary = summarise(table, data.currency)
+    with atomic_output_dir(out) as tmp:
+        record = run_record(
+            args.workbook,
+            {},
+            {"sweep": round(time.perf_counter() - start, 3)},
+            solver_version(),
+            started,
+        )
+        record |= {
+            "draws": draws,
+            "seed": data.seed,
+            "draw_seeds": f"numpy SeedSequence(({data.seed}, i)) for draw i",
+            "workers": args.scheduler or args.workers,
+            "failed_draws": sorted(set(table.loc[table["status"] != "optimal", "draw"])),
+        }
+        table.to_csv(tmp / DRAWS_FILE, index=False, compression="gzip")
+        write_sweep_workbook(summary, record, data.currency, tmp / "summary.xlsx")
+        write_sweep_report(summary, data, record, tmp / "report.html")
+        write_json(tmp / "run.json", record)
+    shutil.rmtree(partial)
+    if not args.quiet:
+        print(f"{draws} draws; results in {out}")
+    return EXIT_OK
+
+
+def pd_read(path: Path) -> Any:
+    """Return the draws written so far."""
+    import pandas as pd
+
+    return pd.read_csv(path)
+
+
+@contextmanager
+def _draw_progress(quiet: bool, total: int) -> Iterator[Callable[[int, int], None]]:
+    """Yield a function that shows how many draws are done (nothing when quiet)."""
+    if quiet:
+        yield lambda _done, _total: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("draws", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
+        task = bar.add_task("draws", total=total)
+        yield lambda done, _total: bar.update(task, completed=done)
+
+
 def _print_summary(results: Any, out: Path) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -230,7 +378,7 @@ def _log_internal_error() -> Path:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "validate": _validate, "template": _template}
+    handlers = {"run": _run, "sweep": _sweep, "validate": _validate, "template": _template}
     try:
         return handlers[args.command](args)
     except InputError as exc:
@@ -246,7 +394,9 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_INTERNAL
     except KeyboardInterrupt:
-        print("interrupted; no output was written", file=sys.stderr)
+        print(
+            "interrupted; no output was written (a sweep can go on with --resume)", file=sys.stderr
+        )
         return 130
     except Exception:
         print(f"internal error: please report, details in {_log_internal_error()}", file=sys.stderr)

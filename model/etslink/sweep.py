@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -104,3 +106,69 @@ def total_gain_by_draw(draws: pd.DataFrame, currency: str) -> pd.Series:
     cost = f"compliance_cost_pv_M{currency}"
     totals = draws.pivot_table(index="draw", columns="case", values=cost, aggfunc="sum")
     return totals["autarky"] - totals["linked"]
+
+
+DRAWS_FILE = "draws.csv.gz"
+
+
+def finished_draws(path: Path) -> set[int]:
+    """Return the draws already written to a partial draws file."""
+    if not path.exists():
+        return set()
+    return set(pd.read_csv(path, usecols=["draw"])["draw"].unique().tolist())
+
+
+def append_draw(path: Path, frame: pd.DataFrame) -> None:
+    """Append one draw's rows to the gzip CSV at once (a new gzip member per draw)."""
+    frame.to_csv(path, mode="a", header=not path.exists(), index=False, compression="gzip")
+
+
+def _client(workers: int, scheduler: str | None) -> Any:
+    """Return a dask client: to `scheduler` if given, else to a new LocalCluster."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler)
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    return Client(cluster)
+
+
+def run_draws(
+    content: bytes,
+    draws: int,
+    partial: Path,
+    workers: int,
+    scheduler: str | None,
+    progress: Callable[[int, int], None],
+) -> None:
+    """Solve every draw not yet in `partial` on dask, appending each as it finishes.
+
+    Ctrl-C cancels the outstanding draws; what was written stays for --resume.
+    """
+    from distributed import as_completed
+
+    todo = sorted(set(range(draws)) - finished_draws(partial))
+    progress(draws - len(todo), draws)
+    if not todo:
+        return
+    client = _client(workers, scheduler)
+    try:
+        shared = client.scatter(content, broadcast=True)
+        futures = client.map(solve_draw, [shared] * len(todo), todo, pure=False)
+        done = draws - len(todo)
+        for future in as_completed(futures):
+            append_draw(partial, future.result())
+            done += 1
+            progress(done, draws)
+    finally:
+        client.close()
+        if client.cluster is not None:
+            client.cluster.close()

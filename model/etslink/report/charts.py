@@ -237,3 +237,32 @@ def bars_by_system(values: dict[str, dict[str, float]], d: ModelData, ylabel: st
         ax.set_ylabel(ylabel)
         ax.legend(frameon=False, fontsize=7)
         return _svg(fig)
+
+
+def fan_chart(stats: pd.DataFrame, d: ModelData) -> str:
+    """Return the price fan of each system: median and 5-95% band, linked and autarky."""
+    colour = colours(d.systems)
+    with _figure(7.5, 3.6) as fig:
+        ax = fig.add_subplot()
+        for system in d.systems:
+            for case, style, alpha in (("linked", "-", 0.25), ("autarky", ":", 0.10)):
+                rows = stats[(stats["case"] == case) & (stats["system"] == system)]
+                if rows.empty:
+                    continue
+                band = ax.fill_between(
+                    rows["year"],
+                    rows["5%"],
+                    rows["95%"],
+                    color=colour[system],
+                    alpha=alpha,
+                    linewidth=0,
+                )
+                band.set_gid(f"fan-{case}-{system}")
+                ax.plot(
+                    rows["year"], rows["50%"], style, color=colour[system], label=f"{system} {case}"
+                )
+        ax.set_xlabel("year")
+        ax.set_ylabel(f"{d.currency} per tCO2e")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(ncols=2, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        return _svg(fig)

@@ -28,7 +28,8 @@ CHART_COLUMN = "H"
 """Where the summary's charts start, right of its tables."""
 
 
-def _run_sheet(record: dict[str, Any]) -> pd.DataFrame:
+def run_sheet(record: dict[str, Any]) -> pd.DataFrame:
+    """Return the run record as rows of (dotted item, value)."""
     flat = pd.json_normalize(json.loads(json.dumps(record, default=str)), sep=".")
     return pd.DataFrame({"item": flat.columns, "value": [str(v) for v in flat.iloc[0]]})
 
@@ -43,10 +44,10 @@ def _number_format(column: str, currency: str) -> str | None:
     return None
 
 
-def _format_table(
+def format_table(
     ws: Worksheet, frame: pd.DataFrame, currency: str, top: int = 1, left: int = 1
 ) -> None:
-    """Bold headers, widths and number formats for a table written at (top, left)."""
+    """Set bold headers, widths and number formats of a table written at (top, left)."""
     for offset, column in enumerate(frame.columns):
         index = left + offset
         ws.cell(top, index).font = Font(bold=True)
@@ -142,7 +143,7 @@ def _write_summary(ws: Worksheet, results: Results) -> None:
     top = 7
     ws.cell(top, 1, f"allowance price in {year} [{cur} per tCO2e]").font = Font(italic=True)
     start, top = top + 1, _write_frame(ws, tables["prices"], top + 1)
-    _format_table(ws, tables["prices"], cur, start)
+    format_table(ws, tables["prices"], cur, start)
     _bar_chart(
         ws,
         f"Allowance prices {year}: autarky vs linked",
@@ -159,7 +160,7 @@ def _write_summary(ws: Worksheet, results: Results) -> None:
         ws.cell(top, 1, f"{title} [{y_title}]").font = Font(italic=True)
         frame = tables[key]
         start, top = top + 1, _write_frame(ws, frame, top + 1)
-        _format_table(ws, frame, cur, start)
+        format_table(ws, frame, cur, start)
         kind(
             ws,
             title,
@@ -170,7 +171,7 @@ def _write_summary(ws: Worksheet, results: Results) -> None:
             f"{CHART_COLUMN}{anchor}",
         )
     ws.cell(top, 1, f"gains per system [M{cur}, PV]").font = Font(italic=True)
-    _format_table(ws, tables["gains"], cur, top + 1)
+    format_table(ws, tables["gains"], cur, top + 1)
     _write_frame(ws, tables["gains"], top + 1)
     ws.column_dimensions["A"].width = 48
 
@@ -179,7 +180,7 @@ def write_results_workbook(results: Results, record: dict[str, Any], path: Path)
     """Write the summary, every result table and the run record, one sheet each."""
     sheets = {name: results.table(name) for name in PER_CASE_SHEETS}
     sheets["gains"] = results.gains
-    sheets["run"] = _run_sheet(record)
+    sheets["run"] = run_sheet(record)
     cur = results.data.currency
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         _write_summary(writer.book.create_sheet("summary", 0), results)
@@ -189,6 +190,6 @@ def write_results_workbook(results: Results, record: dict[str, Any], path: Path)
             ws.freeze_panes = "A2"
             if ws.max_row > 1:
                 ws.auto_filter.ref = ws.dimensions
-            _format_table(ws, frame, cur)
+            format_table(ws, frame, cur)
         if "Sheet" in writer.book.sheetnames:
             del writer.book["Sheet"]

@@ -26,7 +26,8 @@ def _number(value: Any, digits: int = 2) -> str:
     return "" if value is None or value != value else str(value)
 
 
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
+    """Return the jinja2 environment of the report templates (autoescaped, strict)."""
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(
             lambda name: files("etslink.report").joinpath("templates", name).read_text("utf-8")
@@ -169,5 +170,5 @@ def build_context(results: Results, record: dict[str, Any]) -> dict[str, Any]:
 
 def write_report(results: Results, record: dict[str, Any], path: Path) -> None:
     """Write the report: headline, price paths, MACs, trade, gains, inputs and run record."""
-    page = _environment().get_template("report.html.j2").render(build_context(results, record))
+    page = environment().get_template("report.html.j2").render(build_context(results, record))
     path.write_text(page, encoding="utf-8")

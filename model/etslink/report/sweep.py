@@ -1,0 +1,42 @@
+"""Write a sweep's summary workbook and report, from its draws and summary tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from etslink.data import ModelData
+from etslink.report import charts
+from etslink.report.excel import format_table, run_sheet
+from etslink.report.html import environment
+
+
+def write_sweep_workbook(
+    summary: dict[str, pd.DataFrame], record: dict[str, Any], currency: str, path: Path
+) -> None:
+    """Write summary.xlsx: gains, volatility, price statistics and the run record."""
+    sheets = {**summary, "run": run_sheet(record)}
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name in ("gains", "volatility", "price_statistics", "run"):
+            sheets[name].to_excel(writer, sheet_name=name, index=False)
+            ws = writer.sheets[name]
+            ws.freeze_panes = "A2"
+            ws.auto_filter.ref = ws.dimensions
+            format_table(ws, sheets[name], currency)
+
+
+def write_sweep_report(
+    summary: dict[str, pd.DataFrame], d: ModelData, record: dict[str, Any], path: Path
+) -> None:
+    """Write the sweep's report: price fans, volatility and the odds of gaining from linking."""
+    context = {
+        "d": d,
+        "record": record,
+        "fan": charts.fan_chart(summary["price_statistics"], d),
+        "gains": summary["gains"].to_dict("records"),
+        "volatility": summary["volatility"].to_dict("records"),
+    }
+    page = environment().get_template("sweep.html.j2").render(context)
+    path.write_text(page, encoding="utf-8")
