@@ -17,7 +17,7 @@ from etslink.formulation.links import (
     net_transfer,
     stage_two_data,
 )
-from etslink.formulation.parameters import set_parameters
+from etslink.formulation.parameters import set_parameters, swept_parameters
 
 SOLVER = "highs"
 DEFAULT_TIME_LIMIT_S = 3600.0
@@ -193,7 +193,7 @@ class DrawSolver:
     def __init__(self, data: ModelData) -> None:
         from pyomo.contrib.solver.solvers.highs import Highs
 
-        self.model = build_model(data)
+        self.model = build_model(data, mutable=swept_parameters(data))
         self.model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
         self.solver = Highs()
         self.solver.config.load_solutions = False

@@ -16,7 +16,10 @@ from etslink.formulation.sets import add_sets
 
 
 def build_model(
-    data: ModelData, *, shortfall_penalty_per_tCO2e: float | None = None
+    data: ModelData,
+    *,
+    shortfall_penalty_per_tCO2e: float | None = None,
+    mutable: frozenset[str] = frozenset(),
 ) -> pyo.ConcreteModel:
     """Return the Pyomo model of one case.
 
@@ -24,10 +27,11 @@ def build_model(
         data: The case's inputs.
         shortfall_penalty_per_tCO2e: If given, each compliance balance may fall short at this
             cost (used only to diagnose infeasible inputs; see docs/formulation.md, (E13)).
+        mutable: Names of the input Params a sweep will change (parameters.swept_parameters).
     """
     m = pyo.ConcreteModel(name=data.scenario_name)
     add_sets(m, data)
-    add_parameters(m, data)
+    add_parameters(m, data, mutable)
     add_abatement(m, data)
     add_links(m, data)
     add_offsets(m, data)

@@ -8,6 +8,22 @@ import pyomo.environ as pyo
 
 from etslink.data import ModelData
 
+SWEPT = {
+    "baseline": ("baseline_MtCO2e", "mac_max_abatement_MtCO2e", "step_abatement_MtCO2e"),
+    "cap": ("cap_MtCO2e",),
+    "mac_slope": ("mac_slope_per_tCO2e_per_MtCO2e",),
+    "mac_intercept": ("mac_intercept_per_tCO2e",),
+    "step_cost": ("step_cost_per_tCO2e",),
+    "offset_supply": ("offer_supply_MtCO2e",),
+    "offset_price": ("offer_price_per_tCO2e",),
+}
+"""The Params each uncertain input changes (a drawn baseline also moves abatement room)."""
+
+
+def swept_parameters(d: ModelData) -> frozenset[str]:
+    """Return the names of the Params that the data's uncertainty rows change."""
+    return frozenset(name for row in d.uncertainty for name in SWEPT[row.parameter])
+
 
 def _values(d: ModelData) -> dict[str, dict[Any, float]]:
     """Return each parameter's values by index, from the data."""
@@ -52,22 +68,29 @@ INDEX = {
 """Each mutable parameter and the set it is indexed by."""
 
 
-def add_parameters(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Add every input a sweep may change as a mutable Param [units in its name]."""
+def add_parameters(m: pyo.ConcreteModel, d: ModelData, mutable: frozenset[str]) -> None:
+    """Add every input as a Param [units in its name]; those in `mutable` can change later.
+
+    Only swept inputs are mutable: a persistent solver updates every coefficient that holds a
+    mutable Param on each solve, and the others are plain numbers to it.
+    """
     for name, values in _values(d).items():
         index = getattr(m, INDEX[name])
-        setattr(
-            m,
-            name,
-            pyo.Param(
-                index, initialize=values, mutable=True, within=pyo.Reals, doc=f"input {name}"
-            ),
+        param = pyo.Param(
+            index, initialize=values, mutable=name in mutable, within=pyo.Reals, doc=f"input {name}"
         )
+        setattr(m, name, param)
 
 
 def set_parameters(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Set every mutable parameter from `d`, which must have the same sets as the model's."""
+    """Set the mutable parameters from `d`, which must have the same sets as the model's.
+
+    Only values that change are set, so that a persistent solver updates only those.
+    """
     for name, values in _values(d).items():
         param = getattr(m, name)
+        if not param.mutable:
+            continue
         for key, value in values.items():
-            param[key].set_value(value)
+            if param[key].value != value:
+                param[key].set_value(value)
