@@ -700,6 +700,15 @@ DECISIONS: tuple[str, ...] = (
     "The discount rate must be between 0 and 0.5; the currency a 3-letter code.",
     "Quantities are meaningful to about 1e-6 MtCO2e (one tonne); prices to about 1e-5 "
     "relative (HiGHS's QP duals).",
+    "`etslink sweep` writes `draws.csv.gz` (one row per draw, case, system and year: `draw`, "
+    "`case`, `system`, `year`, `price_<CUR>_per_tCO2e`, `abatement_cost_M<CUR>`, "
+    "`compliance_cost_pv_M<CUR>`, `status`), `summary.xlsx` (sheets `gains`: expected gain "
+    "from linking, its sd and the probability of a gain per system; `volatility`: price sd "
+    "linked and alone; `price_statistics`: mean, sd and percentiles per case, system and "
+    "year; `run`), `report.html` and `run.json` (with `seed`, `draws`, the draw seeds and any "
+    "failed draws). A drawn quantity or price below zero is set to zero, and abatement "
+    "options are cut back (dearest first) to fit within a drawn baseline. An unfinished "
+    "sweep keeps its draws in `.<out>.partial` next to the output folder until `--resume`.",
     "Exit codes: 0 success; 1 internal error (details in a log file); 2 bad input or a "
     "non-empty output folder; 3 the inputs admit no solution; 4 the solver stopped without "
     "an optimal solution (time limit, numerical trouble).",
