@@ -24,6 +24,7 @@ from etslink.errors import (
     Issue,
     SolverTroubleError,
     format_issues,
+    reject,
 )
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 1, 2, 3, 4
@@ -121,30 +122,16 @@ def _template(args: argparse.Namespace) -> int:
 
     path: Path = args.path
     if path.exists():
-        raise InputError(
-            [
-                Issue(
-                    str(path),
-                    None,
-                    "",
-                    "",
-                    "the file already exists",
-                    "choose a new file name; etslink never overwrites a file",
-                )
-            ]
+        reject(
+            str(path),
+            "the file already exists",
+            "choose a new file name; etslink never overwrites a file",
         )
     if path.suffix.lower() != ".xlsx":
-        raise InputError(
-            [
-                Issue(
-                    str(path),
-                    None,
-                    "",
-                    "",
-                    "the name does not end in .xlsx",
-                    "use a name such as my_scenario.xlsx",
-                )
-            ]
+        reject(
+            str(path),
+            "the name does not end in .xlsx",
+            "use a name such as my_scenario.xlsx",
         )
     write_template(path)
     print(f"Wrote {path}")
@@ -242,49 +229,28 @@ def _sweep(args: argparse.Namespace) -> int:
 
     started = utc_stamp()
     if args.resume and args.out is None:
-        raise InputError(
-            [
-                Issue(
-                    "--resume",
-                    None,
-                    "",
-                    "",
-                    "--resume needs the --out folder of the interrupted sweep",
-                    "add --out with that folder",
-                )
-            ]
+        reject(
+            "--resume",
+            "--resume needs the --out folder of the interrupted sweep",
+            "add --out with that folder",
         )
     out: Path = args.out or Path("outputs") / args.workbook.stem / f"sweep-{started}"
     check_output_dir(out)
     data, warnings = load_workbook(args.workbook)
     _print_warnings(warnings)
     if not data.uncertainty:
-        raise InputError(
-            [
-                Issue(
-                    "uncertainty",
-                    None,
-                    "",
-                    "",
-                    "a sweep needs uncertain inputs and the sheet is missing or empty",
-                    "add rows on sheet uncertainty (etslink template shows one)",
-                )
-            ]
+        reject(
+            "uncertainty",
+            "a sweep needs uncertain inputs and the sheet is missing or empty",
+            "add rows on sheet uncertainty (etslink template shows one)",
         )
     draws = args.draws or data.draws
     partial = out.parent / f".{out.name}.partial"
     if partial.exists() and not args.resume:
-        raise InputError(
-            [
-                Issue(
-                    "--out",
-                    None,
-                    "",
-                    "",
-                    f"an interrupted sweep is in {partial}",
-                    "add --resume to finish it, or delete that folder",
-                )
-            ]
+        reject(
+            "--out",
+            f"an interrupted sweep is in {partial}",
+            "add --resume to finish it, or delete that folder",
         )
     partial.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -382,7 +348,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except InputError as exc:
-        print(f"The workbook has {len(exc.issues)} problem(s):\n{exc}", file=sys.stderr)
+        from etslink.schema import SHEETS
+
+        in_workbook = any(i.sheet in {s.name for s in SHEETS} for i in exc.issues)
+        header = f"The workbook has {len(exc.issues)} problem(s):" if in_workbook else "Stopped:"
+        print(f"{header}\n{exc}", file=sys.stderr)
         return EXIT_INPUT
     except InfeasibleError as exc:
         print(f"The inputs admit no solution:\n{exc}", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 MAX_ISSUES_SHOWN = 50
 
@@ -59,6 +60,11 @@ class InputError(EtslinkError):
     def __init__(self, issues: list[Issue]) -> None:
         self.issues = sorted(set(issues), key=_sort_key)
         super().__init__(format_issues(self.issues))
+
+
+def reject(where: str, problem: str, fix: str) -> NoReturn:
+    """Raise an InputError about a command-line option or a file, not a workbook cell."""
+    raise InputError([Issue(where, None, "", "", problem, fix)])
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from etslink.errors import InputError, Issue
+from etslink.errors import reject
 
 
 def file_sha256(path: Path) -> str:
@@ -64,19 +64,11 @@ def run_record(
 def check_output_dir(target: Path) -> None:
     """Raise InputError unless `target` does not exist or is an empty folder."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise InputError(
-            [
-                Issue(
-                    "--out",
-                    None,
-                    "",
-                    "",
-                    f'the output folder "{target}" already '
-                    "exists and is not empty; etslink never overwrites results",
-                    "choose another --out folder, or leave --out out to get a new "
-                    "time-stamped folder",
-                )
-            ]
+        reject(
+            "--out",
+            f'the output folder "{target}" already '
+            "exists and is not empty; etslink never overwrites results",
+            "choose another --out folder, or leave --out out to get a new time-stamped folder",
         )
 
 

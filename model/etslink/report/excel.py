@@ -69,25 +69,18 @@ def _write_frame(ws: Worksheet, frame: pd.DataFrame, top: int, left: int = 1) ->
     return top + len(frame) + 2
 
 
-def _bar_chart(
-    ws: Worksheet, title: str, y_title: str, top: int, rows: int, columns: range, anchor: str
+def _add_chart(
+    ws: Worksheet,
+    chart: BarChart | LineChart,
+    title: str,
+    y_title: str,
+    top: int,
+    rows: int,
+    columns: range,
+    anchor: str,
 ) -> None:
-    chart = BarChart()
+    """Add a chart of the table at row `top` (categories in column A) to the sheet."""
     chart.title, chart.y_axis.title = title, y_title
-    for column in columns:
-        chart.add_data(
-            Reference(ws, min_col=column, min_row=top, max_row=top + rows), titles_from_data=True
-        )
-    chart.set_categories(Reference(ws, min_col=1, min_row=top + 1, max_row=top + rows))
-    chart.width, chart.height = 16, 7
-    ws.add_chart(chart, anchor)
-
-
-def _line_chart(
-    ws: Worksheet, title: str, y_title: str, top: int, rows: int, columns: range, anchor: str
-) -> None:
-    chart = LineChart()
-    chart.title, chart.y_axis.title, chart.x_axis.title = title, y_title, "year"
     for column in columns:
         chart.add_data(
             Reference(ws, min_col=column, min_row=top, max_row=top + rows), titles_from_data=True
@@ -144,8 +137,9 @@ def _write_summary(ws: Worksheet, results: Results) -> None:
     ws.cell(top, 1, f"allowance price in {year} [{cur} per tCO2e]").font = Font(italic=True)
     start, top = top + 1, _write_frame(ws, tables["prices"], top + 1)
     format_table(ws, tables["prices"], cur, start)
-    _bar_chart(
+    _add_chart(
         ws,
+        BarChart(),
         f"Allowance prices {year}: autarky vs linked",
         f"{cur} per tCO2e",
         start,
@@ -154,15 +148,16 @@ def _write_summary(ws: Worksheet, results: Results) -> None:
         f"{CHART_COLUMN}3",
     )
     for key, title, y_title, kind, anchor in (
-        ("paths", "Price paths", f"{cur} per tCO2e", _line_chart, "19"),
-        ("imports", "Net imports, linked (negative: exports)", "MtCO2e", _bar_chart, "35"),
+        ("paths", "Price paths", f"{cur} per tCO2e", LineChart, "19"),
+        ("imports", "Net imports, linked (negative: exports)", "MtCO2e", BarChart, "35"),
     ):
         ws.cell(top, 1, f"{title} [{y_title}]").font = Font(italic=True)
         frame = tables[key]
         start, top = top + 1, _write_frame(ws, frame, top + 1)
         format_table(ws, frame, cur, start)
-        kind(
+        _add_chart(
             ws,
+            kind(),
             title,
             y_title,
             start,
