@@ -258,11 +258,23 @@ def fan_chart(stats: pd.DataFrame, d: ModelData) -> str:
                     linewidth=0,
                 )
                 band.set_gid(f"fan-{case}-{system}")
-                ax.plot(
-                    rows["year"], rows["50%"], style, color=colour[system], label=f"{system} {case}"
+                offset = 0.08 if case == "linked" else -0.08  # side by side in one year
+                ax.errorbar(
+                    rows["year"] + offset,
+                    rows["50%"],
+                    yerr=[rows["50%"] - rows["5%"], rows["95%"] - rows["50%"]],
+                    fmt="o" + style,
+                    markersize=3,
+                    capsize=3,
+                    color=colour[system],
+                    label=f"{system} {case}",
                 )
+        years = sorted(stats["year"].unique())
+        ax.set_xlim(years[0] - 0.5, years[-1] + 0.5)
+        ax.set_xticks(
+            years[:: max(1, len(years) // 10)], [str(y) for y in years][:: max(1, len(years) // 10)]
+        )
         ax.set_xlabel("year")
         ax.set_ylabel(f"{d.currency} per tCO2e")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(ncols=2, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         return _svg(fig)
