@@ -301,6 +301,22 @@ def test_missing_file(tmp_path, capsys):
     _rejects(tmp_path / "nope.xlsx", tmp_path, capsys, "does not exist")
 
 
+def test_exchange_rates_round_a_cycle_must_multiply_to_one(workbook, capsys):
+    tables = linear_case(
+        {"A": 1.0, "B": 1.0, "C": 1.0},
+        {"A": 1.0, "B": 1.0, "C": 1.0},
+        links=[
+            {"from_system": "A", "to_system": "B", "exchange_rate": 2},
+            {"from_system": "B", "to_system": "C"},
+            {"from_system": "C", "to_system": "A"},
+        ],
+    )
+    assert main(["validate", str(workbook(tables))]) == 0
+    err = capsys.readouterr().err
+    assert "exchange rates multiply to 2, not 1" in err
+    assert "links!C" in err  # the exchange_rate column
+
+
 @pytest.mark.parametrize(
     ("mutate", "warning"),
     [

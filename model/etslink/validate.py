@@ -459,7 +459,43 @@ def _check_abatement_room(checker: _Checker, tables: dict[str, list[Record]]) ->
             )
 
 
+def _warn_rate_cycles(checker: _Checker, rows: list[Record]) -> None:
+    """Warn when exchange rates round a cycle of links do not multiply to 1.
+
+    Passing allowances round such a cycle would create (or destroy) allowances.
+    """
+    potential: dict[str, float] = {}
+    adjacent: dict[str, list[tuple[str, float, int]]] = defaultdict(list)
+    for r in rows:
+        rate = math.log(r["exchange_rate"])  # one unit of from counts as rate in to
+        adjacent[r["from_system"]].append((r["to_system"], rate, r["_row"]))
+        adjacent[r["to_system"]].append((r["from_system"], -rate, r["_row"]))
+    for start in sorted(adjacent):
+        if start in potential:
+            continue
+        potential[start], stack = 0.0, [start]
+        while stack:
+            here = stack.pop()
+            for there, rate, row in adjacent[here]:
+                if there not in potential:
+                    potential[there] = potential[here] + rate
+                    stack.append(there)
+                elif abs(potential[there] - potential[here] - rate) > 1e-9:
+                    factor = math.exp(abs(potential[here] + rate - potential[there]))
+                    checker.warn(
+                        checker.raw["links"],
+                        row,
+                        "exchange_rate",
+                        f"round a cycle of links through {here} and {there} the "
+                        f"exchange rates multiply to {factor:.4g}, not 1, so passing "
+                        "allowances round it creates or destroys allowances",
+                        "check the exchange rates of the links in the cycle",
+                    )
+                    return
+
+
 def _warn_suspicious(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    _warn_rate_cycles(checker, tables["links"])
     abating = {r["system"] for name in ("mac_linear", "mac_steps") for r in tables[name]}
     for r in tables["systems"]:
         if r["system"] not in abating:
