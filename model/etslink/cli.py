@@ -225,7 +225,7 @@ def _sweep(args: argparse.Namespace) -> int:
         write_json,
     )
     from etslink.solve import solver_version
-    from etslink.sweep import DRAWS_FILE, run_draws, summarise
+    from etslink.sweep import DRAWS_FILE, read_draws, run_draws, summarise
 
     started = utc_stamp()
     if args.resume and args.out is None:
@@ -263,7 +263,7 @@ def _sweep(args: argparse.Namespace) -> int:
             args.scheduler,
             progress,
         )
-    table = pd_read(partial / DRAWS_FILE)
+    table = read_draws(partial / DRAWS_FILE)
     table = table[table["draw"] < draws].sort_values(["draw", "case", "system", "year"])
     summary = summarise(table, data.currency)
     with atomic_output_dir(out) as tmp:
@@ -289,13 +289,6 @@ def _sweep(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{draws} draws; results in {out}")
     return EXIT_OK
-
-
-def pd_read(path: Path) -> Any:
-    """Return the draws written so far."""
-    import pandas as pd
-
-    return pd.read_csv(path)
 
 
 @contextmanager

@@ -129,6 +129,11 @@ def finished_draws(path: Path) -> set[int]:
     return set(pd.read_csv(path, usecols=["draw"])["draw"].unique().tolist())
 
 
+def read_draws(path: Path) -> pd.DataFrame:
+    """Return every draw written so far."""
+    return pd.read_csv(path)
+
+
 def append_draw(path: Path, frame: pd.DataFrame) -> None:
     """Append one draw's rows to the gzip CSV at once (a new gzip member per draw)."""
     frame.to_csv(path, mode="a", header=not path.exists(), index=False, compression="gzip")
