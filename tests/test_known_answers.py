@@ -366,3 +366,30 @@ def test_offset_limits_can_change_over_time(solve):
     assert used["autarky", 2030] == pytest.approx(shares[2030] * (BASELINE - abated_2030), rel=QP)
     assert used["autarky", 2031] == pytest.approx(need - price / c, rel=QP)  # share slack
     assert out.price("autarky", "A", 2031) == pytest.approx(price, rel=QP)
+
+
+def test_a_link_can_change_its_limit_over_time(solve):
+    """Two rows for one pair, in different years: limited in 2030, free in 2031."""
+    c, need, limit = {"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}, 2.0
+    pooled = sum(need.values()) / sum(1 / x for x in c.values())
+    tables = linear_case(
+        c,
+        need,
+        years=(2030, 2031),
+        links=[
+            {
+                "from_system": "A",
+                "to_system": "B",
+                "max_transfer_MtCO2e": limit,
+                "first_year": 2030,
+                "last_year": 2030,
+            },
+            {"from_system": "A", "to_system": "B", "first_year": 2031},
+        ],
+    )
+    for row in tables["systems"]:
+        row["banking"] = "no"
+    out = solve(tables)
+    assert out.price("linked", "B", 2030) == pytest.approx(c["B"] * (need["B"] - limit), rel=QP)
+    assert out.price("linked", "B", 2031) == pytest.approx(pooled, rel=QP)
+    assert out.price("linked", "A", 2031) == pytest.approx(pooled, rel=QP)

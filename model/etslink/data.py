@@ -161,6 +161,10 @@ class ModelData:
         """Return the present-value factor of money of `year`: (1 + rate)^-(year - base)."""
         return float((1.0 + self.discount_rate) ** -(year - self.base_year))
 
+    def link_of(self) -> dict[tuple[str, int], Link]:
+        """Return the link row in force for each (link name, year)."""
+        return {(link.name, y): link for link in self.links for y in link.years}
+
     def offset_rule_of(self) -> dict[tuple[str, str, int], OffsetRule]:
         """Return the rule in force for each (system, offset type, year)."""
         return {(r.system, r.offset_type, y): r for r in self.offset_rules for y in r.years}

@@ -260,7 +260,7 @@ def _restriction_rows(m: pyo.ConcreteModel, d: ModelData) -> list[dict[str, Any]
     Each restriction's constraint has the restriction's name; its locator returns the
     (system, counterpart, year, level [MtCO2e]) that the row reports.
     """
-    links = {link.name: link for link in d.links}
+    links = d.link_of()
     used: dict[tuple[str, int], float] = {}
     for s, o, y in m.offset_uses:
         used[o, y] = used.get((o, y), 0.0) + _value(m.offset_use_MtCO2e, (s, o, y))
@@ -273,16 +273,16 @@ def _restriction_rows(m: pyo.ConcreteModel, d: ModelData) -> list[dict[str, Any]
 
     locators: dict[str, Callable[..., tuple[str, str, int, float]]] = {
         "transfer_limit": lambda n, y: (
-            links[n].from_system,
-            links[n].to_system,
+            links[n, y].from_system,
+            links[n, y].to_system,
             y,
             transfer(n, y),
         ),
         "reverse_transfer_limit": lambda n, y: (
-            links[n].to_system,
-            links[n].from_system,
+            links[n, y].to_system,
+            links[n, y].from_system,
             y,
-            -links[n].exchange_rate * transfer(n, y),
+            -links[n, y].exchange_rate * transfer(n, y),
         ),
         "offset_market": lambda o, y: ("", o, y, used.get((o, y), 0.0)),
         "offset_quantity_limit": offset_use,

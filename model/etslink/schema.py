@@ -688,7 +688,9 @@ DECISIONS: tuple[str, ...] = (
     "A link is active in the years both systems have rows for on `emissions`, within "
     "`first_year`-`last_year`. An offset rule applies in the system's years within its "
     "`first_year`-`last_year`, and only in years with supply on `offsets`.",
-    "Two rows may not link the same pair in the same direction (a two-way row covers both).",
+    "Two rows may not link the same pair in the same direction in overlapping years (a "
+    "two-way row covers both directions); rows for different years let a link change its "
+    "limit or exchange rate over time. Offset rules work the same way.",
     "A transfer is paid at the exporting system's price, per exporting-system allowance. When "
     "a transfer limit separates the two prices, the gap (the limit's shadow price on "
     "`shadow_prices`) stays with the importing system's firms that hold the import rights.",

@@ -313,13 +313,12 @@ def _check_years(checker: _Checker, tables: dict[str, list[Record]]) -> None:
 
 def _check_rule_periods(checker: _Checker, rows: list[Record]) -> None:
     """Rules of one system and credit type may change over time but not overlap."""
-    seen: dict[tuple[str, str], list[tuple[float, float, int]]] = defaultdict(list)
+    seen: dict[tuple[str, str], list[tuple[tuple[float, float], int]]] = defaultdict(list)
     for record in rows:
-        first = record["first_year"] if record["first_year"] is not None else -math.inf
-        last = record["last_year"] if record["last_year"] is not None else math.inf
         key = (record["system"], record["offset_type"])
-        for other_first, other_last, other_row in seen[key]:
-            if first <= other_last and other_first <= last:
+        span = _span(record)
+        for other_span, other_row in seen[key]:
+            if _overlap(span, other_span):
                 checker.flag(
                     checker.raw["offset_rules"],
                     record["_row"],
@@ -327,7 +326,7 @@ def _check_rule_periods(checker: _Checker, rows: list[Record]) -> None:
                     f"{key[0]} and {key[1]} already have a rule for these years on row {other_row}",
                     "give each row its own first_year-last_year, without overlap",
                 )
-        seen[key].append((first, last, record["_row"]))
+        seen[key].append((span, record["_row"]))
 
 
 _NEEDS = {
@@ -384,8 +383,19 @@ def _check_uncertainty(checker: _Checker, tables: dict[str, list[Record]]) -> No
             )
 
 
+def _span(record: Record) -> tuple[float, float]:
+    """Return a row's first_year-last_year, blank ends open."""
+    first, last = record.get("first_year"), record.get("last_year")
+    return (-math.inf if first is None else first, math.inf if last is None else last)
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
 def _check_links(checker: _Checker, rows: list[Record]) -> None:
-    seen: dict[tuple[str, str], int] = {}
+    """No link to itself; one row per pair and direction in any year."""
+    seen: dict[tuple[str, str], list[tuple[tuple[float, float], int]]] = defaultdict(list)
     for record in rows:
         a, b = record["from_system"], record["to_system"]
         if a is None or b is None:
@@ -399,17 +409,20 @@ def _check_links(checker: _Checker, rows: list[Record]) -> None:
                 "enter the other system in to_system",
             )
             continue
-        arcs = [(a, b)] + ([(b, a)] if record["direction"] == "two-way" else [])
-        for arc in arcs:
-            if arc in seen:
-                checker.flag(
-                    checker.raw["links"],
-                    record["_row"],
-                    "from_system",
-                    f"{arc[0]} to {arc[1]} is already linked on row {seen[arc]}",
-                    "keep one row per pair and direction",
-                )
-            seen.setdefault(arc, record["_row"])
+        span = _span(record)
+        for arc in [(a, b)] + ([(b, a)] if record["direction"] == "two-way" else []):
+            for other_span, other_row in seen[arc]:
+                if _overlap(span, other_span):
+                    checker.flag(
+                        checker.raw["links"],
+                        record["_row"],
+                        "from_system",
+                        f"{arc[0]} to {arc[1]} is already linked on row {other_row} "
+                        "in some of the same years",
+                        "keep one row per pair and direction, or give the rows "
+                        "years that do not overlap",
+                    )
+            seen[arc].append((span, record["_row"]))
 
 
 def _check_price_controls(checker: _Checker, rows: list[Record]) -> None:

@@ -39,10 +39,10 @@ def redundant_link_years(d: ModelData) -> set[tuple[str, int]]:
 
 def add_links(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Add transfers (B3), (E3) net imports, (E4) and (E5) transfer limits."""
-    links = {link.name: link for link in d.links}
+    links = d.link_of()
 
     def bounds(m: pyo.ConcreteModel, name: str, y: int) -> tuple[float | None, None]:
-        return (None if links[name].two_way else 0.0, None)
+        return (None if links[name, y].two_way else 0.0, None)
 
     m.transfer_MtCO2e = pyo.Var(
         m.link_years,
@@ -53,21 +53,21 @@ def add_links(m: pyo.ConcreteModel, d: ModelData) -> None:
         m.transfer_MtCO2e[key].fix(0.0)  # (B3) free later, in the second stage (E14)
     m.transfer_limit = pyo.Constraint(
         m.limited_link_years,
-        rule=lambda m, name, y: m.transfer_MtCO2e[name, y] <= links[name].max_transfer_MtCO2e,
+        rule=lambda m, name, y: m.transfer_MtCO2e[name, y] <= links[name, y].max_transfer_MtCO2e,
         doc="(E4) transfer limit, from_system to to_system [MtCO2e]",
     )
     m.reverse_transfer_limit = pyo.Constraint(
         m.limited_reverse_link_years,
         rule=lambda m, name, y: (
-            -links[name].exchange_rate * m.transfer_MtCO2e[name, y]
-            <= links[name].max_transfer_MtCO2e
+            -links[name, y].exchange_rate * m.transfer_MtCO2e[name, y]
+            <= links[name, y].max_transfer_MtCO2e
         ),
         doc="(E5) transfer limit, to_system to from_system [MtCO2e]",
     )
 
     incidence: dict[tuple[str, int], list[tuple[Link, float]]] = {}
     for name, y in m.link_years:
-        link = links[name]
+        link = links[name, y]
         incidence.setdefault((link.to_system, y), []).append((link, link.exchange_rate))
         incidence.setdefault((link.from_system, y), []).append((link, -1.0))
 
