@@ -214,9 +214,9 @@ def _costs(
 ) -> pd.DataFrame:
     """Return the compliance cost items per system-year [M CUR, money of the year]."""
     payment = cols.money("payment")
-    offsets = offset_use.groupby(["system", "year"])[payment].sum()
-    imports = transfers.groupby(["to_system", "year"])[payment].sum()
-    exports = transfers.groupby(["from_system", "year"])[payment].sum()
+    offsets = offset_use.groupby(["system", "year"])[payment].sum().to_dict()
+    imports = transfers.groupby(["to_system", "year"])[payment].sum().to_dict()
+    exports = transfers.groupby(["from_system", "year"])[payment].sum().to_dict()
     rows = []
     for s, y in m.system_years:
         control = d.price_controls.get((s, y))
