@@ -175,6 +175,8 @@ def tables(factors: dict[str, float]) -> dict[str, Table]:
             {"key": "currency", "value": "EUR"},
             {"key": "base_year", "value": 2019},
             {"key": "discount_rate", "value": DISCOUNT_RATE},
+            {"key": "draws", "value": 50},
+            {"key": "seed", "value": 2019},
         ],
         "systems": [
             {
@@ -217,6 +219,14 @@ def tables(factors: dict[str, float]) -> dict[str, Table]:
         "offsets": offsets(),
         "offset_rules": offset_rules(),
         "price_controls": price_controls(),
+        "uncertainty": [
+            {
+                k: (float(v) if k in ("mean", "sd") else v or None)
+                for k, v in r.items()
+                if k != "source_id"
+            }
+            for r in read("uncertainty")
+        ],
     }
 
 

@@ -708,7 +708,9 @@ DECISIONS: tuple[str, ...] = (
     "from linking, its sd and the probability of a gain per system; `volatility`: price sd "
     "linked and alone; `price_statistics`: mean, sd and percentiles per case, system and "
     "year; `run`), `report.html` and `run.json` (with `seed`, `draws`, the draw seeds and any "
-    "failed draws). A drawn quantity or price below zero is set to zero, and abatement "
+    "failed draws). A gain smaller than 1e-5 of the autarky cost counts as no gain in the "
+    "probability of a gain (the solver's accuracy). A drawn quantity or price below zero is "
+    "set to zero, and abatement "
     "options are cut back (dearest first) to fit within a drawn baseline. An unfinished "
     "sweep keeps its draws in `.<out>.partial` next to the output folder until `--resume`.",
     "Exit codes: 0 success; 1 internal error (details in a log file); 2 bad input or a "

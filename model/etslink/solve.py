@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,6 +186,18 @@ NEEDED_IN_A_DRAW = (
 """Primal values a sweep draw's results need; the others are not loaded."""
 
 
+@contextlib.contextmanager
+def _quiet_pyomo() -> Iterator[None]:
+    """Hide Pyomo's warnings (not errors) for the duration of the block."""
+    logger = logging.getLogger("pyomo.core")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 class DrawSolver:
     """One case's model with a persistent HiGHS instance, re-solved draw after draw.
 
@@ -215,9 +230,10 @@ class DrawSolver:
         result = self.solver.solve(m)
         if result.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
             return str(result.termination_condition)
-        result.solution_loader.load_vars(
-            [v for name in NEEDED_IN_A_DRAW for v in getattr(m, name).values()]
-        )
+        with _quiet_pyomo():  # values a hair outside their bounds are solver tolerance
+            result.solution_loader.load_vars(
+                [v for name in NEEDED_IN_A_DRAW for v in getattr(m, name).values()]
+            )
         rows = [c for con in (m.compliance, m.offset_market) for c in con.values()]
         m.dual.clear()
         m.dual.update(result.solution_loader.get_duals(rows))
