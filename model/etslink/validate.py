@@ -311,22 +311,34 @@ def _check_years(checker: _Checker, tables: dict[str, list[Record]]) -> None:
                 )
 
 
+class _Periods:
+    """Year spans already taken per key, to find rows whose years overlap."""
+
+    def __init__(self) -> None:
+        self.taken: dict[object, list[tuple[tuple[float, float], int]]] = defaultdict(list)
+
+    def clash(self, key: object, record: Record) -> int | None:
+        """Take the record's years for `key`; return the row they overlap, if any."""
+        span = _span(record)
+        other = next((row for taken, row in self.taken[key] if _overlap(span, taken)), None)
+        self.taken[key].append((span, record["_row"]))
+        return other
+
+
 def _check_rule_periods(checker: _Checker, rows: list[Record]) -> None:
     """Rules of one system and credit type may change over time but not overlap."""
-    seen: dict[tuple[str, str], list[tuple[tuple[float, float], int]]] = defaultdict(list)
+    periods = _Periods()
     for record in rows:
         key = (record["system"], record["offset_type"])
-        span = _span(record)
-        for other_span, other_row in seen[key]:
-            if _overlap(span, other_span):
-                checker.flag(
-                    checker.raw["offset_rules"],
-                    record["_row"],
-                    "first_year",
-                    f"{key[0]} and {key[1]} already have a rule for these years on row {other_row}",
-                    "give each row its own first_year-last_year, without overlap",
-                )
-        seen[key].append((span, record["_row"]))
+        other = periods.clash(key, record)
+        if other is not None:
+            checker.flag(
+                checker.raw["offset_rules"],
+                record["_row"],
+                "first_year",
+                f"{key[0]} and {key[1]} already have a rule for these years on row {other}",
+                "give each row its own first_year-last_year, without overlap",
+            )
 
 
 _NEEDS = {
@@ -395,7 +407,7 @@ def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
 
 def _check_links(checker: _Checker, rows: list[Record]) -> None:
     """No link to itself; one row per pair and direction in any year."""
-    seen: dict[tuple[str, str], list[tuple[tuple[float, float], int]]] = defaultdict(list)
+    periods = _Periods()
     for record in rows:
         a, b = record["from_system"], record["to_system"]
         if a is None or b is None:
@@ -409,20 +421,18 @@ def _check_links(checker: _Checker, rows: list[Record]) -> None:
                 "enter the other system in to_system",
             )
             continue
-        span = _span(record)
         for arc in [(a, b)] + ([(b, a)] if record["direction"] == "two-way" else []):
-            for other_span, other_row in seen[arc]:
-                if _overlap(span, other_span):
-                    checker.flag(
-                        checker.raw["links"],
-                        record["_row"],
-                        "from_system",
-                        f"{arc[0]} to {arc[1]} is already linked on row {other_row} "
-                        "in some of the same years",
-                        "keep one row per pair and direction, or give the rows "
-                        "years that do not overlap",
-                    )
-            seen[arc].append((span, record["_row"]))
+            other = periods.clash(arc, record)
+            if other is not None:
+                checker.flag(
+                    checker.raw["links"],
+                    record["_row"],
+                    "from_system",
+                    f"{arc[0]} to {arc[1]} is already linked on row {other} in some "
+                    "of the same years",
+                    "keep one row per pair and direction, or give "
+                    "the rows years that do not overlap",
+                )
 
 
 def _check_price_controls(checker: _Checker, rows: list[Record]) -> None:
