@@ -368,15 +368,33 @@ def _shadow_prices(
     ).rename(columns={"shadow": cols.shadow})[columns]
 
 
+@dataclass
+class _Priced:
+    """What both a full case and a sweep draw read: prices, money flows and costs."""
+
+    prices: dict[tuple[str, int], float]
+    offset_prices: dict[tuple[str, int], float]
+    transfers: pd.DataFrame
+    offset_use: pd.DataFrame
+    costs: pd.DataFrame
+
+
+def _priced(m: pyo.ConcreteModel, d: ModelData, cols: Columns) -> _Priced:
+    prices = _prices(m, d)
+    offset_prices = _offset_prices(m, d)
+    transfers = _transfers(m, d, prices, cols)
+    offset_use = _offset_use(m, offset_prices, cols)
+    costs = _costs(m, d, offset_use, transfers, cols)
+    return _Priced(prices, offset_prices, transfers, offset_use, costs)
+
+
 def extract_case(
     case: str, m: pyo.ConcreteModel, d: ModelData, outcome: SolveOutcome
 ) -> CaseResults:
     """Return the result tables of one solved case."""
     cols = Columns(d.currency)
-    prices = _prices(m, d)
-    offset_prices = _offset_prices(m, d)
-    transfers = _transfers(m, d, prices, cols)
-    offset_use = _offset_use(m, offset_prices, cols)
+    priced = _priced(m, d, cols)
+    prices, offset_prices = priced.prices, priced.offset_prices
     return CaseResults(
         case=case,
         outcome=outcome,
@@ -384,14 +402,14 @@ def extract_case(
             [{"system": s, "year": y, cols.price: p} for (s, y), p in prices.items()]
         ),
         balances=_balances(m, d),
-        transfers=transfers,
-        costs=_costs(m, d, offset_use, transfers, cols),
+        transfers=priced.transfers,
+        costs=priced.costs,
         shadow_prices=_shadow_prices(m, d, prices, cols),
         offset_prices=pd.DataFrame(
             [{"offset_type": o, "year": y, cols.price: p} for (o, y), p in offset_prices.items()],
             columns=["offset_type", "year", cols.price],
         ),
-        offset_use=offset_use,
+        offset_use=priced.offset_use,
     )
 
 
@@ -431,11 +449,11 @@ def extract_draw(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
     use and ceiling sales; nothing else.
     """
     cols = Columns(d.currency)
-    prices = _prices(m, d)
-    offset_prices = _offset_prices(m, d)
-    transfers = _transfers(m, d, prices, cols)
-    costs = _costs(m, d, _offset_use(m, offset_prices, cols), transfers, cols)
-    costs[cols.price] = [prices[s, y] for s, y in zip(costs["system"], costs["year"], strict=True)]
+    priced = _priced(m, d, cols)
+    costs = priced.costs
+    costs[cols.price] = [
+        priced.prices[s, y] for s, y in zip(costs["system"], costs["year"], strict=True)
+    ]
     keep = [
         "system",
         "year",

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import pandas as pd
 
 from etslink.report import charts
 from etslink.report.story import (
@@ -39,18 +38,6 @@ def environment() -> jinja2.Environment:
     )
     env.filters["num"] = _number
     return env
-
-
-def price_comparison(results: Results) -> pd.DataFrame:
-    """Return prices per system and year, linked next to autarky [CUR per tCO2e]."""
-    col = results.columns.price
-    wide = (
-        results.table("prices")
-        .pivot_table(index=["system", "year"], columns="case", values=col)
-        .reset_index()
-    )
-    wide.columns.name = None
-    return wide.rename(columns={c: f"{c} {col}" for c in ("linked", "autarky")})
 
 
 def _money_abroad(results: Results) -> dict[str, float]:
