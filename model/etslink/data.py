@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -161,9 +162,13 @@ class ModelData:
         """Return the present-value factor of money of `year`: (1 + rate)^-(year - base)."""
         return float((1.0 + self.discount_rate) ** -(year - self.base_year))
 
-    def link_of(self) -> dict[tuple[str, int], Link]:
+    def link_of(self) -> Mapping[tuple[str, int], Link]:
         """Return the link row in force for each (link name, year)."""
-        return {(link.name, y): link for link in self.links for y in link.years}
+        return self._link_index
+
+    @cached_property
+    def _link_index(self) -> Mapping[tuple[str, int], Link]:
+        return _frozen({(link.name, y): link for link in self.links for y in link.years})
 
     def offset_rule_of(self) -> dict[tuple[str, str, int], OffsetRule]:
         """Return the rule in force for each (system, offset type, year)."""

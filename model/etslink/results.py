@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +10,7 @@ import pyomo.environ as pyo
 
 from etslink.cases import CASES
 from etslink.data import Link, ModelData
+from etslink.formulation import HOLDINGS, RESTRICTIONS
 from etslink.solve import SolveOutcome
 
 SHADOW_TOLERANCE_per_tCO2e = 1e-4
@@ -239,95 +239,48 @@ def _costs(
     return pd.DataFrame(rows)
 
 
-_MEANING = {
-    "transfer_limit": "value of one more from_system allowance allowed into to_system "
-    "(= exchange_rate * to price - from price)",
-    "reverse_transfer_limit": "value of one more allowance of system allowed into counterpart "
-    "on a two-way link",
-    "offset_market": "market price of the credit (the indirect link's price)",
-    "offset_quantity_limit": "value of one more credit allowed (= allowance price - credit price)",
-    "offset_share_limit": "value of one more credit allowed (= allowance price - credit price)",
-    "ceiling_reserve": "the ceiling reserve is used up: price above the ceiling by this much",
-    "borrowing_limit": "value of borrowing one more allowance from the next year",
-    "price_floor": "allowances withheld: the price is held at the floor",
-    "price_ceiling": "extra allowances sold: the price is held at the ceiling",
-}
-
-
 def _restriction_rows(m: pyo.ConcreteModel, d: ModelData) -> list[dict[str, Any]]:
-    """Return one row per restriction row of the model with its year-money shadow price.
-
-    Each restriction's constraint has the restriction's name; its locator returns the
-    (system, counterpart, year, level [MtCO2e]) that the row reports.
-    """
-    links = d.link_of()
-    used: dict[tuple[str, int], float] = {}
-    for s, o, y in m.offset_uses:
-        used[o, y] = used.get((o, y), 0.0) + _value(m.offset_use_MtCO2e, (s, o, y))
-
-    def transfer(name: str, y: int) -> float:
-        return _value(m.transfer_MtCO2e, (name, y))
-
-    def offset_use(s: str, o: str, y: int) -> tuple[str, str, int, float]:
-        return s, o, y, _value(m.offset_use_MtCO2e, (s, o, y))
-
-    locators: dict[str, Callable[..., tuple[str, str, int, float]]] = {
-        "transfer_limit": lambda n, y: (
-            links[n, y].from_system,
-            links[n, y].to_system,
-            y,
-            transfer(n, y),
-        ),
-        "reverse_transfer_limit": lambda n, y: (
-            links[n, y].to_system,
-            links[n, y].from_system,
-            y,
-            -links[n, y].exchange_rate * transfer(n, y),
-        ),
-        "offset_market": lambda o, y: ("", o, y, used.get((o, y), 0.0)),
-        "offset_quantity_limit": offset_use,
-        "offset_share_limit": offset_use,
-        "ceiling_reserve": lambda s, y: (s, "", y, _value(m.ceiling_sales_MtCO2e, (s, y))),
-        "borrowing_limit": lambda s, y: (s, "", y, -_value(m.bank_MtCO2e, (s, y))),
-    }
+    """Return a row per row of each declared restriction, with its year-money shadow price."""
     rows = []
-    for kind, locate in locators.items():
-        constraint = getattr(m, kind)
+    for declared in RESTRICTIONS:
+        constraint = getattr(m, declared.name)
         for key in constraint:
-            system, counterpart, year, level = locate(*key)
-            rows.append(
-                {
-                    "restriction": kind,
-                    "system": system,
-                    "counterpart": counterpart,
-                    "year": year,
-                    "level_MtCO2e": level,
-                    "shadow": year_money(m, d, constraint, key, year),
-                }
-            )
+            system, counterpart, year = declared.locate(d, key)
+            shadow = year_money(m, d, constraint, key, year)
+            if declared.always_reported or abs(shadow) > SHADOW_TOLERANCE_per_tCO2e:
+                rows.append(
+                    {
+                        "restriction": declared.name,
+                        "system": system,
+                        "counterpart": counterpart,
+                        "year": year,
+                        "level_MtCO2e": _clean(declared.level(m, d, key)),
+                        "shadow": shadow,
+                        "meaning": declared.meaning,
+                    }
+                )
     return rows
 
 
-def _control_rows(
-    m: pyo.ConcreteModel, d: ModelData, prices: dict[tuple[str, int], float]
+def _holding_rows(
+    m: pyo.ConcreteModel, prices: dict[tuple[str, int], float]
 ) -> list[dict[str, Any]]:
     """Return a row per active floor or ceiling; its shadow price is the price it holds."""
     rows = []
-    for kind, variable in (
-        ("price_floor", m.unsold_MtCO2e),
-        ("price_ceiling", m.ceiling_sales_MtCO2e),
-    ):
+    for holding in HOLDINGS:
+        variable = getattr(m, holding.variable)
         for s, y in variable:
             level = _value(variable, (s, y))
             if level > LEVEL_TOLERANCE_MtCO2e:
                 rows.append(
                     {
-                        "restriction": kind,
+                        "restriction": holding.restriction,
                         "system": s,
                         "counterpart": "",
                         "year": y,
                         "level_MtCO2e": level,
                         "shadow": prices[s, y],
+                        "meaning": holding.meaning,
                     }
                 )
     return rows
@@ -337,35 +290,9 @@ def _shadow_prices(
     m: pyo.ConcreteModel, d: ModelData, prices: dict[tuple[str, int], float], cols: Columns
 ) -> pd.DataFrame:
     """Return every binding restriction (and every credit market) with its shadow price."""
-    rows = [
-        r
-        for r in _restriction_rows(m, d)
-        if r["restriction"] == "offset_market" or abs(r["shadow"]) > SHADOW_TOLERANCE_per_tCO2e
-    ]
-    rows += _control_rows(m, d, prices)
-    for row in rows:
-        row["meaning"] = _MEANING[row["restriction"]]
-    columns = [
-        "restriction",
-        "system",
-        "counterpart",
-        "year",
-        "level_MtCO2e",
-        cols.shadow,
-        "meaning",
-    ]
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "restriction",
-            "system",
-            "counterpart",
-            "year",
-            "level_MtCO2e",
-            "shadow",
-            "meaning",
-        ],
-    ).rename(columns={"shadow": cols.shadow})[columns]
+    columns = ["restriction", "system", "counterpart", "year", "level_MtCO2e", "shadow", "meaning"]
+    rows = _restriction_rows(m, d) + _holding_rows(m, prices)
+    return pd.DataFrame(rows, columns=columns).rename(columns={"shadow": cols.shadow})
 
 
 @dataclass

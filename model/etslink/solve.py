@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyomo.environ as pyo
+import highspy
 
 from etslink.data import ModelData
+from etslink.engine import CompiledCase, Solve
 from etslink.errors import InfeasibleError, Shortfall, SolverTroubleError
 from etslink.formulation import build_model
-from etslink.formulation.links import (
-    MOVED_IN_STAGE_TWO,
+from etslink.formulation.parameters import set_parameters, swept_parameters
+from etslink.formulation.stage_two import (
     add_smallest_transfers,
-    net_transfer,
+    copy_back,
+    groups_needing_stage_two,
     stage_two_data,
 )
-from etslink.formulation.parameters import set_parameters, swept_parameters
 
 SOLVER = "highs"
 DEFAULT_TIME_LIMIT_S = 3600.0
@@ -48,7 +45,11 @@ SHORTFALL_TOLERANCE_MtCO2e = 1e-6
 
 @dataclass(frozen=True)
 class SolveOutcome:
-    """What the solver did: status, objective [M CUR, base-year money], wall time [s]."""
+    """What the solver did: status, objective [M CUR, base-year money], wall time [s].
+
+    `stage_two` is the termination of the second stage (E14), or "not needed" when no group
+    of linked systems can have other transfers, banks or credit uses at the same cost.
+    """
 
     status: str
     termination: str
@@ -57,32 +58,23 @@ class SolveOutcome:
     solver: str = SOLVER
     solver_version: str = ""
     options: dict[str, Any] = field(default_factory=lambda: dict(SOLVER_OPTIONS))
+    stage_two: str = "not needed"
 
 
 def solver_version() -> str:
     """Return the HiGHS version as "major.minor.patch"."""
-    return ".".join(str(part) for part in pyo.SolverFactory(SOLVER).version())
+    parts = (highspy.HIGHS_VERSION_MAJOR, highspy.HIGHS_VERSION_MINOR, highspy.HIGHS_VERSION_PATCH)
+    return ".".join(str(part) for part in parts)
 
 
-def _solve(
-    model: pyo.ConcreteModel, time_limit_s: float = DEFAULT_TIME_LIMIT_S
-) -> tuple[Any, float, dict[str, Any]]:
-    """Solve, retrying with RETRY_OPTIONS after a solver error; return the options used."""
-    if not hasattr(model, "dual"):
-        model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
-    solver = pyo.SolverFactory(SOLVER)
-    start = time.perf_counter()
-    for base in (SOLVER_OPTIONS, *RETRY_OPTIONS):
-        options = {**base, "time_limit": time_limit_s}
-        result = solver.solve(model, load_solutions=False, options=dict(options))
-        if result.solver.termination_condition != pyo.TerminationCondition.error:
-            break
-    return result, time.perf_counter() - start, options
+def compile_case(model: Any) -> CompiledCase:
+    """Return the model compiled for HiGHS with the options of every solve."""
+    return CompiledCase(model, SOLVER_OPTIONS)
 
 
 def solve_case(
     case: str, data: ModelData, time_limit_s: float = DEFAULT_TIME_LIMIT_S
-) -> tuple[pyo.ConcreteModel, SolveOutcome]:
+) -> tuple[Any, SolveOutcome]:
     """Build and solve one case; return the solved model (primal and duals loaded).
 
     Raises:
@@ -94,147 +86,110 @@ def solve_case(
 
 
 def solve_model(
-    case: str, model: pyo.ConcreteModel, data: ModelData, time_limit_s: float = DEFAULT_TIME_LIMIT_S
+    case: str, model: Any, data: ModelData, time_limit_s: float = DEFAULT_TIME_LIMIT_S
 ) -> SolveOutcome:
-    """Solve a built model of one case, then (E14) if it has links; load primal and duals.
+    """Solve a built model of one case, then (E14) where it can change the answer.
 
     Raises:
         InfeasibleError: the inputs admit no solution (names the short system-years).
         SolverTroubleError: HiGHS stopped for another reason (time limit, numerics).
     """
-    result, seconds, options = _solve(model, time_limit_s)
-    termination = result.solver.termination_condition
-    if termination == pyo.TerminationCondition.optimal:
-        model.solutions.load_from(result)
-        if len(model.link_years):
-            _smallest_transfers(model, data)
+    return solve_compiled(case, compile_case(model), data, time_limit_s)
+
+
+def solve_compiled(
+    case: str, compiled: CompiledCase, data: ModelData, time_limit_s: float = DEFAULT_TIME_LIMIT_S
+) -> SolveOutcome:
+    """Solve (or re-solve warm) a compiled case and load its solution, as `solve_model`."""
+    run = compiled.solve(time_limit_s, RETRY_OPTIONS)
+    if run.optimal:
+        compiled.load()
         return SolveOutcome(
-            str(result.solver.status),
-            str(termination),
-            float(pyo.value(model.total_cost)),
-            seconds,
+            "ok",
+            run.termination,
+            run.objective,
+            run.seconds,
             solver_version=solver_version(),
-            options=options,
+            options=run.options,
+            stage_two=_smallest_transfers(compiled, data, time_limit_s),
         )
-    if termination in (
-        pyo.TerminationCondition.infeasible,
-        pyo.TerminationCondition.infeasibleOrUnbounded,
-    ):
-        raise InfeasibleError(case, diagnose_infeasibility(data))
-    raise SolverTroubleError(_trouble_message(case, termination, time_limit_s))
+    if run.termination in ("infeasible", "infeasibleOrUnbounded"):
+        raise InfeasibleError(case, diagnose_infeasibility(data, time_limit_s))
+    raise SolverTroubleError(_trouble_message(case, run, time_limit_s))
 
 
-def _trouble_message(case: str, termination: Any, time_limit_s: float) -> str:
-    if termination == pyo.TerminationCondition.maxTimeLimit:
+def _trouble_message(case: str, run: Solve, time_limit_s: float) -> str:
+    if run.termination == "maxTimeLimit":
         return (
             f"The solver reached the time limit of {time_limit_s:g} s in the {case} case. "
             "Fix: run again with a larger --time-limit, or shorten the workbook (fewer years "
             "or systems)."
         )
     return (
-        f"The solver stopped without an optimal solution in the {case} case ({termination}). "
-        "Fix: check the workbook for extreme numbers (e.g. a slope of 1e12 next to one of "
-        "1e-6), or report this with the workbook attached."
+        f"The solver stopped without an optimal solution in the {case} case "
+        f"({run.termination}). Fix: check the workbook for extreme numbers (e.g. a slope of "
+        "1e12 next to one of 1e-6), or report this with the workbook attached."
     )
 
 
-def _smallest_transfers(model: pyo.ConcreteModel, data: ModelData) -> None:
+def _smallest_transfers(first: CompiledCase, data: ModelData, time_limit_s: float) -> str:
     """Solve (E14) for the least trade with the same costs; keep the first stage's duals.
 
-    The second stage is a small LP (no abatement options, no quadratic costs); its transfers,
-    banks and credit uses replace the first stage's. Any dual optimum pairs with any primal
-    optimum of a convex problem, so the first stage's prices stay valid. If the second stage
-    fails, the first stage's solution stays.
+    Only where it can change the answer (`groups_needing_stage_two`). The second stage is a
+    small LP (no abatement options, no quadratic costs); its transfers, banks and credit
+    uses replace the first stage's. Any dual optimum pairs with any primal optimum of a
+    convex problem, so the first stage's prices stay valid. If the second stage fails, the
+    first stage's solution stays, and its termination is returned for the run record.
     """
-    second = build_model(stage_two_data(model, data))
-    add_smallest_transfers(second, model)
-    result, _, _ = _solve(second)
-    if result.solver.termination_condition != pyo.TerminationCondition.optimal:
-        return
-    second.solutions.load_from(result)
-    for name in MOVED_IN_STAGE_TWO:
-        target = getattr(model, name)
-        for key, var in getattr(second, name).items():
-            target[key].set_value(var.value, skip_validation=True)
-    for link in data.links:
-        for year in link.years:
-            value = net_transfer(link, year, second)
-            model.transfer_MtCO2e[link.name, year].set_value(value, skip_validation=True)
+    prices = {key: -dual for key, dual in first.duals(first.model.compliance).items()}
+    if not data.links or not groups_needing_stage_two(data, prices):
+        return "not needed"
+    second = build_model(stage_two_data(first.model, data))
+    add_smallest_transfers(second, first.model)
+    compiled = compile_case(second)
+    run = compiled.solve(time_limit_s, RETRY_OPTIONS)
+    if run.optimal:
+        compiled.load()
+        copy_back(second, first.model, data)
+    return run.termination
 
 
-def diagnose_infeasibility(data: ModelData) -> list[Shortfall]:
+def diagnose_infeasibility(
+    data: ModelData, time_limit_s: float = DEFAULT_TIME_LIMIT_S
+) -> list[Shortfall]:
     """Re-solve with a penalised shortfall per system-year; return the positive ones."""
     model = build_model(data, shortfall_penalty_per_tCO2e=SHORTFALL_PENALTY_PER_tCO2e)
-    result, _, _ = _solve(model)
-    if result.solver.termination_condition != pyo.TerminationCondition.optimal:
+    compiled = compile_case(model)
+    if not compiled.solve(time_limit_s, RETRY_OPTIONS).optimal:
         return []
-    model.solutions.load_from(result)
+    shortfalls = compiled.values(model.shortfall_MtCO2e)
     return [
-        Shortfall(s, y, float(pyo.value(model.shortfall_MtCO2e[s, y])))
+        Shortfall(s, y, float(shortfalls[s, y]))
         for s, y in model.system_years
-        if pyo.value(model.shortfall_MtCO2e[s, y]) > SHORTFALL_TOLERANCE_MtCO2e
+        if shortfalls.get((s, y), 0.0) > SHORTFALL_TOLERANCE_MtCO2e
     ]
 
 
-NEEDED_IN_A_DRAW = (
-    "abatement_linear_MtCO2e",
-    "abatement_step_MtCO2e",
-    "transfer_MtCO2e",
-    "offset_use_MtCO2e",
-    "ceiling_sales_MtCO2e",
-)
-"""Primal values a sweep draw's results need; the others are not loaded."""
-
-
-@contextlib.contextmanager
-def _quiet_pyomo() -> Iterator[None]:
-    """Hide Pyomo's warnings (not errors) for the duration of the block."""
-    logger = logging.getLogger("pyomo.core")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 class DrawSolver:
-    """One case's model with a persistent HiGHS instance, re-solved draw after draw.
+    """One case's model compiled once and re-solved draw after draw.
 
-    The model is built once; each draw only changes the mutable parameters, and HiGHS
-    starts from the previous draw's basis.
+    Each draw only changes the mutable parameters (the swept inputs); HiGHS starts from the
+    previous draw's basis.
     """
 
     def __init__(self, data: ModelData) -> None:
-        from pyomo.contrib.solver.solvers.highs import Highs
-
         self.model = build_model(data, mutable=swept_parameters(data))
-        self.model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
-        self.solver = Highs()
-        self.solver.config.load_solutions = False
-        self.solver.config.raise_exception_on_nonoptimal_result = False
-        self.solver.config.solver_options.update(
-            {k: v for k, v in SOLVER_OPTIONS.items() if k != "time_limit"}
-        )
+        self.compiled = compile_case(self.model)
 
     def solve(self, drawn: ModelData) -> str:
-        """Re-solve with the parameters of `drawn`; load what a draw needs; return the status.
+        """Re-solve with the parameters of `drawn`; load the solution; return the status.
 
-        The status is "optimal" or HiGHS's termination; only when optimal are the needed
-        primal values and the duals of (E11) and (E6) loaded into the model.
+        The status is "optimal" or HiGHS's termination; only when optimal are the primal
+        values and duals loaded into the model.
         """
-        from pyomo.contrib.solver.common.results import TerminationCondition
-
-        m = self.model
-        set_parameters(m, drawn)
-        result = self.solver.solve(m)
-        if result.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
-            return str(result.termination_condition)
-        with _quiet_pyomo():  # values a hair outside their bounds are solver tolerance
-            result.solution_loader.load_vars(
-                [v for name in NEEDED_IN_A_DRAW for v in getattr(m, name).values()]
-            )
-        rows = [c for con in (m.compliance, m.offset_market) for c in con.values()]
-        m.dual.clear()
-        m.dual.update(result.solution_loader.get_duals(rows))
-        return "optimal"
+        set_parameters(self.model, drawn)
+        self.compiled.refresh()
+        run = self.compiled.solve(DEFAULT_TIME_LIMIT_S, RETRY_OPTIONS)
+        if run.optimal:
+            self.compiled.load()
+        return run.termination

@@ -5,14 +5,34 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from etslink.data import ModelData
+from etslink.formulation import abatement, compliance, links, offsets, price_controls
 from etslink.formulation.abatement import add_abatement
 from etslink.formulation.compliance import add_banking, add_compliance, add_shortfall
+from etslink.formulation.declarations import Holding, Restriction, Variable
 from etslink.formulation.links import add_links
 from etslink.formulation.objective import add_objective
 from etslink.formulation.offsets import add_offsets
 from etslink.formulation.parameters import add_parameters
 from etslink.formulation.price_controls import add_price_controls
 from etslink.formulation.sets import add_sets
+
+VARIABLES: tuple[Variable, ...] = (
+    *abatement.VARIABLES,
+    *links.VARIABLES,
+    *offsets.VARIABLES,
+    *price_controls.VARIABLES,
+    *compliance.VARIABLES,
+)
+"""Every variable component of the model, with its role in the two stages."""
+RESTRICTIONS: tuple[Restriction, ...] = (
+    *links.RESTRICTIONS,
+    *offsets.RESTRICTIONS,
+    *price_controls.RESTRICTIONS,
+    *compliance.RESTRICTIONS,
+)
+"""Every constraint component whose shadow price `shadow_prices` reports, in table order."""
+HOLDINGS: tuple[Holding, ...] = price_controls.HOLDINGS
+"""Variables that hold the price at a floor or ceiling when used."""
 
 
 def build_model(

@@ -7,7 +7,13 @@ from typing import Any
 import pyomo.environ as pyo
 
 from etslink.data import ModelData
+from etslink.formulation.declarations import Role, Variable
 from etslink.formulation.sets import grouped
+
+VARIABLES = (
+    Variable("abatement_linear_MtCO2e", "B1", Role.DECIDED),
+    Variable("abatement_step_MtCO2e", "B2", Role.DECIDED),
+)
 
 
 def add_abatement(m: pyo.ConcreteModel, d: ModelData) -> None:

@@ -7,6 +7,23 @@ from typing import Any
 import pyomo.environ as pyo
 
 from etslink.data import ModelData
+from etslink.formulation.declarations import Restriction, Role, Variable, level
+
+VARIABLES = (
+    Variable("bank_MtCO2e", "B8", Role.REDECIDED),
+    Variable("shortfall_MtCO2e", "B9", Role.DIAGNOSIS),
+)
+RESTRICTIONS = (
+    Restriction(
+        "borrowing_limit",
+        "E10",
+        "value of borrowing one more allowance from the next year",
+        locate=lambda d, key: (key[0], "", key[1]),
+        level=lambda m, d, key: level(m, "bank_MtCO2e", key, sign=-1.0),
+    ),
+)
+PRICE_ROWS = "compliance"
+"""(E11): its dual is the allowance price (results.py), not a restriction's shadow price."""
 
 
 def add_banking(m: pyo.ConcreteModel, d: ModelData) -> None:

@@ -2,12 +2,42 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pyomo.environ as pyo
 
-from etslink.data import AbatementStep, Forest, Link, ModelData, OffsetOffer
+from etslink.data import Forest, Link, ModelData
+from etslink.formulation.declarations import Restriction, Role, Variable, level
+
+VARIABLES = (Variable("transfer_MtCO2e", "B3", Role.REDECIDED),)
+
+
+def _ends(d: ModelData, key: tuple[str, int], reverse: bool = False) -> tuple[str, str, int]:
+    """Return (exporter, importer, year) of a link-year, or of its reverse direction."""
+    link = d.link_of()[key]
+    ends = (link.to_system, link.from_system) if reverse else (link.from_system, link.to_system)
+    return (*ends, key[1])
+
+
+RESTRICTIONS = (
+    Restriction(
+        "transfer_limit",
+        "E4",
+        "value of one more from_system allowance allowed into to_system "
+        "(= exchange_rate * to price - from price)",
+        locate=_ends,
+        level=lambda m, d, key: level(m, "transfer_MtCO2e", key),
+    ),
+    Restriction(
+        "reverse_transfer_limit",
+        "E5",
+        "value of one more allowance of system allowed into counterpart on a two-way link",
+        locate=lambda d, key: _ends(d, key, reverse=True),
+        level=lambda m, d, key: level(
+            m, "transfer_MtCO2e", key, sign=-d.link_of()[key].exchange_rate
+        ),
+    ),
+)
 
 
 def redundant_link_years(d: ModelData) -> set[tuple[str, int]]:
@@ -81,85 +111,3 @@ def add_links(m: pyo.ConcreteModel, d: ModelData) -> None:
         rule=net_imports,
         doc="(E3) compliance that other systems' allowances provide here, net [MtCO2e]",
     )
-
-
-DECIDED = "decided"
-"""Label of the one abatement option of each system-year in the second stage (E14)."""
-
-
-def one_way_pair(link: Link) -> tuple[Link, ...]:
-    """Return a link as one-way links: a two-way link becomes one each way (E14)."""
-    if not link.two_way:
-        return (link,)
-    forward = replace(link, two_way=False)
-    back = Link(
-        link.to_system,
-        link.from_system,
-        False,
-        1 / link.exchange_rate,
-        link.max_transfer_MtCO2e,
-        link.years,
-    )
-    return forward, back
-
-
-def stage_two_data(first: pyo.ConcreteModel, d: ModelData) -> ModelData:
-    """Return the data of (E14): the solved first stage's costly choices as fixed amounts.
-
-    Each system-year abates what the first stage abated, by one option at zero cost; each
-    credit market offers what the first stage bought, at zero cost; every link is one-way
-    (a two-way link becomes one each way, with the reciprocal rate), so that each transfer is
-    non-negative and its size is the variable itself. What stays free is what does not
-    change costs: transfers, banks and which system uses which credit.
-    """
-    abated = {key: max(0.0, pyo.value(first.abatement_MtCO2e[key])) for key in first.system_years}
-    bought = {
-        (o, y): sum(
-            max(0.0, pyo.value(first.offsets_bought_MtCO2e[o, y, k]))
-            for k in first.offset_offers_of[o, y]
-        )
-        for o, y in first.offset_markets
-    }
-    return replace(
-        d,
-        mac_linear={},
-        mac_steps={key: (AbatementStep(DECIDED, a, 0.0),) for key, a in abated.items()},
-        offset_offers=tuple(OffsetOffer(o, y, 1, q, 0.0) for (o, y), q in bought.items()),
-        links=tuple(one for link in d.links for one in one_way_pair(link)),
-    )
-
-
-def add_smallest_transfers(m: pyo.ConcreteModel, first: pyo.ConcreteModel) -> None:
-    """Make the model of stage_two_data into (E14): the smallest transfers, same costs.
-
-    Fixes abatement, credits bought, allowances unsold at the floor and sold at the ceiling
-    at the first stage's values, and replaces (E12) by the total of the (one-way,
-    non-negative) transfers. Banks and transfers are often not unique in linked markets (a
-    bank can sit in either system); this picks the least trade among the least-cost solutions.
-    """
-    for var in m.abatement_step_MtCO2e.values():
-        var.fix(var.ub)
-    for var in m.offsets_bought_MtCO2e.values():
-        var.fix(var.ub)
-    for name in ("unsold_MtCO2e", "ceiling_sales_MtCO2e"):
-        for key, var in getattr(m, name).items():
-            var.fix(pyo.value(getattr(first, name)[key]))
-    m.total_cost.deactivate()
-    m.total_transfer = pyo.Objective(
-        expr=pyo.quicksum(m.transfer_MtCO2e[key] for key in m.link_years),
-        sense=pyo.minimize,
-        doc="(E14) total transfers [MtCO2e of the exporters' allowances]",
-    )
-
-
-def net_transfer(link: Link, year: int, second: pyo.ConcreteModel) -> float:
-    """Return the first stage's transfer variable (B3) from the one-way flows of (E14)."""
-    forward, *back = one_way_pair(link)
-    value = pyo.value(second.transfer_MtCO2e[forward.name, year])
-    if back:
-        value -= pyo.value(second.transfer_MtCO2e[back[0].name, year]) / link.exchange_rate
-    return float(value)
-
-
-MOVED_IN_STAGE_TWO = ("bank_MtCO2e", "offset_use_MtCO2e")
-"""Variables whose values the second stage (E14) decides, besides the transfers."""

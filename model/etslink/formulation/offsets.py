@@ -5,7 +5,40 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from etslink.data import ModelData
+from etslink.formulation.declarations import Restriction, Role, Variable, level
 from etslink.formulation.sets import grouped
+
+VARIABLES = (
+    Variable("offsets_bought_MtCO2e", "B4", Role.DECIDED),
+    Variable("offset_use_MtCO2e", "B5", Role.REDECIDED),
+)
+_CREDITS_ALLOWED = "value of one more credit allowed (= allowance price - credit price)"
+RESTRICTIONS = (
+    Restriction(
+        "offset_market",
+        "E6",
+        "market price of the credit (the indirect link's price)",
+        locate=lambda d, key: ("", key[0], key[1]),
+        level=lambda m, d, key: sum(
+            level(m, "offset_use_MtCO2e", (s, key[0], key[1])) for s in d.systems
+        ),
+        always_reported=True,
+    ),
+    Restriction(
+        "offset_quantity_limit",
+        "E7",
+        _CREDITS_ALLOWED,
+        locate=lambda d, key: key,
+        level=lambda m, d, key: level(m, "offset_use_MtCO2e", key),
+    ),
+    Restriction(
+        "offset_share_limit",
+        "E8",
+        _CREDITS_ALLOWED,
+        locate=lambda d, key: key,
+        level=lambda m, d, key: level(m, "offset_use_MtCO2e", key),
+    ),
+)
 
 
 def add_offsets(m: pyo.ConcreteModel, d: ModelData) -> None:

@@ -5,6 +5,29 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from etslink.data import ModelData
+from etslink.formulation.declarations import Holding, Restriction, Role, Variable, level
+
+VARIABLES = (
+    Variable("unsold_MtCO2e", "B6", Role.DECIDED),
+    Variable("ceiling_sales_MtCO2e", "B7", Role.DECIDED),
+)
+RESTRICTIONS = (
+    Restriction(
+        "ceiling_reserve",
+        "E9",
+        "the ceiling reserve is used up: price above the ceiling by this much",
+        locate=lambda d, key: (key[0], "", key[1]),
+        level=lambda m, d, key: level(m, "ceiling_sales_MtCO2e", key),
+    ),
+)
+HOLDINGS = (
+    Holding("price_floor", "unsold_MtCO2e", "allowances withheld: the price is held at the floor"),
+    Holding(
+        "price_ceiling",
+        "ceiling_sales_MtCO2e",
+        "extra allowances sold: the price is held at the ceiling",
+    ),
+)
 
 
 def add_price_controls(m: pyo.ConcreteModel, d: ModelData) -> None:

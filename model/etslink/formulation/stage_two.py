@@ -1,0 +1,155 @@
+"""(E14) The smallest transfers among the least-cost solutions: the second stage.
+
+It reads the variable declarations: what stage one DECIDED is fixed, what is REDECIDED here
+(transfers, banks, which system uses which credit) is chosen again to minimise the total
+transfers, then copied back. See docs/formulation.md, (E14).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pyomo.environ as pyo
+
+from etslink.data import AbatementStep, Forest, Link, ModelData, OffsetOffer
+from etslink.formulation import VARIABLES
+from etslink.formulation.declarations import Role
+
+DECIDED_OPTION = "decided"
+"""Label of the one abatement option of each system-year in the second stage."""
+DECIDED_STEP = 0
+"""Step number of the one supply step of each credit market in the second stage (first-stage
+steps count from 1, so no key of the second stage's decided quantities is one of stage one's)."""
+PRICE_TOLERANCE_per_tCO2e = 1e-6
+"""An allowance price below this [CUR per tCO2e, base-year money] may leave a balance slack."""
+
+
+def one_way_pair(link: Link) -> tuple[Link, ...]:
+    """Return a link as one-way links: a two-way link becomes one each way."""
+    if not link.two_way:
+        return (link,)
+    forward = replace(link, two_way=False)
+    back = Link(
+        link.to_system,
+        link.from_system,
+        False,
+        1 / link.exchange_rate,
+        link.max_transfer_MtCO2e,
+        link.years,
+    )
+    return forward, back
+
+
+def groups_needing_stage_two(d: ModelData, prices: dict[tuple[str, int], float]) -> list[set[str]]:
+    """Return the groups of linked systems whose transfers, banks or credit use may not be unique.
+
+    Systems are grouped by links and by credit markets they share (the indirect link). Given
+    stage one's abatement and purchases, a group's flows are unique when it has no banking
+    system, no cycle of links or shared markets in any year, and every balance binds (a
+    positive price). Otherwise the second stage can change the answer.
+
+    Args:
+        d: The case's data.
+        prices: Stage one's allowance prices by system-year [CUR per tCO2e, base-year money].
+    """
+    edges = _edges_by_year(d)
+    whole = Forest(d.systems)
+    cyclic: set[str] = set()
+    for year_edges in edges.values():
+        forest = Forest(d.systems)
+        for a, b in year_edges:
+            whole.join(a, b)
+            if not forest.join(a, b):
+                cyclic.add(a)
+    groups: dict[str, set[str]] = {}
+    for s in d.systems:
+        groups.setdefault(whole.root(s), set()).add(s)
+    slack = {s for (s, _), p in prices.items() if p < PRICE_TOLERANCE_per_tCO2e}
+    banks = {s for s in d.systems if d.banking[s] and len(d.years_of(s)) > 1}
+    return [g for g in groups.values() if len(g) > 1 and g & (banks | cyclic | slack)]
+
+
+def _edges_by_year(d: ModelData) -> dict[int, list[tuple[str, str]]]:
+    """Return the pairs of systems joined in each year by a link or a shared credit market."""
+    edges: dict[int, list[tuple[str, str]]] = {}
+    for link in d.links:
+        for y in link.years:
+            edges.setdefault(y, []).append((link.from_system, link.to_system))
+    users: dict[tuple[str, int], list[str]] = {}
+    for (s, o, y), _ in d.offset_rule_of().items():
+        users.setdefault((o, y), []).append(s)
+    for (_, y), systems in users.items():
+        edges.setdefault(y, []).extend(zip(systems, systems[1:], strict=False))
+    return edges
+
+
+def stage_two_data(first: pyo.ConcreteModel, d: ModelData) -> ModelData:
+    """Return the data of (E14): the solved first stage's costly choices as fixed amounts.
+
+    Each system-year abates what the first stage abated, by one option at zero cost; each
+    credit market offers what the first stage bought, at zero cost; every link is one-way
+    (a two-way link becomes one each way, with the reciprocal rate), so that each transfer is
+    non-negative and its size is the variable itself.
+    """
+    abated = {key: max(0.0, pyo.value(first.abatement_MtCO2e[key])) for key in first.system_years}
+    bought = {
+        (o, y): sum(
+            max(0.0, pyo.value(first.offsets_bought_MtCO2e[o, y, k]))
+            for k in first.offset_offers_of[o, y]
+        )
+        for o, y in first.offset_markets
+    }
+    return replace(
+        d,
+        mac_linear={},
+        mac_steps={key: (AbatementStep(DECIDED_OPTION, a, 0.0),) for key, a in abated.items()},
+        offset_offers=tuple(
+            OffsetOffer(o, y, DECIDED_STEP, q, 0.0) for (o, y), q in bought.items()
+        ),
+        links=tuple(one for link in d.links for one in one_way_pair(link)),
+    )
+
+
+def add_smallest_transfers(m: pyo.ConcreteModel, first: pyo.ConcreteModel) -> None:
+    """Make the model of stage_two_data into (E14): the smallest transfers, same costs.
+
+    Every DECIDED variable is held at the first stage's value where the first stage has the
+    same key, else at its upper bound (the decided amount that stage_two_data restated), and
+    the cost objective (E12) gives way to the total of the one-way, non-negative transfers.
+    """
+    for declared in VARIABLES:
+        if declared.role is not Role.DECIDED:
+            continue
+        source = getattr(first, declared.name)
+        for key, var in getattr(m, declared.name).items():
+            value = pyo.value(source[key]) if key in source.index_set() else var.ub
+            var.setlb(value)
+            var.setub(value)
+    m.total_cost.deactivate()
+    m.total_transfer = pyo.Objective(
+        expr=pyo.quicksum(m.transfer_MtCO2e[key] for key in m.link_years),
+        sense=pyo.minimize,
+        doc="(E14) total transfers [MtCO2e of the exporters' allowances]",
+    )
+
+
+def copy_back(second: pyo.ConcreteModel, first: pyo.ConcreteModel, d: ModelData) -> None:
+    """Replace the first stage's REDECIDED values by the second stage's.
+
+    Banks and credit uses have the same keys in both stages; each link's transfer (B3) is
+    recombined from its one-way flows, t = f - g / r.
+    """
+    for declared in VARIABLES:
+        if declared.role is not Role.REDECIDED:
+            continue
+        target = getattr(first, declared.name)
+        for key, var in getattr(second, declared.name).items():
+            if key in target.index_set():
+                target[key].set_value(var.value, skip_validation=True)
+    for link in d.links:
+        forward, *back = one_way_pair(link)
+        for year in link.years:
+            value = pyo.value(second.transfer_MtCO2e[forward.name, year])
+            if back:
+                value -= pyo.value(second.transfer_MtCO2e[back[0].name, year]) / link.exchange_rate
+            first.transfer_MtCO2e[link.name, year].set_value(float(value), skip_validation=True)

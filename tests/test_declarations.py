@@ -1,0 +1,42 @@
+"""Every model part is declared once, next to its add_* function, with what others need."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+import pytest
+
+from conftest import EXAMPLE
+from etslink.formulation import HOLDINGS, RESTRICTIONS, VARIABLES, build_model
+from etslink.formulation.compliance import PRICE_ROWS
+from etslink.run import load_workbook
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def example_model() -> pyo.ConcreteModel:
+    data, _ = load_workbook(EXAMPLE)
+    return build_model(data, shortfall_penalty_per_tCO2e=1e6)
+
+
+def test_every_variable_has_a_role(example_model):
+    built = {v.name for v in example_model.component_objects(pyo.Var)}
+    declared = [v.name for v in VARIABLES]
+    assert len(declared) == len(set(declared))
+    assert built == set(declared), "declare each Var with its Role next to its add_* function"
+
+
+def test_every_constraint_is_a_declared_restriction_or_the_price_row(example_model):
+    built = {c.name for c in example_model.component_objects(pyo.Constraint)}
+    declared = [r.name for r in RESTRICTIONS]
+    assert len(declared) == len(set(declared))
+    assert built == {*declared, PRICE_ROWS}
+
+
+def test_holdings_name_declared_variables():
+    assert {h.variable for h in HOLDINGS} <= {v.name for v in VARIABLES}
+
+
+def test_tags_are_unique():
+    tags = [v.tag for v in VARIABLES] + [r.tag for r in RESTRICTIONS]
+    assert len(tags) == len(set(tags))
