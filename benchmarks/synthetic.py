@@ -77,3 +77,51 @@ def synthetic(
         mac_steps=frozen(mac_steps),
         links=_links(names, span, pattern, rng),
     )
+
+
+def workbook_tables(d: ModelData) -> dict[str, list[dict[str, object]]]:
+    """Return the sheets of an input workbook that holds the same market as `d`."""
+    sheets = {
+        "settings": [
+            {"key": "scenario_name", "value": d.scenario_name},
+            {"key": "currency", "value": d.currency},
+            {"key": "discount_rate", "value": d.discount_rate},
+        ],
+        "systems": [{"system": s, "banking": "yes" if d.banking[s] else "no"} for s in d.systems],
+        "emissions": [
+            {"system": s, "year": y, "baseline_MtCO2e": b, "cap_MtCO2e": d.cap_MtCO2e[s, y]}
+            for (s, y), b in d.baseline_MtCO2e.items()
+        ],
+        "mac_linear": [
+            {
+                "system": s,
+                "year": y,
+                "intercept_per_tCO2e": m.intercept_per_tCO2e,
+                "slope_per_tCO2e_per_MtCO2e": m.slope_per_tCO2e_per_MtCO2e,
+                "max_abatement_MtCO2e": m.max_abatement_MtCO2e,
+            }
+            for (s, y), m in d.mac_linear.items()
+        ],
+        "mac_steps": [
+            {
+                "system": s,
+                "year": y,
+                "option": step.option,
+                "abatement_MtCO2e": step.abatement_MtCO2e,
+                "cost_per_tCO2e": step.cost_per_tCO2e,
+            }
+            for (s, y), steps in d.mac_steps.items()
+            for step in steps
+        ],
+        "links": [
+            {
+                "from_system": link.from_system,
+                "to_system": link.to_system,
+                "direction": "two-way" if link.two_way else "one-way",
+                "exchange_rate": link.exchange_rate,
+                "max_transfer_MtCO2e": link.max_transfer_MtCO2e,
+            }
+            for link in d.links
+        ],
+    }
+    return {name: rows for name, rows in sheets.items() if rows}

@@ -1,9 +1,10 @@
-"""One re-solvable case: a Pyomo model compiled to matrices and kept alive in HiGHS.
+"""One re-solvable case: a Pyomo model compiled to arrays and kept alive in HiGHS.
 
-Pyomo states the model (formulation/); this module hands it to HiGHS as arrays, with Pyomo's
-standard-form compiler for the rows and its quadratic walker for the objective, and keeps one
-highspy model per case. Every loop that solves a model more than once (stage two, sweep
-draws, fixed points) changes numbers in place here and re-solves warm from the last basis.
+Pyomo states the model (formulation/); this module walks its expressions once with Pyomo's
+quadratic walker (named expressions such as emissions are walked once and reused), hands
+HiGHS the arrays, and keeps one highspy model per case. Every loop that solves a model more
+than once (stage two, sweep draws, fixed points) changes numbers in place here and re-solves
+warm from the last basis. Results are read back as arrays (`Solution`), not through Pyomo.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import highspy
@@ -20,12 +21,14 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.common.tee import capture_output
 from pyomo.core.expr.numvalue import native_numeric_types
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+from pyomo.core.expr.visitor import identify_mutable_parameters
 from pyomo.repn.quadratic import QuadraticRepnVisitor
 from pyomo.repn.standard_repn import generate_standard_repn
 from pyomo.repn.util import VarRecorder
 
 INF = highspy.kHighsInf
+Hessian = dict[tuple[int, int], float]
+"""Entries of the objective's Hessian by (row, column) in the lower triangle."""
 
 STATUS = {
     highspy.HighsModelStatus.kOptimal: "optimal",
@@ -55,70 +58,200 @@ class Solve:
 
 
 @dataclass
-class _Entries:
-    """Numbers of the compiled model that depend on mutable Params, with their expressions."""
+class _Terms:
+    """Sparse terms sum_k coef_k * x[col_k] (and x[col_k] * x[other_k]) grouped by entry."""
 
-    positions: np.ndarray
-    expressions: list[Any]
+    entry: list[int] = field(default_factory=list)
+    col: list[int] = field(default_factory=list)
+    other: list[int] = field(default_factory=list)
+    coef: list[float] = field(default_factory=list)
+
+    def add(self, entry: int, col: int, coef: float, other: int = -1) -> None:
+        """Add one term to entry `entry`."""
+        self.entry.append(entry)
+        self.col.append(col)
+        self.other.append(other)
+        self.coef.append(coef)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return (entry, col, other, coef) as numpy arrays."""
+        return (
+            np.array(self.entry, dtype=np.int64),
+            np.array(self.col, dtype=np.int64),
+            np.array(self.other, dtype=np.int64),
+            np.array(self.coef, dtype=float),
+        )
+
+
+@dataclass
+class _Form:
+    """The entries of one Pyomo Expression component as constant + linear + quadratic terms."""
+
+    keys: list[Any]
+    constant: np.ndarray
+    terms: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    mutable: bool
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        """Return every entry's value at the solution x."""
+        entry, col, other, coef = self.terms
+        factor = np.where(other >= 0, x[np.maximum(other, 0)], 1.0)
+        weights = coef * x[col] * factor
+        return self.constant + np.bincount(entry, weights, minlength=len(self.keys))
+
+
+def _has_mutable_params(expr: Any) -> bool:
+    return next(iter(identify_mutable_parameters(expr)), None) is not None
+
+
+class _Refreshable:
+    """Numbers of the compiled model that mutable Params move, as affine maps of the Params.
+
+    Each number is an expression of mutable Params; its coefficients are found once by moving
+    each Param by 1 and 2 (exact for affine expressions). A number that is not affine in its
+    Params is evaluated through Pyomo each time instead.
+    """
+
+    def __init__(self, positions: list[int], expressions: list[Any]) -> None:
+        self.positions = np.array(positions, dtype=np.int32)
+        self._expressions = expressions
+        self.params: list[Any] = []
+        index: dict[int, int] = {}
+        entries, params, coefs, constants, self._other = [], [], [], [], []
+        for entry, expr in enumerate(expressions):
+            terms = _affine_terms(expr)
+            if terms is None:
+                self._other.append(entry)
+                constants.append(0.0)
+                continue
+            constant, linear = terms
+            constants.append(constant)
+            for param, coef in linear:
+                entries.append(entry)
+                params.append(index.setdefault(id(param), len(self.params)))
+                if params[-1] == len(self.params):
+                    self.params.append(param)
+                coefs.append(coef)
+        self._constant = np.array(constants, dtype=float)
+        self._terms = (
+            np.array(entries, dtype=np.int64),
+            np.array(params, dtype=np.int64),
+            np.array(coefs, dtype=float),
+        )
 
     def evaluate(self) -> np.ndarray:
-        """Return the expressions' current values."""
-        return np.fromiter((pyo.value(e) for e in self.expressions), float, len(self.expressions))
+        """Return the numbers at the Params' current values."""
+        entries, params, coefs = self._terms
+        p = np.fromiter((q.value for q in self.params), float, len(self.params))
+        values = self._constant + np.bincount(
+            entries, coefs * p[params], minlength=len(self._constant)
+        )
+        for entry in self._other:
+            values[entry] = pyo.value(self._expressions[entry])
+        return values
+
+
+def _affine_terms(expr: Any) -> tuple[float, list[tuple[Any, float]]] | None:
+    """Return (constant, [(param, coefficient)]) of an affine expression of mutable Params.
+
+    None when the expression is not affine in them (checked at a second point).
+    """
+    if _number(expr):
+        return (_finite(expr, INF), [])
+    base = pyo.value(expr)
+    linear = []
+    for param in identify_mutable_parameters(expr):
+        value = param.value
+        param.set_value(value + 1.0)
+        step = pyo.value(expr) - base
+        param.set_value(value + 2.0)
+        affine = abs(pyo.value(expr) - base - 2.0 * step) <= 1e-9 * (1.0 + abs(base))
+        param.set_value(value)
+        if not affine:
+            return None
+        linear.append((param, step))
+    constant = base - sum(coef * param.value for param, coef in linear)
+    return constant, linear
 
 
 def _number(x: Any) -> bool:
     return x is None or type(x) in native_numeric_types
 
 
+def _finite(x: float | None, default: float) -> float:
+    return default if x is None else float(x)
+
+
 class CompiledCase:
     """A Pyomo model as one highspy model: change numbers in place, re-solve warm, read back.
 
     The model's structure is fixed at construction; what may change later are the values of
-    its mutable Params (`refresh`), row bounds and column bounds (`set_rhs`,
-    `set_column_bounds`). Values and duals are read as arrays by component (`values`,
-    `duals`) or loaded into the Pyomo model (`load`) for code that reads Pyomo components.
+    its mutable Params (`refresh`), row right-hand sides (`set_rhs`) and column bounds
+    (`set_column_bounds`). `solution()` returns the numbers of the last solve.
     """
 
     def __init__(self, model: pyo.ConcreteModel, options: dict[str, Any]) -> None:
         self.model = model
         self.options = dict(options)
+        self.columns: list[Any] = []
+        self._column_of: dict[int, int] = {}
+        self._new_walker()
         objective = next(model.component_data_objects(pyo.Objective, active=True))
-        objective.deactivate()
-        try:
-            info = LinearStandardFormCompiler().write(model, mixed_form=True)
-        finally:
-            objective.activate()
-        self.rows = [row for row, _ in info.rows]
-        self.columns = list(info.columns)
-        self._column_of = {id(v): i for i, v in enumerate(self.columns)}
-        cost, hessian, offset = self._objective(objective.expr)
+        self.rows, self._matrix, lower, upper = self._compile_rows()
+        self._lower_open, self._upper_open = lower == -INF, upper == INF
+        cost, self._hessian, offset = self._compile_objective(objective.expr)
         self.highs = _new_highs()
-        self._pass(info, cost, offset)
-        self._hessian = hessian
+        self._pass(cost, offset, lower, upper)
         self._pass_hessian()
-        self._row_positions = _positions(self.rows)
-        self._column_positions = _positions(self.columns)
-        self._refreshable = self._parameter_entries(objective) if _has_mutable_params(model) else {}
+        self.row_positions = _positions(self.rows)
+        self.column_positions = _positions(self.columns)
+        self._forms: dict[str, _Form] = {}
+        self._mutable = any(p.mutable for p in model.component_objects(pyo.Param))
+        self._refreshable = self._parameter_entries(objective) if self._mutable else {}
 
     # -- compiling -------------------------------------------------------------------------
 
-    def _column(self, var: Any) -> int:
-        """Return the column of a variable, adding one for a variable in no row."""
-        position = self._column_of.get(id(var))
+    def _new_walker(self) -> None:
+        """Start a walker with an empty cache of named expressions (values of Params change)."""
+        self._var_of: dict[int, Any] = {}
+        self._walker = QuadraticRepnVisitor({}, var_recorder=VarRecorder(self._var_of, None))
+
+    def _column(self, var_id: int) -> int:
+        """Return the column of a variable met by the walker, numbering columns as met."""
+        position = self._column_of.get(var_id)
         if position is None:
-            position = self._column_of[id(var)] = len(self.columns)
-            self.columns.append(var)
+            position = self._column_of[var_id] = len(self.columns)
+            self.columns.append(self._var_of[var_id])
         return position
 
-    def _objective(self, expr: Any) -> tuple[np.ndarray, dict[tuple[int, int], float], float]:
+    def _compile_rows(self) -> tuple[list[Any], _Terms, np.ndarray, np.ndarray]:
+        """Return the active constraints with variables, their terms and their bounds."""
+        rows: list[Any] = []
+        lower: list[float] = []
+        upper: list[float] = []
+        terms = _Terms()
+        for con in self.model.component_data_objects(pyo.Constraint, active=True):
+            lb, body, ub = con.to_bounded_expression(evaluate_bounds=True)
+            repn = self._walker.walk_expression(body)
+            if repn.quadratic or repn.nonlinear is not None:
+                msg = f"constraint {con.name} is not linear"
+                raise ValueError(msg)
+            if not repn.linear:
+                continue
+            for var_id, coef in repn.linear.items():
+                terms.add(len(rows), self._column(var_id), float(coef))
+            lower.append(-INF if lb is None else lb - repn.constant)
+            upper.append(INF if ub is None else ub - repn.constant)
+            rows.append(con)
+        return rows, terms, np.array(lower, dtype=float), np.array(upper, dtype=float)
+
+    def _compile_objective(self, expr: Any) -> tuple[np.ndarray, Hessian, float]:
         """Return the objective's linear costs, Hessian entries (lower triangle) and constant."""
-        visitor = QuadraticRepnVisitor({}, var_recorder=VarRecorder({}, None))
-        repn = visitor.walk_expression(expr)
-        var_of = visitor.var_recorder.var_map
-        linear = {self._column(var_of[i]): float(c) for i, c in repn.linear.items()}
+        repn = self._walker.walk_expression(expr)
+        linear = {self._column(i): float(c) for i, c in repn.linear.items()}
         hessian: dict[tuple[int, int], float] = {}
         for (i, j), coef in (repn.quadratic or {}).items():
-            a, b = self._column(var_of[i]), self._column(var_of[j])
+            a, b = self._column(i), self._column(j)
             key = (max(a, b), min(a, b))
             hessian[key] = hessian.get(key, 0.0) + float(coef) * (2.0 if a == b else 1.0)
         cost = np.zeros(len(self.columns))
@@ -126,26 +259,24 @@ class CompiledCase:
             cost[position] += coef
         return cost, hessian, float(repn.constant)
 
-    def _pass(self, info: Any, cost: np.ndarray, offset: float) -> None:
+    def _pass(self, cost: np.ndarray, offset: float, lower: np.ndarray, upper: np.ndarray) -> None:
         """Pass the LP part to HiGHS: costs, column bounds, the row matrix and row bounds."""
         n = len(self.columns)
-        a = info.A.tocsc()
-        a.resize((a.shape[0], n))
-        rhs = np.asarray(info.rhs, dtype=float)
-        sense = np.fromiter((s for _, s in info.rows), int, len(info.rows))
-        self._upper_open, self._lower_open = sense == -1, sense == 1
+        row, col, _, coef = self._matrix.arrays()
+        order = np.lexsort((row, col))
         lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n, a.shape[0]
+        lp.num_col_, lp.num_row_ = n, len(lower)
         lp.offset_ = offset
         lp.col_cost_ = cost
-        lp.col_lower_, lp.col_upper_ = _bounds(self.columns)
-        lp.row_lower_ = np.where(self._lower_open, -INF, rhs)
-        lp.row_upper_ = np.where(self._upper_open, INF, rhs)
+        lp.col_lower_ = np.fromiter((_finite(v.lb, -INF) for v in self.columns), float, n)
+        lp.col_upper_ = np.fromiter((_finite(v.ub, INF) for v in self.columns), float, n)
+        lp.row_lower_, lp.row_upper_ = lower, upper
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = a.indptr
-        lp.a_matrix_.index_ = a.indices
-        lp.a_matrix_.value_ = a.data
+        lp.a_matrix_.start_ = np.concatenate(([0], np.cumsum(np.bincount(col, minlength=n))))
+        lp.a_matrix_.index_ = row[order]
+        lp.a_matrix_.value_ = coef[order]
         self.highs.passModel(lp)
+        self._rows_of = (row, col, coef)
 
     def _pass_hessian(self) -> None:
         """Pass the objective's quadratic part (none for an LP)."""
@@ -153,21 +284,52 @@ class CompiledCase:
             return
         n = len(self.columns)
         entries = sorted(self._hessian.items(), key=lambda item: (item[0][1], item[0][0]))
-        starts = np.zeros(n + 1, dtype=np.int32)
-        for (_, col), _ in entries:
-            starts[col + 1] += 1
-        self.highs.passHessian(
-            n,
-            len(entries),
-            highspy.HessianFormat.kTriangular,
-            np.cumsum(starts).astype(np.int32),
-            np.array([row for (row, _), _ in entries], dtype=np.int32),
-            np.array([value for _, value in entries], dtype=float),
+        counts = np.bincount([col for (_, col), _ in entries], minlength=n)
+        hessian = highspy.HighsHessian()
+        hessian.dim_ = n
+        hessian.format_ = highspy.HessianFormat.kTriangular
+        hessian.start_ = np.concatenate(([0], np.cumsum(counts))).astype(np.int32)
+        hessian.index_ = np.array([row for (row, _), _ in entries], dtype=np.int32)
+        hessian.value_ = np.array([value for _, value in entries], dtype=float)
+        self.highs.passHessian(hessian)
+
+    def form(self, name: str) -> _Form:
+        """Return the compiled form of an Expression component (compiled on first use)."""
+        form = self._forms.get(name)
+        if form is None:
+            form = self._forms[name] = self._compile_form(getattr(self.model, name))
+        return form
+
+    def _compile_form(self, component: Any) -> _Form:
+        keys: list[Any] = []
+        constant: list[float] = []
+        terms = _Terms()
+        for key, data in component.items():
+            repn = self._walker.walk_expression(data.expr)
+            value = float(repn.constant)
+            for var_id, coef in repn.linear.items():
+                value += self._term(terms, len(keys), float(coef), var_id)
+            for (i, j), coef in (repn.quadratic or {}).items():
+                value += self._term(terms, len(keys), float(coef), i, j)
+            keys.append(key)
+            constant.append(value)
+        mutable = self._mutable and any(
+            _has_mutable_params(data.expr) for data in component.values()
         )
+        return _Form(keys, np.array(constant, dtype=float), terms.arrays(), mutable)
+
+    def _term(self, terms: _Terms, entry: int, coef: float, i: int, j: int | None = None) -> float:
+        """Add a term of a form; return its value instead when a variable is in no row."""
+        ids = [i] if j is None else [i, j]
+        if any(k not in self._column_of for k in ids):
+            return coef * float(np.prod([pyo.value(self._var_of[k]) or 0.0 for k in ids]))
+        other = -1 if j is None else self._column_of[j]
+        terms.add(entry, self._column_of[i], coef, other)
+        return 0.0
 
     # -- mutable parameters ----------------------------------------------------------------
 
-    def _parameter_entries(self, objective: Any) -> dict[str, _Entries]:
+    def _parameter_entries(self, objective: Any) -> dict[str, _Refreshable]:
         """Return the row bounds, column bounds and costs that mutable Params move.
 
         Found once, from Pyomo's expressions with the Params kept symbolic; `refresh`
@@ -180,9 +342,6 @@ class CompiledCase:
             if not (_number(repn.constant) and _number(bound)):
                 rows.append(position)
                 rhs.append(bound - repn.constant)
-            if not all(_number(c) for c in repn.linear_coefs):
-                msg = f"row {con.name} has a coefficient that is a mutable Param"
-                raise NotImplementedError(msg)
         lower, upper, columns = [], [], []
         for position, var in enumerate(self.columns):
             if not (_number(var.lower) and _number(var.upper)):
@@ -191,29 +350,25 @@ class CompiledCase:
                 upper.append(var.upper if var.upper is not None else INF)
         repn = generate_standard_repn(objective.expr, compute_values=False, quadratic=True)
         costs = [
-            (self._column(v), c)
+            (self._column_of[id(v)], c)
             for v, c in zip(repn.linear_vars, repn.linear_coefs, strict=True)
             if not _number(c)
         ]
         squares = [
-            (self._column(a), c)
+            (self._column_of[id(a)], c)
             for (a, b), c in zip(repn.quadratic_vars, repn.quadratic_coefs, strict=True)
             if not _number(c) and a is b
         ]
         return {
-            "rhs": _Entries(np.array(rows, dtype=np.int32), rhs),
-            "lower": _Entries(np.array(columns, dtype=np.int32), lower),
-            "upper": _Entries(np.array(columns, dtype=np.int32), upper),
-            "cost": _Entries(
-                np.array([p for p, _ in costs], dtype=np.int32), [c for _, c in costs]
-            ),
-            "square": _Entries(
-                np.array([p for p, _ in squares], dtype=np.int32), [c for _, c in squares]
-            ),
+            "rhs": _Refreshable(rows, rhs),
+            "lower": _Refreshable(columns, lower),
+            "upper": _Refreshable(columns, upper),
+            "cost": _Refreshable([p for p, _ in costs], [c for _, c in costs]),
+            "square": _Refreshable([p for p, _ in squares], [c for _, c in squares]),
         }
 
     def refresh(self) -> None:
-        """Pass HiGHS the numbers that changed since the model's mutable Params were set."""
+        """Pass HiGHS the numbers that moved since the model's mutable Params were set."""
         if not self._refreshable:
             return
         rhs = self._refreshable["rhs"]
@@ -235,24 +390,31 @@ class CompiledCase:
             for position, value in zip(square.positions, square.evaluate(), strict=True):
                 self._hessian[int(position), int(position)] = 2.0 * float(value)
             self._pass_hessian()
+        stale = [name for name, form in self._forms.items() if form.mutable]
+        if stale:
+            self._new_walker()
+            for name in stale:
+                del self._forms[name]
 
     # -- changing numbers directly ---------------------------------------------------------
 
-    def set_rhs(self, component: Any, upper: dict[Any, float]) -> None:
+    def set_rhs(self, name: str, rhs: Mapping[Any, float]) -> None:
         """Set the right-hand side of rows of a constraint, by key [the row's unit]."""
-        positions = self._row_positions[component.name]
-        index = np.array([positions[key] for key in upper], dtype=np.int32)
-        self._set_rhs(index, np.fromiter(upper.values(), float, len(upper)))
+        positions = self.row_positions[name]
+        index = np.array([positions[key] for key in rhs], dtype=np.int32)
+        self._set_rhs(index, np.fromiter(rhs.values(), float, len(rhs)))
 
     def _set_rhs(self, index: np.ndarray, rhs: np.ndarray) -> None:
         """Set the right-hand side of rows (the bound of one-sided rows, both of equalities)."""
         lower = np.where(self._lower_open[index], -INF, rhs)
         upper = np.where(self._upper_open[index], INF, rhs)
-        self.highs.changeRowsBounds(len(index), index, lower, upper)
+        self.highs.changeRowsBounds(  # type: ignore[attr-defined]  # not in highspy's stubs
+            len(index), index, lower, upper
+        )
 
-    def set_column_bounds(self, component: Any, bounds: dict[Any, tuple[float, float]]) -> None:
-        """Set the bounds of columns of a variable (None = unbounded on that side)."""
-        positions = self._column_positions[component.name]
+    def set_column_bounds(self, name: str, bounds: Mapping[Any, tuple[float, float]]) -> None:
+        """Set the bounds of columns of a variable component (None = open on that side)."""
+        positions = self.column_positions.get(name, {})
         keys = [key for key in bounds if key in positions]
         index = np.array([positions[key] for key in keys], dtype=np.int32)
         lower = np.array([_finite(bounds[k][0], -INF) for k in keys], dtype=float)
@@ -279,52 +441,78 @@ class CompiledCase:
         objective = self.highs.getInfo().objective_function_value
         return Solve(termination, float(objective), time.perf_counter() - start, used)
 
-    def values(self, component: Any) -> dict[Any, float]:
-        """Return the solution's value of each column of a variable component, by key."""
-        x = self.highs.getSolution().col_value
-        return {key: x[p] for key, p in self._column_positions.get(component.name, {}).items()}
-
-    def duals(self, component: Any) -> dict[Any, float]:
-        """Return the dual of each row of a constraint component, by key (HiGHS's sign)."""
-        y = self.highs.getSolution().row_dual
-        return {key: y[p] for key, p in self._row_positions.get(component.name, {}).items()}
-
-    def load(self) -> None:
-        """Load primal values into the model's Vars and every row's dual into `model.dual`.
-
-        Variables in no row keep their value, or take the bound nearest zero; constraints
-        with no variable left get a dual of zero.
-        """
+    def solution(self) -> Solution:
+        """Return the numbers of the last solve."""
         solution = self.highs.getSolution()
-        with quiet_pyomo():
-            for var, x in zip(self.columns, solution.col_value, strict=True):
-                var.set_value(x, skip_validation=True)
-        if not hasattr(self.model, "dual"):
-            self.model.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
-        self.model.dual.clear()
-        self.model.dual.update(zip(self.rows, solution.row_dual, strict=True))
-        for con in self.model.component_data_objects(pyo.Constraint, active=True):
-            self.model.dual.setdefault(con, 0.0)
-        for var in self.model.component_data_objects(pyo.Var):
-            if var.value is None:
-                var.set_value(min(max(0.0, var.lb or 0.0), var.ub if var.ub is not None else 0.0))
+        return Solution(
+            self, np.array(solution.col_value, dtype=float), np.array(solution.row_dual)
+        )
+
+
+class Solution:
+    """A solved case's numbers by component name.
+
+    Values of variables and expressions, duals and slacks of constraints. Variable values may
+    be replaced (`set_values`, as stage two does); expressions follow.
+    """
+
+    def __init__(self, case: CompiledCase, x: np.ndarray, duals: np.ndarray) -> None:
+        self.case = case
+        self.x = x
+        self._duals = duals
+        self._cache: dict[str, dict[Any, float]] = {}
+
+    @property
+    def model(self) -> pyo.ConcreteModel:
+        """Return the Pyomo model (for its index sets)."""
+        return self.case.model
+
+    def values(self, name: str) -> dict[Any, float]:
+        """Return the value of each entry of a Var or Expression component, by key."""
+        if name not in self._cache:
+            component = getattr(self.case.model, name)
+            if component.ctype is pyo.Var:
+                self._cache[name] = self._variable(name, component)
+            else:
+                form = self.case.form(name)
+                self._cache[name] = dict(
+                    zip(form.keys, form.evaluate(self.x).tolist(), strict=True)
+                )
+        return self._cache[name]
+
+    def _variable(self, name: str, component: Any) -> dict[Any, float]:
+        """Return a variable's values; one in no row keeps its own (fixed) value, or 0."""
+        values = {key: float(var.value or 0.0) for key, var in component.items()}
+        for key, position in self.case.column_positions.get(name, {}).items():
+            values[key] = float(self.x[position])
+        return values
+
+    def set_values(self, name: str, values: Mapping[Any, float]) -> None:
+        """Replace values of a variable component, by key (every expression follows)."""
+        positions = self.case.column_positions.get(name, {})
+        for key, value in values.items():
+            if key in positions:
+                self.x[positions[key]] = value
+        self._cache.clear()
+
+    def duals(self, name: str) -> dict[Any, float]:
+        """Return the dual of each row of a constraint component, by key (HiGHS's sign)."""
+        positions = self.case.row_positions.get(name, {})
+        return {key: float(self._duals[p]) for key, p in positions.items()}
+
+    def slacks(self, name: str) -> dict[Any, float]:
+        """Return upper bound - activity of each `<=` row of a constraint component, by key."""
+        row, col, coef = self.case._rows_of
+        activity = np.bincount(row, coef * self.x[col], minlength=len(self.case.rows))
+        upper = self.case.highs.getLp().row_upper_
+        positions = self.case.row_positions.get(name, {})
+        return {key: float(upper[p] - activity[p]) for key, p in positions.items()}
 
 
 def _new_highs() -> highspy.Highs:
     """Return a new highspy model; HiGHS prints its banner on the first, to the terminal."""
     with capture_output(capture_fd=True):
         return highspy.Highs()
-
-
-def _finite(x: float | None, default: float) -> float:
-    return default if x is None else float(x)
-
-
-def _bounds(columns: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Return the columns' lower and upper bounds, infinite where a side is open."""
-    lower = np.fromiter((_finite(v.lb, -INF) for v in columns), float, len(columns))
-    upper = np.fromiter((_finite(v.ub, INF) for v in columns), float, len(columns))
-    return lower, upper
 
 
 def _positions(items: list[Any]) -> dict[str, dict[Any, int]]:
@@ -335,16 +523,9 @@ def _positions(items: list[Any]) -> dict[str, dict[Any, int]]:
     return positions
 
 
-def _has_mutable_params(model: pyo.ConcreteModel) -> bool:
-    return any(p.mutable for p in model.component_objects(pyo.Param))
-
-
 @contextlib.contextmanager
 def quiet_pyomo() -> Iterator[None]:
-    """Hide Pyomo's warnings (not errors) for the duration of the block.
-
-    Values a hair outside their bounds are solver tolerance, not news for an analyst.
-    """
+    """Hide Pyomo's warnings (not errors) for the duration of the block."""
     logger = logging.getLogger("pyomo.core")
     level = logger.level
     logger.setLevel(logging.ERROR)

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-import pyomo.environ as pyo
 
 from etslink.cases import CASES
 from etslink.data import Link, ModelData
+from etslink.engine import Solution
 from etslink.formulation import HOLDINGS, RESTRICTIONS
 from etslink.solve import SolveOutcome
 
@@ -20,19 +20,13 @@ LEVEL_TOLERANCE_MtCO2e = 1e-9
 """Quantities below this [MtCO2e] are solver noise and reported as 0."""
 
 
-def year_money(
-    model: pyo.ConcreteModel,
-    d: ModelData,
-    constraint: pyo.Constraint,
-    key: tuple[Any, ...],
-    year: int,
-) -> float:
+def year_money(dual: float, d: ModelData, year: int) -> float:
     """Return the shadow price [CUR per tCO2e, money of `year`] of a `<=` restriction.
 
     Price = -dual / discount factor: the dual of a `<=` row in a minimisation is <= 0 and is
     in base-year money because the objective is discounted.
     """
-    return float(-model.dual[constraint[key]] / d.discount_factor(year)) + 0.0
+    return float(-dual / d.discount_factor(year)) + 0.0
 
 
 def _clean(x: float) -> float:
@@ -40,8 +34,9 @@ def _clean(x: float) -> float:
     return 0.0 if abs(x) < LEVEL_TOLERANCE_MtCO2e else float(x)
 
 
-def _value(component: pyo.Component, key: tuple[Any, ...]) -> float:
-    return _clean(pyo.value(component[key])) if key in component.index_set() else 0.0
+def _values(sol: Solution, name: str) -> dict[Any, float]:
+    """Return a component's values by key, solver noise reported as 0."""
+    return {key: _clean(x) for key, x in sol.values(name).items()}
 
 
 @dataclass
@@ -119,53 +114,42 @@ def _link_flows(link: Link, t: float) -> list[tuple[str, str, float, float]]:
     return flows
 
 
-def _prices(m: pyo.ConcreteModel, d: ModelData) -> dict[tuple[str, int], float]:
-    return {(s, y): year_money(m, d, m.compliance, (s, y), y) for s, y in m.system_years}
+def _prices(sol: Solution, d: ModelData) -> dict[tuple[str, int], float]:
+    duals = sol.duals("compliance")
+    return {(s, y): year_money(duals.get((s, y), 0.0), d, y) for s, y in d.system_years}
 
 
-def _offset_prices(m: pyo.ConcreteModel, d: ModelData) -> dict[tuple[str, int], float]:
-    return {(o, y): year_money(m, d, m.offset_market, (o, y), y) for o, y in m.offset_markets}
+def _offset_prices(sol: Solution, d: ModelData) -> dict[tuple[str, int], float]:
+    duals = sol.duals("offset_market")
+    return {(o, y): year_money(duals.get((o, y), 0.0), d, y) for o, y in sol.model.offset_markets}
 
 
 def _offset_use(
-    m: pyo.ConcreteModel, offset_prices: dict[tuple[str, int], float], cols: Columns
+    sol: Solution, offset_prices: dict[tuple[str, int], float], cols: Columns
 ) -> pd.DataFrame:
     """Return credits used per system, type and year, and what they cost at market price."""
-    rows = []
-    for s, o, y in m.offset_uses:
-        quantity = _value(m.offset_use_MtCO2e, (s, o, y))
-        rows.append(
-            {
-                "system": s,
-                "offset_type": o,
-                "year": y,
-                "quantity_MtCO2e": quantity,
-                cols.money("payment"): quantity * offset_prices[o, y],
-            }
-        )
+    used = _values(sol, "offset_use_MtCO2e")
+    rows = [
+        (s, o, y, used.get((s, o, y), 0.0), used.get((s, o, y), 0.0) * offset_prices[o, y])
+        for s, o, y in sol.model.offset_uses
+    ]
     columns = ["system", "offset_type", "year", "quantity_MtCO2e", cols.money("payment")]
     return pd.DataFrame(rows, columns=columns)
 
 
 def _transfers(
-    m: pyo.ConcreteModel, d: ModelData, prices: dict[tuple[str, int], float], cols: Columns
+    sol: Solution, d: ModelData, prices: dict[tuple[str, int], float], cols: Columns
 ) -> pd.DataFrame:
-    rows = []
-    for link in d.links:
-        for y in link.years:
-            t = _value(m.transfer_MtCO2e, (link.name, y))
-            for exporter, importer, quantity, rate in _link_flows(link, t):
-                rows.append(
-                    {
-                        "from_system": exporter,
-                        "to_system": importer,
-                        "year": y,
-                        "quantity_MtCO2e": quantity,
-                        "exchange_rate": rate,
-                        "compliance_MtCO2e": quantity * rate,
-                        cols.money("payment"): quantity * prices[exporter, y],
-                    }
-                )
+    """Return each direction of each link-year: allowances moved and what the importer paid."""
+    transfers = _values(sol, "transfer_MtCO2e")
+    rows = [
+        (exporter, importer, y, quantity, rate, quantity * rate, quantity * prices[exporter, y])
+        for link in d.links
+        for y in link.years
+        for exporter, importer, quantity, rate in _link_flows(
+            link, transfers.get((link.name, y), 0.0)
+        )
+    ]
     columns = [
         "from_system",
         "to_system",
@@ -178,35 +162,65 @@ def _transfers(
     return pd.DataFrame(rows, columns=columns)
 
 
-def _balances(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
+def _summed(frame: pd.DataFrame, by: str, column: str) -> dict[tuple[str, int], float]:
+    """Return the sum of `column` by (`by`, year)."""
+    sums: dict[tuple[str, int], float] = {}
+    for key, year, value in zip(
+        frame[by].tolist(), frame["year"].tolist(), frame[column].tolist(), strict=True
+    ):
+        sums[key, year] = sums.get((key, year), 0.0) + value
+    return sums
+
+
+_BALANCE_ITEMS = (
+    ("abatement_MtCO2e", "abatement_MtCO2e"),
+    ("emissions_MtCO2e", "emissions_MtCO2e"),
+    ("net_imports_MtCO2e", "net_imports_MtCO2e"),
+    ("offsets_used_MtCO2e", "offsets_used_MtCO2e"),
+    ("bank_MtCO2e", "bank_end_MtCO2e"),
+    ("unsold_MtCO2e", "unsold_at_floor_MtCO2e"),
+    ("ceiling_sales_MtCO2e", "ceiling_sales_MtCO2e"),
+)
+"""Model components read per system-year into `balances`, and their column names."""
+
+
+def _balances(sol: Solution, d: ModelData) -> pd.DataFrame:
+    """Return each system-year's allowance balance [MtCO2e].
+
+    The bank of a system's last year is what it leaves unused (the balance's surplus).
+    """
+    items = {column: _values(sol, name) for name, column in _BALANCE_ITEMS}
+    surplus = {key: _clean(x) for key, x in sol.slacks("compliance").items()}
     rows = []
-    for s, y in m.system_years:
-        surplus = _clean(m.compliance[s, y].uslack())
-        last = y == d.years_of(s)[-1]
-        bank = (
-            _value(m.bank_MtCO2e, (s, y)) if (s, y) in m.bank_years else (surplus if last else 0.0)
-        )
-        rows.append(
-            {
-                "system": s,
-                "year": y,
-                "baseline_MtCO2e": d.baseline_MtCO2e[s, y],
-                "cap_MtCO2e": d.cap_MtCO2e[s, y],
-                "abatement_MtCO2e": _value(m.abatement_MtCO2e, (s, y)),
-                "emissions_MtCO2e": _value(m.emissions_MtCO2e, (s, y)),
-                "net_imports_MtCO2e": _value(m.net_imports_MtCO2e, (s, y)),
-                "offsets_used_MtCO2e": _value(m.offsets_used_MtCO2e, (s, y)),
-                "bank_end_MtCO2e": bank,
-                "unsold_at_floor_MtCO2e": _value(m.unsold_MtCO2e, (s, y)),
-                "ceiling_sales_MtCO2e": _value(m.ceiling_sales_MtCO2e, (s, y)),
-                "surplus_MtCO2e": surplus,
-            }
-        )
-    return pd.DataFrame(rows)
+    for s, y in d.system_years:
+        row: dict[str, Any] = {
+            "system": s,
+            "year": y,
+            "baseline_MtCO2e": d.baseline_MtCO2e[s, y],
+            "cap_MtCO2e": d.cap_MtCO2e[s, y],
+        }
+        row |= {column: values.get((s, y), 0.0) for column, values in items.items()}
+        if y == d.years_of(s)[-1]:
+            row["bank_end_MtCO2e"] = surplus.get((s, y), 0.0)
+        row["surplus_MtCO2e"] = surplus.get((s, y), 0.0)
+        rows.append(row)
+    columns = ["system", "year", "baseline_MtCO2e", "cap_MtCO2e"]
+    columns += [c for _, c in _BALANCE_ITEMS] + ["surplus_MtCO2e"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+COST_ITEMS = (
+    "abatement_cost",
+    "offset_purchases",
+    "ceiling_purchases",
+    "allowance_imports",
+    "allowance_exports",
+)
+"""Cost items per system-year, in `costs` column order; the last is money received."""
 
 
 def _costs(
-    m: pyo.ConcreteModel,
+    sol: Solution,
     d: ModelData,
     offset_use: pd.DataFrame,
     transfers: pd.DataFrame,
@@ -214,39 +228,40 @@ def _costs(
 ) -> pd.DataFrame:
     """Return the compliance cost items per system-year [M CUR, money of the year]."""
     payment = cols.money("payment")
-    offsets = offset_use.groupby(["system", "year"])[payment].sum().to_dict()
-    imports = transfers.groupby(["to_system", "year"])[payment].sum().to_dict()
-    exports = transfers.groupby(["from_system", "year"])[payment].sum().to_dict()
+    offsets = _summed(offset_use, "system", payment)
+    imports = _summed(transfers, "to_system", payment)
+    exports = _summed(transfers, "from_system", payment)
+    abatement_cost = sol.values("abatement_cost_Mcur")
+    ceiling_sales = _values(sol, "ceiling_sales_MtCO2e")
+    names = [cols.money(item) for item in COST_ITEMS]
+    total, total_pv = cols.money("compliance_cost"), cols.money("compliance_cost", pv=True)
     rows = []
-    for s, y in m.system_years:
+    for s, y in d.system_years:
         control = d.price_controls.get((s, y))
-        ceiling_price = control.ceiling_per_tCO2e if control else None
-        items = {
-            "abatement_cost": float(pyo.value(m.abatement_cost_Mcur[s, y])),
-            "offset_purchases": float(offsets.get((s, y), 0.0)),
-            "ceiling_purchases": _value(m.ceiling_sales_MtCO2e, (s, y)) * (ceiling_price or 0.0),
-            "allowance_imports": float(imports.get((s, y), 0.0)),
-            "allowance_exports": float(exports.get((s, y), 0.0)),
-        }
-        paid = sum(v for item, v in items.items() if item != "allowance_exports")
-        total = paid - items["allowance_exports"]
-        row: dict[str, Any] = {"system": s, "year": y}
-        row |= {cols.money(item): value for item, value in items.items()}
-        row[cols.money("compliance_cost")] = total
-        row[cols.money("compliance_cost", pv=True)] = total * d.discount_factor(y)
-        row["discount_factor"] = d.discount_factor(y)
+        ceiling_price = (control.ceiling_per_tCO2e if control else None) or 0.0
+        items = (
+            abatement_cost[s, y],
+            offsets.get((s, y), 0.0),
+            ceiling_sales.get((s, y), 0.0) * ceiling_price,
+            imports.get((s, y), 0.0),
+            exports.get((s, y), 0.0),
+        )
+        net = sum(items[:-1]) - items[-1]
+        factor = d.discount_factor(y)
+        row: dict[str, Any] = {"system": s, "year": y, **dict(zip(names, items, strict=True))}
+        row |= {total: net, total_pv: net * factor, "discount_factor": factor}
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _restriction_rows(m: pyo.ConcreteModel, d: ModelData) -> list[dict[str, Any]]:
+def _restriction_rows(sol: Solution, d: ModelData) -> list[dict[str, Any]]:
     """Return a row per row of each declared restriction, with its year-money shadow price."""
     rows = []
     for declared in RESTRICTIONS:
-        constraint = getattr(m, declared.name)
-        for key in constraint:
+        duals = sol.duals(declared.name)
+        for key in getattr(sol.model, declared.name):
             system, counterpart, year = declared.locate(d, key)
-            shadow = year_money(m, d, constraint, key, year)
+            shadow = year_money(duals.get(key, 0.0), d, year)
             if declared.always_reported or abs(shadow) > SHADOW_TOLERANCE_per_tCO2e:
                 rows.append(
                     {
@@ -254,7 +269,7 @@ def _restriction_rows(m: pyo.ConcreteModel, d: ModelData) -> list[dict[str, Any]
                         "system": system,
                         "counterpart": counterpart,
                         "year": year,
-                        "level_MtCO2e": _clean(declared.level(m, d, key)),
+                        "level_MtCO2e": _clean(declared.level(sol, d, key)),
                         "shadow": shadow,
                         "meaning": declared.meaning,
                     }
@@ -262,15 +277,11 @@ def _restriction_rows(m: pyo.ConcreteModel, d: ModelData) -> list[dict[str, Any]
     return rows
 
 
-def _holding_rows(
-    m: pyo.ConcreteModel, prices: dict[tuple[str, int], float]
-) -> list[dict[str, Any]]:
+def _holding_rows(sol: Solution, prices: dict[tuple[str, int], float]) -> list[dict[str, Any]]:
     """Return a row per active floor or ceiling; its shadow price is the price it holds."""
     rows = []
     for holding in HOLDINGS:
-        variable = getattr(m, holding.variable)
-        for s, y in variable:
-            level = _value(variable, (s, y))
+        for (s, y), level in _values(sol, holding.variable).items():
             if level > LEVEL_TOLERANCE_MtCO2e:
                 rows.append(
                     {
@@ -287,11 +298,11 @@ def _holding_rows(
 
 
 def _shadow_prices(
-    m: pyo.ConcreteModel, d: ModelData, prices: dict[tuple[str, int], float], cols: Columns
+    sol: Solution, d: ModelData, prices: dict[tuple[str, int], float], cols: Columns
 ) -> pd.DataFrame:
     """Return every binding restriction (and every credit market) with its shadow price."""
     columns = ["restriction", "system", "counterpart", "year", "level_MtCO2e", "shadow", "meaning"]
-    rows = _restriction_rows(m, d) + _holding_rows(m, prices)
+    rows = _restriction_rows(sol, d) + _holding_rows(sol, prices)
     return pd.DataFrame(rows, columns=columns).rename(columns={"shadow": cols.shadow})
 
 
@@ -306,21 +317,19 @@ class _Priced:
     costs: pd.DataFrame
 
 
-def _priced(m: pyo.ConcreteModel, d: ModelData, cols: Columns) -> _Priced:
-    prices = _prices(m, d)
-    offset_prices = _offset_prices(m, d)
-    transfers = _transfers(m, d, prices, cols)
-    offset_use = _offset_use(m, offset_prices, cols)
-    costs = _costs(m, d, offset_use, transfers, cols)
+def _priced(sol: Solution, d: ModelData, cols: Columns) -> _Priced:
+    prices = _prices(sol, d)
+    offset_prices = _offset_prices(sol, d)
+    transfers = _transfers(sol, d, prices, cols)
+    offset_use = _offset_use(sol, offset_prices, cols)
+    costs = _costs(sol, d, offset_use, transfers, cols)
     return _Priced(prices, offset_prices, transfers, offset_use, costs)
 
 
-def extract_case(
-    case: str, m: pyo.ConcreteModel, d: ModelData, outcome: SolveOutcome
-) -> CaseResults:
+def extract_case(case: str, sol: Solution, d: ModelData, outcome: SolveOutcome) -> CaseResults:
     """Return the result tables of one solved case."""
     cols = Columns(d.currency)
-    priced = _priced(m, d, cols)
+    priced = _priced(sol, d, cols)
     prices, offset_prices = priced.prices, priced.offset_prices
     return CaseResults(
         case=case,
@@ -328,10 +337,10 @@ def extract_case(
         prices=pd.DataFrame(
             [{"system": s, "year": y, cols.price: p} for (s, y), p in prices.items()]
         ),
-        balances=_balances(m, d),
+        balances=_balances(sol, d),
         transfers=priced.transfers,
         costs=priced.costs,
-        shadow_prices=_shadow_prices(m, d, prices, cols),
+        shadow_prices=_shadow_prices(sol, d, prices, cols),
         offset_prices=pd.DataFrame(
             [{"offset_type": o, "year": y, cols.price: p} for (o, y), p in offset_prices.items()],
             columns=["offset_type", "year", cols.price],
@@ -369,14 +378,14 @@ def gains(results: Results) -> pd.DataFrame:
     return out
 
 
-def extract_draw(m: pyo.ConcreteModel, d: ModelData) -> pd.DataFrame:
+def extract_draw(sol: Solution, d: ModelData) -> pd.DataFrame:
     """Return one sweep draw's rows: price, abatement and compliance cost per system-year.
 
     Needs the duals of (E11) and (E6) and the primal values of abatement, transfers, credit
     use and ceiling sales; nothing else.
     """
     cols = Columns(d.currency)
-    priced = _priced(m, d, cols)
+    priced = _priced(sol, d, cols)
     costs = priced.costs
     costs[cols.price] = [
         priced.prices[s, y] for s, y in zip(costs["system"], costs["year"], strict=True)

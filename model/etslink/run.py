@@ -68,8 +68,8 @@ def run_cases(
         if progress:
             progress(f"solving {case}")
         start = time.perf_counter()
-        model, outcome = solve_case(case, d, time_limit_s)
-        cases[case] = extract_case(case, model, d, outcome)
+        solution, outcome = solve_case(case, d, time_limit_s)
+        cases[case] = extract_case(case, solution, d, outcome)
         timings.stage(f"solve_{case}", start)
     results = Results(data, cases)
     results.gains = gains(results)

@@ -8,7 +8,7 @@ from typing import Any
 import highspy
 
 from etslink.data import ModelData
-from etslink.engine import CompiledCase, Solve
+from etslink.engine import CompiledCase, Solution, Solve
 from etslink.errors import InfeasibleError, Shortfall, SolverTroubleError
 from etslink.formulation import build_model
 from etslink.formulation.parameters import set_parameters, swept_parameters
@@ -74,45 +74,38 @@ def compile_case(model: Any) -> CompiledCase:
 
 def solve_case(
     case: str, data: ModelData, time_limit_s: float = DEFAULT_TIME_LIMIT_S
-) -> tuple[Any, SolveOutcome]:
-    """Build and solve one case; return the solved model (primal and duals loaded).
+) -> tuple[Solution, SolveOutcome]:
+    """Build and solve one case; return its solution.
 
     Raises:
         InfeasibleError: the inputs admit no solution (names the short system-years).
         SolverTroubleError: HiGHS stopped for another reason (time limit, numerics).
     """
-    model = build_model(data)
-    return model, solve_model(case, model, data, time_limit_s)
-
-
-def solve_model(
-    case: str, model: Any, data: ModelData, time_limit_s: float = DEFAULT_TIME_LIMIT_S
-) -> SolveOutcome:
-    """Solve a built model of one case, then (E14) where it can change the answer.
-
-    Raises:
-        InfeasibleError: the inputs admit no solution (names the short system-years).
-        SolverTroubleError: HiGHS stopped for another reason (time limit, numerics).
-    """
-    return solve_compiled(case, compile_case(model), data, time_limit_s)
+    return solve_compiled(case, compile_case(build_model(data)), data, time_limit_s)
 
 
 def solve_compiled(
     case: str, compiled: CompiledCase, data: ModelData, time_limit_s: float = DEFAULT_TIME_LIMIT_S
-) -> SolveOutcome:
-    """Solve (or re-solve warm) a compiled case and load its solution, as `solve_model`."""
+) -> tuple[Solution, SolveOutcome]:
+    """Solve (or re-solve warm) a compiled case, then (E14) where it can change the answer.
+
+    Raises:
+        InfeasibleError: the inputs admit no solution (names the short system-years).
+        SolverTroubleError: HiGHS stopped for another reason (time limit, numerics).
+    """
     run = compiled.solve(time_limit_s, RETRY_OPTIONS)
     if run.optimal:
-        compiled.load()
-        return SolveOutcome(
+        solution = compiled.solution()
+        outcome = SolveOutcome(
             "ok",
             run.termination,
             run.objective,
             run.seconds,
             solver_version=solver_version(),
             options=run.options,
-            stage_two=_smallest_transfers(compiled, data, time_limit_s),
+            stage_two=_smallest_transfers(solution, data, time_limit_s),
         )
+        return solution, outcome
     if run.termination in ("infeasible", "infeasibleOrUnbounded"):
         raise InfeasibleError(case, diagnose_infeasibility(data, time_limit_s))
     raise SolverTroubleError(_trouble_message(case, run, time_limit_s))
@@ -132,7 +125,7 @@ def _trouble_message(case: str, run: Solve, time_limit_s: float) -> str:
     )
 
 
-def _smallest_transfers(first: CompiledCase, data: ModelData, time_limit_s: float) -> str:
+def _smallest_transfers(first: Solution, data: ModelData, time_limit_s: float) -> str:
     """Solve (E14) for the least trade with the same costs; keep the first stage's duals.
 
     Only where it can change the answer (`groups_needing_stage_two`). The second stage is a
@@ -141,16 +134,15 @@ def _smallest_transfers(first: CompiledCase, data: ModelData, time_limit_s: floa
     convex problem, so the first stage's prices stay valid. If the second stage fails, the
     first stage's solution stays, and its termination is returned for the run record.
     """
-    prices = {key: -dual for key, dual in first.duals(first.model.compliance).items()}
+    prices = {key: -dual for key, dual in first.duals("compliance").items()}
     if not data.links or not groups_needing_stage_two(data, prices):
         return "not needed"
-    second = build_model(stage_two_data(first.model, data))
-    add_smallest_transfers(second, first.model)
+    second = build_model(stage_two_data(first, data))
+    add_smallest_transfers(second, first)
     compiled = compile_case(second)
     run = compiled.solve(time_limit_s, RETRY_OPTIONS)
     if run.optimal:
-        compiled.load()
-        copy_back(second, first.model, data)
+        copy_back(compiled.solution(), first, data)
     return run.termination
 
 
@@ -162,7 +154,7 @@ def diagnose_infeasibility(
     compiled = compile_case(model)
     if not compiled.solve(time_limit_s, RETRY_OPTIONS).optimal:
         return []
-    shortfalls = compiled.values(model.shortfall_MtCO2e)
+    shortfalls = compiled.solution().values("shortfall_MtCO2e")
     return [
         Shortfall(s, y, float(shortfalls[s, y]))
         for s, y in model.system_years
@@ -181,15 +173,12 @@ class DrawSolver:
         self.model = build_model(data, mutable=swept_parameters(data))
         self.compiled = compile_case(self.model)
 
-    def solve(self, drawn: ModelData) -> str:
-        """Re-solve with the parameters of `drawn`; load the solution; return the status.
+    def solve(self, drawn: ModelData) -> Solution | str:
+        """Re-solve with the parameters of `drawn`; return the solution.
 
-        The status is "optimal" or HiGHS's termination; only when optimal are the primal
-        values and duals loaded into the model.
+        Returns HiGHS's termination instead when it is not optimal.
         """
         set_parameters(self.model, drawn)
         self.compiled.refresh()
         run = self.compiled.solve(DEFAULT_TIME_LIMIT_S, RETRY_OPTIONS)
-        if run.optimal:
-            self.compiled.load()
-        return run.termination
+        return self.compiled.solution() if run.optimal else run.termination

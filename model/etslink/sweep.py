@@ -37,13 +37,13 @@ class CaseSolver:
 
     def solve(self, drawn: ModelData) -> pd.DataFrame:
         """Return the rows of one draw of this case (status "optimal" or the solver's)."""
-        status = self.solver.solve(drawn)
-        if status != "optimal":
+        solved = self.solver.solve(drawn)
+        if isinstance(solved, str):
             keys = list(drawn.system_years)
             return pd.DataFrame(
-                {"system": [s for s, _ in keys], "year": [y for _, y in keys], "status": status}
+                {"system": [s for s, _ in keys], "year": [y for _, y in keys], "status": solved}
             )
-        return extract_draw(self.solver.model, drawn).assign(status=status)
+        return extract_draw(solved, drawn).assign(status="optimal")
 
 
 _WORKERS: dict[str, dict[str, CaseSolver]] = {}

@@ -19,7 +19,7 @@ RESTRICTIONS = (
         "E10",
         "value of borrowing one more allowance from the next year",
         locate=lambda d, key: (key[0], "", key[1]),
-        level=lambda m, d, key: level(m, "bank_MtCO2e", key, sign=-1.0),
+        level=lambda sol, d, key: level(sol, "bank_MtCO2e", key, sign=-1.0),
     ),
 )
 PRICE_ROWS = "compliance"

@@ -8,12 +8,10 @@ declarations; no other module keeps a list of model names.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
-
-import pyomo.environ as pyo
+from typing import Any, Protocol
 
 from etslink.data import ModelData
 
@@ -35,6 +33,14 @@ class Variable:
     role: Role
 
 
+class Values(Protocol):
+    """A solved case's values of variables and expressions by component name."""
+
+    def values(self, name: str) -> Mapping[Any, float]:
+        """Return the value of each entry of a component, by key."""
+        ...
+
+
 Located = tuple[str, str, int]
 """(system, counterpart, year) of a restriction row in `shadow_prices`."""
 
@@ -48,7 +54,7 @@ class Restriction:
         tag: Its equation tag in docs/formulation.md.
         meaning: One sentence: what its shadow price means [CUR per tCO2e].
         locate: (data, key) -> (system, counterpart, year) of a row.
-        level: (solved model, data, key) -> the restricted quantity [MtCO2e].
+        level: (solution, data, key) -> the restricted quantity [MtCO2e].
         always_reported: report every row, binding or not (e.g. a credit market's price).
     """
 
@@ -56,7 +62,7 @@ class Restriction:
     tag: str
     meaning: str
     locate: Callable[[ModelData, Any], Located]
-    level: Callable[[pyo.ConcreteModel, ModelData, Any], float]
+    level: Callable[[Values, ModelData, Any], float]
     always_reported: bool = False
 
 
@@ -73,7 +79,6 @@ class Holding:
     meaning: str
 
 
-def level(model: pyo.ConcreteModel, name: str, key: Any, sign: float = 1.0) -> float:
+def level(solution: Values, name: str, key: Any, sign: float = 1.0) -> float:
     """Return sign x the value of component `name` at `key`, 0 where it has no such key."""
-    component = getattr(model, name)
-    return sign * pyo.value(component[key]) if key in component.index_set() else 0.0
+    return sign * solution.values(name).get(key, 0.0)

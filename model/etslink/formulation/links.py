@@ -26,15 +26,15 @@ RESTRICTIONS = (
         "value of one more from_system allowance allowed into to_system "
         "(= exchange_rate * to price - from price)",
         locate=_ends,
-        level=lambda m, d, key: level(m, "transfer_MtCO2e", key),
+        level=lambda sol, d, key: level(sol, "transfer_MtCO2e", key),
     ),
     Restriction(
         "reverse_transfer_limit",
         "E5",
         "value of one more allowance of system allowed into counterpart on a two-way link",
         locate=lambda d, key: _ends(d, key, reverse=True),
-        level=lambda m, d, key: level(
-            m, "transfer_MtCO2e", key, sign=-d.link_of()[key].exchange_rate
+        level=lambda sol, d, key: level(
+            sol, "transfer_MtCO2e", key, sign=-d.link_of()[key].exchange_rate
         ),
     ),
 )
@@ -80,7 +80,8 @@ def add_links(m: pyo.ConcreteModel, d: ModelData) -> None:
         doc="(B3) net transfer along the link [MtCO2e of from_system allowances]",
     )
     for key in redundant_link_years(d):
-        m.transfer_MtCO2e[key].fix(0.0)  # (B3) free later, in the second stage (E14)
+        m.transfer_MtCO2e[key].setlb(0.0)  # (B3) free later, in the second stage (E14)
+        m.transfer_MtCO2e[key].setub(0.0)
     m.transfer_limit = pyo.Constraint(
         m.limited_link_years,
         rule=lambda m, name, y: m.transfer_MtCO2e[name, y] <= links[name, y].max_transfer_MtCO2e,

@@ -19,8 +19,8 @@ RESTRICTIONS = (
         "E6",
         "market price of the credit (the indirect link's price)",
         locate=lambda d, key: ("", key[0], key[1]),
-        level=lambda m, d, key: sum(
-            level(m, "offset_use_MtCO2e", (s, key[0], key[1])) for s in d.systems
+        level=lambda sol, d, key: sum(
+            level(sol, "offset_use_MtCO2e", (s, key[0], key[1])) for s in d.systems
         ),
         always_reported=True,
     ),
@@ -29,14 +29,14 @@ RESTRICTIONS = (
         "E7",
         _CREDITS_ALLOWED,
         locate=lambda d, key: key,
-        level=lambda m, d, key: level(m, "offset_use_MtCO2e", key),
+        level=lambda sol, d, key: level(sol, "offset_use_MtCO2e", key),
     ),
     Restriction(
         "offset_share_limit",
         "E8",
         _CREDITS_ALLOWED,
         locate=lambda d, key: key,
-        level=lambda m, d, key: level(m, "offset_use_MtCO2e", key),
+        level=lambda sol, d, key: level(sol, "offset_use_MtCO2e", key),
     ),
 )
 

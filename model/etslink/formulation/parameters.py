@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pyomo.environ as pyo
@@ -25,33 +26,36 @@ def swept_parameters(d: ModelData) -> frozenset[str]:
     return frozenset(name for row in d.uncertainty for name in SWEPT[row.parameter])
 
 
-def _values(d: ModelData) -> dict[str, dict[Any, float]]:
-    """Return each parameter's values by index, from the data."""
+def _steps(d: ModelData, field: str) -> dict[Any, float]:
     return {
-        "baseline_MtCO2e": dict(d.baseline_MtCO2e),
-        "cap_MtCO2e": dict(d.cap_MtCO2e),
-        "mac_intercept_per_tCO2e": {k: m.intercept_per_tCO2e for k, m in d.mac_linear.items()},
-        "mac_slope_per_tCO2e_per_MtCO2e": {
-            k: m.slope_per_tCO2e_per_MtCO2e for k, m in d.mac_linear.items()
-        },
-        "mac_max_abatement_MtCO2e": {k: m.max_abatement_MtCO2e for k, m in d.mac_linear.items()},
-        "step_abatement_MtCO2e": {
-            (s, y, step.option): step.abatement_MtCO2e
-            for (s, y), steps in d.mac_steps.items()
-            for step in steps
-        },
-        "step_cost_per_tCO2e": {
-            (s, y, step.option): step.cost_per_tCO2e
-            for (s, y), steps in d.mac_steps.items()
-            for step in steps
-        },
-        "offer_supply_MtCO2e": {
-            (o.offset_type, o.year, o.step): o.supply_MtCO2e for o in d.offset_offers
-        },
-        "offer_price_per_tCO2e": {
-            (o.offset_type, o.year, o.step): o.price_per_tCO2e for o in d.offset_offers
-        },
+        (s, y, step.option): getattr(step, field)
+        for (s, y), steps in d.mac_steps.items()
+        for step in steps
     }
+
+
+def _offers(d: ModelData, field: str) -> dict[Any, float]:
+    return {(o.offset_type, o.year, o.step): getattr(o, field) for o in d.offset_offers}
+
+
+VALUES: dict[str, Callable[[ModelData], dict[Any, float]]] = {
+    "baseline_MtCO2e": lambda d: dict(d.baseline_MtCO2e),
+    "cap_MtCO2e": lambda d: dict(d.cap_MtCO2e),
+    "mac_intercept_per_tCO2e": lambda d: {
+        k: m.intercept_per_tCO2e for k, m in d.mac_linear.items()
+    },
+    "mac_slope_per_tCO2e_per_MtCO2e": lambda d: {
+        k: m.slope_per_tCO2e_per_MtCO2e for k, m in d.mac_linear.items()
+    },
+    "mac_max_abatement_MtCO2e": lambda d: {
+        k: m.max_abatement_MtCO2e for k, m in d.mac_linear.items()
+    },
+    "step_abatement_MtCO2e": lambda d: _steps(d, "abatement_MtCO2e"),
+    "step_cost_per_tCO2e": lambda d: _steps(d, "cost_per_tCO2e"),
+    "offer_supply_MtCO2e": lambda d: _offers(d, "supply_MtCO2e"),
+    "offer_price_per_tCO2e": lambda d: _offers(d, "price_per_tCO2e"),
+}
+"""Each parameter's values by index, from the data."""
 
 
 INDEX = {
@@ -74,10 +78,14 @@ def add_parameters(m: pyo.ConcreteModel, d: ModelData, mutable: frozenset[str]) 
     Only swept inputs are mutable: a persistent solver updates every coefficient that holds a
     mutable Param on each solve, and the others are plain numbers to it.
     """
-    for name, values in _values(d).items():
+    for name, values_of in VALUES.items():
         index = getattr(m, INDEX[name])
         param = pyo.Param(
-            index, initialize=values, mutable=name in mutable, within=pyo.Reals, doc=f"input {name}"
+            index,
+            initialize=values_of(d),
+            mutable=name in mutable,
+            within=pyo.Reals,
+            doc=f"input {name}",
         )
         setattr(m, name, param)
 
@@ -87,10 +95,9 @@ def set_parameters(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     Only values that change are set, so that a persistent solver updates only those.
     """
-    for name, values in _values(d).items():
-        param = getattr(m, name)
+    for param in m.component_objects(pyo.Param):
         if not param.mutable:
             continue
-        for key, value in values.items():
+        for key, value in VALUES[param.name](d).items():
             if param[key].value != value:
                 param[key].set_value(value)

@@ -17,7 +17,7 @@ RESTRICTIONS = (
         "E9",
         "the ceiling reserve is used up: price above the ceiling by this much",
         locate=lambda d, key: (key[0], "", key[1]),
-        level=lambda m, d, key: level(m, "ceiling_sales_MtCO2e", key),
+        level=lambda sol, d, key: level(sol, "ceiling_sales_MtCO2e", key),
     ),
 )
 HOLDINGS = (

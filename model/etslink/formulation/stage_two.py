@@ -7,13 +7,15 @@ transfers, then copied back. See docs/formulation.md, (E14).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any, Protocol
 
 import pyomo.environ as pyo
 
 from etslink.data import AbatementStep, Forest, Link, ModelData, OffsetOffer
 from etslink.formulation import VARIABLES
-from etslink.formulation.declarations import Role
+from etslink.formulation.declarations import Role, Values
 
 DECIDED_OPTION = "decided"
 """Label of the one abatement option of each system-year in the second stage."""
@@ -83,7 +85,7 @@ def _edges_by_year(d: ModelData) -> dict[int, list[tuple[str, str]]]:
     return edges
 
 
-def stage_two_data(first: pyo.ConcreteModel, d: ModelData) -> ModelData:
+def stage_two_data(first: Values, d: ModelData) -> ModelData:
     """Return the data of (E14): the solved first stage's costly choices as fixed amounts.
 
     Each system-year abates what the first stage abated, by one option at zero cost; each
@@ -91,14 +93,10 @@ def stage_two_data(first: pyo.ConcreteModel, d: ModelData) -> ModelData:
     (a two-way link becomes one each way, with the reciprocal rate), so that each transfer is
     non-negative and its size is the variable itself.
     """
-    abated = {key: max(0.0, pyo.value(first.abatement_MtCO2e[key])) for key in first.system_years}
-    bought = {
-        (o, y): sum(
-            max(0.0, pyo.value(first.offsets_bought_MtCO2e[o, y, k]))
-            for k in first.offset_offers_of[o, y]
-        )
-        for o, y in first.offset_markets
-    }
+    abated = {key: max(0.0, a) for key, a in first.values("abatement_MtCO2e").items()}
+    bought: dict[tuple[str, int], float] = {}
+    for (o, y, _), q in first.values("offsets_bought_MtCO2e").items():
+        bought[o, y] = bought.get((o, y), 0.0) + max(0.0, q)
     return replace(
         d,
         mac_linear={},
@@ -110,7 +108,7 @@ def stage_two_data(first: pyo.ConcreteModel, d: ModelData) -> ModelData:
     )
 
 
-def add_smallest_transfers(m: pyo.ConcreteModel, first: pyo.ConcreteModel) -> None:
+def add_smallest_transfers(m: pyo.ConcreteModel, first: Values) -> None:
     """Make the model of stage_two_data into (E14): the smallest transfers, same costs.
 
     Every DECIDED variable is held at the first stage's value where the first stage has the
@@ -120,9 +118,9 @@ def add_smallest_transfers(m: pyo.ConcreteModel, first: pyo.ConcreteModel) -> No
     for declared in VARIABLES:
         if declared.role is not Role.DECIDED:
             continue
-        source = getattr(first, declared.name)
+        decided = first.values(declared.name)
         for key, var in getattr(m, declared.name).items():
-            value = pyo.value(source[key]) if key in source.index_set() else var.ub
+            value = decided.get(key, var.ub)
             var.setlb(value)
             var.setub(value)
     m.total_cost.deactivate()
@@ -133,23 +131,30 @@ def add_smallest_transfers(m: pyo.ConcreteModel, first: pyo.ConcreteModel) -> No
     )
 
 
-def copy_back(second: pyo.ConcreteModel, first: pyo.ConcreteModel, d: ModelData) -> None:
+class Solution(Values, Protocol):
+    """Values that can be replaced (engine.Solution)."""
+
+    def set_values(self, name: str, values: Mapping[Any, float]) -> None:
+        """Replace values of a variable component, by key."""
+        ...
+
+
+def copy_back(second: Values, first: Solution, d: ModelData) -> None:
     """Replace the first stage's REDECIDED values by the second stage's.
 
     Banks and credit uses have the same keys in both stages; each link's transfer (B3) is
     recombined from its one-way flows, t = f - g / r.
     """
     for declared in VARIABLES:
-        if declared.role is not Role.REDECIDED:
-            continue
-        target = getattr(first, declared.name)
-        for key, var in getattr(second, declared.name).items():
-            if key in target.index_set():
-                target[key].set_value(var.value, skip_validation=True)
+        if declared.role is Role.REDECIDED:
+            first.set_values(declared.name, second.values(declared.name))
+    flows = second.values("transfer_MtCO2e")
+    transfers = {}
     for link in d.links:
         forward, *back = one_way_pair(link)
         for year in link.years:
-            value = pyo.value(second.transfer_MtCO2e[forward.name, year])
+            value = flows[forward.name, year]
             if back:
-                value -= pyo.value(second.transfer_MtCO2e[back[0].name, year]) / link.exchange_rate
-            first.transfer_MtCO2e[link.name, year].set_value(float(value), skip_validation=True)
+                value -= flows[back[0].name, year] / link.exchange_rate
+            transfers[link.name, year] = value
+    first.set_values("transfer_MtCO2e", transfers)
