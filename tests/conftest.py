@@ -83,3 +83,11 @@ def example_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "example"
     assert main(["run", str(EXAMPLE), "--out", str(out), "--quiet"]) == 0
     return out
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _read_results_with_calamine() -> None:
+    """Read result workbooks with calamine, pandas' coming default (it warns otherwise)."""
+    import pandas as pd
+
+    pd.set_option("io.excel.xlsx.reader", "calamine")

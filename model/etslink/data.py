@@ -149,14 +149,21 @@ class ModelData:
     draws: int = 100
     seed: int = 0
 
-    @property
+    @cached_property
     def system_years(self) -> tuple[SystemYear, ...]:
         """Return every (system, year) in which a system takes part, sorted."""
         return tuple(sorted(self.baseline_MtCO2e))
 
     def years_of(self, system: str) -> tuple[int, ...]:
         """Return the sorted years in which `system` takes part."""
-        return tuple(y for s, y in self.system_years if s == system)
+        return self._years.get(system, ())
+
+    @cached_property
+    def _years(self) -> Mapping[str, tuple[int, ...]]:
+        years: dict[str, list[int]] = defaultdict(list)
+        for s, y in self.system_years:
+            years[s].append(y)
+        return _frozen({s: tuple(ys) for s, ys in years.items()})
 
     def discount_factor(self, year: int) -> float:
         """Return the present-value factor of money of `year`: (1 + rate)^-(year - base)."""

@@ -203,8 +203,8 @@ class CompiledCase:
         self.highs = _new_highs()
         self._pass(cost, offset, lower, upper)
         self._pass_hessian()
-        self.row_positions = _positions(self.rows)
-        self.column_positions = _positions(self.columns)
+        self.row_positions = _positions(model, pyo.Constraint, self.rows)
+        self.column_positions = _positions(model, pyo.Var, self.columns)
         self._forms: dict[str, _Form] = {}
         self._mutable = any(p.mutable for p in model.component_objects(pyo.Param))
         self._refreshable = self._parameter_entries(objective) if self._mutable else {}
@@ -305,7 +305,7 @@ class CompiledCase:
         constant: list[float] = []
         terms = _Terms()
         for key, data in component.items():
-            repn = self._walker.walk_expression(data.expr)
+            repn = self._walker.walk_expression(data)  # named: cached if a row had it
             value = float(repn.constant)
             for var_id, coef in repn.linear.items():
                 value += self._term(terms, len(keys), float(coef), var_id)
@@ -510,16 +510,20 @@ class Solution:
 
 
 def _new_highs() -> highspy.Highs:
-    """Return a new highspy model; HiGHS prints its banner on the first, to the terminal."""
+    """Return a new, silent highspy model (HiGHS prints its banner on the first)."""
     with capture_output(capture_fd=True):
-        return highspy.Highs()
+        highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    return highs
 
 
-def _positions(items: list[Any]) -> dict[str, dict[Any, int]]:
-    """Return {component name: {key: position}} of rows or columns."""
-    positions: dict[str, dict[Any, int]] = {}
-    for position, item in enumerate(items):
-        positions.setdefault(item.parent_component().name, {})[item.index()] = position
+def _positions(model: pyo.ConcreteModel, ctype: Any, items: list[Any]) -> dict[str, dict[Any, int]]:
+    """Return {component name: {key: position}} of rows (constraints) or columns (variables)."""
+    position_of = {id(item): position for position, item in enumerate(items)}
+    positions = {}
+    for component in model.component_objects(ctype):
+        found = {key: position_of.get(id(data)) for key, data in component.items()}
+        positions[component.name] = {k: p for k, p in found.items() if p is not None}
     return positions
 
 

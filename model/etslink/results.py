@@ -260,9 +260,9 @@ def _restriction_rows(sol: Solution, d: ModelData) -> list[dict[str, Any]]:
     for declared in RESTRICTIONS:
         duals = sol.duals(declared.name)
         for key in getattr(sol.model, declared.name):
-            system, counterpart, year = declared.locate(d, key)
-            shadow = year_money(duals.get(key, 0.0), d, year)
+            shadow = year_money(duals.get(key, 0.0), d, key[-1])
             if declared.always_reported or abs(shadow) > SHADOW_TOLERANCE_per_tCO2e:
+                system, counterpart, year = declared.locate(d, key)
                 rows.append(
                     {
                         "restriction": declared.name,

