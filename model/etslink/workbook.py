@@ -1,16 +1,30 @@
-"""Excel input: read sheets into raw tables that keep Excel row numbers; write the template."""
+"""Excel input: read sheets into raw tables that keep Excel row numbers; write the template.
+
+Cell values come from python-calamine, which reads a sheet about twenty times faster than
+openpyxl. What calamine does not report (formula cells, and error values such as #DIV/0!)
+is read from the sheet's XML, and only when a quick look at that XML finds any. Files that
+calamine cannot read go through openpyxl as before, so that their messages do not change.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import posixpath
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import openpyxl
+import python_calamine
 from openpyxl.comments import Comment
+from openpyxl.reader.excel import SUPPORTED_FORMATS
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -61,6 +75,27 @@ class RawWorkbook:
     other_sheets: list[str]
 
 
+Position = tuple[int, int]
+"""A cell's Excel row and column number, both counted from 1."""
+
+Block = tuple[int, int, int, int]
+"""First row, first column, last row and last column of a block of cells."""
+
+
+@dataclass
+class _Cells:
+    """One sheet's cells as read, by whichever library read them.
+
+    `rows[i]` holds the values of Excel row i + 1 from column A on; rows may differ in
+    length. Values are as openpyxl gives them: None for a blank, int for a whole number.
+    """
+
+    hidden: bool
+    rows: list[list[object]]
+    merged: list[Block]
+    formulas: set[Position]
+
+
 _OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")  # encrypted .xlsx and legacy .xls files
 
 
@@ -99,6 +134,178 @@ def _check_file(path: Path) -> None:
             raise _unreadable(path, problem, fix)
 
 
+def _contract_titles(titles: list[str]) -> dict[str, str]:
+    """Return the title of each contract sheet present, by contract sheet name."""
+    present = {_normalise(title): title for title in titles}
+    return {s.name: present[s.name] for s in SHEETS if s.name in present}
+
+
+# Reading with calamine, and the few things it does not report.
+
+_BELOW_EXPONENT_FORM = 1e16
+"""Writers store whole numbers below this as plain digits, which openpyxl reads as int."""
+
+_CALAMINE_FAILURES = (
+    python_calamine.CalamineError,
+    zipfile.BadZipFile,
+    KeyError,
+    ValueError,
+    OverflowError,  # e.g. a duration beyond what Python's timedelta holds
+    ElementTree.ParseError,
+    OSError,
+)
+"""What reading with calamine may raise; openpyxl then reads the file, or says why not."""
+
+_TAG_F = re.compile(rb"f[\s/>]")
+
+
+def _local(name: str) -> str:
+    """Return an XML tag or attribute name without its namespace."""
+    return name.rpartition("}")[2]
+
+
+def _calamine_value(value: object) -> object:
+    """Return a value from calamine as openpyxl gives it.
+
+    Calamine returns "" for a blank cell, a float for every number and a date for a
+    midnight date-time; openpyxl returns None, an int for whole numbers, and a datetime.
+    """
+    if type(value) is float:
+        whole = value.is_integer() and abs(value) < _BELOW_EXPONENT_FORM
+        return int(value) if whole else value
+    if value == "":
+        return None
+    if type(value) is dt.date:
+        return dt.datetime.combine(value, dt.time())
+    return value
+
+
+def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Return the zip member that holds each sheet, by sheet title."""
+    package = ElementTree.fromstring(archive.read("_rels/.rels"))
+    book = next(
+        (
+            _part("", rel.get("Target", ""))
+            for rel in package
+            if rel.get("Type", "").endswith("/officeDocument")
+        ),
+        "xl/workbook.xml",
+    )
+    folder, name = posixpath.split(book)
+    rels = ElementTree.fromstring(archive.read(f"{folder}/_rels/{name}.rels"))
+    targets = {rel.get("Id"): _part(folder, rel.get("Target", "")) for rel in rels}
+    return {
+        str(sheet.get("name")): targets[_rel_id(sheet)]
+        for sheet in ElementTree.fromstring(archive.read(book)).iter()
+        if _local(sheet.tag) == "sheet"
+    }
+
+
+def _part(folder: str, target: str) -> str:
+    """Return the zip member a relationship target names, relative to `folder`."""
+    if target.startswith("/"):
+        return target[1:]
+    return posixpath.normpath(posixpath.join(folder, target))
+
+
+def _rel_id(sheet: ElementTree.Element) -> str | None:
+    return next((v for k, v in sheet.attrib.items() if _local(k) == "id"), None)
+
+
+def _may_hold_formulas_or_errors(xml: bytes) -> bool:
+    """Return False if a sheet's XML surely holds no formula and no error value.
+
+    A quick look for an `<f` tag or a `t="e"` attribute, which few sheets have; any other
+    text that happens to look alike only costs the full scan.
+    """
+    if b'"e"' in xml or b"'e'" in xml:
+        return True
+    return any(xml[m.start() - 1 : m.start()] in (b"<", b":") for m in _TAG_F.finditer(xml))
+
+
+def _scan_cells(xml: bytes) -> tuple[set[Position], dict[Position, str]]:
+    """Return the formula cells and the error values (e.g. "#DIV/0!") of a sheet's XML.
+
+    Cells are placed as openpyxl places them: by their `r` attribute, else one column to
+    the right of the previous cell of the row.
+    """
+    formulas: set[Position] = set()
+    errors: dict[Position, str] = {}
+    row = column = 0
+    for event, element in ElementTree.iterparse(io.BytesIO(xml), events=("start", "end")):
+        tag = _local(element.tag)
+        if event == "start" and tag == "row":
+            row, column = int(element.get("r") or row + 1), 0
+        elif event == "end" and tag == "c":
+            ref = element.get("r")
+            position = coordinate_to_tuple(ref) if ref else (row, column + 1)
+            column = position[1]
+            if any(_local(child.tag) == "f" for child in element):
+                formulas.add(position)
+            if element.get("t") == "e":
+                value = next((c.text for c in element if _local(c.tag) == "v"), None)
+                if value:
+                    errors[position] = value
+            element.clear()
+        elif event == "end" and tag == "row":
+            element.clear()
+    return formulas, errors
+
+
+def _set(rows: list[list[object]], position: Position, value: object) -> None:
+    """Set one cell of `rows`, lengthening the rows as needed."""
+    row, column = position
+    rows.extend([] for _ in range(row - len(rows)))
+    cells = rows[row - 1]
+    cells.extend(None for _ in range(column - len(cells)))
+    cells[column - 1] = value
+
+
+def _blank_merged(rows: list[list[object]], merged: list[Block]) -> None:
+    """Blank every cell of a merged range but its top-left one, as openpyxl does."""
+    for first_row, first_col, last_row, last_col in merged:
+        for row, cells in enumerate(rows[first_row - 1 : last_row], start=first_row):
+            for col in range(first_col, min(last_col, len(cells)) + 1):
+                if (row, col) != (first_row, first_col):
+                    cells[col - 1] = None
+
+
+def _calamine_cells(sheet: python_calamine.CalamineSheet, xml: bytes, hidden: bool) -> _Cells:
+    rows = [[_calamine_value(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
+    formulas: set[Position] = set()
+    if _may_hold_formulas_or_errors(xml):
+        formulas, errors = _scan_cells(xml)
+        for position, error in errors.items():
+            _set(rows, position, error)
+        rows.extend([] for _ in range(max((r for r, _ in formulas), default=0) - len(rows)))
+    merged = [
+        (first[0] + 1, first[1] + 1, last[0] + 1, last[1] + 1)
+        for first, last in sheet.merged_cell_ranges or []
+    ]
+    _blank_merged(rows, merged)
+    return _Cells(hidden, rows, merged, formulas)
+
+
+def _read_fast(path: Path) -> tuple[list[str], dict[str, _Cells]]:
+    """Return the sheet titles and the cells of each contract sheet, read with calamine."""
+    with python_calamine.CalamineWorkbook.from_path(path) as book, zipfile.ZipFile(path) as zf:
+        titles = list(book.sheet_names)
+        contract = _contract_titles(titles)
+        parts = _sheet_parts(zf) if contract else {}
+        visible = python_calamine.SheetVisibleEnum.Visible
+        hidden = {s.name for s in book.sheets_metadata if s.visible != visible}
+        cells = {
+            name: _calamine_cells(
+                book.get_sheet_by_name(title), zf.read(parts[title]), title in hidden
+            )
+            for name, title in contract.items()
+        }
+    return titles, cells
+
+
+# Reading with openpyxl, for files that calamine cannot read.
+
+
 def _open(path: Path, *, data_only: bool, read_only: bool) -> openpyxl.Workbook:
     try:
         return openpyxl.load_workbook(path, read_only=read_only, data_only=data_only)
@@ -115,7 +322,7 @@ def _is_formula(value: object) -> bool:
     )
 
 
-def _formula_cells(path: Path, sheet_names: dict[str, str]) -> dict[str, set[tuple[int, int]]]:
+def _formula_cells(path: Path, sheet_names: dict[str, str]) -> dict[str, set[Position]]:
     """Return, per contract sheet, the (row, column index) of every formula cell."""
     wb = _open(path, data_only=False, read_only=True)
     try:
@@ -132,7 +339,40 @@ def _formula_cells(path: Path, sheet_names: dict[str, str]) -> dict[str, set[tup
         wb.close()
 
 
-def _read_header(table: RawTable, header: tuple[object, ...]) -> None:
+def _read_with_openpyxl(path: Path) -> tuple[list[str], dict[str, _Cells]]:
+    """Return the sheet titles and the cells of each contract sheet, read with openpyxl."""
+    wb = _open(path, data_only=True, read_only=False)
+    try:
+        contract = _contract_titles(wb.sheetnames)
+        formulas = _formula_cells(path, contract)
+        cells = {}
+        for name, title in contract.items():
+            ws = wb[title]
+            cells[name] = _Cells(
+                ws.sheet_state != "visible",
+                [list(row) for row in ws.iter_rows(values_only=True)],
+                [(m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges],
+                formulas[name],
+            )
+        return wb.sheetnames, cells
+    finally:
+        wb.close()
+
+
+def _read_cells(path: Path) -> tuple[list[str], dict[str, _Cells]]:
+    """Return the sheet titles and the cells of each contract sheet."""
+    if path.suffix.lower() not in SUPPORTED_FORMATS:
+        return _read_with_openpyxl(path)  # which refuses it with its usual message
+    try:
+        return _read_fast(path)
+    except _CALAMINE_FAILURES:
+        return _read_with_openpyxl(path)  # which reads it or says why it cannot
+
+
+# From cells to raw tables.
+
+
+def _read_header(table: RawTable, header: list[object]) -> None:
     by_name = {c.name.lower(): c.name for c in table.sheet.columns}
     for index, title in enumerate(header, start=1):
         name = by_name.get(_normalise(title))
@@ -142,28 +382,29 @@ def _read_header(table: RawTable, header: tuple[object, ...]) -> None:
             table.other_headers.append(str(title).strip())
 
 
-def _read_table(ws: Any, sheet: Sheet, formulas: set[tuple[int, int]]) -> RawTable:
-    table = RawTable(sheet)
-    rows = ws.iter_rows(values_only=True)
-    _read_header(table, next(rows, ()))
+def _flag_formula(table: RawTable, excel_row: int, name: str) -> None:
+    table.formula_cells.add((excel_row, name))
+    table.flag(
+        excel_row,
+        table.cell(name, excel_row),
+        name,
+        "the cell holds a formula with no stored value (the workbook was "
+        "written by a program and never opened in Excel)",
+        "open the workbook in Excel, let it calculate, and save it",
+    )
+
+
+def _read_rows(table: RawTable, cells: _Cells) -> None:
     positions = {name: column_index_from_string(letter) for name, letter in table.letters.items()}
     blank_since: int | None = None
-    for excel_row, cells in enumerate(rows, start=2):
+    for excel_row, row in enumerate(cells.rows[1:], start=2):
         values = {
-            name: _clean(cells[pos - 1]) if pos <= len(cells) else None
+            name: _clean(row[pos - 1]) if pos <= len(row) else None
             for name, pos in positions.items()
         }
         for name, pos in positions.items():
-            if values[name] is None and (excel_row, pos) in formulas:
-                table.formula_cells.add((excel_row, name))
-                table.flag(
-                    excel_row,
-                    table.cell(name, excel_row),
-                    name,
-                    "the cell holds a formula with no stored value (the workbook was "
-                    "written by a program and never opened in Excel)",
-                    "open the workbook in Excel, let it calculate, and save it",
-                )
+            if values[name] is None and (excel_row, pos) in cells.formulas:
+                _flag_formula(table, excel_row, name)
         if all(v is None for v in values.values()):
             blank_since = blank_since or excel_row
             continue
@@ -177,12 +418,19 @@ def _read_table(ws: Any, sheet: Sheet, formulas: set[tuple[int, int]]) -> RawTab
             )
             blank_since = None
         table.rows.append(RawRow(excel_row, values))
-    _flag_layout(ws, table)
-    return table
 
 
-def _flag_layout(ws: Any, table: RawTable) -> None:
-    if ws.sheet_state != "visible":
+def _block_ref(block: Block) -> str:
+    """Return the Excel reference of a block of cells, e.g. "C2:C3" (or "C2" for one cell)."""
+    first_row, first_col, last_row, last_col = block
+    first = f"{get_column_letter(first_col)}{first_row}"
+    if (first_row, first_col) == (last_row, last_col):
+        return first
+    return f"{first}:{get_column_letter(last_col)}{last_row}"
+
+
+def _flag_layout(table: RawTable, cells: _Cells) -> None:
+    if cells.hidden:
         table.flag(
             None,
             "",
@@ -192,16 +440,25 @@ def _flag_layout(ws: Any, table: RawTable) -> None:
         )
     columns = {column_index_from_string(letter) for letter in table.letters.values()}
     last_row = max((r.row for r in table.rows), default=1)
-    for merged in ws.merged_cells.ranges:
-        spans = range(merged.min_col, merged.max_col + 1)
-        if merged.min_row <= last_row and columns.intersection(spans):
+    for block in cells.merged:
+        first_row, first_col, _, last_col = block
+        if first_row <= last_row and columns.intersection(range(first_col, last_col + 1)):
+            ref = _block_ref(block)
             table.flag(
-                merged.min_row,
-                merged.coord,
+                first_row,
+                ref,
                 "",
-                f"cells {merged.coord} are merged",
+                f"cells {ref} are merged",
                 "unmerge them (Home > Merge & Center) and fill in every cell",
             )
+
+
+def _read_table(cells: _Cells, sheet: Sheet) -> RawTable:
+    table = RawTable(sheet)
+    _read_header(table, cells.rows[0] if cells.rows else [])
+    _read_rows(table, cells)
+    _flag_layout(table, cells)
+    return table
 
 
 def read_workbook(path: Path) -> RawWorkbook:
@@ -211,19 +468,11 @@ def read_workbook(path: Path) -> RawWorkbook:
     sheets and columns are ignored. Raises InputError if the file cannot be read.
     """
     _check_file(path)
-    wb = _open(path, data_only=True, read_only=False)
-    try:
-        present = {_normalise(name): name for name in wb.sheetnames}
-        contract = {s.name: present[s.name] for s in SHEETS if s.name in present}
-        formulas = _formula_cells(path, contract)
-        tables = {
-            name: _read_table(wb[title], sheet_named(name), formulas[name])
-            for name, title in contract.items()
-        }
-        others = [title for title in wb.sheetnames if title not in contract.values()]
-        return RawWorkbook(tables, others)
-    finally:
-        wb.close()
+    titles, cells = _read_cells(path)
+    contract = _contract_titles(titles)
+    tables = {name: _read_table(cells[name], sheet_named(name)) for name in contract}
+    others = [title for title in titles if title not in contract.values()]
+    return RawWorkbook(tables, others)
 
 
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
