@@ -9,7 +9,7 @@ import pandas as pd
 
 from etslink.data import ModelData
 from etslink.report import charts
-from etslink.report.excel import format_table, run_sheet
+from etslink.report.excel import TableBook, run_sheet
 from etslink.report.html import environment
 
 
@@ -18,13 +18,11 @@ def write_sweep_workbook(
 ) -> None:
     """Write summary.xlsx: gains, volatility, price statistics and the run record."""
     sheets = {**summary, "run": run_sheet(record)}
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    # price_statistics' mean, sd and percentiles are prices whose names carry no unit
+    unitless = {"price_statistics": "#,##0.00"}
+    with TableBook(path) as book:
         for name in ("gains", "volatility", "price_statistics", "run"):
-            sheets[name].to_excel(writer, sheet_name=name, index=False)
-            ws = writer.sheets[name]
-            ws.freeze_panes = "A2"
-            ws.auto_filter.ref = ws.dimensions
-            format_table(ws, sheets[name], currency)
+            book.add_table_sheet(name, sheets[name], currency, unitless.get(name))
 
 
 def write_sweep_report(
