@@ -293,7 +293,8 @@ def calibration_report(factors: dict[str, float]) -> Table:
             "unit": "EUR per tCO2e" if q == "price" else "MtCO2e",
             "observed": round(value, 2),
             "model": round(solution[q, s, y], 2),
-            "difference_percent": round(100 * (solution[q, s, y] / value - 1), 1),
+            # + 0.0: a rounded -0.0 is written as 0.0
+            "difference_percent": round(100 * (solution[q, s, y] / value - 1), 1) + 0.0,
         }
         for q, s, y, value, role in observed
     ]
