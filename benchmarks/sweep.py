@@ -71,6 +71,7 @@ def per_draw(data, draws: int) -> tuple[float, float]:
 
 def throughput(draws: int, workers: int) -> float:
     """Return draws per second of a sweep of _workbook_tables() on `workers` processes."""
+    from etslink.run import load_workbook
     from etslink.sweep import run_draws
     from etslink.workbook import write_workbook
 
@@ -79,7 +80,7 @@ def throughput(draws: int, workers: int) -> float:
         write_workbook(book, _workbook_tables())
         start = time.perf_counter()
         run_draws(
-            book.read_bytes(),
+            load_workbook(book)[0],
             draws,
             Path(folder) / "draws.csv.gz",
             workers,

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import linear_case
 from etslink.cli import main
+from etslink.run import load_workbook
 from etslink.sweep import DRAWS_FILE, append_draw, solve_draw, total_gain_by_draw
 
 pytestmark = pytest.mark.solve
@@ -76,8 +77,8 @@ def test_an_interrupted_sweep_resumes(workbook, tmp_path):
     out = tmp_path / "out"
     partial = tmp_path / ".out.partial"
     partial.mkdir()
-    content = path.read_bytes()
-    first = pd.concat([solve_draw(content, i) for i in (0, 2)], ignore_index=True)
+    data, _ = load_workbook(path)
+    first = pd.concat([solve_draw(data, i) for i in (0, 2)], ignore_index=True)
     for draw in (0, 2):
         append_draw(partial / DRAWS_FILE, first[first["draw"] == draw])
     assert _sweep(path, out, "--draws", 5, "--workers", 1) == 2  # needs --resume

@@ -256,7 +256,7 @@ def _sweep(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     with _draw_progress(args.quiet, draws) as progress:
         run_draws(
-            args.workbook.read_bytes(),
+            data,
             draws,
             partial / DRAWS_FILE,
             args.workers,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from types import MappingProxyType
 from typing import Any
 
 SystemYear = tuple[str, int]
@@ -120,8 +121,29 @@ class UncertainInput:
     group: str | None
 
 
+class Frozen(Mapping[Any, Any]):
+    """A read-only mapping that pickles (so that ModelData can be sent to sweep workers)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[Any, Any]) -> None:
+        self._items = dict(items)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Frozen({self._items!r})"
+
+
 def _frozen(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:
-    return MappingProxyType(dict(mapping))
+    return Frozen(mapping)
 
 
 @dataclass(frozen=True)
@@ -180,6 +202,12 @@ class ModelData:
     def offset_rule_of(self) -> dict[tuple[str, str, int], OffsetRule]:
         """Return the rule in force for each (system, offset type, year)."""
         return {(r.system, r.offset_type, y): r for r in self.offset_rules for y in r.years}
+
+    @cached_property
+    def digest(self) -> str:
+        """Return a SHA-256 of every input (the key of a sweep worker's models)."""
+        fields = (getattr(self, f.name) for f in dataclasses.fields(self))
+        return hashlib.sha256(repr(tuple(fields)).encode()).hexdigest()
 
     def without_links(self) -> ModelData:
         """Return the same data with every link removed (offsets stay)."""

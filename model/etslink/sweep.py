@@ -8,8 +8,6 @@ workers or the order in which draws finish.
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,33 +54,21 @@ def chunks(todo: list[int], workers: int) -> list[list[int]]:
     return [todo[i : i + size] for i in range(0, len(todo), size)]
 
 
-def solve_draws(content: bytes, draws: list[int]) -> pd.DataFrame:
+def solve_draws(data: ModelData, draws: list[int]) -> pd.DataFrame:
     """Return the rows of several draws (one dask task: fewer round trips per draw)."""
-    return pd.concat([solve_draw(content, draw) for draw in draws], ignore_index=True)
+    return pd.concat([solve_draw(data, draw) for draw in draws], ignore_index=True)
 
 
-def workbook_key(content: bytes) -> str:
-    """Return the SHA-256 of a workbook's bytes (the cache key of a worker's models)."""
-    return hashlib.sha256(content).hexdigest()
+def _solvers(data: ModelData) -> dict[str, CaseSolver]:
+    if data.digest not in _WORKERS:
+        _WORKERS[data.digest] = {case: CaseSolver(case, d) for case, d in case_data(data).items()}
+    return _WORKERS[data.digest]
 
 
-def _solvers(content: bytes) -> dict[str, CaseSolver]:
-    key = workbook_key(content)
-    if key not in _WORKERS:
-        from etslink.run import load_workbook
-
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "workbook.xlsx"
-            path.write_bytes(content)
-            data, _ = load_workbook(path)
-        _WORKERS[key] = {case: CaseSolver(case, d) for case, d in case_data(data).items()}
-    return _WORKERS[key]
-
-
-def solve_draw(content: bytes, draw: int) -> pd.DataFrame:
+def solve_draw(data: ModelData, draw: int) -> pd.DataFrame:
     """Return the rows of draw `draw` for both cases (runs on a dask worker)."""
     frames = []
-    for case, solver in _solvers(content).items():
+    for case, solver in _solvers(data).items():
         frames.append(solver.solve(perturbed(solver.data, draw)).assign(draw=draw, case=case))
     table = pd.concat(frames, ignore_index=True)
     return table[["draw", "case", *[c for c in table.columns if c not in ("draw", "case")]]]
@@ -162,7 +148,7 @@ def _client(workers: int, scheduler: str | None) -> Any:
 
 
 def run_draws(
-    content: bytes,
+    data: ModelData,
     draws: int,
     partial: Path,
     workers: int,
@@ -182,7 +168,7 @@ def run_draws(
         return
     client = _client(workers, scheduler)
     try:
-        shared = client.scatter(content, broadcast=True)
+        shared = client.scatter(data, broadcast=True)
         tasks = chunks(todo, len(client.scheduler_info()["workers"]))
         futures = client.map(solve_draws, [shared] * len(tasks), tasks, pure=False)
         done = draws - len(todo)
