@@ -2,19 +2,23 @@
 
 Every series carries an SVG id (`gid`) naming what it shows, e.g. `price-linked-EU`, so that
 tests can check a chart's content without looking at it.
+
+A chart's drawing cost follows what a reader can tell apart, not systems x years: beyond a
+handful of systems, tables of numbers become colour (`price_heatmap`, `transfer_matrix`,
+drawn as one raster image each) and bars lose their value labels.
 """
 
 from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from matplotlib import rc_context
+from matplotlib import colormaps, rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -42,6 +46,12 @@ _STYLE = {
     "axes.grid": True,
     "grid.alpha": 0.3,
 }
+
+
+LABELLED_MAX = 8
+"""Charts with more systems than this drop the numbers written on bars and cells."""
+TICKS_MAX = 60
+"""At most this many system names along an axis; beyond it every k-th is named."""
 
 
 def colours(systems: tuple[str, ...]) -> dict[str, str]:
@@ -88,6 +98,132 @@ def price_paths(prices: pd.DataFrame, price_col: str, d: ModelData) -> str:
         return _svg(fig)
 
 
+def _name_axis(ax: Axes, axis: str, names: Sequence[str]) -> None:
+    """Name every row or column of a chart, or every k-th one when there are many.
+
+    The names get smaller as they get more, and stand upright along x beyond 12.
+    """
+    step = -(-len(names) // TICKS_MAX)
+    where = range(0, len(names), step)
+    labels = [names[i] for i in where]
+    size = 9 if len(names) <= 12 else 7 if len(names) <= 30 else 6
+    if axis == "x":
+        ax.set_xticks(where, labels, fontsize=size, rotation=0 if len(names) <= 12 else 90)
+    else:
+        ax.set_yticks(where, labels, fontsize=size)
+
+
+def _year_axis(ax: Axes, years: Sequence[int]) -> None:
+    """Label about eight of the columns of a systems x years heat map with their year."""
+    step = max(1, -(-len(years) // 8))
+    ax.set_xticks(range(0, len(years), step), [str(y) for y in years[::step]])
+
+
+SPREAD_PERCENTILE = 98.0
+"""Heat-map colours span this percentile of the values, so that one early-year spike does not
+wash out the rest; the colour bar's pointed ends mark the values beyond."""
+
+
+def _heat(fig: Figure, ax: Axes, values: np.ndarray, symmetric: bool, label: str) -> Any:
+    """Draw one systems x years panel as a single image, blank where a system is absent.
+
+    Args:
+        fig: The figure (for the colour bar).
+        ax: The panel.
+        values: Systems x years [CUR per tCO2e], NaN where a system takes no part.
+        symmetric: Colour around zero (blue below, red above) rather than from zero up.
+        label: The colour bar's label.
+    """
+    finite = values[np.isfinite(values)]
+    extent = np.abs(finite) if symmetric else finite
+    top = float(np.percentile(extent, SPREAD_PERCENTILE)) if finite.size else 0.0
+    top = top or 1.0
+    low = -top if symmetric else min(0.0, float(finite.min(initial=0.0)))
+    ax.grid(False)
+    image = ax.imshow(
+        np.ma.masked_invalid(values),
+        cmap=colormaps["RdBu_r" if symmetric else "viridis"].with_extremes(bad="#eeeeee"),
+        vmin=low,
+        vmax=top,
+        aspect="auto",
+        interpolation="none",  # the SVG keeps one pixel per cell, drawn sharp
+    )
+    beyond = finite.size and float(extent.max()) > top
+    extend = ("both" if symmetric else "max") if beyond else "neither"
+    fig.colorbar(image, ax=ax, location="bottom", shrink=0.8, label=label, extend=extend)
+    return image
+
+
+def price_heatmap(
+    prices: pd.DataFrame, price_col: str, d: ModelData, groups: Sequence[Sequence[str]]
+) -> str:
+    """Return two heat maps, systems (rows) x years: the linked price and its change.
+
+    Args:
+        prices: The `prices` table of both cases [CUR per tCO2e].
+        price_col: Its price column.
+        d: The workbook's data (currency).
+        groups: The rows, in order; a white line separates one group from the next.
+    """
+    systems = [s for group in groups for s in group]
+    by_case = prices.set_index(["case", "system", "year"])[price_col].unstack("year")
+    years = [int(y) for y in by_case.columns]
+    linked = by_case.loc["linked"].reindex(systems).to_numpy(dtype=float)
+    change = linked - by_case.loc["autarky"].reindex(systems).to_numpy(dtype=float)
+    cur = d.currency
+    with _figure(7.5, min(1.6 + 0.11 * len(systems), 9.0)) as fig:
+        left, right = fig.subplots(1, 2, sharey=True)
+        for ax, values, gid, symmetric, label in (
+            (left, linked, "linked", False, f"linked price, {cur} per tCO2e"),
+            (right, change, "change", True, f"linked minus autarky, {cur} per tCO2e"),
+        ):
+            _heat(fig, ax, values, symmetric, label).set_gid(f"price-heatmap-{gid}")
+            _year_axis(ax, years)
+            for edge in itertools.accumulate(len(g) for g in groups[:-1]):
+                ax.axhline(edge - 0.5, color="#333333" if symmetric else "white", linewidth=1)
+        _name_axis(left, "y", systems)
+        return _svg(fig)
+
+
+def price_moves(
+    linked: dict[str, float],
+    autarky: dict[str, float],
+    d: ModelData,
+    year: int,
+    groups: Sequence[Sequence[str]],
+) -> str:
+    """Return each system's price without links (across) against with them (up), in one year.
+
+    Args:
+        linked: Linked price by system [CUR per tCO2e]; systems absent in `year` are left out.
+        autarky: Autarky price by system [CUR per tCO2e].
+        d: The workbook's data (currency).
+        year: The year shown.
+        groups: The linked groups: one colour each, so that a converged group lies on one
+            horizontal line. Systems in none are grey. The biggest moves are named.
+    """
+    grouped = {s for group in groups for s in group}
+    series = [(f"move-{i}", g, PALETTE[i % len(PALETTE)]) for i, g in enumerate(groups)]
+    series.append(("move-alone", [s for s in d.systems if s not in grouped], "#7f7f7f"))
+    with _figure(7.5, 3.6) as fig:
+        ax = fig.add_subplot()
+        top = max([*linked.values(), *autarky.values(), 1.0])
+        ax.plot([0, top], [0, top], color="#999999", linewidth=0.8, label="no change")
+        for gid, systems, colour in series:
+            present = [s for s in systems if s in linked]
+            x, y = [autarky[s] for s in present], [linked[s] for s in present]
+            label = "not linked" if gid == "move-alone" and present else None
+            ax.scatter(x, y, s=14, color=colour, zorder=3, label=label).set_gid(gid)
+        for s in sorted(linked, key=lambda s: abs(linked[s] - autarky[s]))[-LABELLED_MAX:]:
+            ax.annotate(
+                s, (autarky[s], linked[s]), xytext=(3, 3), textcoords="offset points", fontsize=7
+            )
+        ax.set_xlabel(f"price without links, {d.currency} per tCO2e, {year}")
+        ax.set_ylabel(f"linked price, {d.currency} per tCO2e, {year}")
+        ax.legend(frameon=False, fontsize=7, loc="upper left")
+        return _svg(fig)
+
+
 def price_bars(linked: dict[str, float], autarky: dict[str, float], d: ModelData, year: int) -> str:
     """Return paired bars of each system's autarky and linked price in one year.
 
@@ -128,15 +264,22 @@ def abatement_at(price: float, d: ModelData, system: str, year: int) -> float:
     return total
 
 
-def mac_curves(d: ModelData, prices: dict[tuple[str, str], float], year: int) -> str:
+def mac_curves(
+    d: ModelData,
+    prices: dict[tuple[str, str], float],
+    year: int,
+    systems: Sequence[str] | None = None,
+) -> str:
     """Return one panel per system: its MAC curve in `year` with both cases' prices marked.
 
     Args:
         d: The workbook's data (abatement options).
         prices: Price by (case, system) in `year` [CUR per tCO2e].
         year: The year shown.
+        systems: The systems drawn (default: all that take part in `year`).
     """
-    systems = [s for s in d.systems if (s, year) in d.baseline_MtCO2e]
+    if systems is None:
+        systems = [s for s in d.systems if (s, year) in d.baseline_MtCO2e]
     colour = colours(d.systems)
     cols = min(len(systems), 4) or 1
     rows = -(-len(systems) // cols)
@@ -180,7 +323,8 @@ def _mark_prices(
 def transfer_matrix(transfers: pd.DataFrame, d: ModelData) -> str:
     """Return a heat map of allowances moved from each system (rows) to each (columns).
 
-    Pairs that no link connects are left blank.
+    Pairs that no link connects are left blank. Up to `LABELLED_MAX` systems every cell
+    states its number; beyond, the colour alone does and the chart stops growing.
     """
     arcs = {(link.from_system, link.to_system) for link in d.links}
     arcs |= {(link.to_system, link.from_system) for link in d.links if link.two_way}
@@ -190,50 +334,75 @@ def transfer_matrix(transfers: pd.DataFrame, d: ModelData) -> str:
     for (i, a), (j, b) in itertools.product(enumerate(d.systems), repeat=2):
         if (a, b) in arcs:
             matrix[i, j] = moved.get((a, b), 0.0)
-    with _figure(1.6 + 0.7 * n, 0.9 + 0.6 * n) as fig:
+    with _figure(min(1.6 + 0.7 * n, 7.5), min(0.9 + 0.6 * n, 7.0)) as fig:
         ax = fig.add_subplot()
         ax.grid(False)
-        image = ax.imshow(np.ma.masked_invalid(matrix), cmap="Blues", aspect="auto")
+        image = ax.imshow(
+            np.ma.masked_invalid(matrix), cmap="Blues", aspect="auto", interpolation="none"
+        )
         image.set_gid("transfer-matrix")
-        peak = float(np.nanmax(matrix)) if np.isfinite(matrix).any() else 0.0
-        for (i, j), value in np.ndenumerate(matrix):
-            if np.isfinite(value):
-                ax.text(
-                    j,
-                    i,
-                    f"{value:,.1f}",
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color="white" if value > 0.6 * peak > 0 else "black",
-                )
-        ax.set_xticks(range(n), d.systems)
-        ax.set_yticks(range(n), d.systems)
+        if n <= LABELLED_MAX:
+            _write_cells(ax, matrix)
+        _name_axis(ax, "x", d.systems)
+        _name_axis(ax, "y", d.systems)
         ax.set_xlabel("to system (uses the allowances)")
         ax.set_ylabel("from system (its allowances)")
         fig.colorbar(image, ax=ax, label="MtCO2e, all years")
         return _svg(fig)
 
 
-def bars_by_system(values: dict[str, dict[str, float]], d: ModelData, ylabel: str, gid: str) -> str:
-    """Return grouped bars: one group per system, one bar per series in `values`."""
-    x = np.arange(len(d.systems))
+def _write_cells(ax: Axes, matrix: np.ndarray) -> None:
+    """Write each finite cell's value on a heat map, white on the darkest cells."""
+    peak = float(np.nanmax(matrix)) if np.isfinite(matrix).any() else 0.0
+    for (i, j), value in np.ndenumerate(matrix):
+        if np.isfinite(value):
+            ax.text(
+                j,
+                i,
+                f"{value:,.1f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if value > 0.6 * peak > 0 else "black",
+            )
+
+
+def bars_by_system(
+    values: dict[str, dict[str, float]],
+    d: ModelData,
+    ylabel: str,
+    gid: str,
+    systems: Sequence[str] | None = None,
+) -> str:
+    """Return grouped bars: one group per system, one bar per series in `values`.
+
+    Args:
+        values: Per series, the value of each system (missing = 0).
+        d: The workbook's data (the systems, in order, by default).
+        ylabel: The unit of the values.
+        gid: Bars get the SVG id `{gid}-{series number}-{system}`.
+        systems: The systems shown, in order (default: all, in workbook order). Beyond
+            `LABELLED_MAX` of them the bars carry no numbers and the names stand upright.
+    """
+    systems = list(d.systems if systems is None else systems)
+    x = np.arange(len(systems))
     width = 0.8 / max(len(values), 1)
     with _figure(7.5, 3.0) as fig:
         ax = fig.add_subplot()
         for i, (series, by_system) in enumerate(values.items()):
             bars = ax.bar(
                 x - 0.4 + width * (i + 0.5),
-                [by_system.get(s, 0.0) for s in d.systems],
+                [by_system.get(s, 0.0) for s in systems],
                 width,
                 label=series,
                 color=PALETTE[i % len(PALETTE)],
             )
-            for patch, system in zip(bars, d.systems, strict=True):
+            for patch, system in zip(bars, systems, strict=True):
                 patch.set_gid(f"{gid}-{i}-{system}")
-            ax.bar_label(bars, fmt="{:,.1f}", fontsize=7)
+            if len(systems) <= LABELLED_MAX:
+                ax.bar_label(bars, fmt="{:,.1f}", fontsize=7)
         ax.axhline(0, color="black", linewidth=0.6)
-        ax.set_xticks(x, d.systems)
+        _name_axis(ax, "x", systems)
         ax.set_ylabel(ylabel)
         ax.legend(frameon=False, fontsize=7)
         return _svg(fig)

@@ -1,7 +1,13 @@
-"""Write `report.html`: one self-contained file (inline SVG charts, no external resources)."""
+"""Write `report.html`: one self-contained file (inline SVG charts, no external resources).
+
+The report reads the same at 6 systems and at 60: up to `LINES_MAX` systems every system has
+its own line and bar; beyond, prices become heat maps, the MAC curves are drawn only for the
+systems whose price moves most, and long tables show their top rows with the rest folded.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -10,12 +16,52 @@ import jinja2
 
 from etslink.report import charts
 from etslink.report.story import (
-    group_stories,
+    abatement_table,
+    headline,
     headline_year,
+    linked_groups,
+    name_list,
     price_change_table,
+    price_movers,
+    restriction_summary,
+    rows_in_groups,
     shared_offsets,
 )
 from etslink.results import Results
+
+LINES_MAX = 8
+"""Up to this many systems, one line per system and case in the price paths, and paired bars
+in the headline; beyond, heat maps and a scatter that do not grow with the systems."""
+MAC_PANELS = 6
+"""MAC curves drawn for at most this many systems: those whose price moves most."""
+LONG_TABLE = 12
+"""Tables longer than this are sorted by what matters and show `ROWS_SHOWN` rows unfolded."""
+ROWS_SHOWN = 10
+"""Rows a long table shows before the fold."""
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A table's rows: those shown, and those folded away under `<details>`."""
+
+    head: list[Row]
+    tail: list[Row]
+
+
+def fold(rows: list[Row], key: str | None = None) -> Folded:
+    """Return the rows to show and to fold.
+
+    A table of at most `LONG_TABLE` rows is shown whole, in the order given. A longer one is
+    sorted by the size of `key` (largest first; none = as given) and folded after
+    `ROWS_SHOWN` rows.
+    """
+    if len(rows) <= LONG_TABLE:
+        return Folded(rows, [])
+    if key is not None:  # NaN (e.g. no autarky cost to compare with) counts as 0
+        rows = sorted(rows, key=lambda row: -abs(row[key]) if row[key] == row[key] else 0.0)
+    return Folded(rows[:ROWS_SHOWN], rows[ROWS_SHOWN:])
 
 
 def _number(value: Any, digits: int = 2) -> str:
@@ -37,6 +83,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["num"] = _number
+    env.filters["names"] = name_list
     return env
 
 
@@ -52,44 +99,84 @@ def _money_abroad(results: Results) -> dict[str, float]:
     }
 
 
-def _charts(results: Results) -> dict[str, str]:
-    d, year = results.data, headline_year(results.data)
+def _prices_at(results: Results, year: int) -> dict[tuple[str, str], float]:
+    """Return the price by (case, system) in `year` [CUR per tCO2e]."""
     prices = results.table("prices")
-    at_year = prices[prices["year"] == year]
-    by_case = {(r.case, r.system): r[results.columns.price] for _, r in at_year.iterrows()}
-    gains, cur = results.gains.set_index("system"), d.currency
-    offset_use = results.cases["linked"].offset_use
+    at_year = prices[prices["year"] == year].set_index(["case", "system"])
+    return {key: float(p) for key, p in at_year[results.columns.price].items()}
+
+
+def _price_charts(results: Results, many: bool) -> dict[str, str]:
+    """Return the headline chart (bars or scatter) and the price paths (lines or heat map)."""
+    d, year = results.data, headline_year(results.data)
+    by_case = _prices_at(results, year)
+    linked, autarky = (
+        {s: by_case[case, s] for s in d.systems if (case, s) in by_case}
+        for case in ("linked", "autarky")
+    )
+    prices, col = results.table("prices"), results.columns.price
+    if not many:
+        return {
+            "price_bars": charts.price_bars(linked, autarky, d, year),
+            "price_paths": charts.price_paths(prices, col, d),
+        }
+    return {
+        "price_bars": charts.price_moves(linked, autarky, d, year, linked_groups(d)),
+        "price_paths": charts.price_heatmap(prices, col, d, rows_in_groups(d)),
+    }
+
+
+def _trade_charts(results: Results) -> dict[str, str]:
+    """Return the transfer matrix and the credits each system uses (or "" when none)."""
+    d, linked = results.data, results.cases["linked"]
     offsets = {
         o: g.groupby("system")["quantity_MtCO2e"].sum().to_dict()
-        for o, g in offset_use.groupby("offset_type")
+        for o, g in linked.offset_use.groupby("offset_type")
     }
+    users = sorted(
+        (s for s in d.systems if any(by_system.get(s, 0.0) > 0 for by_system in offsets.values())),
+        key=lambda s: -sum(by_system.get(s, 0.0) for by_system in offsets.values()),
+    )
     return {
-        "price_bars": charts.price_bars(
-            {s: by_case["linked", s] for s in d.systems if ("linked", s) in by_case},
-            {s: by_case["autarky", s] for s in d.systems if ("autarky", s) in by_case},
+        "transfers": charts.transfer_matrix(linked.transfers, d) if len(linked.transfers) else "",
+        "offsets": charts.bars_by_system(
+            offsets,
             d,
-            year,
-        ),
-        "price_paths": charts.price_paths(prices, results.columns.price, d),
-        "mac_curves": charts.mac_curves(d, by_case, year),
-        "transfers": charts.transfer_matrix(results.cases["linked"].transfers, d)
-        if len(results.cases["linked"].transfers)
-        else "",
-        "offsets": charts.bars_by_system(offsets, d, "MtCO2e, all years", "offsets")
+            "MtCO2e, all years",
+            "offsets",
+            users if len(d.systems) > LINES_MAX else None,
+        )
         if offsets
         else "",
-        "gains": charts.bars_by_system(
-            {
-                "gain from linking": gains[f"gain_from_linking_pv_M{cur}"].to_dict(),
-            },
-            d,
-            f"M{cur}, present value {d.base_year}",
-            "gains",
-        ),
     }
 
 
-def _inputs(results: Results) -> dict[str, list[dict[str, Any]]]:
+def _gains_chart(results: Results, many: bool) -> str:
+    """Return each system's gain from linking; beyond `LINES_MAX` systems, largest first."""
+    d = results.data
+    gain = results.gains.set_index("system")[f"gain_from_linking_pv_M{d.currency}"]
+    order = list(gain.sort_values(ascending=False, kind="stable").index) if many else None
+    return charts.bars_by_system(
+        {"gain from linking": gain.to_dict()},
+        d,
+        f"M{d.currency}, present value {d.base_year}",
+        "gains",
+        order,
+    )
+
+
+def _charts(results: Results, mac_systems: list[str]) -> dict[str, str]:
+    d, year = results.data, headline_year(results.data)
+    many = len(d.systems) > LINES_MAX
+    return {
+        **_price_charts(results, many),
+        "mac_curves": charts.mac_curves(d, _prices_at(results, year), year, mac_systems),
+        **_trade_charts(results),
+        "gains": _gains_chart(results, many),
+    }
+
+
+def _inputs(results: Results) -> dict[str, Folded]:
     d = results.data
     systems = [
         {
@@ -121,36 +208,61 @@ def _inputs(results: Results) -> dict[str, list[dict[str, Any]]]:
         }
         for r in d.offset_rules
     ]
-    return {"systems": systems, "links": links, "rules": rules}
+    return {"systems": fold(systems), "links": fold(links), "rules": fold(rules)}
+
+
+def _flows(results: Results) -> Folded:
+    """Return the allowances moved per pair of systems, all years [MtCO2e], largest first."""
+    transfers = results.cases["linked"].transfers
+    moved = transfers.groupby(["from_system", "to_system"], sort=False)["quantity_MtCO2e"].sum()
+    rows = [{"from": a, "to": b, "quantity": float(q)} for (a, b), q in moved.items() if q > 0]
+    return fold(sorted(rows, key=lambda row: -row["quantity"]))
+
+
+def _tables(results: Results, mac_systems: list[str]) -> dict[str, Any]:
+    """Return the report's tables, long ones sorted by what matters and folded."""
+    gain_col = f"gain_from_linking_pv_M{results.data.currency}"
+    abated = abatement_table(results)
+    shadow = results.cases["linked"].shadow_prices
+    summary = restriction_summary(results)
+    return {
+        "changes": fold(price_change_table(results).to_dict("records"), "change"),
+        "mac_rest": fold(abated[~abated["system"].isin(mac_systems)].to_dict("records"), "change"),
+        "restrictions": fold(summary.to_dict("records")),
+        "meanings": dict(zip(summary["restriction"], summary["meaning"], strict=True)),
+        "shadow": shadow[shadow["restriction"] != "offset_market"].to_dict("records"),
+        "flows": _flows(results) if len(results.data.systems) > LINES_MAX else Folded([], []),
+        "gains": fold(results.gains.to_dict("records"), gain_col),
+        "inputs": _inputs(results),
+    }
 
 
 def build_context(results: Results, record: dict[str, Any]) -> dict[str, Any]:
     """Return everything the template shows."""
     d = results.data
     total_autarky = results.total_cost_pv("autarky")
-    shadow = results.cases["linked"].shadow_prices
     market = results.cases["linked"].offset_prices
     offset_prices = {
         o: dict(zip(g["year"], g[results.columns.price], strict=True))
         for o, g in market.groupby("offset_type")
     }
     gain = total_autarky - results.total_cost_pv("linked")
+    mac_systems = price_movers(results, MAC_PANELS)
     return {
         "d": d,
         "year": headline_year(d),
-        "stories": group_stories(results),
+        "headline": headline(results),
+        "many": len(d.systems) > LINES_MAX,
         "shared_offsets": shared_offsets(d),
-        "changes": price_change_table(results).to_dict("records"),
         "total_gain": gain,
         "gain_percent": 100 * gain / total_autarky if total_autarky else None,
         "abroad": _money_abroad(results),
-        "gains": results.gains.to_dict("records"),
-        "shadow": shadow[shadow["restriction"] != "offset_market"].to_dict("records"),
         "offset_prices": offset_prices,
         "offset_years": sorted({y for by_year in offset_prices.values() for y in by_year}),
         "shadow_col": results.columns.shadow,
-        "charts": _charts(results),
-        "inputs": _inputs(results),
+        "mac_systems": mac_systems,
+        "charts": _charts(results, mac_systems),
+        **_tables(results, mac_systems),
         "record": record,
     }
 
