@@ -398,6 +398,12 @@ class CompiledCase:
 
     # -- changing numbers directly ---------------------------------------------------------
 
+    def rhs(self, name: str) -> dict[Any, float]:
+        """Return the right-hand side of each row of a constraint, by key [the row's unit]."""
+        lp = self.highs.getLp()
+        bounds = np.where(self._upper_open, lp.row_lower_, lp.row_upper_)
+        return {key: float(bounds[p]) for key, p in self.row_positions.get(name, {}).items()}
+
     def set_rhs(self, name: str, rhs: Mapping[Any, float]) -> None:
         """Set the right-hand side of rows of a constraint, by key [the row's unit]."""
         positions = self.row_positions[name]
