@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from etslink.cases import CASES
@@ -105,18 +107,63 @@ class Results:
         return float(self.cases[case].costs[self.columns.money("compliance_cost", pv=True)].sum())
 
 
-def _link_flows(link: Link, t: float) -> list[tuple[str, str, float, float]]:
-    """Return (exporter, importer, allowances of exporter, exchange rate) per direction."""
-    forward, backward = max(t, 0.0), max(-link.exchange_rate * t, 0.0)
-    flows = [(link.from_system, link.to_system, forward + 0.0, link.exchange_rate)]
-    if link.two_way:  # + 0.0 turns a -0.0 into 0.0
-        flows.append((link.to_system, link.from_system, backward + 0.0, 1 / link.exchange_rate))
-    return flows
+@dataclass(frozen=True)
+class _Flows:
+    """Each direction of each link-year as positions in arrays (built once per link set).
+
+    A flow moves max(coef * t, 0) allowances of its exporter, where t is its link-year's
+    transfer variable (B3): coef = 1 forward, -rate backward on a two-way link.
+    """
+
+    link_years: tuple[tuple[str, int], ...]
+    link_year: np.ndarray
+    coef: np.ndarray
+    rate: np.ndarray
+    exporter: np.ndarray
+    importer: np.ndarray
+
+    def quantities(self, transfers: dict[Any, float]) -> np.ndarray:
+        """Return each flow's allowances moved [MtCO2e of the exporter's allowances]."""
+        t = np.fromiter(
+            (transfers.get(k, 0.0) for k in self.link_years), float, len(self.link_years)
+        )
+        return np.maximum(self.coef * t[self.link_year], 0.0) + 0.0  # + 0.0: no -0.0
 
 
-def _prices(sol: Solution, d: ModelData) -> dict[tuple[str, int], float]:
+@functools.lru_cache(maxsize=16)
+def _flows(links: tuple[Link, ...], keys: tuple[tuple[str, int], ...]) -> _Flows:
+    """Return the flows of the links, forward then backward per link-year, in link order."""
+    position = {key: i for i, key in enumerate(keys)}
+    link_years: list[tuple[str, int]] = []
+    columns: dict[str, list[float]] = {c: [] for c in ("j", "coef", "rate", "from", "to")}
+
+    def add(*values: float) -> None:
+        for column, value in zip(columns.values(), values, strict=True):
+            column.append(value)
+
+    for link in links:
+        for y in link.years:
+            ends = (position[link.from_system, y], position[link.to_system, y])
+            add(len(link_years), 1.0, link.exchange_rate, *ends)
+            if link.two_way:
+                add(len(link_years), -link.exchange_rate, 1 / link.exchange_rate, *ends[::-1])
+            link_years.append((link.name, y))
+    positions = {c: np.array(columns[c], dtype=int) for c in ("j", "from", "to")}
+    return _Flows(
+        tuple(link_years),
+        positions["j"],
+        np.array(columns["coef"], dtype=float),
+        np.array(columns["rate"], dtype=float),
+        positions["from"],
+        positions["to"],
+    )
+
+
+def _prices(sol: Solution, d: ModelData, discount: np.ndarray) -> np.ndarray:
+    """Return the allowance price of each system-year [CUR per tCO2e, money of the year]."""
     duals = sol.duals("compliance")
-    return {(s, y): year_money(duals.get((s, y), 0.0), d, y) for s, y in d.system_years}
+    dual = np.fromiter((duals.get(k, 0.0) for k in d.system_years), float, len(discount))
+    return -dual / discount + 0.0
 
 
 def _offset_prices(sol: Solution, d: ModelData) -> dict[tuple[str, int], float]:
@@ -138,38 +185,21 @@ def _offset_use(
 
 
 def _transfers(
-    sol: Solution, d: ModelData, prices: dict[tuple[str, int], float], cols: Columns
+    flows: _Flows, quantity: np.ndarray, payment: np.ndarray, d: ModelData, cols: Columns
 ) -> pd.DataFrame:
     """Return each direction of each link-year: allowances moved and what the importer paid."""
-    transfers = _values(sol, "transfer_MtCO2e")
-    rows = [
-        (exporter, importer, y, quantity, rate, quantity * rate, quantity * prices[exporter, y])
-        for link in d.links
-        for y in link.years
-        for exporter, importer, quantity, rate in _link_flows(
-            link, transfers.get((link.name, y), 0.0)
-        )
-    ]
-    columns = [
-        "from_system",
-        "to_system",
-        "year",
-        "quantity_MtCO2e",
-        "exchange_rate",
-        "compliance_MtCO2e",
-        cols.money("payment"),
-    ]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def _summed(frame: pd.DataFrame, by: str, column: str) -> dict[tuple[str, int], float]:
-    """Return the sum of `column` by (`by`, year)."""
-    sums: dict[tuple[str, int], float] = {}
-    for key, year, value in zip(
-        frame[by].tolist(), frame["year"].tolist(), frame[column].tolist(), strict=True
-    ):
-        sums[key, year] = sums.get((key, year), 0.0) + value
-    return sums
+    keys = d.system_years
+    return pd.DataFrame(
+        {
+            "from_system": [keys[i][0] for i in flows.exporter],
+            "to_system": [keys[i][0] for i in flows.importer],
+            "year": [keys[i][1] for i in flows.exporter],
+            "quantity_MtCO2e": quantity,
+            "exchange_rate": flows.rate,
+            "compliance_MtCO2e": quantity * flows.rate,
+            cols.money("payment"): payment,
+        }
+    )
 
 
 _BALANCE_ITEMS = (
@@ -220,38 +250,38 @@ COST_ITEMS = (
 
 
 def _costs(
-    sol: Solution,
-    d: ModelData,
-    offset_use: pd.DataFrame,
-    transfers: pd.DataFrame,
-    cols: Columns,
+    sol: Solution, d: ModelData, priced: _Priced, discount: np.ndarray, cols: Columns
 ) -> pd.DataFrame:
     """Return the compliance cost items per system-year [M CUR, money of the year]."""
-    payment = cols.money("payment")
-    offsets = _summed(offset_use, "system", payment)
-    imports = _summed(transfers, "to_system", payment)
-    exports = _summed(transfers, "from_system", payment)
-    abatement_cost = sol.values("abatement_cost_Mcur")
-    ceiling_sales = _values(sol, "ceiling_sales_MtCO2e")
-    names = [cols.money(item) for item in COST_ITEMS]
-    total, total_pv = cols.money("compliance_cost"), cols.money("compliance_cost", pv=True)
-    rows = []
-    for s, y in d.system_years:
-        control = d.price_controls.get((s, y))
-        ceiling_price = (control.ceiling_per_tCO2e if control else None) or 0.0
-        items = (
-            abatement_cost[s, y],
-            offsets.get((s, y), 0.0),
-            ceiling_sales.get((s, y), 0.0) * ceiling_price,
-            imports.get((s, y), 0.0),
-            exports.get((s, y), 0.0),
-        )
-        net = sum(items[:-1]) - items[-1]
-        factor = d.discount_factor(y)
-        row: dict[str, Any] = {"system": s, "year": y, **dict(zip(names, items, strict=True))}
-        row |= {total: net, total_pv: net * factor, "discount_factor": factor}
-        rows.append(row)
-    return pd.DataFrame(rows)
+    keys = d.system_years
+    position = {key: i for i, key in enumerate(keys)}
+    offsets = np.zeros(len(keys))
+    for s, y, paid in zip(
+        priced.offset_use["system"],
+        priced.offset_use["year"],
+        priced.offset_use[cols.money("payment")],
+        strict=True,
+    ):
+        offsets[position[s, y]] += paid
+    ceiling = np.zeros(len(keys))
+    for key, sold in _values(sol, "ceiling_sales_MtCO2e").items():
+        ceiling[position[key]] = sold * (d.price_controls[key].ceiling_per_tCO2e or 0.0)
+    exporter, importer = priced.flows.exporter, priced.flows.importer
+    abatement = sol.values("abatement_cost_Mcur")
+    items = (
+        np.fromiter((abatement[k] for k in keys), float, len(keys)),
+        offsets,
+        ceiling,
+        np.bincount(importer, priced.payment, minlength=len(keys)),
+        np.bincount(exporter, priced.payment, minlength=len(keys)),
+    )
+    net = items[0] + items[1] + items[2] + items[3] - items[4]
+    table = {"system": [s for s, _ in keys], "year": [y for _, y in keys]}
+    table |= {cols.money(item): values for item, values in zip(COST_ITEMS, items, strict=True)}
+    table[cols.money("compliance_cost")] = net
+    table[cols.money("compliance_cost", pv=True)] = net * discount
+    table["discount_factor"] = discount
+    return pd.DataFrame(table)
 
 
 def _restriction_rows(sol: Solution, d: ModelData) -> list[dict[str, Any]]:
@@ -310,27 +340,35 @@ def _shadow_prices(
 class _Priced:
     """What both a full case and a sweep draw read: prices, money flows and costs."""
 
-    prices: dict[tuple[str, int], float]
+    prices: np.ndarray
     offset_prices: dict[tuple[str, int], float]
-    transfers: pd.DataFrame
+    flows: _Flows
+    quantity: np.ndarray
+    payment: np.ndarray
     offset_use: pd.DataFrame
-    costs: pd.DataFrame
+    costs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _priced(sol: Solution, d: ModelData, cols: Columns) -> _Priced:
-    prices = _prices(sol, d)
+    discount = np.fromiter((d.discount_factor(y) for _, y in d.system_years), float)
+    prices = _prices(sol, d, discount)
     offset_prices = _offset_prices(sol, d)
-    transfers = _transfers(sol, d, prices, cols)
-    offset_use = _offset_use(sol, offset_prices, cols)
-    costs = _costs(sol, d, offset_use, transfers, cols)
-    return _Priced(prices, offset_prices, transfers, offset_use, costs)
+    flows = _flows(d.links, d.system_years)
+    quantity = flows.quantities(_values(sol, "transfer_MtCO2e"))
+    payment = quantity * prices[flows.exporter]
+    priced = _Priced(
+        prices, offset_prices, flows, quantity, payment, _offset_use(sol, offset_prices, cols)
+    )
+    priced.costs = _costs(sol, d, priced, discount, cols)
+    return priced
 
 
 def extract_case(case: str, sol: Solution, d: ModelData, outcome: SolveOutcome) -> CaseResults:
     """Return the result tables of one solved case."""
     cols = Columns(d.currency)
     priced = _priced(sol, d, cols)
-    prices, offset_prices = priced.prices, priced.offset_prices
+    offset_prices = priced.offset_prices
+    prices = dict(zip(d.system_years, priced.prices.tolist(), strict=True))
     return CaseResults(
         case=case,
         outcome=outcome,
@@ -338,7 +376,7 @@ def extract_case(case: str, sol: Solution, d: ModelData, outcome: SolveOutcome) 
             [{"system": s, "year": y, cols.price: p} for (s, y), p in prices.items()]
         ),
         balances=_balances(sol, d),
-        transfers=priced.transfers,
+        transfers=_transfers(priced.flows, priced.quantity, priced.payment, d, cols),
         costs=priced.costs,
         shadow_prices=_shadow_prices(sol, d, prices, cols),
         offset_prices=pd.DataFrame(
@@ -387,9 +425,7 @@ def extract_draw(sol: Solution, d: ModelData) -> pd.DataFrame:
     cols = Columns(d.currency)
     priced = _priced(sol, d, cols)
     costs = priced.costs
-    costs[cols.price] = [
-        priced.prices[s, y] for s, y in zip(costs["system"], costs["year"], strict=True)
-    ]
+    costs[cols.price] = priced.prices
     keep = [
         "system",
         "year",

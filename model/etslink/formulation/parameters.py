@@ -85,7 +85,7 @@ def add_parameters(m: pyo.ConcreteModel, d: ModelData, mutable: frozenset[str]) 
                 getattr(m, INDEX[name]),
                 initialize=values_of(d),
                 mutable=True,
-                within=pyo.Reals,
+                within=pyo.Any,  # validated data: a domain check per draw costs time
                 doc=f"input {name}",
             )
             setattr(m, name, param)
@@ -101,6 +101,7 @@ def set_parameters(m: pyo.ConcreteModel, d: ModelData) -> None:
     for param in m.component_objects(pyo.Param):
         if not param.mutable:
             continue
-        for key, value in VALUES[param.name](d).items():
-            if param[key].value != value:
-                param[key].set_value(value)
+        values = VALUES[param.name](d)
+        for key, entry in param.items():
+            if entry.value != values[key]:
+                entry.set_value(values[key])
