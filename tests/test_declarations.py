@@ -40,3 +40,11 @@ def test_holdings_name_declared_variables():
 def test_tags_are_unique():
     tags = [v.tag for v in VARIABLES] + [r.tag for r in RESTRICTIONS]
     assert len(tags) == len(set(tags))
+
+
+def test_every_uncertain_parameter_of_the_schema_moves_model_inputs():
+    from etslink.formulation.parameters import INDEX, SWEPT
+    from etslink.schema import UNCERTAIN_PARAMETERS
+
+    assert set(SWEPT) == set(UNCERTAIN_PARAMETERS)
+    assert {name for names in SWEPT.values() for name in names} <= set(INDEX)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from etslink.cases import CASES
+from etslink.columns import Columns
 from etslink.data import Link, ModelData
 from etslink.engine import Solution
 from etslink.formulation import HOLDINGS, RESTRICTIONS
@@ -39,27 +40,6 @@ def _clean(x: float) -> float:
 def _values(sol: Solution, name: str) -> dict[Any, float]:
     """Return a component's values by key, solver noise reported as 0."""
     return {key: _clean(x) for key, x in sol.values(name).items()}
-
-
-@dataclass
-class Columns:
-    """Output column names that carry the workbook's currency."""
-
-    currency: str
-
-    @property
-    def price(self) -> str:
-        """Return the allowance price column name."""
-        return f"price_{self.currency}_per_tCO2e"
-
-    @property
-    def shadow(self) -> str:
-        """Return the shadow price column name."""
-        return f"shadow_price_{self.currency}_per_tCO2e"
-
-    def money(self, item: str, pv: bool = False) -> str:
-        """Return e.g. "abatement_cost_MEUR" or "compliance_cost_pv_MEUR"."""
-        return f"{item}{'_pv' if pv else ''}_M{self.currency}"
 
 
 @dataclass
@@ -404,13 +384,13 @@ def gains(results: Results) -> pd.DataFrame:
             discounted = (
                 (costs[cols.money(item)] * costs["discount_factor"]).groupby(costs["system"]).sum()
             )
-            out[f"{case}_{item}_pv_M{cols.currency}"] = out["system"].map(discounted)
-        out[f"{case}_paid_abroad_pv_M{cols.currency}"] = (
-            out[f"{case}_allowance_imports_pv_M{cols.currency}"]
-            + out[f"{case}_offset_purchases_pv_M{cols.currency}"]
+            out[cols.case_money(case, item)] = out["system"].map(discounted)
+        out[cols.case_money(case, "paid_abroad")] = (
+            out[cols.case_money(case, "allowance_imports")]
+            + out[cols.case_money(case, "offset_purchases")]
         )
-    autarky = out[f"autarky_compliance_cost_pv_M{cols.currency}"]
-    gain = autarky - out[f"linked_compliance_cost_pv_M{cols.currency}"]
+    autarky = out[cols.case_money("autarky", "compliance_cost")]
+    gain = autarky - out[cols.case_money("linked", "compliance_cost")]
     out[cols.money("gain_from_linking", pv=True)] = gain
     out["gain_percent_of_autarky_cost"] = 100 * gain / autarky.where(autarky.abs() > 0)
     return out

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from etslink.cases import case_data
+from etslink.columns import Columns
 from etslink.data import ModelData
 from etslink.results import extract_draw
 from etslink.solve import DrawSolver
@@ -76,8 +77,8 @@ def solve_draw(data: ModelData, draw: int) -> pd.DataFrame:
 
 def summarise(draws: pd.DataFrame, currency: str) -> dict[str, pd.DataFrame]:
     """Return the sweep's summary tables: price statistics and gains from linking."""
-    price = f"price_{currency}_per_tCO2e"
-    cost = f"compliance_cost_pv_M{currency}"
+    cols = Columns(currency)
+    price, cost = cols.price, cols.money("compliance_cost", pv=True)
     ok = draws[draws["status"] == "optimal"]
     stats = ok.groupby(["case", "system", "year"])[price].describe(percentiles=[0.05, 0.5, 0.95])
     stats = stats.rename(columns={"count": "draws", "std": "sd"}).reset_index()
@@ -91,18 +92,21 @@ def summarise(draws: pd.DataFrame, currency: str) -> dict[str, pd.DataFrame]:
         expected=("gain", "mean"), sd=("gain", "std"), probability_of_gain=("gains", "mean")
     )
     gains = gains.rename(
-        columns={"expected": f"expected_gain_pv_M{currency}", "sd": f"gain_sd_pv_M{currency}"}
+        columns={
+            "expected": cols.money("expected_gain", pv=True),
+            "sd": cols.money("gain_sd", pv=True),
+        }
     ).reset_index()
     volatility = ok.groupby(["case", "system"])[price].std().unstack("case").reset_index()
     volatility = volatility.rename(
-        columns={c: f"{c}_price_sd_{currency}_per_tCO2e" for c in ("linked", "autarky")}
+        columns={c: cols.per_tonne(f"{c}_price_sd") for c in ("linked", "autarky")}
     )
     return {"price_statistics": stats, "gains": gains, "volatility": volatility}
 
 
 def total_gain_by_draw(draws: pd.DataFrame, currency: str) -> pd.Series:
     """Return the gain from linking of all systems together, per draw [M CUR, PV]."""
-    cost = f"compliance_cost_pv_M{currency}"
+    cost = Columns(currency).money("compliance_cost", pv=True)
     totals = draws.pivot_table(index="draw", columns="case", values=cost, aggfunc="sum")
     return totals["autarky"] - totals["linked"]
 

@@ -17,6 +17,7 @@ from statistics import NormalDist
 import numpy as np
 
 from etslink.data import AbatementStep, LinearMac, ModelData, UncertainInput
+from etslink.schema import OFFSET_PARAMETERS
 
 Key = tuple[str, int]  # (system or offset type, year)
 
@@ -63,7 +64,7 @@ def draw_factors(data: ModelData, draw: int) -> dict[int, dict[Key, float]]:
 
 def _targets(data: ModelData, row: UncertainInput) -> list[Key]:
     """Return the (target, year) pairs a row perturbs, sorted."""
-    if row.parameter in ("offset_supply", "offset_price"):
+    if row.parameter in OFFSET_PARAMETERS:
         keys: Iterable[Key] = {(o.offset_type, o.year) for o in data.offset_offers}
     else:
         keys = data.baseline_MtCO2e.keys()

@@ -213,7 +213,7 @@ def _price_block(results: Results) -> _Block:
     """Return each system's price in the headline year, autarky vs linked [CUR per tCO2e]."""
     cur, year = results.data.currency, headline_year(results.data)
     frame = price_change_table(results).rename(
-        columns={c: f"{c}_{cur}_per_tCO2e" for c in ("autarky", "linked", "change")}
+        columns={c: results.columns.per_tonne(c) for c in ("autarky", "linked", "change")}
     )
     series = tuple(
         _Series(column, case, {"fill": {"color": CASE_COLOURS[case]}})
@@ -263,10 +263,10 @@ def _gains_block(results: Results) -> _Block:
     cur = results.data.currency
     columns = [
         "system",
-        f"autarky_compliance_cost_pv_M{cur}",
-        f"linked_compliance_cost_pv_M{cur}",
+        results.columns.case_money("autarky", "compliance_cost"),
+        results.columns.case_money("linked", "compliance_cost"),
         results.columns.money("gain_from_linking", pv=True),
-        f"linked_paid_abroad_pv_M{cur}",
+        results.columns.case_money("linked", "paid_abroad"),
     ]
     return _Block(f"gains per system [M{cur}, PV]", results.gains[columns], "#,##0.0")
 
@@ -310,7 +310,7 @@ def _write_headline(tb: TableBook, ws: Worksheet, results: Results) -> None:
     """Write the title, the units and the two headline figures [M<CUR>, PV]."""
     d, cur = results.data, results.data.currency
     gain = results.total_cost_pv("autarky") - results.total_cost_pv("linked")
-    abroad = results.gains[f"linked_paid_abroad_pv_M{cur}"].sum()
+    abroad = results.gains[results.columns.case_money("linked", "paid_abroad")].sum()
     title = f"etslink results: {d.scenario_name}"
     ws.write_string(0, 0, title, tb.format(bold=True, font_size=14))
     units = (

@@ -154,7 +154,7 @@ def _trade_charts(results: Results) -> dict[str, str]:
 def _gains_chart(results: Results, many: bool) -> str:
     """Return each system's gain from linking; beyond `LINES_MAX` systems, largest first."""
     d = results.data
-    gain = results.gains.set_index("system")[f"gain_from_linking_pv_M{d.currency}"]
+    gain = results.gains.set_index("system")[results.columns.money("gain_from_linking", pv=True)]
     order = list(gain.sort_values(ascending=False, kind="stable").index) if many else None
     return charts.bars_by_system(
         {"gain from linking": gain.to_dict()},
@@ -221,7 +221,7 @@ def _flows(results: Results) -> Folded:
 
 def _tables(results: Results, mac_systems: list[str]) -> dict[str, Any]:
     """Return the report's tables, long ones sorted by what matters and folded."""
-    gain_col = f"gain_from_linking_pv_M{results.data.currency}"
+    gain_col = results.columns.money("gain_from_linking", pv=True)
     abated = abatement_table(results)
     shadow = results.cases["linked"].shadow_prices
     summary = restriction_summary(results)
