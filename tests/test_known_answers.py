@@ -212,6 +212,23 @@ def test_banking_prices_rise_at_the_discount_rate(solve):
     assert banks[("autarky", 2031)] > 0
 
 
+def test_unused_allowances_stay_in_the_bank_until_the_last_year(solve):
+    """A surplus at a zero price is carried, not lost: the bank (TNAC) is the running sum."""
+    years, surplus = (2030, 2031, 2032), {2030: 5.0, 2031: 3.0, 2032: 1.0}
+    tables = linear_case({"A": 2.0}, {"A": 0.0}, years=years)
+    for row in tables["emissions"]:
+        row["cap_MtCO2e"] = BASELINE + surplus[row["year"]]
+    tables["systems"][0]["initial_bank_MtCO2e"] = 2.0
+    out = solve(tables)
+    balances = out.table("balances").set_index(["case", "year"])
+    held = 2.0
+    for y in years:
+        held += surplus[y]
+        assert out.price("autarky", "A", y) == pytest.approx(0.0, abs=1e-9)
+        assert balances.loc[("autarky", y), "bank_end_MtCO2e"] == pytest.approx(held, abs=1e-9)
+        assert balances.loc[("autarky", y), "abatement_MtCO2e"] == pytest.approx(0.0, abs=1e-9)
+
+
 def test_no_banking_makes_each_year_stand_alone(solve):
     c, years = 2.0, (2030, 2031)
     tables = linear_case({"A": c}, {"A": 10.0}, years=years)

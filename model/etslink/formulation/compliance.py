@@ -56,7 +56,12 @@ def _bank_in(m: pyo.ConcreteModel, d: ModelData, s: str, y: int) -> Any:
 
 
 def add_compliance(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Add (E11) the allowance balance; price [CUR/tCO2e, money of y] = -dual / discount."""
+    """Add (E11) the allowance balance; price [CUR/tCO2e, money of y] = -dual / discount.
+
+    In a year whose allowances are carried to the next (`m.bank_years`) the balance holds with
+    equality, so the bank (TNAC) is determined even where the price is zero; elsewhere unused
+    allowances are worthless and the balance is an inequality.
+    """
 
     def term(component: pyo.Component, s: str, y: int) -> Any:
         return component[s, y] if (s, y) in component.index_set() else 0.0
@@ -72,6 +77,8 @@ def add_compliance(m: pyo.ConcreteModel, d: ModelData) -> None:
         )
         if hasattr(m, "shortfall_MtCO2e"):
             available += m.shortfall_MtCO2e[s, y]
+        if (s, y) in m.bank_years:  # unused allowances are carried: none vanish before the end
+            return owed == available
         return owed <= available
 
     m.compliance = pyo.Constraint(m.system_years, rule=rule, doc="(E11) allowance balance [MtCO2e]")
