@@ -85,6 +85,24 @@ class PriceControl:
     ceiling_reserve_MtCO2e: float | None
 
 
+@dataclass(frozen=True)
+class ReserveRule:
+    """Rules of a quantity-triggered reserve (e.g. the EU MSR) in some years of one system.
+
+    Quantities in MtCO2e; `intake_rate` a fraction of the previous year's TNAC.
+    """
+
+    system: str
+    years: tuple[int, ...]
+    intake_threshold_MtCO2e: float
+    intake_rate: float
+    intake_capped_at_excess: bool = False
+    release_threshold_MtCO2e: float | None = None
+    release_MtCO2e: float = 0.0
+    holdings_limit_MtCO2e: float | None = None
+    initial_holdings_MtCO2e: float = 0.0
+
+
 class Forest:
     """Systems joined into groups one link at a time (union-find)."""
 
@@ -167,6 +185,7 @@ class ModelData:
     offset_offers: tuple[OffsetOffer, ...] = ()
     offset_rules: tuple[OffsetRule, ...] = ()
     price_controls: Mapping[SystemYear, PriceControl] = field(default_factory=lambda: _frozen({}))
+    reserve_rules: tuple[ReserveRule, ...] = ()
     uncertainty: tuple[UncertainInput, ...] = ()
     draws: int = 100
     seed: int = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from etslink.columns import Columns
 from etslink.data import Link, ModelData
 from etslink.engine import Solution
 from etslink.formulation import HOLDINGS, RESTRICTIONS
+from etslink.reserve import ReserveYear
 from etslink.solve import SolveOutcome
 
 SHADOW_TOLERANCE_per_tCO2e = 1e-4
@@ -42,6 +44,10 @@ def _values(sol: Solution, name: str) -> dict[Any, float]:
     return {key: _clean(x) for key, x in sol.values(name).items()}
 
 
+MSR_COLUMNS = [f.name for f in dataclasses.fields(ReserveYear)]
+"""Columns of the `msr` sheet (after `case`): the reserve's operations per system-year."""
+
+
 @dataclass
 class CaseResults:
     """Result tables of one case (see docs/workbook.md for every column)."""
@@ -55,6 +61,7 @@ class CaseResults:
     shadow_prices: pd.DataFrame
     offset_prices: pd.DataFrame
     offset_use: pd.DataFrame
+    msr: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MSR_COLUMNS))
 
 
 @dataclass
@@ -364,6 +371,7 @@ def extract_case(case: str, sol: Solution, d: ModelData, outcome: SolveOutcome) 
             columns=["offset_type", "year", cols.price],
         ),
         offset_use=priced.offset_use,
+        msr=pd.DataFrame([dataclasses.astuple(r) for r in outcome.reserve], columns=MSR_COLUMNS),
     )
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import highspy
@@ -20,6 +21,7 @@ from etslink.formulation.stage_two import (
     groups_needing_stage_two,
     stage_two_data,
 )
+from etslink.reserve import ReserveYear, reserve_path
 
 SOLVER = "highs"
 DEFAULT_TIME_LIMIT_S = 3600.0
@@ -53,7 +55,9 @@ class SolveOutcome:
     """What the solver did: status, objective [M CUR, base-year money], wall time [s].
 
     `stage_two` is the termination of the second stage (E14), or "not needed" when no group
-    of linked systems can have other transfers, banks or credit uses at the same cost.
+    of linked systems can have other transfers, banks or credit uses at the same cost. With a
+    reserve, `reserve` holds its operations at the market equilibrium, found after
+    `reserve_iterations` solves.
     """
 
     status: str
@@ -64,6 +68,8 @@ class SolveOutcome:
     solver_version: str = ""
     options: dict[str, Any] = field(default_factory=lambda: dict(SOLVER_OPTIONS))
     stage_two: str = "not needed"
+    reserve: tuple[ReserveYear, ...] = ()
+    reserve_iterations: int = 0
 
 
 def solver_version() -> str:
@@ -90,7 +96,9 @@ def solve_case(
 
 
 def solve_cases(
-    cases: Mapping[Case, ModelData], time_limit_s: float = DEFAULT_TIME_LIMIT_S
+    cases: Mapping[Case, ModelData],
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    progress: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[Case, Solution, SolveOutcome]]:
     """Solve the linked case, then the autarky case as the same model with links switched off.
 
@@ -99,23 +107,41 @@ def solve_cases(
     of one warm re-solve. Yields (case, solution, outcome) as each case is solved.
     """
     compiled = compile_case(build_model(cases["linked"]))
-    solution, outcome = solve_compiled("linked", compiled, cases["linked"], time_limit_s)
+    solution, outcome = solve_compiled("linked", compiled, cases["linked"], time_limit_s, progress)
     yield "linked", solution, outcome
     transfers = compiled.model.transfer_MtCO2e
     compiled.set_column_bounds("transfer_MtCO2e", dict.fromkeys(transfers, (0.0, 0.0)))
-    solution, outcome = solve_compiled("autarky", compiled, cases["autarky"], time_limit_s)
+    solution, outcome = solve_compiled(
+        "autarky", compiled, cases["autarky"], time_limit_s, progress
+    )
     yield "autarky", solution, outcome
 
 
 def solve_compiled(
-    case: str, compiled: CompiledCase, data: ModelData, time_limit_s: float = DEFAULT_TIME_LIMIT_S
+    case: str,
+    compiled: CompiledCase,
+    data: ModelData,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[Solution, SolveOutcome]:
     """Solve (or re-solve warm) a compiled case, then (E14) where it can change the answer.
 
+    With a reserve, the market equilibrium under it (see `market_equilibrium`).
+
     Raises:
         InfeasibleError: the inputs admit no solution (names the short system-years).
-        SolverTroubleError: HiGHS stopped for another reason (time limit, numerics).
+        SolverTroubleError: HiGHS stopped for another reason (time limit, numerics), or the
+            reserve's operations found no fixed point.
     """
+    if data.reserve_rules:
+        return market_equilibrium(case, compiled, data, time_limit_s, progress)
+    return _solve_once(case, compiled, data, time_limit_s)
+
+
+def _solve_once(
+    case: str, compiled: CompiledCase, data: ModelData, time_limit_s: float
+) -> tuple[Solution, SolveOutcome]:
+    """Solve (or re-solve warm) once, then (E14) where it can change the answer."""
     run = compiled.solve(time_limit_s, RETRY_OPTIONS)
     if run.optimal:
         solution = compiled.solution()
@@ -132,6 +158,91 @@ def solve_compiled(
     if run.termination in ("infeasible", "infeasibleOrUnbounded"):
         raise InfeasibleError(case, diagnose_infeasibility(data, time_limit_s))
     raise SolverTroubleError(_trouble_message(case, run, time_limit_s))
+
+
+RESERVE_MAX_ITERATIONS = 200
+RESERVE_TOLERANCE = 1e-8
+"""A fixed point is reached when no year's reserve operation moves by more than this share of
+the system's largest cap [MtCO2e per MtCO2e] between the supply assumed and the one that
+follows from the solution."""
+RESERVE_MIN_STEP = 1 / 64
+
+
+def market_equilibrium(
+    case: str,
+    compiled: CompiledCase,
+    data: ModelData,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[Solution, SolveOutcome]:
+    """Return the market equilibrium under the reserve: supply and solution at a fixed point.
+
+    Firms take the reserve's release - intake (E15) as given. Each step solves the market
+    (warm, with the second stage where banks are not unique), applies the reserve's rules to
+    the resulting TNAC path, and moves the assumed supply towards what the rules give; the
+    step halves whenever the largest discrepancy does not shrink (damping).
+
+    Raises:
+        SolverTroubleError: no fixed point after RESERVE_MAX_ITERATIONS steps; names the
+            system-years whose reserve operation still moves.
+    """
+    param = compiled.model.reserve_supply_MtCO2e
+    supply = {key: float(entry.value) for key, entry in param.items()}
+    step, previous = 1.0, math.inf
+    for iteration in range(1, RESERVE_MAX_ITERATIONS + 1):
+        solution, outcome = _solve_once(case, compiled, data, time_limit_s)
+        path = reserve_paths(solution, data)
+        target = {(r.system, r.year): r.supply_change_MtCO2e for r in path}
+        moving = _moving(data, supply, target)
+        if progress:
+            largest = max((abs(v) for v in moving.values()), default=0.0)
+            progress(f"{case}: reserve step {iteration}, largest change {largest:.3g} MtCO2e")
+        if not moving:
+            return solution, replace(outcome, reserve=tuple(path), reserve_iterations=iteration)
+        gap = max(abs(v) for v in moving.values())
+        step = max(step / 2, RESERVE_MIN_STEP) if gap >= previous else step
+        previous = gap
+        for key in supply:
+            supply[key] += step * (target[key] - supply[key])
+            param[key].set_value(supply[key])
+        compiled.refresh()
+    raise SolverTroubleError(_cycle_message(case, moving))
+
+
+def _moving(
+    d: ModelData, assumed: Mapping[Any, float], target: Mapping[Any, float]
+) -> dict[Any, float]:
+    """Return the reserve system-years whose operation moves beyond the tolerance [MtCO2e]."""
+    scale = {s: max([1.0, *(d.cap_MtCO2e[s, y] for y in d.years_of(s))]) for s, _ in assumed}
+    return {
+        key: target[key] - value
+        for key, value in assumed.items()
+        if abs(target[key] - value) > RESERVE_TOLERANCE * scale[key[0]]
+    }
+
+
+def _cycle_message(case: str, moving: Mapping[tuple[str, int], float]) -> str:
+    years = ", ".join(f"{s} {y}" for s, y in sorted(moving)[:10])
+    return (
+        f"The reserve found no fixed point in the {case} case after {RESERVE_MAX_ITERATIONS} "
+        f"steps: its intake or release still moves in {years}. The TNAC there sits at a "
+        "threshold, where a small change of supply switches the reserve on and off. Fix: "
+        "check the reserve's thresholds and the caps of those years on sheet msr and "
+        "emissions; a threshold a little above or below the TNAC gives a fixed point."
+    )
+
+
+def reserve_paths(solution: Solution, d: ModelData) -> list[ReserveYear]:
+    """Return the reserve's operations in every year of every system with a reserve."""
+    banks = solution.values("bank_MtCO2e")
+    paths = []
+    for system in sorted({rule.system for rule in d.reserve_rules}):
+        years = d.years_of(system)
+        tnac = {years[0]: d.initial_bank_MtCO2e[system]}
+        pairs = zip(years, years[1:], strict=False)
+        tnac |= {y: banks.get((system, previous), 0.0) for previous, y in pairs}
+        paths += reserve_path(d, system, tnac)
+    return paths
 
 
 def _trouble_message(case: str, run: Solve, time_limit_s: float) -> str:
@@ -203,5 +314,10 @@ class DrawSolver:
         """
         set_parameters(self.model, drawn)
         self.compiled.refresh()
+        if drawn.reserve_rules:
+            try:
+                return market_equilibrium("drawn", self.compiled, drawn)[0]
+            except (InfeasibleError, SolverTroubleError):
+                return "no market equilibrium under the reserve"
         run = self.compiled.solve(DEFAULT_TIME_LIMIT_S, RETRY_OPTIONS)
         return self.compiled.solution() if run.optimal else run.termination

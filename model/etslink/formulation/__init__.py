@@ -14,6 +14,7 @@ from etslink.formulation.objective import add_objective
 from etslink.formulation.offsets import add_offsets
 from etslink.formulation.parameters import add_parameters
 from etslink.formulation.price_controls import add_price_controls
+from etslink.formulation.reserve import add_reserve_supply
 from etslink.formulation.sets import add_sets
 
 VARIABLES: tuple[Variable, ...] = (
@@ -57,6 +58,7 @@ def build_model(
     add_offsets(m, data)
     add_price_controls(m, data)
     add_banking(m, data)
+    add_reserve_supply(m, data)
     if shortfall_penalty_per_tCO2e is not None:
         add_shortfall(m, data)
     add_compliance(m, data)

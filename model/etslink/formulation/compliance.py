@@ -74,6 +74,7 @@ def add_compliance(m: pyo.ConcreteModel, d: ModelData) -> None:
             + m.net_imports_MtCO2e[s, y]
             + m.offsets_used_MtCO2e[s, y]
             + term(m.ceiling_sales_MtCO2e, s, y)
+            + term(m.reserve_supply_MtCO2e, s, y)
         )
         if hasattr(m, "shortfall_MtCO2e"):
             available += m.shortfall_MtCO2e[s, y]

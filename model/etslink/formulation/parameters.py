@@ -99,7 +99,7 @@ def set_parameters(m: pyo.ConcreteModel, d: ModelData) -> None:
     Only values that change are set, so that a persistent solver updates only those.
     """
     for param in m.component_objects(pyo.Param):
-        if not param.mutable:
+        if param.name not in VALUES or not param.mutable:
             continue
         values = VALUES[param.name](d)
         for key, entry in param.items():

@@ -108,13 +108,33 @@ def stage_two_data(first: Values, d: ModelData) -> ModelData:
     )
 
 
-def add_smallest_transfers(m: pyo.ConcreteModel, first: Values) -> None:
+class Solution(Values, Protocol):
+    """Values that can be replaced, and the model they solve (engine.Solution)."""
+
+    @property
+    def model(self) -> pyo.ConcreteModel:
+        """Return the solved Pyomo model."""
+        ...
+
+    def set_values(self, name: str, values: Mapping[Any, float]) -> None:
+        """Replace values of a variable component, by key."""
+        ...
+
+
+def add_smallest_transfers(m: pyo.ConcreteModel, first: Solution) -> None:
     """Make the model of stage_two_data into (E14): the smallest transfers, same costs.
 
     Every DECIDED variable is held at the first stage's value where the first stage has the
     same key, else at its upper bound (the decided amount that stage_two_data restated), and
     the cost objective (E12) gives way to the total of the one-way, non-negative transfers.
+    Mutable Params that the first stage was solved with (a reserve's supply, drawn inputs)
+    take the first stage's values.
     """
+    for param in m.component_objects(pyo.Param):
+        if param.mutable:
+            source = getattr(first.model, param.name)
+            for key, entry in param.items():
+                entry.set_value(source[key].value)
     for declared in VARIABLES:
         if declared.role is not Role.DECIDED:
             continue
@@ -129,14 +149,6 @@ def add_smallest_transfers(m: pyo.ConcreteModel, first: Values) -> None:
         sense=pyo.minimize,
         doc="(E14) total transfers [MtCO2e of the exporters' allowances]",
     )
-
-
-class Solution(Values, Protocol):
-    """Values that can be replaced (engine.Solution)."""
-
-    def set_values(self, name: str, values: Mapping[Any, float]) -> None:
-        """Replace values of a variable component, by key."""
-        ...
 
 
 def _within(value: float, lower: float | None, upper: float | None) -> float:

@@ -1,0 +1,111 @@
+"""The reserve (MSR): its rules against the Commission's published figures, and the market
+equilibrium under it against a fixed point iterated by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from conftest import BASELINE, linear_case
+from etslink.data import ReserveRule
+from etslink.reserve import intake, release, reserve_path
+from etslink.run import load_workbook, run_cases
+
+EU = ReserveRule("EU", (2019,), intake_threshold_MtCO2e=833.0, intake_rate=0.24)
+"""The EU rule to 2023: 24% of the TNAC above 833 M allowances (Decision (EU) 2015/1814)."""
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("tnac", "expected"),
+    [
+        (1654.909824, 397.178358),  # TNAC published May 2019 -> intake Sep 2019-Aug 2020
+        (1134.794738, 272.350737),  # published 2023: 24%, the TNAC being above 1,096 M
+    ],
+)
+def test_intake_is_the_rate_of_the_tnac_above_the_threshold(tnac, expected):
+    assert intake(EU, tnac) == pytest.approx(expected, abs=1e-6)  # MtCO2e: one allowance
+
+
+@pytest.mark.unit
+def test_from_2024_the_intake_is_at_most_the_excess_over_the_threshold():
+    rule = dataclasses.replace(EU, intake_capped_at_excess=True)
+    assert intake(rule, 1023.494202) == pytest.approx(190.494202, abs=1e-6)  # TNAC - 833 M
+    assert intake(rule, 2000.0) == pytest.approx(480.0)  # 24% is less than the excess
+    assert intake(rule, 833.0) == 0.0
+
+
+@pytest.mark.unit
+def test_release_below_the_threshold_is_at_most_what_the_reserve_holds():
+    rule = dataclasses.replace(EU, release_threshold_MtCO2e=400.0, release_MtCO2e=100.0)
+    assert release(rule, 350.0, holdings=250.0) == 100.0
+    assert release(rule, 350.0, holdings=60.0) == 60.0
+    assert release(rule, 450.0, holdings=250.0) == 0.0
+
+
+@pytest.mark.unit
+def test_holdings_above_the_limit_are_invalidated(workbook):
+    data, _ = load_workbook(workbook(linear_case({"EU": 1.0}, {"EU": 10.0}, years=(2030, 2031))))
+    rule = ReserveRule(
+        "EU", (2030, 2031), 20.0, 0.5, holdings_limit_MtCO2e=400.0, initial_holdings_MtCO2e=380.0
+    )
+    data = dataclasses.replace(data, reserve_rules=(rule,))
+    first, second = reserve_path(data, "EU", {2030: 100.0, 2031: 10.0})
+    assert first.intake_MtCO2e == 50.0
+    assert first.invalidated_MtCO2e == pytest.approx(30.0)
+    assert first.holdings_MtCO2e == pytest.approx(400.0)
+    assert second.intake_MtCO2e == 0.0  # TNAC 10 is below the threshold
+    assert second.holdings_MtCO2e == pytest.approx(400.0)
+
+
+SLOPE, CAP, BANK0, RATE, THRESHOLD = 2.0, 70.0, 60.0, 0.24, 20.0
+YEARS = (2030, 2031, 2032)
+
+
+def _by_hand(rate: float) -> tuple[float, list[float], list[float]]:
+    """Return price, intakes and banks of the equilibrium, iterating the closed form.
+
+    One system, no discounting, banks positive until the last year: the price is the same
+    in every year, and all allowances (initial bank + caps - intakes) are used by the end:
+    3 (B - p / c) = sum(cap) - sum(intake) + bank0.
+    """
+    taken = [0.0, 0.0, 0.0]
+    for _ in range(200):
+        price = SLOPE * (BASELINE - (3 * CAP - sum(taken) + BANK0) / 3)
+        emissions = BASELINE - price / SLOPE
+        banks = [BANK0]
+        for y in range(3):
+            banks.append(banks[-1] + CAP - taken[y] - emissions)
+        taken = [rate * b if b > THRESHOLD else 0.0 for b in banks[:3]]
+    assert min(banks[:3]) > 0  # the closed form's assumption
+    return price, taken, banks[1:]
+
+
+def _case(workbook, rate: float):  # noqa: ANN202
+    tables = linear_case({"EU": SLOPE}, {"EU": BASELINE - CAP}, years=YEARS)
+    tables["systems"][0]["initial_bank_MtCO2e"] = BANK0
+    data, _ = load_workbook(workbook(tables))
+    rule = ReserveRule("EU", YEARS, THRESHOLD, rate)
+    return run_cases(dataclasses.replace(data, reserve_rules=(rule,) if rate else ()))
+
+
+@pytest.mark.solve
+def test_the_equilibrium_under_the_reserve_is_the_hand_iterated_fixed_point(workbook):
+    price, taken, banks = _by_hand(RATE)
+    out = _case(workbook, RATE)
+    for y in YEARS:
+        assert out.price("autarky", "EU", y) == pytest.approx(price, rel=1e-6)
+    msr = out.table("msr").set_index(["case", "year"])
+    for y, expected in zip(YEARS, taken, strict=True):
+        assert msr.loc[("autarky", y), "intake_MtCO2e"] == pytest.approx(expected, abs=1e-4)
+    banked = out.table("balances").set_index(["case", "year"])["bank_end_MtCO2e"]
+    for y, expected in zip(YEARS[:2], banks[:2], strict=True):
+        assert banked[("autarky", y)] == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.solve
+def test_the_reserve_raises_the_price(workbook):
+    without = _case(workbook, 0.0).price("autarky", "EU", 2030)
+    assert without == pytest.approx(SLOPE * (BASELINE - (3 * CAP + BANK0) / 3), rel=1e-6)
+    assert _case(workbook, RATE).price("autarky", "EU", 2030) > without + 1.0
