@@ -77,6 +77,22 @@ def solve(workbook: Callable[[Tables], Path]) -> Callable[[Tables], Results]:
     return run
 
 
+@pytest.fixture
+def solve_data(workbook: Callable[[Tables], Path]) -> Callable[..., Results]:
+    """Return a function that solves tables with supply steps (system, year, trigger [CUR
+    per tCO2e], quantity [MtCO2e]) that no sheet carries yet."""
+    import dataclasses
+
+    from etslink.data import SupplyStep
+
+    def run(tables: Tables, steps: list[tuple[str, int, float, float]]) -> Results:
+        data, _ = load_workbook(workbook(tables))
+        steps_ = tuple(SupplyStep(*step) for step in steps)
+        return run_cases(dataclasses.replace(data, supply_steps=steps_))
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def example_run(tmp_path_factory) -> Path:
     """Run the shipped example once per test session; return its output folder."""

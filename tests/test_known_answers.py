@@ -410,3 +410,44 @@ def test_a_link_can_change_its_limit_over_time(solve):
     assert out.price("linked", "B", 2030) == pytest.approx(c["B"] * (need["B"] - limit), rel=QP)
     assert out.price("linked", "B", 2031) == pytest.approx(pooled, rel=QP)
     assert out.price("linked", "A", 2031) == pytest.approx(pooled, rel=QP)
+
+
+@pytest.mark.parametrize(
+    ("quantity", "expected"),
+    [(100.0, 12.0), (2.0, 2.0 * (10.0 - 2.0))],  # the trigger holds; the step runs out
+)
+def test_a_release_step_holds_the_price_at_its_trigger_until_it_runs_out(
+    solve_data, quantity, expected
+):
+    c, need, trigger = 2.0, 10.0, 12.0  # autarky price c * need = 20 > trigger
+    out = solve_data(linear_case({"A": c}, {"A": need}), [("A", 2030, trigger, quantity)])
+    assert out.price("autarky", "A", 2030) == pytest.approx(expected, rel=QP)
+    balances = out.table("balances").set_index("case")
+    released = min(quantity, need - trigger / c)
+    assert balances.loc["autarky", "supply_steps_MtCO2e"] == pytest.approx(released, rel=QP)
+    costs = out.table("costs").set_index("case")
+    assert costs.loc["autarky", "supply_step_purchases_MEUR"] == pytest.approx(
+        released * trigger, rel=QP
+    )
+
+
+@pytest.mark.parametrize(
+    ("quantity", "expected"),
+    [(-100.0, 30.0), (-2.0, 2.0 * (10.0 + 2.0))],  # the trigger holds; all withheld
+)
+def test_a_withholding_step_holds_the_price_at_its_trigger_until_it_is_all_withheld(
+    solve_data, quantity, expected
+):
+    c, need, trigger = 2.0, 10.0, 30.0  # autarky price 20 < trigger: allowances are withheld
+    out = solve_data(linear_case({"A": c}, {"A": need}), [("A", 2030, trigger, quantity)])
+    assert out.price("autarky", "A", 2030) == pytest.approx(expected, rel=QP)
+    withheld = min(-quantity, trigger / c - need)
+    balances = out.table("balances").set_index("case")
+    assert balances.loc["autarky", "supply_steps_MtCO2e"] == pytest.approx(-withheld, rel=QP)
+
+
+def test_a_step_whose_trigger_is_not_reached_does_nothing(solve_data):
+    out = solve_data(linear_case({"A": 2.0}, {"A": 10.0}), [("A", 2030, 25.0, 5.0)])
+    assert out.price("autarky", "A", 2030) == pytest.approx(20.0, rel=QP)
+    balances = out.table("balances").set_index("case")
+    assert balances.loc["autarky", "supply_steps_MtCO2e"] == pytest.approx(0.0, abs=1e-9)

@@ -86,6 +86,20 @@ class PriceControl:
 
 
 @dataclass(frozen=True)
+class SupplyStep:
+    """A price-triggered step of one system-year's supply [MtCO2e, CUR per tCO2e].
+
+    A positive quantity is released once the price reaches the trigger; a negative quantity
+    is withheld while the price is below it.
+    """
+
+    system: str
+    year: int
+    trigger_per_tCO2e: float
+    quantity_MtCO2e: float
+
+
+@dataclass(frozen=True)
 class ReserveRule:
     """Rules of a quantity-triggered reserve (e.g. the EU MSR) in some years of one system.
 
@@ -185,6 +199,7 @@ class ModelData:
     offset_offers: tuple[OffsetOffer, ...] = ()
     offset_rules: tuple[OffsetRule, ...] = ()
     price_controls: Mapping[SystemYear, PriceControl] = field(default_factory=lambda: _frozen({}))
+    supply_steps: tuple[SupplyStep, ...] = ()
     reserve_rules: tuple[ReserveRule, ...] = ()
     uncertainty: tuple[UncertainInput, ...] = ()
     draws: int = 100

@@ -197,6 +197,7 @@ _BALANCE_ITEMS = (
     ("bank_MtCO2e", "bank_end_MtCO2e"),
     ("unsold_MtCO2e", "unsold_at_floor_MtCO2e"),
     ("ceiling_sales_MtCO2e", "ceiling_sales_MtCO2e"),
+    ("supply_steps_MtCO2e", "supply_steps_MtCO2e"),
 )
 """Model components read per system-year into `balances`, and their column names."""
 
@@ -230,6 +231,7 @@ COST_ITEMS = (
     "abatement_cost",
     "offset_purchases",
     "ceiling_purchases",
+    "supply_step_purchases",
     "allowance_imports",
     "allowance_exports",
 )
@@ -253,16 +255,20 @@ def _costs(
     ceiling = np.zeros(len(keys))
     for key, sold in _values(sol, "ceiling_sales_MtCO2e").items():
         ceiling[position[key]] = sold * (d.price_controls[key].ceiling_per_tCO2e or 0.0)
+    released = np.zeros(len(keys))
+    for (s, y, k), quantity in _values(sol, "released_MtCO2e").items():
+        released[position[s, y]] += quantity * d.supply_steps[k].trigger_per_tCO2e
     exporter, importer = priced.flows.exporter, priced.flows.importer
     abatement = sol.values("abatement_cost_Mcur")
     items = (
         np.fromiter((abatement[k] for k in keys), float, len(keys)),
         offsets,
         ceiling,
+        released,
         np.bincount(importer, priced.payment, minlength=len(keys)),
         np.bincount(exporter, priced.payment, minlength=len(keys)),
     )
-    net = items[0] + items[1] + items[2] + items[3] - items[4]
+    net = sum(items[:-1]) - items[-1]
     table = {"system": [s for s, _ in keys], "year": [y for _, y in keys]}
     table |= {cols.money(item): values for item, values in zip(COST_ITEMS, items, strict=True)}
     table[cols.money("compliance_cost")] = net

@@ -75,6 +75,7 @@ def add_compliance(m: pyo.ConcreteModel, d: ModelData) -> None:
             + m.offsets_used_MtCO2e[s, y]
             + term(m.ceiling_sales_MtCO2e, s, y)
             + term(m.reserve_supply_MtCO2e, s, y)
+            + m.supply_steps_MtCO2e[s, y]
         )
         if hasattr(m, "shortfall_MtCO2e"):
             available += m.shortfall_MtCO2e[s, y]

@@ -21,7 +21,7 @@ def add_objective(
             cost += controls[s, y].ceiling_per_tCO2e * m.ceiling_sales_MtCO2e[s, y]
         if (s, y) in m.floor_years:
             cost -= controls[s, y].floor_per_tCO2e * m.unsold_MtCO2e[s, y]
-        return cost
+        return cost + m.supply_step_cost_Mcur[s, y]
 
     total = sum(d.discount_factor(y) * system_year_cost(s, y) for s, y in m.system_years)
     total += sum(

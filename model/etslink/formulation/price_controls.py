@@ -1,4 +1,8 @@
-"""Price floor (allowances withheld) and ceiling (extra allowances sold at the ceiling)."""
+"""Price-triggered supply: floor, ceiling and supply steps.
+
+A floor withholds allowances, a ceiling sells extra ones at the ceiling, and supply steps
+release or withhold allowances at their trigger prices.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,13 @@ import pyomo.environ as pyo
 
 from etslink.data import ModelData
 from etslink.formulation.declarations import Holding, Restriction, Role, Variable, level
+from etslink.formulation.sets import grouped
 
 VARIABLES = (
     Variable("unsold_MtCO2e", "B6", Role.DECIDED),
     Variable("ceiling_sales_MtCO2e", "B7", Role.DECIDED),
+    Variable("released_MtCO2e", "B10", Role.DECIDED),
+    Variable("withheld_MtCO2e", "B11", Role.DECIDED),
 )
 RESTRICTIONS = (
     Restriction(
@@ -43,8 +50,52 @@ def add_price_controls(m: pyo.ConcreteModel, d: ModelData) -> None:
         domain=pyo.NonNegativeReals,
         doc="(B7) extra allowances sold at the ceiling [MtCO2e]",
     )
+    _add_supply_steps(m, d)
     m.ceiling_reserve = pyo.Constraint(
         m.ceiling_reserve_years,
         rule=lambda m, s, y: m.ceiling_sales_MtCO2e[s, y] <= controls[s, y].ceiling_reserve_MtCO2e,
         doc="(E9) ceiling sales <= reserve [MtCO2e]",
+    )
+
+
+def _add_supply_steps(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add (B10) allowances released at a trigger price and (B11) allowances withheld below it.
+
+    Each is valued at its trigger in the objective (E12), so a release happens once the price
+    reaches the trigger and a withholding while the price is below it.
+    """
+    step = d.supply_steps
+    m.released_MtCO2e = pyo.Var(
+        m.supply_releases,
+        bounds=lambda m, s, y, k: (0.0, step[k].quantity_MtCO2e),
+        doc="(B10) allowances released at a trigger price [MtCO2e]",
+    )
+    m.withheld_MtCO2e = pyo.Var(
+        m.supply_withholdings,
+        bounds=lambda m, s, y, k: (0.0, -step[k].quantity_MtCO2e),
+        doc="(B11) allowances withheld while the price is below a trigger [MtCO2e]",
+    )
+    releases = grouped(m.supply_releases, key=lambda s, y, k: (s, y), value=lambda s, y, k: k)
+    holds = grouped(m.supply_withholdings, key=lambda s, y, k: (s, y), value=lambda s, y, k: k)
+    m.supply_steps_MtCO2e = pyo.Expression(
+        m.system_years,
+        rule=lambda m, s, y: (
+            sum(m.released_MtCO2e[s, y, k] for k in releases.get((s, y), []))
+            - sum(m.withheld_MtCO2e[s, y, k] for k in holds.get((s, y), []))
+        ),
+        doc="net allowances added by supply steps [MtCO2e]",
+    )
+    m.supply_step_cost_Mcur = pyo.Expression(
+        m.system_years,
+        rule=lambda m, s, y: (
+            sum(
+                step[k].trigger_per_tCO2e * m.released_MtCO2e[s, y, k]
+                for k in releases.get((s, y), [])
+            )
+            - sum(
+                step[k].trigger_per_tCO2e * m.withheld_MtCO2e[s, y, k]
+                for k in holds.get((s, y), [])
+            )
+        ),
+        doc="(E12) released allowances at their triggers, less withheld ones [M CUR, money of y]",
     )

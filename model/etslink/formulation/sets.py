@@ -113,6 +113,17 @@ def _add_price_control_sets(m: pyo.ConcreteModel, d: ModelData) -> None:
         2,
         "system-years with a price ceiling",
     )
+    steps = list(enumerate(d.supply_steps))
+    m.supply_releases = _set(
+        [(st.system, st.year, k) for k, st in steps if st.quantity_MtCO2e > 0],
+        3,
+        "price-triggered releases (system, year, step)",
+    )
+    m.supply_withholdings = _set(
+        [(st.system, st.year, k) for k, st in steps if st.quantity_MtCO2e < 0],
+        3,
+        "price-triggered withholdings (system, year, step)",
+    )
     m.ceiling_reserve_years = _set(
         [
             k
