@@ -109,3 +109,19 @@ def test_the_reserve_raises_the_price(workbook):
     without = _case(workbook, 0.0).price("autarky", "EU", 2030)
     assert without == pytest.approx(SLOPE * (BASELINE - (3 * CAP + BANK0) / 3), rel=1e-6)
     assert _case(workbook, RATE).price("autarky", "EU", 2030) > without + 1.0
+
+
+@pytest.mark.solve
+def test_with_foresight_of_every_year_the_reserve_gives_the_perfect_foresight_answer(workbook):
+    tables = linear_case({"EU": SLOPE}, {"EU": BASELINE - CAP}, years=YEARS)
+    tables["systems"][0]["initial_bank_MtCO2e"] = BANK0
+    data, _ = load_workbook(workbook(tables))
+    data = dataclasses.replace(data, reserve_rules=(ReserveRule("EU", YEARS, THRESHOLD, RATE),))
+    perfect = run_cases(data)
+    planned = run_cases(dataclasses.replace(data, foresight_years=len(YEARS)))
+    short = run_cases(dataclasses.replace(data, foresight_years=1))
+    for y in YEARS:
+        assert planned.price("autarky", "EU", y) == pytest.approx(
+            perfect.price("autarky", "EU", y), rel=1e-6
+        )
+    assert short.table("msr")["intake_MtCO2e"].iloc[0] == pytest.approx(RATE * BANK0)

@@ -200,6 +200,7 @@ class ModelData:
     offset_rules: tuple[OffsetRule, ...] = ()
     price_controls: Mapping[SystemYear, PriceControl] = field(default_factory=lambda: _frozen({}))
     supply_steps: tuple[SupplyStep, ...] = ()
+    foresight_years: int | None = None
     reserve_rules: tuple[ReserveRule, ...] = ()
     uncertainty: tuple[UncertainInput, ...] = ()
     draws: int = 100

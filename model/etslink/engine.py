@@ -199,9 +199,11 @@ class CompiledCase:
         objective = next(model.component_data_objects(pyo.Objective, active=True))
         self.rows, self._matrix, lower, upper = self._compile_rows()
         self._lower_open, self._upper_open = lower == -INF, upper == INF
-        cost, self._hessian, offset = self._compile_objective(objective.expr)
+        self._lifted = np.zeros(len(self.rows), dtype=bool)
+        self._rhs = np.where(self._upper_open, lower, upper)
+        self._cost, self._hessian, self._offset = self._compile_objective(objective.expr)
         self.highs = _new_highs()
-        self._pass(cost, offset, lower, upper)
+        self._pass(self._cost, self._offset, lower, upper)
         self._pass_hessian()
         self.row_positions = _positions(model, pyo.Constraint, self.rows)
         self.column_positions = _positions(model, pyo.Var, self.columns)
@@ -384,7 +386,10 @@ class CompiledCase:
             )
         cost = self._refreshable["cost"]
         if len(cost.positions):
-            self.highs.changeColsCost(len(cost.positions), cost.positions, cost.evaluate())
+            self._cost[cost.positions] = cost.evaluate()
+            self.highs.changeColsCost(
+                len(cost.positions), cost.positions, self._cost[cost.positions]
+            )
         square = self._refreshable["square"]
         if len(square.positions):
             for position, value in zip(square.positions, square.evaluate(), strict=True):
@@ -400,9 +405,8 @@ class CompiledCase:
 
     def rhs(self, name: str) -> dict[Any, float]:
         """Return the right-hand side of each row of a constraint, by key [the row's unit]."""
-        lp = self.highs.getLp()
-        bounds = np.where(self._upper_open, lp.row_lower_, lp.row_upper_)
-        return {key: float(bounds[p]) for key, p in self.row_positions.get(name, {}).items()}
+        positions = self.row_positions.get(name, {})
+        return {key: float(self._rhs[p]) for key, p in positions.items()}
 
     def set_rhs(self, name: str, rhs: Mapping[Any, float]) -> None:
         """Set the right-hand side of rows of a constraint, by key [the row's unit]."""
@@ -411,12 +415,47 @@ class CompiledCase:
         self._set_rhs(index, np.fromiter(rhs.values(), float, len(rhs)))
 
     def _set_rhs(self, index: np.ndarray, rhs: np.ndarray) -> None:
-        """Set the right-hand side of rows (the bound of one-sided rows, both of equalities)."""
+        """Set the right-hand side of rows (the bound of one-sided rows, both of equalities).
+
+        Rows lifted by `lift_rows` stay lifted.
+        """
+        self._rhs[index] = rhs
+        keep = ~self._lifted[index]
+        index, rhs = index[keep], rhs[keep]
         lower = np.where(self._lower_open[index], -INF, rhs)
         upper = np.where(self._upper_open[index], INF, rhs)
         self.highs.changeRowsBounds(  # type: ignore[attr-defined]  # not in highspy's stubs
             len(index), index, lower, upper
         )
+
+    def lift_rows(self, name: str, lifted: Mapping[Any, bool]) -> None:
+        """Lift rows of a constraint (both sides open) or put them back, by key.
+
+        A lifted row keeps its right-hand side, which `set_rhs` and `refresh` still move,
+        for when it is put back.
+        """
+        positions = self.row_positions[name]
+        index = np.array([positions[key] for key in lifted], dtype=np.int32)
+        self._lifted[index] = np.fromiter(lifted.values(), bool, len(lifted))
+        rhs = self._rhs[index]
+        lower = np.where(self._lifted[index] | self._lower_open[index], -INF, rhs)
+        upper = np.where(self._lifted[index] | self._upper_open[index], INF, rhs)
+        self.highs.changeRowsBounds(  # type: ignore[attr-defined]  # not in highspy's stubs
+            len(index), index, lower, upper
+        )
+
+    def column_bounds(self, name: str) -> dict[Any, tuple[float, float]]:
+        """Return (lower, upper) of each column of a variable component, by key."""
+        lp = self.highs.getLp()
+        positions = self.column_positions.get(name, {})
+        return {key: (lp.col_lower_[p], lp.col_upper_[p]) for key, p in positions.items()}
+
+    def objective_value(self, x: np.ndarray) -> float:
+        """Return the objective at the solution x [the objective's unit]."""
+        value = float(self._cost @ x) + self._offset
+        for (i, j), h in self._hessian.items():
+            value += (0.5 if i == j else 1.0) * h * x[i] * x[j]
+        return value
 
     def set_column_bounds(self, name: str, bounds: Mapping[Any, tuple[float, float]]) -> None:
         """Set the bounds of columns of a variable component (None = open on that side)."""
@@ -500,6 +539,11 @@ class Solution:
             if key in positions:
                 self.x[positions[key]] = value
         self._cache.clear()
+
+    @property
+    def row_duals(self) -> np.ndarray:
+        """Return every row's dual, in the compiled case's row order (HiGHS's sign)."""
+        return self._duals
 
     def duals(self, name: str) -> dict[Any, float]:
         """Return the dual of each row of a constraint component, by key (HiGHS's sign)."""

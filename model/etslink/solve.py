@@ -8,12 +8,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import highspy
+import numpy as np
 
 from etslink.cases import Case
 from etslink.data import ModelData
 from etslink.engine import CompiledCase, Solution, Solve
 from etslink.errors import InfeasibleError, Shortfall, SolverTroubleError
-from etslink.formulation import build_model
+from etslink.formulation import VARIABLES, build_model
 from etslink.formulation.parameters import set_parameters, swept_parameters
 from etslink.formulation.stage_two import (
     add_smallest_transfers,
@@ -133,15 +134,130 @@ def solve_compiled(
         SolverTroubleError: HiGHS stopped for another reason (time limit, numerics), or the
             reserve's operations found no fixed point.
     """
+    if data.foresight_years and data.foresight_years < len(_years(data)):
+        return limited_foresight(case, compiled, data, time_limit_s, progress)
     if data.reserve_rules:
         return market_equilibrium(case, compiled, data, time_limit_s, progress)
     return _solve_once(case, compiled, data, time_limit_s)
+
+
+def _years(d: ModelData) -> list[int]:
+    return sorted({y for _, y in d.system_years})
+
+
+def limited_foresight(
+    case: str,
+    compiled: CompiledCase,
+    data: ModelData,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[Solution, SolveOutcome]:
+    """Decide the years one at a time, each plan seeing `data.foresight_years` years.
+
+    The plan of year y covers y..y+H-1: the balances of later years are lifted (any bank
+    carried past the horizon is worth nothing in it), the decisions of earlier years are
+    held at their values. Year y's decisions and the duals of its rows (its prices) are
+    kept; then the next plan. With a reserve, each plan is a market equilibrium under it.
+    The smallest transfers (E14) are chosen once, over the path decided.
+    """
+    years = _years(data)
+    horizon = data.foresight_years or len(years)
+    balances = list(compiled.row_positions["compliance"])
+    columns = {v.name: compiled.column_bounds(v.name) for v in VARIABLES}
+    row_year = np.array([con.index()[-1] for con in compiled.rows])
+    duals = np.zeros(len(compiled.rows))
+    held: dict[str, dict[Any, tuple[float, float]]] = {name: {} for name in columns}
+    try:
+        for i, year in enumerate(years):
+            end = years[min(i + horizon, len(years)) - 1]
+            _plan_bounds(compiled, balances, columns, held, end)
+            if progress:
+                progress(f"{case}: plan {year}-{end}")
+            plan = _plan(case, compiled, data, time_limit_s)
+            duals[row_year == year] = plan.row_duals[row_year == year]
+            _hold_year(plan, year, columns, held)
+    finally:
+        compiled.lift_rows("compliance", dict.fromkeys(balances, False))
+        for name, bounds in columns.items():
+            compiled.set_column_bounds(name, bounds)
+    path = Solution(compiled, plan.x, duals)
+    outcome = SolveOutcome(
+        "ok",
+        "optimal",
+        compiled.objective_value(path.x),
+        0.0,
+        solver_version=solver_version(),
+        options=dict(compiled.options),
+        stage_two=_smallest_transfers(path, data, time_limit_s),
+    )
+    if data.reserve_rules:
+        outcome = replace(outcome, reserve=tuple(reserve_paths(path, data)))
+    return path, outcome
+
+
+def _plan(case: str, compiled: CompiledCase, data: ModelData, time_limit_s: float) -> Solution:
+    """Return the solution of one plan of limited foresight (first stage only)."""
+    if data.reserve_rules:
+        return market_equilibrium(case, compiled, data, time_limit_s, step=_first_stage)[0]
+    return _first_stage(case, compiled, data, time_limit_s)[0]
+
+
+def _plan_bounds(
+    compiled: CompiledCase,
+    balances: list[tuple[str, int]],
+    columns: Mapping[str, Mapping[Any, tuple[float, float]]],
+    held: Mapping[str, Mapping[Any, tuple[float, float]]],
+    end: int,
+) -> None:
+    """Set the bounds of a plan ending in `end`: past decisions held, later years switched off.
+
+    Balances after `end` are lifted and every decision after `end` is held at zero, so a bank
+    carried past the horizon is worth nothing in the plan.
+    """
+    compiled.lift_rows("compliance", {key: key[1] > end for key in balances})
+    for variable in VARIABLES:
+        original = columns[variable.name]
+        compiled.set_column_bounds(
+            variable.name,
+            {
+                key: held[variable.name].get(key)
+                or ((0.0, 0.0) if key[variable.year_position] > end else bounds)
+                for key, bounds in original.items()
+            },
+        )
+
+
+def _hold_year(
+    plan: Solution,
+    year: int,
+    columns: Mapping[str, Mapping[Any, Any]],
+    held: dict[str, dict[Any, tuple[float, float]]],
+) -> None:
+    """Record every decision of `year` at the plan's value, to hold in later plans."""
+    for variable in VARIABLES:
+        if not columns[variable.name]:
+            continue
+        values = plan.values(variable.name)
+        held[variable.name] |= {
+            key: (values[key], values[key])
+            for key in columns[variable.name]
+            if key[variable.year_position] == year
+        }
 
 
 def _solve_once(
     case: str, compiled: CompiledCase, data: ModelData, time_limit_s: float
 ) -> tuple[Solution, SolveOutcome]:
     """Solve (or re-solve warm) once, then (E14) where it can change the answer."""
+    solution, outcome = _first_stage(case, compiled, data, time_limit_s)
+    stage_two = _smallest_transfers(solution, data, time_limit_s)
+    return solution, replace(outcome, stage_two=stage_two)
+
+
+def _first_stage(
+    case: str, compiled: CompiledCase, data: ModelData, time_limit_s: float
+) -> tuple[Solution, SolveOutcome]:
+    """Solve (or re-solve warm) once, without the second stage."""
     run = compiled.solve(time_limit_s, RETRY_OPTIONS)
     if run.optimal:
         solution = compiled.solution()
@@ -152,7 +268,6 @@ def _solve_once(
             run.seconds,
             solver_version=solver_version(),
             options=run.options,
-            stage_two=_smallest_transfers(solution, data, time_limit_s),
         )
         return solution, outcome
     if run.termination in ("infeasible", "infeasibleOrUnbounded"):
@@ -168,12 +283,17 @@ follows from the solution."""
 RESERVE_MIN_STEP = 1 / 64
 
 
+Step = Callable[[str, CompiledCase, ModelData, float], tuple[Solution, SolveOutcome]]
+"""One solve of the market: first stage only, or with the second stage (E14)."""
+
+
 def market_equilibrium(
     case: str,
     compiled: CompiledCase,
     data: ModelData,
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     progress: Callable[[str], None] | None = None,
+    step: Step | None = None,
 ) -> tuple[Solution, SolveOutcome]:
     """Return the market equilibrium under the reserve: supply and solution at a fixed point.
 
@@ -188,9 +308,9 @@ def market_equilibrium(
     """
     param = compiled.model.reserve_supply_MtCO2e
     supply = {key: float(entry.value) for key, entry in param.items()}
-    step, previous = 1.0, math.inf
+    share, previous = 1.0, math.inf
     for iteration in range(1, RESERVE_MAX_ITERATIONS + 1):
-        solution, outcome = _solve_once(case, compiled, data, time_limit_s)
+        solution, outcome = (step or _solve_once)(case, compiled, data, time_limit_s)
         path = reserve_paths(solution, data)
         target = {(r.system, r.year): r.supply_change_MtCO2e for r in path}
         moving = _moving(data, supply, target)
@@ -200,10 +320,10 @@ def market_equilibrium(
         if not moving:
             return solution, replace(outcome, reserve=tuple(path), reserve_iterations=iteration)
         gap = max(abs(v) for v in moving.values())
-        step = max(step / 2, RESERVE_MIN_STEP) if gap >= previous else step
+        share = max(share / 2, RESERVE_MIN_STEP) if gap >= previous else share
         previous = gap
         for key in supply:
-            supply[key] += step * (target[key] - supply[key])
+            supply[key] += share * (target[key] - supply[key])
             param[key].set_value(supply[key])
         compiled.refresh()
     raise SolverTroubleError(_cycle_message(case, moving))

@@ -12,7 +12,7 @@ from etslink.formulation.sets import grouped
 
 VARIABLES = (
     Variable("abatement_linear_MtCO2e", "B1", Role.DECIDED),
-    Variable("abatement_step_MtCO2e", "B2", Role.DECIDED),
+    Variable("abatement_step_MtCO2e", "B2", Role.DECIDED, year_position=1),
 )
 
 

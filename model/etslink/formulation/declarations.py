@@ -26,11 +26,16 @@ class Role(Enum):
 
 @dataclass(frozen=True)
 class Variable:
-    """A variable component of the model: its name, equation tag and role."""
+    """A variable component of the model: its name, equation tag and role.
+
+    `year_position` is where its keys hold the year (limited foresight fixes each year's
+    decisions in turn).
+    """
 
     name: str
     tag: str
     role: Role
+    year_position: int = -1
 
 
 class Values(Protocol):

@@ -9,7 +9,7 @@ from etslink.formulation.declarations import Restriction, Role, Variable, level
 from etslink.formulation.sets import grouped
 
 VARIABLES = (
-    Variable("offsets_bought_MtCO2e", "B4", Role.DECIDED),
+    Variable("offsets_bought_MtCO2e", "B4", Role.DECIDED, year_position=1),
     Variable("offset_use_MtCO2e", "B5", Role.REDECIDED),
 )
 _CREDITS_ALLOWED = "value of one more credit allowed (= allowance price - credit price)"

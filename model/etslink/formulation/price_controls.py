@@ -15,8 +15,8 @@ from etslink.formulation.sets import grouped
 VARIABLES = (
     Variable("unsold_MtCO2e", "B6", Role.DECIDED),
     Variable("ceiling_sales_MtCO2e", "B7", Role.DECIDED),
-    Variable("released_MtCO2e", "B10", Role.DECIDED),
-    Variable("withheld_MtCO2e", "B11", Role.DECIDED),
+    Variable("released_MtCO2e", "B10", Role.DECIDED, year_position=1),
+    Variable("withheld_MtCO2e", "B11", Role.DECIDED, year_position=1),
 )
 RESTRICTIONS = (
     Restriction(
