@@ -1,4 +1,7 @@
-"""The `etslink` command: run, validate, template. The only module that prints.
+"""The `etslink` command: run, sweep, validate, template. The only module that prints.
+
+`run` and `sweep` call what `etslink.run` and `etslink.sweep` call (api.py, sweep.py); this
+module adds progress, printing, exit codes and, for sweeps, the resumable partial folder.
 
 Exit codes: 0 success; 1 internal error (details in a log file); 2 bad input; 3 the inputs
 admit no solution; 4 the solver stopped without an optimal solution.
@@ -163,69 +166,31 @@ def _stages(quiet: bool) -> Iterator[Callable[[str], None]]:
             progress.console.print(f"[green]done[/green] {done[-1]}")
 
 
-def _case_record(results: Any) -> dict[str, Any]:
-    return {
-        case: {
-            "status": r.outcome.status,
-            "termination": r.outcome.termination,
-            "objective_pv_M" + results.data.currency: r.outcome.objective_Mcur,
-            "solve_seconds": round(r.outcome.seconds, 4),
-            "solver": r.outcome.solver,
-            "solver_options": r.outcome.options,
-        }
-        for case, r in results.cases.items()
-    }
-
-
 def _run(args: argparse.Namespace) -> int:
-    from etslink.report.excel import write_results_workbook
-    from etslink.report.html import write_report
-    from etslink.run import Timings, load_workbook, run_cases
-    from etslink.runrecord import (
-        atomic_output_dir,
-        check_output_dir,
-        run_record,
-        utc_stamp,
-        write_json,
-    )
-    from etslink.solve import DEFAULT_TIME_LIMIT_S, solver_version
+    from etslink.api import solve_workbook, write_run
+    from etslink.runrecord import check_output_dir, utc_stamp
 
     started = utc_stamp()
     out: Path = args.out or Path("outputs") / args.workbook.stem / started
     check_output_dir(out)
-    timings = Timings()
     with _stages(args.quiet) as stage:
-        stage(f"reading and validating {args.workbook}")
-        data, warnings = load_workbook(args.workbook, timings)
-        _print_warnings(warnings)
-        results = run_cases(data, timings, stage, args.time_limit or DEFAULT_TIME_LIMIT_S)
+        result = solve_workbook(
+            args.workbook,
+            time_limit_s=args.time_limit,
+            progress=stage,
+            warn=_print_warnings,
+            started=started,
+        )
         stage(f"writing {out}")
-        start = time.perf_counter()
-        with atomic_output_dir(out) as tmp:
-            record = run_record(
-                args.workbook, _case_record(results), timings.seconds, solver_version(), started
-            )
-            write_results_workbook(results, record, tmp / "results.xlsx")
-            write_report(results, record, tmp / "report.html")
-            timings.stage("write", start)
-            write_json(tmp / "run.json", record)
+        write_run(result, out, check_output_dir)
     if not args.quiet:
-        _print_summary(results, out)
+        _print_summary(result.results, out)
     return EXIT_OK
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from etslink.report.sweep import write_sweep_report, write_sweep_workbook
-    from etslink.run import load_workbook
-    from etslink.runrecord import (
-        atomic_output_dir,
-        check_output_dir,
-        run_record,
-        utc_stamp,
-        write_json,
-    )
-    from etslink.solve import solver_version
-    from etslink.sweep import DRAWS_FILE, read_draws, run_draws, summarise
+    from etslink.runrecord import check_output_dir, utc_stamp
+    from etslink.sweep import DRAWS_FILE, plan_sweep, solve_sweep, write_sweep
 
     started = utc_stamp()
     if args.resume and args.out is None:
@@ -236,15 +201,7 @@ def _sweep(args: argparse.Namespace) -> int:
         )
     out: Path = args.out or Path("outputs") / args.workbook.stem / f"sweep-{started}"
     check_output_dir(out)
-    data, warnings = load_workbook(args.workbook)
-    _print_warnings(warnings)
-    if not data.uncertainty:
-        reject(
-            "uncertainty",
-            "a sweep needs uncertain inputs and the sheet is missing or empty",
-            "add rows on sheet uncertainty (etslink template shows one)",
-        )
-    draws = args.draws or data.draws
+    plan = plan_sweep(args.workbook, args.draws, _print_warnings)
     partial = out.parent / f".{out.name}.partial"
     if partial.exists() and not args.resume:
         reject(
@@ -253,41 +210,19 @@ def _sweep(args: argparse.Namespace) -> int:
             "add --resume to finish it, or delete that folder",
         )
     partial.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    with _draw_progress(args.quiet, draws) as progress:
-        run_draws(
-            data,
-            draws,
+    with _draw_progress(args.quiet, plan.draws) as progress:
+        result = solve_sweep(
+            plan,
             partial / DRAWS_FILE,
-            args.workers,
-            args.scheduler,
-            progress,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            started=started,
+            progress=progress,
         )
-    table = read_draws(partial / DRAWS_FILE)
-    table = table[table["draw"] < draws].sort_values(["draw", "case", "system", "year"])
-    summary = summarise(table, data.currency)
-    with atomic_output_dir(out) as tmp:
-        record = run_record(
-            args.workbook,
-            {},
-            {"sweep": round(time.perf_counter() - start, 3)},
-            solver_version(),
-            started,
-        )
-        record |= {
-            "draws": draws,
-            "seed": data.seed,
-            "draw_seeds": f"numpy SeedSequence(({data.seed}, i)) for draw i",
-            "workers": args.scheduler or args.workers,
-            "failed_draws": sorted(set(table.loc[table["status"] != "optimal", "draw"])),
-        }
-        table.to_csv(tmp / DRAWS_FILE, index=False, compression="gzip")
-        write_sweep_workbook(summary, record, data.currency, tmp / "summary.xlsx")
-        write_sweep_report(summary, data, record, tmp / "report.html")
-        write_json(tmp / "run.json", record)
+    write_sweep(result, out, check_output_dir)
     shutil.rmtree(partial)
     if not args.quiet:
-        print(f"{draws} draws; results in {out}")
+        print(f"{plan.draws} draws; results in {out}")
     return EXIT_OK
 
 

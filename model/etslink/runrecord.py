@@ -9,7 +9,7 @@ import os
 import platform
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -49,11 +49,21 @@ def run_record(
     timings: dict[str, float],
     solver_version: str,
     started_utc: str,
+    command: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Return the run record: input hash, versions, solver status and options, timings."""
+    """Return the run record: input hash, versions, solver status and options, timings.
+
+    Args:
+        workbook: The input workbook.
+        cases: Solver status and options per case.
+        timings: Wall time per stage [s].
+        solver_version: HiGHS's version.
+        started_utc: When the run started, as `utc_stamp` writes it.
+        command: How the run was started; None: the command line (`sys.argv`).
+    """
     return {
         "input": {"path": str(workbook), "sha256": file_sha256(workbook)},
-        "command": sys.argv,
+        "command": sys.argv if command is None else command,
         "started_utc": started_utc,
         "versions": {**package_versions(), "highs": solver_version},
         "cases": cases,
@@ -61,9 +71,14 @@ def run_record(
     }
 
 
+def output_dir_in_use(target: Path) -> bool:
+    """Return whether `target` exists and is not an empty folder (etslink will not use it)."""
+    return target.exists() and (not target.is_dir() or any(target.iterdir()))
+
+
 def check_output_dir(target: Path) -> None:
-    """Raise InputError unless `target` does not exist or is an empty folder."""
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+    """Raise InputError unless `target` does not exist or is an empty folder (the CLI's check)."""
+    if output_dir_in_use(target):
         reject(
             "--out",
             f'the output folder "{target}" already '
@@ -72,17 +87,38 @@ def check_output_dir(target: Path) -> None:
         )
 
 
+def refuse_output_dir_in_use(target: Path) -> None:
+    """Raise FileExistsError unless `target` does not exist or is an empty folder (the API's).
+
+    The Python API raises a Python error here, not an InputError: the folder is the caller's
+    argument, not a problem of the workbook, and there is no --out option to name.
+    """
+    if output_dir_in_use(target):
+        msg = (
+            f'the output folder "{target}" exists and is not empty; '
+            "etslink never overwrites results"
+        )
+        raise FileExistsError(msg)
+
+
 @contextlib.contextmanager
-def atomic_output_dir(target: Path) -> Iterator[Path]:
-    """Yield a temporary folder; move it to `target` only if the block succeeds."""
-    check_output_dir(target)
+def atomic_output_dir(
+    target: Path, check: Callable[[Path], None] = check_output_dir
+) -> Iterator[Path]:
+    """Yield a temporary folder; move it to `target` only if the block succeeds.
+
+    Args:
+        target: The output folder; it must not exist or be empty.
+        check: Raises unless `target` may be used; called before and after the block.
+    """
+    check(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         yield tmp
-        check_output_dir(target)
+        check(target)
         tmp.replace(target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,13 +1,15 @@
 """Sweeps: the linked and autarky cases solved for every draw of the uncertainty sheet.
 
-Each dask worker builds the two models once, keeps a persistent HiGHS instance per model,
-and for each draw only changes the mutable parameters and re-solves (warm). Draw i depends
-on the base seed and i alone (uncertainty.py), so results do not depend on the number of
-workers or the order in which draws finish.
+`plan_sweep`, `solve_sweep` and `write_sweep` are what both `etslink sweep` and
+`etslink.sweep` do. Each dask worker builds the two models once, keeps a persistent HiGHS
+instance per model, and for each draw only changes the mutable parameters and re-solves
+(warm). Draw i depends on the base seed and i alone (uncertainty.py), so results do not
+depend on the number of workers or the order in which draws finish.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +17,14 @@ from typing import Any
 
 import pandas as pd
 
+from etslink.api import SweepResult, messages
 from etslink.cases import case_data
 from etslink.columns import Columns
 from etslink.data import ModelData
+from etslink.errors import Issue, reject
 from etslink.results import extract_draw
-from etslink.solve import DrawSolver
+from etslink.runrecord import atomic_output_dir, run_record, write_json
+from etslink.solve import DrawSolver, solver_version
 from etslink.uncertainty import perturbed
 
 
@@ -185,3 +190,99 @@ def run_draws(
         client.close()
         if client.cluster is not None:
             client.cluster.close()
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """A workbook validated for a sweep: its data, its warnings and the number of draws."""
+
+    workbook: Path
+    data: ModelData
+    warnings: list[Issue]
+    draws: int
+
+
+def plan_sweep(
+    workbook: Path, draws: int | None, warn: Callable[[list[Issue]], None] | None = None
+) -> SweepPlan:
+    """Read and validate a workbook for a sweep.
+
+    Args:
+        workbook: The input workbook.
+        draws: Number of draws; None: the workbook's `draws` setting.
+        warn: Called with the workbook's warnings once it is validated.
+
+    Raises:
+        InputError: listing every problem of the workbook, or saying it has no uncertain
+            inputs.
+    """
+    from etslink.run import load_workbook  # not on dask workers, which never read workbooks
+
+    data, warnings = load_workbook(workbook)
+    if warn:
+        warn(warnings)
+    if not data.uncertainty:
+        reject(
+            "uncertainty",
+            "a sweep needs uncertain inputs and the sheet is missing or empty",
+            "add rows on sheet uncertainty (etslink template shows one)",
+        )
+    return SweepPlan(workbook, data, warnings, draws or data.draws)
+
+
+def solve_sweep(
+    plan: SweepPlan,
+    partial: Path,
+    *,
+    workers: int,
+    scheduler: str | None,
+    started: str,
+    progress: Callable[[int, int], None] = lambda _done, _total: None,
+    command: list[str] | None = None,
+) -> SweepResult:
+    """Solve the draws not yet in `partial` (see `run_draws`), then summarise all of them.
+
+    Args:
+        plan: The validated workbook and the number of draws.
+        partial: The gzip CSV that collects finished draws (kept for a resume).
+        workers: Worker processes of a local cluster.
+        scheduler: Address of a running dask scheduler; None: start a local cluster.
+        started: When the sweep started (`runrecord.utc_stamp`).
+        progress: Called with the number of draws done and the total.
+        command: How the sweep was started, for the record; None: the command line.
+    """
+    start = time.perf_counter()
+    run_draws(plan.data, plan.draws, partial, workers, scheduler, progress)
+    table = read_draws(partial)
+    table = table[table["draw"] < plan.draws].sort_values(["draw", "case", "system", "year"])
+    table = table.reset_index(drop=True)
+    summary = summarise(table, plan.data.currency)
+    seconds = {"sweep": round(time.perf_counter() - start, 3)}
+    record = run_record(plan.workbook, {}, seconds, solver_version(), started, command)
+    record |= {
+        "draws": plan.draws,
+        "seed": plan.data.seed,
+        "draw_seeds": f"numpy SeedSequence(({plan.data.seed}, i)) for draw i",
+        "workers": scheduler or workers,
+        "failed_draws": sorted(set(table.loc[table["status"] != "optimal", "draw"])),
+    }
+    return SweepResult(plan.workbook, plan.data, table, summary, messages(plan.warnings), record)
+
+
+def write_sweep(result: SweepResult, out: Path, check: Callable[[Path], None]) -> None:
+    """Write draws.csv.gz, summary.xlsx, report.html and run.json into `out`, all or nothing.
+
+    Args:
+        result: The finished sweep.
+        out: The output folder.
+        check: Raises unless `out` may be used (the CLI's InputError, the API's
+            FileExistsError).
+    """
+    from etslink.report.sweep import write_sweep_report, write_sweep_workbook
+
+    currency = result.data.currency
+    with atomic_output_dir(out, check) as tmp:
+        result.draws.to_csv(tmp / DRAWS_FILE, index=False, compression="gzip")
+        write_sweep_workbook(result.summary, result.record, currency, tmp / "summary.xlsx")
+        write_sweep_report(result.summary, result.data, result.record, tmp / "report.html")
+        write_json(tmp / "run.json", result.record)
