@@ -71,8 +71,8 @@ def per_draw(data, draws: int) -> tuple[float, float]:
 
 def throughput(draws: int, workers: int) -> float:
     """Return draws per second of a sweep of _workbook_tables() on `workers` processes."""
-    from etslink.run import load_workbook
-    from etslink.sweep import run_draws
+    from etslink.pipeline import load_workbook
+    from etslink.sweeps import run_draws
     from etslink.workbook import write_workbook
 
     with tempfile.TemporaryDirectory() as folder:

@@ -135,7 +135,7 @@ def _bare_resolve(h, index: list[int], upper: list[float]) -> None:  # noqa: ANN
 def sweep_draws(draws: int) -> dict[str, object]:
     """Return ms per draw of both cases: etslink's case solvers and warm bare re-solves."""
     from etslink.data import UncertainInput
-    from etslink.sweep import CaseSolver
+    from etslink.sweeps import CaseSolver
     from etslink.uncertainty import perturbed
 
     shock = UncertainInput(

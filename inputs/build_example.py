@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from etslink.pipeline import load_workbook
 from etslink.results import extract_case
-from etslink.run import load_workbook
 from etslink.solve import solve_case
 from etslink.workbook import write_workbook
 

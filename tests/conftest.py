@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from etslink.cli import main
+from etslink.pipeline import load_workbook, run_cases
 from etslink.results import Results
-from etslink.run import load_workbook, run_cases
 from etslink.workbook import write_workbook
 
 Tables = dict[str, list[dict[str, Any]]]

@@ -8,7 +8,7 @@ import pytest
 from conftest import EXAMPLE
 from etslink.formulation import HOLDINGS, RESTRICTIONS, VARIABLES, build_model
 from etslink.formulation.compliance import PRICE_ROWS
-from etslink.run import load_workbook
+from etslink.pipeline import load_workbook
 
 pytestmark = pytest.mark.unit
 

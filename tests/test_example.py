@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLE
-from etslink.run import load_workbook
+from etslink.pipeline import load_workbook
 
 DATA = EXAMPLE.parent / "data"
 STATUSES = ("reported", "derived", "assumed")

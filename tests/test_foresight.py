@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from conftest import BASELINE, linear_case
-from etslink.run import load_workbook, run_cases
+from etslink.pipeline import load_workbook, run_cases
 
 pytestmark = pytest.mark.solve
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from conftest import linear_case
+from etslink.pipeline import load_workbook, run_cases
 from etslink.report.html import LINES_MAX, MAC_PANELS, ROWS_SHOWN, fold, write_report
 from etslink.report.story import HEADLINE_GROUPS, name_list, price_levels
 from etslink.results import Results
-from etslink.run import load_workbook, run_cases
 from etslink.workbook import write_workbook
 
 YEARS = (2030, 2031, 2032)

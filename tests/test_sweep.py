@@ -10,8 +10,8 @@ import pytest
 
 from conftest import linear_case
 from etslink.cli import main
-from etslink.run import load_workbook
-from etslink.sweep import DRAWS_FILE, append_draw, solve_draw, total_gain_by_draw
+from etslink.pipeline import load_workbook
+from etslink.sweeps import DRAWS_FILE, append_draw, solve_draw, total_gain_by_draw
 
 pytestmark = pytest.mark.solve
 

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import BASELINE, linear_case
 from etslink.cli import main
-from etslink.run import load_workbook
+from etslink.pipeline import load_workbook
 from etslink.uncertainty import perturbed
 
 pytestmark = pytest.mark.unit

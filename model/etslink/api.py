@@ -2,7 +2,7 @@
 
 `run` and the `etslink run` command share one implementation (`solve_workbook` and
 `write_run` here), as do `sweep` and `etslink sweep` (`plan_sweep`, `solve_sweep` and
-`write_sweep` in sweep.py): the command line only adds progress, printing, exit codes and
+`write_sweep` in sweeps.py): the command line only adds progress, printing, exit codes and
 the resumable partial folder. Nothing here prints.
 
 Importing this module is light: pandas, Pyomo, HiGHS, matplotlib and dask are imported by
@@ -195,7 +195,7 @@ class SweepResult:
             FileExistsError: `out` exists and is not an empty folder; it is left untouched.
         """
         from etslink.runrecord import refuse_output_dir_in_use
-        from etslink.sweep import write_sweep
+        from etslink.sweeps import write_sweep
 
         folder = Path(out)
         write_sweep(self, folder, refuse_output_dir_in_use)
@@ -252,7 +252,7 @@ def solve_workbook(
         InfeasibleError: a case admits no solution.
         SolverTroubleError: HiGHS stopped without an optimal solution.
     """
-    from etslink.run import Timings, load_workbook, run_cases
+    from etslink.pipeline import Timings, load_workbook, run_cases
     from etslink.runrecord import run_record, utc_stamp
     from etslink.solve import DEFAULT_TIME_LIMIT_S, solver_version
 
@@ -281,9 +281,9 @@ def write_run(result: RunResult, out: Path, check: Callable[[Path], None]) -> No
         check: Raises unless `out` may be used (the CLI's InputError, the API's
             FileExistsError).
     """
+    from etslink.pipeline import Timings
     from etslink.report.excel import write_results_workbook
     from etslink.report.html import write_report
-    from etslink.run import Timings
     from etslink.runrecord import atomic_output_dir, write_json
 
     start = time.perf_counter()
@@ -356,7 +356,7 @@ def sweep(
             msg = f"{name} must be a positive whole number, not {value!r}"
             raise ValueError(msg)
     from etslink.runrecord import utc_stamp
-    from etslink.sweep import DRAWS_FILE, plan_sweep, solve_sweep
+    from etslink.sweeps import DRAWS_FILE, plan_sweep, solve_sweep
 
     started, workbook = utc_stamp(), Path(path)
     try:

@@ -1,6 +1,6 @@
 """The `etslink` command: run, sweep, validate, template. The only module that prints.
 
-`run` and `sweep` call what `etslink.run` and `etslink.sweep` call (api.py, sweep.py); this
+`run` and `sweep` call what `etslink.run` and `etslink.sweep` call (api.py, sweeps.py); this
 module adds progress, printing, exit codes and, for sweeps, the resumable partial folder.
 
 Exit codes: 0 success; 1 internal error (details in a log file); 2 bad input; 3 the inputs
@@ -109,7 +109,7 @@ def _print_warnings(warnings: list[Issue]) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from etslink.run import load_workbook
+    from etslink.pipeline import load_workbook
 
     data, warnings = load_workbook(args.workbook)
     _print_warnings(warnings)
@@ -190,7 +190,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace) -> int:
     from etslink.runrecord import check_output_dir, utc_stamp
-    from etslink.sweep import DRAWS_FILE, plan_sweep, solve_sweep, write_sweep
+    from etslink.sweeps import DRAWS_FILE, plan_sweep, solve_sweep, write_sweep
 
     started = utc_stamp()
     if args.resume and args.out is None:

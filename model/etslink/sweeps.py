@@ -216,7 +216,7 @@ def plan_sweep(
         InputError: listing every problem of the workbook, or saying it has no uncertain
             inputs.
     """
-    from etslink.run import load_workbook  # not on dask workers, which never read workbooks
+    from etslink.pipeline import load_workbook  # not on dask workers, which never read workbooks
 
     data, warnings = load_workbook(workbook)
     if warn:
