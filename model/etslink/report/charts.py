@@ -447,3 +447,41 @@ def fan_chart(stats: pd.DataFrame, d: ModelData) -> str:
         ax.set_ylabel(f"{d.currency} per tCO2e")
         ax.legend(ncols=2, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         return _svg(fig)
+
+
+def reserve_path(msr: pd.DataFrame, system: str) -> str:
+    """Return one system's reserve over the years [MtCO2e].
+
+    TNAC and holdings are lines; intake, release and invalidation are bars.
+    """
+    rows = msr[msr["system"] == system].sort_values("year")
+    years = rows["year"].to_numpy()
+    with _figure(7.5, 3.2) as fig:
+        ax = fig.add_subplot()
+        width = 0.27
+        for offset, column, label, colour in (
+            (-width, "intake_MtCO2e", "intake", PALETTE[3]),
+            (0.0, "release_MtCO2e", "release", PALETTE[2]),
+            (width, "invalidated_MtCO2e", "invalidated", PALETTE[7 % len(PALETTE)]),
+        ):
+            ax.bar(years + offset, rows[column], width, label=label, color=colour)
+        ax.plot(
+            years,
+            rows["tnac_previous_MtCO2e"],
+            "-o",
+            markersize=3,
+            color=PALETTE[0],
+            label="TNAC of the previous year",
+        )
+        ax.plot(
+            years,
+            rows["holdings_MtCO2e"],
+            "--o",
+            markersize=3,
+            color=PALETTE[1],
+            label="reserve holdings",
+        )
+        _year_axis(ax, list(years))
+        ax.set_ylabel("MtCO2e")
+        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        return _svg(fig)

@@ -32,6 +32,7 @@ PER_CASE_SHEETS = (
     "shadow_prices",
     "offset_prices",
     "offset_use",
+    "msr",
 )
 SUMMARY = "summary"
 LABEL_WIDTH = 48
@@ -384,6 +385,8 @@ def _write_summary(tb: TableBook, results: Results) -> None:
 def write_results_workbook(results: Results, record: dict[str, Any], path: Path) -> None:
     """Write the summary, every result table and the run record, one sheet each."""
     sheets = {name: results.table(name) for name in PER_CASE_SHEETS}
+    if not any(not case.msr.empty for case in results.cases.values()):
+        del sheets["msr"]  # only workbooks with a reserve have the sheet
     sheets["gains"] = results.gains
     sheets["run"] = run_sheet(record)
     with TableBook(path) as tb:

@@ -165,11 +165,14 @@ def _gains_chart(results: Results, many: bool) -> str:
     )
 
 
-def _charts(results: Results, mac_systems: list[str]) -> dict[str, str]:
+def _charts(results: Results, mac_systems: list[str]) -> dict[str, Any]:
     d, year = results.data, headline_year(results.data)
     many = len(d.systems) > LINES_MAX
+    reserve = results.table("msr")
+    reserve = reserve[reserve["case"] == "linked"]
     return {
         **_price_charts(results, many),
+        "reserve": {s: charts.reserve_path(reserve, s) for s in sorted(set(reserve["system"]))},
         "mac_curves": charts.mac_curves(d, _prices_at(results, year), year, mac_systems),
         **_trade_charts(results),
         "gains": _gains_chart(results, many),
