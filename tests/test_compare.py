@@ -335,3 +335,14 @@ def test_a_non_empty_output_folder_is_refused_and_left_alone(comparison, tmp_pat
     with pytest.raises(InputError, match="already exists and is not empty"):
         write_comparison(comparison, out)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.solve
+def test_the_compare_command_writes_the_comparison_and_refuses_bad_folders(runs, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", *map(str, runs), "--out", str(out), "--quiet"]) == 0
+    assert {p.name for p in out.iterdir()} == {"comparison.xlsx", "report.html", "run.json"}
+    bad = ["compare", str(runs[0]), str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]
+    assert main(bad) == 2
+    assert "Fix:" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -1,4 +1,4 @@
-"""The `etslink` command: run, sweep, validate, template. The only module that prints.
+"""The `etslink` command: run, sweep, compare, validate, template. The only module that prints.
 
 `run` and `sweep` call what `etslink.run` and `etslink.sweep` call (api.py, sweeps.py); this
 module adds progress, printing, exit codes and, for sweeps, the resumable partial folder.
@@ -84,6 +84,17 @@ def _parser() -> argparse.ArgumentParser:
         "--resume", action="store_true", help="continue an interrupted sweep into the same --out"
     )
     sweep.add_argument("--quiet", action="store_true", help="print only problems")
+    compare = commands.add_parser(
+        "compare", help="put finished runs side by side (the first is the base)"
+    )
+    compare.add_argument("runs", type=Path, nargs="+", metavar="DIR")
+    compare.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (must not exist or be empty); default outputs/compare/<UTC time>/",
+    )
+    compare.add_argument("--quiet", action="store_true", help="print only problems")
     validate = commands.add_parser("validate", help="check a workbook without solving")
     validate.add_argument("workbook", type=Path)
     template = commands.add_parser("template", help="write an empty, documented input workbook")
@@ -164,6 +175,18 @@ def _stages(quiet: bool) -> Iterator[Callable[[str], None]]:
         yield show
         if done:
             progress.console.print(f"[green]done[/green] {done[-1]}")
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from etslink.compare import compare_runs, write_comparison
+    from etslink.runrecord import check_output_dir, utc_stamp
+
+    out: Path = args.out or Path("outputs") / "compare" / utc_stamp()
+    check_output_dir(out)
+    write_comparison(compare_runs(args.runs), out)
+    if not args.quiet:
+        print(f"Compared {len(args.runs)} runs; results in {out}: comparison.xlsx, report.html")
+    return EXIT_OK
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -272,7 +295,13 @@ def _log_internal_error() -> Path:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "sweep": _sweep, "validate": _validate, "template": _template}
+    handlers = {
+        "run": _run,
+        "sweep": _sweep,
+        "compare": _compare,
+        "validate": _validate,
+        "template": _template,
+    }
     try:
         return handlers[args.command](args)
     except InputError as exc:
