@@ -167,9 +167,14 @@ def _stages(quiet: bool) -> Iterator[Callable[[str], None]]:
         done: list[str] = []
 
         def show(stage: str) -> None:
-            if done:
+            """Tick off the last stage and show this one; "stage: detail" only updates it."""
+            if done and stage.split(":")[0] == done[-1].split(":")[0]:
+                done[-1] = stage.split(":")[0]
+            elif done:
                 progress.console.print(f"[green]done[/green] {done[-1]}")
-            done.append(stage)
+                done.append(stage.split(":")[0])
+            else:
+                done.append(stage.split(":")[0])
             progress.update(task, description=stage)
 
         yield show

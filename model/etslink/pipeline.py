@@ -68,7 +68,8 @@ def run_cases(
     start = time.perf_counter()
     if progress:
         progress("solving linked")
-    for case, solution, outcome in solve_cases(data_of, time_limit_s):
+    details = (lambda message: progress(f"solving {message}")) if progress else None
+    for case, solution, outcome in solve_cases(data_of, time_limit_s, details):
         cases[case] = extract_case(case, solution, data_of[case], outcome)
         timings.stage(f"solve_{case}", start)
         start = time.perf_counter()

@@ -299,16 +299,17 @@ def market_equilibrium(
 
     Firms take the reserve's release - intake (E15) as given. Each step solves the market
     (warm, with the second stage where banks are not unique), applies the reserve's rules to
-    the resulting TNAC path, and moves the assumed supply towards what the rules give; the
-    step halves whenever the largest discrepancy does not shrink (damping).
+    the resulting TNAC path, and moves the assumed supply towards what the rules give
+    (Anderson acceleration, with damped steps whenever the discrepancy does not shrink).
 
     Raises:
         SolverTroubleError: no fixed point after RESERVE_MAX_ITERATIONS steps; names the
             system-years whose reserve operation still moves.
     """
     param = compiled.model.reserve_supply_MtCO2e
-    supply = {key: float(entry.value) for key, entry in param.items()}
-    share, previous = 1.0, math.inf
+    keys = list(param)
+    supply = {key: float(param[key].value) for key in keys}
+    accelerate = _Anderson()
     for iteration in range(1, RESERVE_MAX_ITERATIONS + 1):
         solution, outcome = (step or _solve_once)(case, compiled, data, time_limit_s)
         path = reserve_paths(solution, data)
@@ -319,14 +320,47 @@ def market_equilibrium(
             progress(f"{case}: reserve step {iteration}, largest change {largest:.3g} MtCO2e")
         if not moving:
             return solution, replace(outcome, reserve=tuple(path), reserve_iterations=iteration)
-        gap = max(abs(v) for v in moving.values())
-        share = max(share / 2, RESERVE_MIN_STEP) if gap >= previous else share
-        previous = gap
-        for key in supply:
-            supply[key] += share * (target[key] - supply[key])
+        assumed = np.array([supply[k] for k in keys])
+        following = np.array([target[k] for k in keys])
+        for key, value in zip(keys, accelerate.next(assumed, following), strict=True):
+            supply[key] = float(value)
             param[key].set_value(supply[key])
         compiled.refresh()
     raise SolverTroubleError(_cycle_message(case, moving))
+
+
+class _Anderson:
+    """The next point of a fixed-point iteration x = F(x): Anderson acceleration, safeguarded.
+
+    From the last few steps it extrapolates to where the discrepancy F(x) - x would vanish
+    (exact for a linear map); whenever the largest discrepancy does not shrink, it forgets
+    them and takes a damped step instead, the damping halving each time down to
+    RESERVE_MIN_STEP (the rules are step functions of the TNAC, where extrapolation fails).
+    """
+
+    memory = 5
+
+    def __init__(self) -> None:
+        self.points: list[tuple[np.ndarray, np.ndarray]] = []
+        self.share = 1.0
+        self.previous = math.inf
+
+    def next(self, x: np.ndarray, fx: np.ndarray) -> np.ndarray:
+        """Return the next point to try, given the last point x and F(x)."""
+        gap = float(np.max(np.abs(fx - x)))
+        if gap >= self.previous:
+            self.points, self.share = [], max(self.share / 2, RESERVE_MIN_STEP)
+            self.previous = gap
+            return x + self.share * (fx - x)
+        self.previous = gap
+        self.points = [*self.points[-self.memory :], (x, fx)]
+        if len(self.points) < 2:
+            return x + self.share * (fx - x)
+        residuals = np.array([f - p for p, f in self.points])
+        values = np.array([f for _, f in self.points])
+        d_residuals, d_values = np.diff(residuals, axis=0), np.diff(values, axis=0)
+        weights, *_ = np.linalg.lstsq(d_residuals.T, residuals[-1], rcond=None)
+        return values[-1] - d_values.T @ weights
 
 
 def _moving(
