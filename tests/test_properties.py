@@ -48,15 +48,85 @@ def test_linking_never_costs_more_and_prices_are_non_negative(solve, systems):
     assert min(out.table("prices")["price_EUR_per_tCO2e"]) >= -1e-6
 
 
+YEARS = (2030, 2031, 2032)
+
+
+@st.composite
+def banking_markets(draw: st.DrawFn) -> tuple[dict, dict[str, float]]:
+    """Three linked systems over three years with banking, offsets, a floor and a ceiling.
+
+    Returns the tables and each system's initial bank [MtCO2e].
+    """
+    c, need, links = draw(three_systems())
+    tables = linear_case(
+        c,
+        need,
+        years=YEARS,
+        links=links,
+        settings=[
+            {"key": "currency", "value": "EUR"},
+            {"key": "discount_rate", "value": draw(st.sampled_from([0.0, 0.05]))},
+        ],
+        offsets=[
+            {"offset_type": "CDM", "year": 2031, "supply_MtCO2e": 5, "price_per_tCO2e": 3},
+        ],
+        offset_rules=[{"system": "A", "offset_type": "CDM", "max_MtCO2e": 4}],
+    )
+    initial = {}
+    for row in tables["systems"]:
+        row["banking"] = draw(st.sampled_from(["yes", "no"]))
+        initial[row["system"]] = row["initial_bank_MtCO2e"] = draw(st.integers(0, 20))
+    for row in tables["emissions"]:  # each year its own requirement
+        row["cap_MtCO2e"] = BASELINE - draw(needs)
+    floor = draw(st.integers(0, 60))
+    tables["price_controls"] = [
+        {
+            "system": draw(st.sampled_from(("A", "B", "C"))),
+            "year": draw(st.sampled_from(YEARS)),
+            "floor_price_per_tCO2e": floor,
+            "ceiling_price_per_tCO2e": floor + draw(st.integers(0, 100)),
+            "ceiling_reserve_MtCO2e": draw(st.one_of(st.none(), st.integers(0, 10))),
+        }
+    ]
+    return tables, initial
+
+
 @SETTINGS
-@given(three_systems())
-def test_transfers_balance(solve, systems):
-    c, need, links = systems
-    out = solve(linear_case(c, need, links=links))
-    balances = out.table("balances")
-    assert balances["net_imports_MtCO2e"].sum() == pytest.approx(0.0, abs=1e-6)
-    transfers = out.table("transfers")
-    assert (transfers["quantity_MtCO2e"] >= -1e-9).all()
+@given(banking_markets())
+def test_every_balance_closes_from_the_balances_sheet(solve, market):
+    """(E11) from the output columns alone: owed = available, the surplus being what expires.
+
+    emissions + bank_end (banking, not the last year) + unsold_at_floor + surplus
+      = cap + bank brought in (the previous bank_end, or the initial bank in the first year)
+        + net_imports + offsets_used + ceiling_sales
+    """
+    tables, initial = market
+    banks = {r["system"]: r["banking"] == "yes" for r in tables["systems"]}
+    out = solve(tables)
+    balances = out.table("balances").sort_values(["case", "system", "year"])
+    assert len(balances) == 2 * len(tables["emissions"])
+    for (_, system), rows in balances.groupby(["case", "system"]):
+        bank_in = float(initial[system])
+        for position, r in enumerate(rows.itertuples()):
+            last = position == len(rows) - 1
+            carried = r.bank_end_MtCO2e if banks[system] and not last else 0.0
+            owed = r.emissions_MtCO2e + carried + r.unsold_at_floor_MtCO2e + r.surplus_MtCO2e
+            available = (
+                r.cap_MtCO2e
+                + bank_in
+                + r.net_imports_MtCO2e
+                + r.offsets_used_MtCO2e
+                + r.ceiling_sales_MtCO2e
+            )
+            assert owed == pytest.approx(available, abs=1e-6), (system, r.year)
+            assert r.surplus_MtCO2e >= -1e-6
+            if last:
+                assert r.bank_end_MtCO2e == pytest.approx(r.surplus_MtCO2e, abs=1e-9)
+            elif banks[system]:  # unused allowances stay in the bank until the last year
+                assert r.surplus_MtCO2e == pytest.approx(0.0, abs=1e-6)
+            else:
+                assert r.bank_end_MtCO2e == 0.0  # nothing carried
+            bank_in = carried
 
 
 @SETTINGS

@@ -336,3 +336,56 @@ def test_warnings_are_shown_and_the_check_goes_on(workbook, capsys, mutate, warn
     assert code == 0
     assert warning in captured.err
     assert "OK" in captured.out
+
+
+def test_an_empty_optional_sheet_reads_as_absent(workbook, capsys):
+    tables = _tables()
+    tables["links"] = []  # the sheet exists but holds nothing: no header, no rows
+    tables["uncertainty"] = []
+    path = workbook(tables)
+    assert main(["validate", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "0 links" in captured.out
+    assert "missing" not in captured.err
+
+
+def test_an_empty_required_sheet_is_still_an_error(workbook, tmp_path, capsys):
+    tables = _tables()
+    tables["systems"] = []
+    _rejects(workbook(tables), tmp_path, capsys, "systems (system): the column is missing")
+
+
+def test_a_banking_system_that_skips_years_is_warned(workbook, capsys):
+    # emissions rows: A 2020, 2021, 2025 (rows 2-4), then B 2020, 2021, 2025 (rows 5-7)
+    tables = linear_case({"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}, years=(2020, 2021, 2025))
+    tables["systems"][1]["banking"] = "no"  # B's years stand alone: no warning
+    assert main(["validate", str(workbook(tables))]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "emissions!B4 (year): A banks but has no rows for 2022-2024, so those years are not "
+        "modelled and its bank passes from 2021 straight to 2025. Fix: add rows for the "
+        "missing years on sheet emissions (and their abatement options), or set banking to no "
+        "for A on sheet systems if its years stand alone." in err
+    )
+    assert "B banks" not in err
+
+
+def test_every_gap_of_a_banking_system_is_named(workbook, capsys):
+    tables = linear_case({"A": 2.0}, {"A": 10.0}, years=(2020, 2022, 2025, 2026))
+    assert main(["validate", str(workbook(tables))]) == 0
+    err = capsys.readouterr().err
+    assert "emissions!B3 (year): A banks but has no rows for 2021, 2023-2024, so" in err
+    assert err.count("banks but") == 1  # one warning per system
+
+
+def test_a_reader_warning_goes_to_the_log_not_the_terminal(workbook, tmp_path, capsys, caplog):
+    # 10^10 days is beyond what Python holds: openpyxl warns and reads #VALUE!
+    path = workbook(_tables())
+    book = openpyxl.load_workbook(path)
+    book["emissions"]["D2"] = 1e10
+    book["emissions"]["D2"].number_format = "[h]:mm"
+    book.save(path)
+    with caplog.at_level("INFO", logger="etslink.workbook"):
+        err = _rejects(path, tmp_path, capsys, 'emissions!D2 (cap_MtCO2e): "#VALUE!" is not a')
+    assert "UserWarning" not in err
+    assert "Cell D2 is marked as a date" in caplog.text

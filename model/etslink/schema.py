@@ -667,7 +667,10 @@ OUTPUT_SHEETS: tuple[OutputSheet, ...] = (
     ),
     OutputSheet(
         "run",
-        "The run record (same content as run.json).",
+        "The run record (same content as run.json): the input file and its SHA-256, the "
+        "command, the versions, per case the solver's `status`, `termination`, `stage_two` "
+        "(the second stage's status: `optimal`, `not needed`, or HiGHS's termination if it "
+        "failed), objective, time and options, and the time of each stage [s].",
         (
             ("item", "dotted name, e.g. versions.highs"),
             ("value", "its value"),
@@ -681,8 +684,15 @@ DECISIONS: tuple[str, ...] = (
     "row with data below it, a formula with no stored value, a number typed where an id is "
     'expected (e.g. 2030 in `system`), and text in a number cell ("1,5", "1 000", '
     '"12 Mt") are each reported with the cell and a fix; every problem is listed at once '
-    "(at most 50). A cap above the baseline and a system with no abatement options are "
-    "warnings: the run goes on.",
+    "(at most 50). A cap above the baseline, a system with no abatement options and a "
+    "system with banking that skips years (its bank passes over years that are not "
+    "modelled) are warnings: the run goes on.",
+    "Workbooks may be .xlsx (Excel) or .ods (LibreOffice Calc, OpenDocument): both are "
+    "read with the same checks and give the same cell references in messages. .xls, .xlsb "
+    "and .csv files are refused with a fix (save as .xlsx or .ods); `etslink template` "
+    "writes .xlsx.",
+    "An optional sheet left empty (no header and no rows) reads as absent; a required sheet "
+    "left empty is an error.",
     "A blank `max_abatement_MtCO2e` on `mac_linear` is the baseline less the stepwise "
     "options' quantities of the same system-year, so the default never exceeds the baseline.",
     "A link is active in the years both systems have rows for on `emissions`, within "

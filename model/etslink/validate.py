@@ -7,6 +7,7 @@ them are reported together by raising one `InputError`.
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 import re
 from collections import defaultdict
@@ -123,7 +124,12 @@ class _Checker:
     """Collects issues while typing the rows of one workbook."""
 
     def __init__(self, workbook: RawWorkbook) -> None:
-        self.raw = workbook.tables
+        # an optional sheet left empty (no header, no rows) is as good as absent
+        self.raw = {
+            name: table
+            for name, table in workbook.tables.items()
+            if table.sheet.required or not table.empty
+        }
         self.other_sheets = workbook.other_sheets
         self.issues: list[Issue] = [p for t in self.raw.values() for p in t.problems]
         self.warnings: list[Issue] = []
@@ -517,8 +523,48 @@ def _warn_rate_cycles(checker: _Checker, rows: list[Record]) -> None:
                     return
 
 
+def _year_spans(years: list[int]) -> str:
+    """Return years as spans, e.g. "2022-2024, 2026" (at most four, then how many more)."""
+    spans: list[list[int]] = []
+    for year in years:
+        if spans and year == spans[-1][-1] + 1:
+            spans[-1].append(year)
+        else:
+            spans.append([year])
+    text = [f"{s[0]}" if len(s) == 1 else f"{s[0]}-{s[-1]}" for s in spans]
+    more = f" and {len(text) - 4} more spans" if len(text) > 4 else ""
+    return ", ".join(text[:4]) + more
+
+
+def _warn_year_gaps(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """Warn when a system with banking skips years: its bank jumps over years not modelled."""
+    banking = {r["system"] for r in tables["systems"] if r["banking"]}
+    rows_of: dict[str, list[Record]] = defaultdict(list)
+    for r in tables["emissions"]:
+        if r["system"] in banking:
+            rows_of[r["system"]].append(r)
+    for system, rows in rows_of.items():
+        rows.sort(key=lambda r: r["year"])
+        jumps = [(a, b) for a, b in itertools.pairwise(rows) if b["year"] > a["year"] + 1]
+        if not jumps:
+            continue
+        missing = [y for a, b in jumps for y in range(a["year"] + 1, b["year"])]
+        before, after = jumps[0]
+        checker.warn(
+            checker.raw["emissions"],
+            after["_row"],
+            "year",
+            f"{system} banks but has no rows for {_year_spans(missing)}, so those years are "
+            f"not modelled and its bank passes from {before['year']} straight to "
+            f"{after['year']}",
+            "add rows for the missing years on sheet emissions (and their abatement options), "
+            f"or set banking to no for {system} on sheet systems if its years stand alone",
+        )
+
+
 def _warn_suspicious(checker: _Checker, tables: dict[str, list[Record]]) -> None:
     _warn_rate_cycles(checker, tables["links"])
+    _warn_year_gaps(checker, tables)
     abating = {r["system"] for name in ("mac_linear", "mac_steps") for r in tables[name]}
     for r in tables["systems"]:
         if r["system"] not in abating:

@@ -1,18 +1,25 @@
-"""Excel input: read sheets into raw tables that keep Excel row numbers; write the template.
+"""Workbook input: read sheets into raw tables that keep Excel row numbers; write the template.
 
-Cell values come from python-calamine, which reads a sheet about twenty times faster than
-openpyxl. What calamine does not report (formula cells, and error values such as #DIV/0!)
-is read from the sheet's XML, and only when a quick look at that XML finds any. Files that
-calamine cannot read go through openpyxl as before, so that their messages do not change.
+Input workbooks are .xlsx (Excel) or .ods (LibreOffice Calc, OpenDocument); both are read
+with the same checks and give the same cell references. Cell values come from
+python-calamine, which reads a sheet about twenty times faster than openpyxl. What calamine
+does not report (formula cells, error values such as #DIV/0!, and an .ods file's merged
+cells) is read from the file's XML, and only when a quick look at that XML finds any. .xlsx
+files that calamine cannot read go through openpyxl as before, so that their messages do
+not change. The template is written as .xlsx.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
+import logging
 import posixpath
 import re
+import warnings
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +53,7 @@ class RawTable:
     """One input sheet as read: its columns' letters, data rows and layout problems.
 
     Layout problems are a hidden sheet, merged cells, blank rows and formulas with no value.
+    `empty` is true when the sheet holds nothing at all: no header, no value, no formula.
     """
 
     sheet: Sheet
@@ -54,6 +62,7 @@ class RawTable:
     other_headers: list[str] = field(default_factory=list)
     problems: list[Issue] = field(default_factory=list)
     formula_cells: set[tuple[int, str]] = field(default_factory=set)
+    empty: bool = False
 
     def cell(self, column: str, row: int) -> str:
         """Return the Excel reference of `column` in Excel row `row`, e.g. "D7".
@@ -119,14 +128,14 @@ def _check_file(path: Path) -> None:
     if not path.is_file():
         problem = f'the file "{path}" does not exist'
         raise _unreadable(path, problem, "check the path and the file name")
-    if path.suffix.lower() in {".xls", ".xlsb", ".ods", ".csv"}:
-        problem = f'"{path.name}" is not an .xlsx workbook'
-        raise _unreadable(path, problem, "open it in Excel and save it as Excel Workbook (.xlsx)")
+    suffix = path.suffix.lower()
+    if suffix in {".xls", ".xlsb", ".csv"}:
+        problem = f'"{path.name}" is not an .xlsx workbook (nor an .ods one)'
+        fix = "open it in Excel and save it as Excel Workbook (.xlsx), or in LibreOffice as .ods"
+        raise _unreadable(path, problem, fix)
     with path.open("rb") as handle:
         if handle.read(8) == _OLE_SIGNATURE:
-            problem = (
-                f'"{path.name}" is password-protected or is an old .xls file with an .xlsx name'
-            )
+            problem = f'"{path.name}" is password-protected or is an old .xls file with a new name'
             fix = (
                 "open it in Excel, remove the password (File > Info > Protect Workbook) and "
                 "save it as Excel Workbook (.xlsx)"
@@ -270,36 +279,181 @@ def _blank_merged(rows: list[list[object]], merged: list[Block]) -> None:
                     cells[col - 1] = None
 
 
-def _calamine_cells(sheet: python_calamine.CalamineSheet, xml: bytes, hidden: bool) -> _Cells:
+@dataclass
+class _Marks:
+    """What a sheet's XML holds beyond calamine's values: formulas, errors, merged blocks."""
+
+    formulas: set[Position] = field(default_factory=set)
+    errors: dict[Position, str] = field(default_factory=dict)
+    merged: list[Block] = field(default_factory=list)
+
+
+def _cells(sheet: python_calamine.CalamineSheet, marks: _Marks, hidden: bool) -> _Cells:
+    """Return a sheet's values from calamine, completed with what its XML holds."""
     rows = [[_calamine_value(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
-    formulas: set[Position] = set()
+    for position, error in marks.errors.items():
+        _set(rows, position, error)
+    rows.extend([] for _ in range(max((r for r, _ in marks.formulas), default=0) - len(rows)))
+    _blank_merged(rows, marks.merged)
+    return _Cells(hidden, rows, marks.merged, marks.formulas)
+
+
+def _hidden_titles(book: python_calamine.CalamineWorkbook) -> set[str]:
+    visible = python_calamine.SheetVisibleEnum.Visible
+    return {s.name for s in book.sheets_metadata if s.visible != visible}
+
+
+def _xlsx_marks(sheet: python_calamine.CalamineSheet, xml: bytes) -> _Marks:
+    """Return the formulas and errors of an .xlsx sheet's XML, and its merged blocks."""
+    marks = _Marks()
     if _may_hold_formulas_or_errors(xml):
-        formulas, errors = _scan_cells(xml)
-        for position, error in errors.items():
-            _set(rows, position, error)
-        rows.extend([] for _ in range(max((r for r, _ in formulas), default=0) - len(rows)))
-    merged = [
+        marks.formulas, marks.errors = _scan_cells(xml)
+    marks.merged = [
         (first[0] + 1, first[1] + 1, last[0] + 1, last[1] + 1)
         for first, last in sheet.merged_cell_ranges or []
     ]
-    _blank_merged(rows, merged)
-    return _Cells(hidden, rows, merged, formulas)
+    return marks
 
 
 def _read_fast(path: Path) -> tuple[list[str], dict[str, _Cells]]:
-    """Return the sheet titles and the cells of each contract sheet, read with calamine."""
+    """Return the sheet titles and the cells of each contract sheet of an .xlsx file."""
     with python_calamine.CalamineWorkbook.from_path(path) as book, zipfile.ZipFile(path) as zf:
         titles = list(book.sheet_names)
         contract = _contract_titles(titles)
         parts = _sheet_parts(zf) if contract else {}
-        visible = python_calamine.SheetVisibleEnum.Visible
-        hidden = {s.name for s in book.sheets_metadata if s.visible != visible}
-        cells = {
-            name: _calamine_cells(
-                book.get_sheet_by_name(title), zf.read(parts[title]), title in hidden
-            )
-            for name, title in contract.items()
-        }
+        hidden = _hidden_titles(book)
+        cells = {}
+        for name, title in contract.items():
+            sheet = book.get_sheet_by_name(title)
+            marks = _xlsx_marks(sheet, zf.read(parts[title]))
+            cells[name] = _cells(sheet, marks, title in hidden)
+    return titles, cells
+
+
+# Reading .ods files: values and hidden sheets from calamine, the rest from content.xml.
+
+_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_CALCEXT = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
+_ODS_CELLS = {f"{_TABLE}table-cell", f"{_TABLE}covered-table-cell"}
+_ODS_HINTS = (b"formula=", b"spanned=", b'"error"')
+"""Bytes that content.xml holds if any cell has a formula, spans a block or shows an error."""
+
+
+def _count(element: ElementTree.Element, attribute: str) -> int:
+    """Return an ODF repeat or span count (1 when absent)."""
+    return int(element.get(f"{_TABLE}{attribute}", "1"))
+
+
+@dataclass
+class _OdsRow:
+    """The marked cells of one `table:table-row` element, which may stand for several rows."""
+
+    row: int
+    repeated: int
+    column: int = 0
+    found: list[tuple[int, int, ElementTree.Element]] = field(default_factory=list)
+
+    def add_cell(self, cell: ElementTree.Element) -> None:
+        """Note a cell (or run of repeated cells) that holds a formula, an error or a span."""
+        repeated = _count(cell, "number-columns-repeated")
+        if _formula(cell) or _error(cell) or _span(cell) != (1, 1):
+            self.found.append((self.column + 1, repeated, cell))
+        self.column += repeated
+
+    def mark(self, marks: _Marks) -> None:
+        """Record the noted cells in `marks`, once per row the element stands for."""
+        for row in range(self.row, self.row + self.repeated):
+            for first, repeated, cell in self.found:
+                for column in range(first, first + repeated):
+                    _mark_cell(marks, cell, (row, column))
+
+
+def _formula(cell: ElementTree.Element) -> bool:
+    return f"{_TABLE}formula" in cell.attrib
+
+
+def _error(cell: ElementTree.Element) -> bool:
+    """Return True for an error value, e.g. #DIV/0! (as LibreOffice marks it)."""
+    return cell.get(f"{_CALCEXT}value-type") == "error"
+
+
+def _span(cell: ElementTree.Element) -> tuple[int, int]:
+    """Return the rows and columns a cell spans: (1, 1) unless it is a merged block."""
+    return _count(cell, "number-rows-spanned"), _count(cell, "number-columns-spanned")
+
+
+def _mark_cell(marks: _Marks, cell: ElementTree.Element, position: Position) -> None:
+    if _formula(cell):
+        marks.formulas.add(position)
+    if _error(cell):
+        marks.errors[position] = "".join(cell.itertext()).strip()
+    rows, columns = _span(cell)
+    if (rows, columns) != (1, 1):
+        row, column = position
+        marks.merged.append((row, column, row + rows - 1, column + columns - 1))
+
+
+def _scan_ods(content: bytes, titles: set[str]) -> dict[str, _Marks]:
+    """Return the formulas, errors and merged blocks of the named sheets of content.xml.
+
+    Rows and cells are counted as ODF lays them out: each `table:table-row` and cell element
+    stands for as many rows or columns as it repeats; covered cells take their place too.
+    """
+    marks: dict[str, _Marks] = {}
+    sheet: _Marks | None = None
+    current: _OdsRow | None = None
+    depth, row = 0, 1  # depth > 1 inside a table nested in a cell, which is not counted
+    for event, element in ElementTree.iterparse(io.BytesIO(content), events=("start", "end")):
+        tag = element.tag
+        if tag == f"{_TABLE}table":
+            depth += 1 if event == "start" else -1
+            if event == "start" and depth == 1:
+                title = element.get(f"{_TABLE}name", "")
+                sheet = marks.setdefault(title, _Marks()) if title in titles else None
+                row = 1
+        elif depth != 1:
+            continue
+        elif tag == f"{_TABLE}table-row" and event == "start":
+            current = _OdsRow(row, _count(element, "number-rows-repeated"))
+        elif tag in _ODS_CELLS and event == "end" and current is not None:
+            current.add_cell(element)
+        elif tag == f"{_TABLE}table-row" and event == "end" and current is not None:
+            if sheet is not None:
+                current.mark(sheet)
+            row, current = row + current.repeated, None
+            element.clear()
+    return marks
+
+
+def _read_ods(path: Path) -> tuple[list[str], dict[str, _Cells]]:
+    """Return the sheet titles and the cells of each contract sheet of an .ods file."""
+    try:
+        with python_calamine.CalamineWorkbook.from_path(path) as book:
+            titles = list(book.sheet_names)
+            contract = _contract_titles(titles)
+            marks: dict[str, _Marks] = {}
+            if contract:
+                with zipfile.ZipFile(path) as zf:
+                    content = zf.read("content.xml")
+                if any(hint in content for hint in _ODS_HINTS):
+                    marks = _scan_ods(content, set(contract.values()))
+            hidden = _hidden_titles(book)
+            cells = {
+                name: _cells(
+                    book.get_sheet_by_name(title), marks.get(title, _Marks()), title in hidden
+                )
+                for name, title in contract.items()
+            }
+    except _CALAMINE_FAILURES as exc:
+        problem = (
+            f'"{path.name}" cannot be read as an .ods workbook: it is damaged, '
+            "password-protected or another kind of file with an .ods name"
+        )
+        fix = (
+            "open it in LibreOffice Calc, remove any password (File > Properties > Security) "
+            "and save it as .ods"
+        )
+        raise _unreadable(path, problem, fix) from exc
     return titles, cells
 
 
@@ -339,28 +493,48 @@ def _formula_cells(path: Path, sheet_names: dict[str, str]) -> dict[str, set[Pos
         wb.close()
 
 
+_log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _warnings_to_log() -> Iterator[None]:
+    """Send openpyxl's warnings to the log (at INFO), never to the terminal.
+
+    They concern cells that the checks then report with a fix, e.g. a date beyond what
+    Python holds, which reads as #VALUE!.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for message in dict.fromkeys(str(warning.message) for warning in caught):
+        _log.info("openpyxl: %s", message)
+
+
 def _read_with_openpyxl(path: Path) -> tuple[list[str], dict[str, _Cells]]:
     """Return the sheet titles and the cells of each contract sheet, read with openpyxl."""
-    wb = _open(path, data_only=True, read_only=False)
-    try:
-        contract = _contract_titles(wb.sheetnames)
-        formulas = _formula_cells(path, contract)
-        cells = {}
-        for name, title in contract.items():
-            ws = wb[title]
-            cells[name] = _Cells(
-                ws.sheet_state != "visible",
-                [list(row) for row in ws.iter_rows(values_only=True)],
-                [(m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges],
-                formulas[name],
-            )
-        return wb.sheetnames, cells
-    finally:
-        wb.close()
+    with _warnings_to_log():
+        wb = _open(path, data_only=True, read_only=False)
+        try:
+            contract = _contract_titles(wb.sheetnames)
+            formulas = _formula_cells(path, contract)
+            cells = {}
+            for name, title in contract.items():
+                ws = wb[title]
+                cells[name] = _Cells(
+                    ws.sheet_state != "visible",
+                    [list(row) for row in ws.iter_rows(values_only=True)],
+                    [(m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges],
+                    formulas[name],
+                )
+            return wb.sheetnames, cells
+        finally:
+            wb.close()
 
 
 def _read_cells(path: Path) -> tuple[list[str], dict[str, _Cells]]:
     """Return the sheet titles and the cells of each contract sheet."""
+    if path.suffix.lower() == ".ods":
+        return _read_ods(path)
     if path.suffix.lower() not in SUPPORTED_FORMATS:
         return _read_with_openpyxl(path)  # which refuses it with its usual message
     try:
@@ -370,6 +544,31 @@ def _read_cells(path: Path) -> tuple[list[str], dict[str, _Cells]]:
 
 
 # From cells to raw tables.
+
+
+@dataclass(frozen=True)
+class _Program:
+    """Where the analyst finds the menu items that a layout problem's fix names."""
+
+    name: str
+    unhide: str
+    unmerge: str
+    recalculate: str
+
+
+_EXCEL = _Program(
+    "Excel",
+    "right-click a sheet tab > Unhide",
+    "Home > Merge & Center",
+    "open the workbook in Excel, let it calculate, and save it",
+)
+_CALC = _Program(
+    "LibreOffice Calc",
+    "right-click a sheet tab > Show Sheet",
+    "Format > Merge and Unmerge Cells > Unmerge Cells",
+    "open the workbook in LibreOffice Calc, recalculate it (Data > Calculate > "
+    "Recalculate Hard) and save it",
+)
 
 
 def _read_header(table: RawTable, header: list[object]) -> None:
@@ -382,19 +581,19 @@ def _read_header(table: RawTable, header: list[object]) -> None:
             table.other_headers.append(str(title).strip())
 
 
-def _flag_formula(table: RawTable, excel_row: int, name: str) -> None:
+def _flag_formula(table: RawTable, excel_row: int, name: str, program: _Program) -> None:
     table.formula_cells.add((excel_row, name))
     table.flag(
         excel_row,
         table.cell(name, excel_row),
         name,
         "the cell holds a formula with no stored value (the workbook was "
-        "written by a program and never opened in Excel)",
-        "open the workbook in Excel, let it calculate, and save it",
+        f"written by a program and never opened in {program.name})",
+        program.recalculate,
     )
 
 
-def _read_rows(table: RawTable, cells: _Cells) -> None:
+def _read_rows(table: RawTable, cells: _Cells, program: _Program) -> None:
     positions = {name: column_index_from_string(letter) for name, letter in table.letters.items()}
     blank_since: int | None = None
     for excel_row, row in enumerate(cells.rows[1:], start=2):
@@ -404,7 +603,7 @@ def _read_rows(table: RawTable, cells: _Cells) -> None:
         }
         for name, pos in positions.items():
             if values[name] is None and (excel_row, pos) in cells.formulas:
-                _flag_formula(table, excel_row, name)
+                _flag_formula(table, excel_row, name, program)
         if all(v is None for v in values.values()):
             blank_since = blank_since or excel_row
             continue
@@ -429,14 +628,14 @@ def _block_ref(block: Block) -> str:
     return f"{first}:{get_column_letter(last_col)}{last_row}"
 
 
-def _flag_layout(table: RawTable, cells: _Cells) -> None:
+def _flag_layout(table: RawTable, cells: _Cells, program: _Program) -> None:
     if cells.hidden:
         table.flag(
             None,
             "",
             "",
             "the sheet is hidden, so its data is easy to overlook",
-            "unhide it (right-click a sheet tab > Unhide) or delete it",
+            f"unhide it ({program.unhide}) or delete it",
         )
     columns = {column_index_from_string(letter) for letter in table.letters.values()}
     last_row = max((r.row for r in table.rows), default=1)
@@ -449,20 +648,21 @@ def _flag_layout(table: RawTable, cells: _Cells) -> None:
                 ref,
                 "",
                 f"cells {ref} are merged",
-                "unmerge them (Home > Merge & Center) and fill in every cell",
+                f"unmerge them ({program.unmerge}) and fill in every cell",
             )
 
 
-def _read_table(cells: _Cells, sheet: Sheet) -> RawTable:
-    table = RawTable(sheet)
+def _read_table(cells: _Cells, sheet: Sheet, program: _Program) -> RawTable:
+    empty = not cells.formulas and all(_clean(v) is None for row in cells.rows for v in row)
+    table = RawTable(sheet, empty=empty)
     _read_header(table, cells.rows[0] if cells.rows else [])
-    _read_rows(table, cells)
-    _flag_layout(table, cells)
+    _read_rows(table, cells, program)
+    _flag_layout(table, cells, program)
     return table
 
 
 def read_workbook(path: Path) -> RawWorkbook:
-    """Return every contract sheet of the workbook, by contract sheet name.
+    """Return every contract sheet of an .xlsx or .ods workbook, by contract sheet name.
 
     Sheet names and headers match case-insensitively, ignoring surrounding spaces; other
     sheets and columns are ignored. Raises InputError if the file cannot be read.
@@ -470,7 +670,8 @@ def read_workbook(path: Path) -> RawWorkbook:
     _check_file(path)
     titles, cells = _read_cells(path)
     contract = _contract_titles(titles)
-    tables = {name: _read_table(cells[name], sheet_named(name)) for name in contract}
+    program = _CALC if path.suffix.lower() == ".ods" else _EXCEL
+    tables = {name: _read_table(cells[name], sheet_named(name), program) for name in contract}
     others = [title for title in titles if title not in contract.values()]
     return RawWorkbook(tables, others)
 
