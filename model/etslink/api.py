@@ -301,7 +301,7 @@ def run(path: StrPath, *, time_limit_s: float | None = None) -> RunResult:
     Nothing is written: call `.write(folder)` on the result for the files.
 
     Args:
-        path: The input workbook (.xlsx).
+        path: The input workbook (.xlsx or .ods).
         time_limit_s: HiGHS's time limit per solve [s]; None: 3600.
 
     Returns:
@@ -339,7 +339,7 @@ def sweep(
     processes: call it under `if __name__ == "__main__":` in a script.
 
     Args:
-        path: The input workbook (.xlsx) with an `uncertainty` sheet.
+        path: The input workbook (.xlsx or .ods) with an `uncertainty` sheet.
         draws: Number of draws; None: the `draws` setting (default 100).
         workers: Worker processes of the local cluster (ignored with `scheduler`).
         scheduler: Address of a running dask scheduler, e.g. "tcp://host:8786".

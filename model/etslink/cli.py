@@ -10,6 +10,7 @@ admit no solution; 4 the solver stopped without an optimal solution.
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
 import sys
 import tempfile
@@ -297,9 +298,28 @@ def _log_internal_error() -> Path:
     return log
 
 
+def _log_to_file() -> None:
+    """Send library warnings (Pyomo, HiGHS, matplotlib, dask, Python warnings) to a log file.
+
+    The file appears only if something is logged; the terminal shows only etslink's own
+    messages.
+    """
+    root = logging.getLogger()
+    if any(getattr(h, "etslink", False) for h in root.handlers):
+        return  # main() called again in one process (tests, notebooks)
+    name = f"etslink-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    handler = logging.FileHandler(Path(tempfile.gettempdir()) / name, delay=True)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    handler.etslink = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    logging.captureWarnings(True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = _parser().parse_args(argv)
+    _log_to_file()
     handlers = {
         "run": _run,
         "sweep": _sweep,

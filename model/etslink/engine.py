@@ -9,10 +9,9 @@ warm from the last basis. Results are read back as arrays (`Solution`), not thro
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +24,10 @@ from pyomo.core.expr.visitor import identify_mutable_parameters
 from pyomo.repn.quadratic import QuadraticRepnVisitor
 from pyomo.repn.standard_repn import generate_standard_repn
 from pyomo.repn.util import VarRecorder
+
+_PYOMO_LOG = logging.getLogger("pyomo")
+_PYOMO_LOG.handlers = [logging.NullHandler()]  # Pyomo prints its warnings to stdout otherwise
+"""Pyomo's messages go where the application sends its logs (the command: a log file)."""
 
 INF = highspy.kHighsInf
 Hessian = dict[tuple[int, int], float]
@@ -575,15 +578,3 @@ def _positions(model: pyo.ConcreteModel, ctype: Any, items: list[Any]) -> dict[s
         found = {key: position_of.get(id(data)) for key, data in component.items()}
         positions[component.name] = {k: p for k, p in found.items() if p is not None}
     return positions
-
-
-@contextlib.contextmanager
-def quiet_pyomo() -> Iterator[None]:
-    """Hide Pyomo's warnings (not errors) for the duration of the block."""
-    logger = logging.getLogger("pyomo.core")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)

@@ -464,7 +464,7 @@ def _open(path: Path, *, data_only: bool, read_only: bool) -> openpyxl.Workbook:
     try:
         return openpyxl.load_workbook(path, read_only=read_only, data_only=data_only)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        problem = f'"{path.name}" cannot be read as an .xlsx workbook ({type(exc).__name__})'
+        problem = f'"{path.name}" cannot be read as an .xlsx workbook (it is damaged or not one)'
         fix = "open it in Excel, remove any password and save it as Excel Workbook (.xlsx)"
         raise _unreadable(path, problem, fix) from exc
 

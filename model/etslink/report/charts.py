@@ -408,12 +408,27 @@ def bars_by_system(
         return _svg(fig)
 
 
+def _widest_fans(stats: pd.DataFrame, systems: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the LABELLED_MAX systems whose linked 5-95% band is widest (all if fewer)."""
+    if len(systems) <= LABELLED_MAX:
+        return systems
+    linked = stats[stats["case"] == "linked"]
+    width = (linked["95%"] - linked["5%"]).groupby(linked["system"]).max()
+    widest = set(width.sort_values(ascending=False, kind="stable").index[:LABELLED_MAX])
+    return tuple(s for s in systems if s in widest)
+
+
 def fan_chart(stats: pd.DataFrame, d: ModelData) -> str:
-    """Return the price fan of each system: median and 5-95% band, linked and autarky."""
+    """Return the price fan of each system: median and 5-95% band, linked and autarky.
+
+    Beyond LABELLED_MAX systems, the fans of those whose linked band is widest; the others
+    are in the report's tables.
+    """
     colour = colours(d.systems)
+    shown = _widest_fans(stats, d.systems)
     with _figure(7.5, 3.6) as fig:
         ax = fig.add_subplot()
-        for system in d.systems:
+        for system in shown:
             for case, style, alpha in (("linked", "-", 0.25), ("autarky", ":", 0.10)):
                 rows = stats[(stats["case"] == case) & (stats["system"] == system)]
                 if rows.empty:
@@ -445,7 +460,16 @@ def fan_chart(stats: pd.DataFrame, d: ModelData) -> str:
         )
         ax.set_xlabel("year")
         ax.set_ylabel(f"{d.currency} per tCO2e")
-        ax.legend(ncols=2, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        title = None if len(shown) == len(d.systems) else f"widest {len(shown)} of {len(d.systems)}"
+        ax.legend(
+            ncols=2,
+            fontsize=7,
+            frameon=False,
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            title=title,
+            title_fontsize=7,
+        )
         return _svg(fig)
 
 
