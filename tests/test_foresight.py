@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from conftest import BASELINE, linear_case
@@ -17,17 +15,21 @@ YEARS = tuple(NEED)
 
 
 def _solve(workbook, horizon: int | None, rate: float = 0.05):  # noqa: ANN202
+    settings = [{"key": "discount_rate", "value": rate}]
+    if horizon:
+        settings.append({"key": "foresight_years", "value": horizon})
     tables = linear_case(
         C,
         dict.fromkeys(C, 0.0),
         years=YEARS,
         links=[{"from_system": "A", "to_system": "B"}],
-        settings=[{"key": "discount_rate", "value": rate}],
+        settings=settings,
     )
     for row in tables["emissions"]:
         row["cap_MtCO2e"] = BASELINE - NEED[row["year"]]
     data, _ = load_workbook(workbook(tables))
-    return run_cases(dataclasses.replace(data, foresight_years=horizon))
+    assert data.foresight_years == horizon
+    return run_cases(data)
 
 
 def test_one_year_of_foresight_gives_each_year_its_own_price(workbook):

@@ -451,3 +451,12 @@ def test_a_step_whose_trigger_is_not_reached_does_nothing(solve_data):
     assert out.price("autarky", "A", 2030) == pytest.approx(20.0, rel=QP)
     balances = out.table("balances").set_index("case")
     assert balances.loc["autarky", "supply_steps_MtCO2e"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_the_supply_steps_sheet_releases_at_the_trigger(solve):
+    tables = linear_case({"A": 2.0}, {"A": 10.0})
+    tables["supply_steps"] = [
+        {"system": "A", "year": 2030, "trigger_price_per_tCO2e": 12.0, "quantity_MtCO2e": 100.0}
+    ]
+    out = solve(tables)
+    assert out.price("autarky", "A", 2030) == pytest.approx(12.0, rel=QP)

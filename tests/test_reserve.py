@@ -82,12 +82,25 @@ def _by_hand(rate: float) -> tuple[float, list[float], list[float]]:
     return price, taken, banks[1:]
 
 
-def _case(workbook, rate: float):  # noqa: ANN202
+def _tables(rate: float) -> dict:
+    """Return the one-system case, with a reserve on sheet msr if `rate` is positive."""
     tables = linear_case({"EU": SLOPE}, {"EU": BASELINE - CAP}, years=YEARS)
     tables["systems"][0]["initial_bank_MtCO2e"] = BANK0
-    data, _ = load_workbook(workbook(tables))
-    rule = ReserveRule("EU", YEARS, THRESHOLD, rate)
-    return run_cases(dataclasses.replace(data, reserve_rules=(rule,) if rate else ()))
+    if rate:
+        tables["msr"] = [
+            {
+                "system": "EU",
+                "first_year": YEARS[0],
+                "intake_threshold_MtCO2e": THRESHOLD,
+                "intake_rate": rate,
+            }
+        ]
+    return tables
+
+
+def _case(workbook, rate: float):  # noqa: ANN202
+    data, _ = load_workbook(workbook(_tables(rate)))
+    return run_cases(data)
 
 
 @pytest.mark.solve
@@ -113,10 +126,7 @@ def test_the_reserve_raises_the_price(workbook):
 
 @pytest.mark.solve
 def test_with_foresight_of_every_year_the_reserve_gives_the_perfect_foresight_answer(workbook):
-    tables = linear_case({"EU": SLOPE}, {"EU": BASELINE - CAP}, years=YEARS)
-    tables["systems"][0]["initial_bank_MtCO2e"] = BANK0
-    data, _ = load_workbook(workbook(tables))
-    data = dataclasses.replace(data, reserve_rules=(ReserveRule("EU", YEARS, THRESHOLD, RATE),))
+    data, _ = load_workbook(workbook(_tables(RATE)))
     perfect = run_cases(data)
     planned = run_cases(dataclasses.replace(data, foresight_years=len(YEARS)))
     short = run_cases(dataclasses.replace(data, foresight_years=1))
@@ -125,3 +135,31 @@ def test_with_foresight_of_every_year_the_reserve_gives_the_perfect_foresight_an
             perfect.price("autarky", "EU", y), rel=1e-6
         )
     assert short.table("msr")["intake_MtCO2e"].iloc[0] == pytest.approx(RATE * BANK0)
+
+
+@pytest.mark.solve
+def test_a_workbook_with_a_reserve_writes_the_msr_sheet_and_report_section(workbook, tmp_path):
+    import pandas as pd
+
+    from etslink.cli import main
+
+    out = tmp_path / "out"
+    assert main(["run", str(workbook(_tables(RATE))), "--out", str(out), "--quiet"]) == 0
+    msr = pd.read_excel(out / "results.xlsx", sheet_name="msr")
+    assert list(msr.columns) == [
+        "case",
+        "system",
+        "year",
+        "tnac_previous_MtCO2e",
+        "intake_MtCO2e",
+        "release_MtCO2e",
+        "invalidated_MtCO2e",
+        "holdings_MtCO2e",
+    ]
+    first = msr[(msr["case"] == "linked") & (msr["year"] == YEARS[0])].iloc[0]
+    assert first["intake_MtCO2e"] == pytest.approx(RATE * BANK0)
+    assert 'id="reserve"' in (out / "report.html").read_text()
+    import json
+
+    record = json.loads((out / "run.json").read_text())
+    assert record["cases"]["linked"]["reserve_steps"] >= 2

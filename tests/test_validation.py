@@ -48,6 +48,29 @@ def _rejects(path: Path, tmp_path: Path, capsys, *fragments: str) -> str:
     return err
 
 
+def _reserve(**changes: object) -> dict:
+    """Return an msr row with every column (A system ... J initial_holdings)."""
+    row = {
+        "system": "A",
+        "first_year": 2030,
+        "last_year": 2030,
+        "intake_threshold_MtCO2e": 20,
+        "intake_rate": 0.24,
+        "intake_capped_at_excess": "no",
+        "release_threshold_MtCO2e": 5,
+        "release_MtCO2e": 1,
+        "holdings_limit_MtCO2e": 100,
+        "initial_holdings_MtCO2e": 0,
+    }
+    return row | changes
+
+
+def _step(**changes: object) -> dict:
+    """Return a supply_steps row (A system, B year, C trigger, D quantity)."""
+    row = {"system": "A", "year": 2030, "trigger_price_per_tCO2e": 30, "quantity_MtCO2e": 2}
+    return row | changes
+
+
 # Layout of _tables() workbooks: emissions A system, B year, C baseline, D cap (rows 2-3: A, B);
 # links A from, B to, C exchange_rate; mac_linear A system, B year, C slope;
 # offset_rules A system, B offset_type, C share; price_controls C floor, D ceiling.
@@ -188,6 +211,51 @@ CELL_RULES = [
         "system without emissions",
         lambda t: t["systems"].append({"system": "C"}),
         'systems!A4 (system): system "C" has no rows on sheet emissions',
+    ),
+    (
+        "reserve rate above 1",
+        lambda t: t.update(msr=[_reserve(intake_rate=24)]),
+        "msr!E2 (intake_rate): 24 looks like a percentage, but the column takes a fraction",
+    ),
+    (
+        "negative reserve threshold",
+        lambda t: t.update(msr=[_reserve(intake_threshold_MtCO2e=-5)]),
+        "msr!D2 (intake_threshold_MtCO2e): -5 is not allowed: it must be at least 0",
+    ),
+    (
+        "reserve of an unknown system",
+        lambda t: t.update(msr=[_reserve(system="Z")]),
+        'msr!A2 (system): "Z" is not on sheet systems',
+    ),
+    (
+        "overlapping reserve rules",
+        lambda t: t.update(msr=[_reserve(), _reserve(first_year=2030, last_year=None)]),
+        "msr!B3 (first_year): A already has reserve rules for these years on row 2",
+    ),
+    (
+        "reserve without banking",
+        lambda t: (t["systems"][0].update(banking="no"), t.update(msr=[_reserve()])),
+        "msr!A2 (system): A has a reserve but does not bank",
+    ),
+    (
+        "foresight not a whole number",
+        lambda t: t["settings"].append({"key": "foresight_years", "value": 1.5}),
+        "foresight_years",
+    ),
+    (
+        "foresight of zero years",
+        lambda t: t["settings"].append({"key": "foresight_years", "value": 0}),
+        "foresight_years: 0 is not allowed: it must be at least 1",
+    ),
+    (
+        "supply step in a year the system lacks",
+        lambda t: t.update(supply_steps=[_step(year=2031)]),
+        "supply_steps!B2 (year): A has no row for 2031 on sheet emissions",
+    ),
+    (
+        "supply step without a trigger",
+        lambda t: t.update(supply_steps=[_step(trigger_price_per_tCO2e=None)]),
+        "supply_steps!C2 (trigger_price_per_tCO2e)",
     ),
 ]
 

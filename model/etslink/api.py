@@ -212,13 +212,15 @@ def case_record(results: Results) -> dict[str, Any]:
     """Return per case the solver's status, objective [M CUR, PV], time [s] and options.
 
     `stage_two` is the second stage's status (E14): "optimal", "not needed" or HiGHS's
-    termination when it failed (the first stage's transfers then stay).
+    termination when it failed (the first stage's transfers then stay); with a reserve,
+    `reserve_steps` is how many solves its fixed point took (E15).
     """
     return {
         case: {
             "status": r.outcome.status,
             "termination": r.outcome.termination,
             "stage_two": r.outcome.stage_two,
+            **({"reserve_steps": r.outcome.reserve_iterations} if r.outcome.reserve else {}),
             "objective_pv_M" + results.data.currency: r.outcome.objective_Mcur,
             "solve_seconds": round(r.outcome.seconds, 4),
             "solver": r.outcome.solver,

@@ -307,10 +307,39 @@ def build_model_data(
                 for r in tables["price_controls"]
             }
         ),
+        supply_steps=tuple(
+            SupplyStep(r["system"], r["year"], r["trigger_price_per_tCO2e"], r["quantity_MtCO2e"])
+            for r in tables.get("supply_steps", [])
+        ),
+        reserve_rules=_reserve_rules(tables.get("msr", []), years_of),
+        foresight_years=settings.get("foresight_years"),
         uncertainty=tuple(_uncertain(r) for r in tables.get("uncertainty", [])),
         draws=int(settings.get("draws") or 100),
         seed=int(settings.get("seed") or 0),
     )
+
+
+def _reserve_rules(
+    rows: list[dict[str, Any]], years_of: Mapping[str, set[int]]
+) -> tuple[ReserveRule, ...]:
+    """Reserve rules by period; initial holdings count on a system's first row only."""
+    rules: list[ReserveRule] = []
+    for r in sorted(rows, key=lambda r: (r["system"], r["first_year"])):
+        first = not any(rule.system == r["system"] for rule in rules)
+        rules.append(
+            ReserveRule(
+                r["system"],
+                _years_between(r["first_year"], r["last_year"], years_of[r["system"]]),
+                r["intake_threshold_MtCO2e"],
+                r["intake_rate"],
+                bool(r["intake_capped_at_excess"]),
+                r["release_threshold_MtCO2e"],
+                r["release_MtCO2e"],
+                r["holdings_limit_MtCO2e"],
+                r["initial_holdings_MtCO2e"] if first else 0.0,
+            )
+        )
+    return tuple(rules)
 
 
 def _uncertain(r: Mapping[str, Any]) -> UncertainInput:

@@ -133,6 +133,16 @@ SETTINGS_KEYS: tuple[Column, ...] = (
         default=0,
         minimum=0,
     ),
+    Column(
+        "foresight_years",
+        "integer",
+        "Limited foresight: the years are decided one at a time, each plan seeing this many "
+        "years (allowances banked past its last year are worth nothing in it); blank = "
+        "perfect foresight over all years.",
+        unit="years",
+        default_doc="perfect foresight",
+        minimum=1,
+    ),
 )
 
 SETTINGS = Sheet(
@@ -422,6 +432,112 @@ PRICE_CONTROLS = Sheet(
     examples=(("A", 2030, 10, 200, None),),
 )
 
+SUPPLY_STEPS = Sheet(
+    "supply_steps",
+    "Price-triggered allowance supply: a step of a system-year's supply curve. Several rows "
+    "per system-year form a step curve; the floor and ceiling of price_controls still work.",
+    (
+        _system(),
+        _year(),
+        Column(
+            "trigger_price_per_tCO2e",
+            "number",
+            "The price at which the step acts.",
+            unit="CUR per tCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "quantity_MtCO2e",
+            "number",
+            "Positive: extra allowances sold once the price reaches the trigger (cost "
+            "containment reserve, price containment tiers). Negative: allowances withheld "
+            "while the price is below the trigger (emissions containment reserve).",
+            unit="MtCO2e",
+            required=True,
+        ),
+    ),
+    examples=(("A", 2030, 150, 5),),
+)
+
+MSR = Sheet(
+    "msr",
+    "A quantity-triggered reserve such as the EU Market Stability Reserve: one row per "
+    "system and period of rules. Each year's intake and release follow from the previous "
+    "year's TNAC (the system's bank at the end of that year); the prices are those of the "
+    "market equilibrium, in which firms take the reserve's operations as given.",
+    (
+        _system(),
+        Column("first_year", "year", "First year of the row's rules.", required=True),
+        Column(
+            "last_year",
+            "year",
+            "Last year of the row's rules.",
+            default_doc="the system's last year",
+        ),
+        Column(
+            "intake_threshold_MtCO2e",
+            "number",
+            "Intake happens when the previous year's TNAC is above this (EU: 833).",
+            unit="MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "intake_rate",
+            "number",
+            "Share of the previous year's TNAC taken in, as a fraction (24% = 0.24; EU: 0.24).",
+            unit="fraction",
+            required=True,
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        Column(
+            "intake_capped_at_excess",
+            "yesno",
+            "yes: intake = min(rate x TNAC, TNAC - threshold), the EU rule from 2024; "
+            "no: rate x TNAC.",
+            default=False,
+            default_doc="no",
+        ),
+        Column(
+            "release_threshold_MtCO2e",
+            "number",
+            "Release happens when the previous year's TNAC is below this (EU: 400); blank = never.",
+            unit="MtCO2e",
+            default_doc="never",
+            minimum=0.0,
+        ),
+        Column(
+            "release_MtCO2e",
+            "number",
+            "Allowances released then, at most what the reserve holds (EU: 100).",
+            unit="MtCO2e",
+            default=0.0,
+            minimum=0.0,
+        ),
+        Column(
+            "holdings_limit_MtCO2e",
+            "number",
+            "Reserve holdings above this are invalidated each year (EU from 2024: 400); "
+            "blank = never.",
+            unit="MtCO2e",
+            default_doc="never",
+            minimum=0.0,
+        ),
+        Column(
+            "initial_holdings_MtCO2e",
+            "number",
+            "Reserve holdings before the row's first year (read on a system's first row).",
+            unit="MtCO2e",
+            default=0.0,
+            minimum=0.0,
+        ),
+    ),
+    key=("system", "first_year"),
+    examples=(("A", 2030, None, 20, 0.24, "no", None, 0, None, 0),),
+)
+
 UNCERTAIN_PARAMETERS = (
     "baseline",
     "cap",
@@ -518,6 +634,8 @@ SHEETS: tuple[Sheet, ...] = (
     OFFSETS,
     OFFSET_RULES,
     PRICE_CONTROLS,
+    SUPPLY_STEPS,
+    MSR,
     UNCERTAINTY,
 )
 
@@ -579,6 +697,10 @@ OUTPUT_SHEETS: tuple[OutputSheet, ...] = (
                 "allowances withheld because the price would fall below the floor",
             ),
             ("ceiling_sales_MtCO2e", "extra allowances sold at the ceiling price"),
+            (
+                "supply_steps_MtCO2e",
+                "allowances released at trigger prices less those withheld (sheet supply_steps)",
+            ),
             ("surplus_MtCO2e", "allowances neither surrendered nor banked (they expire)"),
         ),
     ),
@@ -606,9 +728,13 @@ OUTPUT_SHEETS: tuple[OutputSheet, ...] = (
             ("abatement_cost_M<CUR>", "area under the MAC up to the abatement (E2)"),
             ("offset_purchases_M<CUR>", "credits used * the credit market price"),
             ("ceiling_purchases_M<CUR>", "ceiling sales * ceiling price"),
+            ("supply_step_purchases_M<CUR>", "allowances released by supply steps * trigger"),
             ("allowance_imports_M<CUR>", "paid for other systems' allowances (transfers.payment)"),
             ("allowance_exports_M<CUR>", "received for this system's allowances used elsewhere"),
-            ("compliance_cost_M<CUR>", "abatement + offsets + ceiling + imports - exports"),
+            (
+                "compliance_cost_M<CUR>",
+                "abatement + offsets + ceiling + supply steps + imports - exports",
+            ),
             ("compliance_cost_pv_M<CUR>", "the same, discounted to base_year"),
             ("discount_factor", "(1 + discount_rate)^-(year - base_year)"),
         ),
@@ -666,6 +792,21 @@ OUTPUT_SHEETS: tuple[OutputSheet, ...] = (
         ),
     ),
     OutputSheet(
+        "msr",
+        "The reserve's operations per system and year (workbooks with an msr sheet only), at "
+        "the market equilibrium.",
+        (
+            _CASE,
+            ("system", "system id"),
+            ("year", "year"),
+            ("tnac_previous_MtCO2e", "the previous year's TNAC: the bank at its end"),
+            ("intake_MtCO2e", "allowances taken into the reserve from this year's cap"),
+            ("release_MtCO2e", "allowances released from the reserve"),
+            ("invalidated_MtCO2e", "reserve holdings above the limit, cancelled"),
+            ("holdings_MtCO2e", "what the reserve holds at the end of the year"),
+        ),
+    ),
+    OutputSheet(
         "run",
         "The run record (same content as run.json): the input file and its SHA-256, the "
         "command, the versions, per case the solver's `status`, `termination`, `stage_two` "
@@ -693,6 +834,13 @@ DECISIONS: tuple[str, ...] = (
     "writes .xlsx.",
     "An optional sheet left empty (no header and no rows) reads as absent; a required sheet "
     "left empty is an error.",
+    "A system with an msr reserve must bank (the reserve is triggered by its bank, the "
+    "TNAC). Rows of one system may change the reserve's rules over time but not overlap. "
+    "Where two linked systems both bank, prices do not say which holds the bank; each "
+    "system's TNAC is then that of the smallest transfers, the choice reported for the "
+    "transfers (docs/formulation.md, E14 and E15).",
+    "Unused allowances of a system with banking are carried to its next year and do not "
+    "vanish before its last year, so the bank (TNAC) is known even where the price is zero.",
     "A blank `max_abatement_MtCO2e` on `mac_linear` is the baseline less the stepwise "
     "options' quantities of the same system-year, so the default never exceeds the baseline.",
     "A link is active in the years both systems have rows for on `emissions`, within "

@@ -292,7 +292,7 @@ def _check_years(checker: _Checker, tables: dict[str, list[Record]]) -> None:
                 f"system {_quote(record['system'])} has no rows on sheet emissions",
                 "add its baseline and cap per year on sheet emissions, or delete it",
             )
-    for name in ("mac_linear", "mac_steps", "price_controls"):
+    for name in ("mac_linear", "mac_steps", "price_controls", "supply_steps"):
         for record in tables[name]:
             system, year = record["system"], record["year"]
             if system in years and year is not None and year not in years[system]:
@@ -304,7 +304,7 @@ def _check_years(checker: _Checker, tables: dict[str, list[Record]]) -> None:
                     f"use one of {system}'s years ({min(years[system])}-"
                     f"{max(years[system])}) or add {year} on sheet emissions",
                 )
-    for name in ("links", "offset_rules", "uncertainty"):
+    for name in ("links", "offset_rules", "uncertainty", "msr"):
         for record in tables[name]:
             first, last = record.get("first_year"), record.get("last_year")
             if first is not None and last is not None and first > last:
@@ -343,6 +343,32 @@ def _check_rule_periods(checker: _Checker, rows: list[Record]) -> None:
                 record["_row"],
                 "first_year",
                 f"{key[0]} and {key[1]} already have a rule for these years on row {other}",
+                "give each row its own first_year-last_year, without overlap",
+            )
+
+
+def _check_reserve(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """A reserve's system banks, and its rows of rules do not overlap in time."""
+    banking = {r["system"]: r["banking"] for r in tables["systems"]}
+    periods = _Periods()
+    for record in tables["msr"]:
+        system = record["system"]
+        if banking.get(system) is False:
+            checker.flag(
+                checker.raw["msr"],
+                record["_row"],
+                "system",
+                f"{system} has a reserve but does not bank, so its TNAC (the bank the reserve "
+                "reacts to) is always zero",
+                f"set banking to yes for {system} on sheet systems, or delete the row",
+            )
+        other = periods.clash(system, record)
+        if other is not None:
+            checker.flag(
+                checker.raw["msr"],
+                record["_row"],
+                "first_year",
+                f"{system} already has reserve rules for these years on row {other}",
                 "give each row its own first_year-last_year, without overlap",
             )
 
@@ -613,6 +639,7 @@ def validate(workbook: RawWorkbook) -> Validated:
     _check_rule_periods(checker, tables["offset_rules"])
     _check_uncertainty(checker, tables)
     _check_price_controls(checker, tables["price_controls"])
+    _check_reserve(checker, tables)
     _check_abatement_room(checker, tables)
     if checker.issues:
         raise InputError(checker.issues)
