@@ -460,3 +460,37 @@ def test_the_supply_steps_sheet_releases_at_the_trigger(solve):
     ]
     out = solve(tables)
     assert out.price("autarky", "A", 2030) == pytest.approx(12.0, rel=QP)
+
+
+@pytest.mark.parametrize(
+    ("fee", "p_a", "p_b", "moved"), [(5.0, 31.0, 36.0, 5.5), (70.0, 20.0, 80.0, 0)]
+)
+def test_a_border_fee_is_the_price_wedge_while_the_link_is_used(solve, fee, p_a, p_b, moved):
+    # c_A = 2, c_B = 8, each must abate 10. Used link: p_B = p_A + fee and
+    # p_A / 2 + (p_A + 5) / 8 = 20 -> p_A = 31; a fee above the autarky gap (60) stops trade.
+    link = {"from_system": "A", "to_system": "B", "transfer_fee_per_tCO2e": fee}
+    out = solve(linear_case({"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}, links=[link]))
+    assert out.price("linked", "A", 2030) == pytest.approx(p_a, rel=QP)
+    assert out.price("linked", "B", 2030) == pytest.approx(p_b, rel=QP)
+    flows = out.table("transfers").set_index(["case", "from_system", "to_system"])
+    assert flows.loc[("linked", "A", "B"), "quantity_MtCO2e"] == pytest.approx(moved, abs=1e-6)
+    costs = out.table("costs").set_index(["case", "system"])
+    paid = costs.loc[("linked", "B"), "transfer_fees_paid_MEUR"]
+    assert paid == pytest.approx(fee * moved, abs=1e-6)
+    assert costs.loc[("linked", "B"), "transfer_fee_revenue_MEUR"] == pytest.approx(paid)
+    if moved:
+        shadow = out.table("shadow_prices").set_index("restriction")
+        assert shadow.loc["transfer_fee", "shadow_price_EUR_per_tCO2e"] == pytest.approx(fee)
+
+
+def test_a_limit_as_a_share_of_the_importers_cap_holds_prices_apart(solve):
+    # Pooled, B would import 6 (p = 32); B's cap is 90, so 5% lets in 4.5:
+    # p_A = 2 (10 + 4.5) = 29, p_B = 8 (10 - 4.5) = 44, and the limit's shadow price is 15.
+    link = {"from_system": "A", "to_system": "B", "max_transfer_share_of_cap": 0.05}
+    out = solve(linear_case({"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}, links=[link]))
+    assert out.price("linked", "A", 2030) == pytest.approx(29.0, rel=QP)
+    assert out.price("linked", "B", 2030) == pytest.approx(44.0, rel=QP)
+    shadow = out.table("shadow_prices").set_index(["case", "restriction"])
+    row = shadow.loc[("linked", "transfer_share_limit")]
+    assert row["shadow_price_EUR_per_tCO2e"] == pytest.approx(15.0, rel=QP)
+    assert row["level_MtCO2e"] == pytest.approx(4.5, rel=QP)

@@ -369,7 +369,7 @@ def test_missing_file(tmp_path, capsys):
     _rejects(tmp_path / "nope.xlsx", tmp_path, capsys, "does not exist")
 
 
-def test_exchange_rates_round_a_cycle_must_multiply_to_one(workbook, capsys):
+def test_exchange_rates_that_mint_allowances_round_a_cycle_are_an_error(workbook, tmp_path, capsys):
     tables = linear_case(
         {"A": 1.0, "B": 1.0, "C": 1.0},
         {"A": 1.0, "B": 1.0, "C": 1.0},
@@ -379,10 +379,37 @@ def test_exchange_rates_round_a_cycle_must_multiply_to_one(workbook, capsys):
             {"from_system": "C", "to_system": "A"},
         ],
     )
+    err = _rejects(workbook(tables), tmp_path, capsys, "links!C", "multiply to 2")
+    assert "rows 2, 3, 4" in err
+
+
+def test_the_measured_minting_pair_is_an_error(workbook, tmp_path, capsys):
+    """EU->CH at rate 2 and CH->EU at rate 1 once gave prices of 0 and a huge 'gain'."""
+    tables = linear_case(
+        {"EU": 1.0, "CH": 1.0},
+        {"EU": 1.0, "CH": 1.0},
+        links=[
+            {"from_system": "EU", "to_system": "CH", "direction": "one-way", "exchange_rate": 2},
+            {"from_system": "CH", "to_system": "EU", "direction": "one-way", "exchange_rate": 1},
+        ],
+    )
+    _rejects(workbook(tables), tmp_path, capsys, "EU -> CH -> EU", "multiply to 2")
+
+
+def test_a_cycle_that_loses_allowances_is_only_a_warning(workbook, capsys):
+    tables = linear_case(
+        {"A": 1.0, "B": 1.0, "C": 1.0},
+        {"A": 1.0, "B": 1.0, "C": 1.0},
+        links=[
+            {"from_system": "A", "to_system": "B", "direction": "one-way", "exchange_rate": 0.5},
+            {"from_system": "B", "to_system": "C", "direction": "one-way"},
+            {"from_system": "C", "to_system": "A", "direction": "one-way"},
+        ],
+    )
     assert main(["validate", str(workbook(tables))]) == 0
     err = capsys.readouterr().err
-    assert "exchange rates multiply to 2, not 1" in err
-    assert "links!C" in err  # the exchange_rate column
+    assert "exchange rates multiply to 2, not 1" in err  # read either way round the cycle
+    assert "(exchange_rate)" in err
 
 
 @pytest.mark.parametrize(

@@ -46,12 +46,31 @@ class Link:
     exchange_rate: float
     max_transfer_MtCO2e: float | None
     years: tuple[int, ...]
+    fee_per_tCO2e: float = 0.0
+    max_share_of_cap: float | None = None
 
     @property
     def name(self) -> str:
         """Return a readable id such as "CA<->QC" or "EU->CH"."""
         arrow = "<->" if self.two_way else "->"
         return f"{self.from_system}{arrow}{self.to_system}"
+
+    def one_way(self) -> tuple[Link, ...]:
+        """Return the link as one-way links: a two-way link becomes one each way.
+
+        The way back has the reciprocal exchange rate and the same limits and fee (each
+        per allowance of the direction's exporter).
+        """
+        if not self.two_way:
+            return (self,)
+        back = replace(
+            self,
+            from_system=self.to_system,
+            to_system=self.from_system,
+            two_way=False,
+            exchange_rate=1 / self.exchange_rate,
+        )
+        return replace(self, two_way=False), back
 
 
 @dataclass(frozen=True)
@@ -285,7 +304,7 @@ def build_model_data(
         ),
         mac_linear=_frozen(_linear_macs(tables, baseline)),
         mac_steps=_frozen(_steps(tables)),
-        links=tuple(_link(r, years_of) for r in tables["links"]),
+        links=tuple(link for r in tables["links"] for link in _links(r, years_of)),
         offset_offers=_offers(tables["offsets"]),
         offset_rules=tuple(
             OffsetRule(
@@ -395,16 +414,24 @@ def _linear_macs(
     return macs
 
 
-def _link(r: Mapping[str, Any], years_of: Mapping[str, set[int]]) -> Link:
+def _links(r: Mapping[str, Any], years_of: Mapping[str, set[int]]) -> tuple[Link, ...]:
+    """Return a link row as a link; a two-way link with a fee as one link each way.
+
+    A fee is paid on every allowance moved, in either direction, so such a link needs both
+    flows as variables; one net transfer per link serves the others.
+    """
     shared = years_of[r["from_system"]] & years_of[r["to_system"]]
-    return Link(
+    link = Link(
         r["from_system"],
         r["to_system"],
         r["direction"] == "two-way",
         r["exchange_rate"],
         r["max_transfer_MtCO2e"],
         _years_between(r["first_year"], r["last_year"], shared),
+        r.get("transfer_fee_per_tCO2e") or 0.0,
+        r.get("max_transfer_share_of_cap"),
     )
+    return link.one_way() if link.fee_per_tCO2e > 0 else (link,)
 
 
 def _offers(rows: list[dict[str, Any]]) -> tuple[OffsetOffer, ...]:

@@ -228,14 +228,17 @@ def _balances(sol: Solution, d: ModelData) -> pd.DataFrame:
 
 
 COST_ITEMS = (
-    "abatement_cost",
-    "offset_purchases",
-    "ceiling_purchases",
-    "supply_step_purchases",
-    "allowance_imports",
-    "allowance_exports",
+    ("abatement_cost", 1.0),
+    ("offset_purchases", 1.0),
+    ("ceiling_purchases", 1.0),
+    ("supply_step_purchases", 1.0),
+    ("transfer_fees_paid", 1.0),
+    ("transfer_fee_revenue", -1.0),
+    ("allowance_imports", 1.0),
+    ("allowance_exports", -1.0),
 )
-"""Cost items per system-year, in `costs` column order; the last is money received."""
+"""Cost items per system-year, in `costs` column order, and their sign in the compliance
+cost: money received (exports, the importer's own fee revenue) counts negative."""
 
 
 def _costs(
@@ -258,6 +261,11 @@ def _costs(
     released = np.zeros(len(keys))
     for (s, y, k), quantity in _values(sol, "released_MtCO2e").items():
         released[position[s, y]] += quantity * d.supply_steps[k].trigger_per_tCO2e
+    fees = np.zeros(len(keys))
+    for (name, y), paid in _values(sol, "transfer_fees_Mcur").items():
+        link = d.link_of().get((name, y))  # none in autarky, where every link is off
+        if link is not None:
+            fees[position[link.to_system, y]] += paid
     exporter, importer = priced.flows.exporter, priced.flows.importer
     abatement = sol.values("abatement_cost_Mcur")
     items = (
@@ -265,12 +273,14 @@ def _costs(
         offsets,
         ceiling,
         released,
+        fees,
+        fees,
         np.bincount(importer, priced.payment, minlength=len(keys)),
         np.bincount(exporter, priced.payment, minlength=len(keys)),
     )
-    net = sum(items[:-1]) - items[-1]
+    net = sum(sign * values for (_, sign), values in zip(COST_ITEMS, items, strict=True))
     table = {"system": [s for s, _ in keys], "year": [y for _, y in keys]}
-    table |= {cols.money(item): values for item, values in zip(COST_ITEMS, items, strict=True)}
+    table |= {cols.money(item): values for (item, _), values in zip(COST_ITEMS, items, strict=True)}
     table[cols.money("compliance_cost")] = net
     table[cols.money("compliance_cost", pv=True)] = net * discount
     table["discount_factor"] = discount
@@ -320,12 +330,38 @@ def _holding_rows(sol: Solution, prices: dict[tuple[str, int], float]) -> list[d
     return rows
 
 
+FEE_MEANING = (
+    "border fee per exporter allowance, paid by the importer's firms to its government: "
+    "the importer's price exceeds the exporter's (times the rate) by it while the link is used"
+)
+
+
+def _fee_rows(sol: Solution, d: ModelData) -> list[dict[str, Any]]:
+    """Return a row per used link-year with a border fee; its shadow price is the fee."""
+    rows = []
+    for (name, y), moved in _values(sol, "transfer_MtCO2e").items():
+        link = d.link_of().get((name, y))
+        if link is not None and link.fee_per_tCO2e > 0 and moved > LEVEL_TOLERANCE_MtCO2e:
+            rows.append(
+                {
+                    "restriction": "transfer_fee",
+                    "system": link.from_system,
+                    "counterpart": link.to_system,
+                    "year": y,
+                    "level_MtCO2e": moved,
+                    "shadow": link.fee_per_tCO2e,
+                    "meaning": FEE_MEANING,
+                }
+            )
+    return rows
+
+
 def _shadow_prices(
     sol: Solution, d: ModelData, prices: dict[tuple[str, int], float], cols: Columns
 ) -> pd.DataFrame:
     """Return every binding restriction (and every credit market) with its shadow price."""
     columns = ["restriction", "system", "counterpart", "year", "level_MtCO2e", "shadow", "meaning"]
-    rows = _restriction_rows(sol, d) + _holding_rows(sol, prices)
+    rows = _restriction_rows(sol, d) + _holding_rows(sol, prices) + _fee_rows(sol, d)
     return pd.DataFrame(rows, columns=columns).rename(columns={"shadow": cols.shadow})
 
 

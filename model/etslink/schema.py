@@ -331,8 +331,29 @@ LINKS = Sheet(
             minimum=0.0,
         ),
         *_first_last("the link is active"),
+        Column(
+            "transfer_fee_per_tCO2e",
+            "number",
+            "Border fee per allowance moved (in the exporting system's allowances), in either "
+            "direction of a two-way link, paid by the importing system's firms to its own "
+            "government: the importer's price exceeds the exporter's by it when the link is "
+            "used.",
+            unit="CUR per tCO2e",
+            default=0.0,
+            minimum=0.0,
+        ),
+        Column(
+            "max_transfer_share_of_cap",
+            "number",
+            "Per year and direction: compliance the link may provide (in the importing "
+            "system's tonnes) as a fraction of the importing system's cap that year; blank = "
+            "no such limit.",
+            unit="fraction",
+            default_doc="no limit",
+            minimum=0.0,
+        ),
     ),
-    examples=(("A", "B", "two-way", 1, None, 2030, 2030),),
+    examples=(("A", "B", "two-way", 1, None, 2030, 2030, 0, None),),
 )
 
 OFFSETS = Sheet(
@@ -729,11 +750,20 @@ OUTPUT_SHEETS: tuple[OutputSheet, ...] = (
             ("offset_purchases_M<CUR>", "credits used * the credit market price"),
             ("ceiling_purchases_M<CUR>", "ceiling sales * ceiling price"),
             ("supply_step_purchases_M<CUR>", "allowances released by supply steps * trigger"),
+            (
+                "transfer_fees_paid_M<CUR>",
+                "border fees this system's firms pay on allowances they import",
+            ),
+            (
+                "transfer_fee_revenue_M<CUR>",
+                "the same fees, received by this system's government (they cancel)",
+            ),
             ("allowance_imports_M<CUR>", "paid for other systems' allowances (transfers.payment)"),
             ("allowance_exports_M<CUR>", "received for this system's allowances used elsewhere"),
             (
                 "compliance_cost_M<CUR>",
-                "abatement + offsets + ceiling + supply steps + imports - exports",
+                "abatement + offsets + ceiling + supply steps + fees paid - fee revenue + "
+                "imports - exports",
             ),
             ("compliance_cost_pv_M<CUR>", "the same, discounted to base_year"),
             ("discount_factor", "(1 + discount_rate)^-(year - base_year)"),

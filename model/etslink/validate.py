@@ -514,6 +514,82 @@ def _check_abatement_room(checker: _Checker, tables: dict[str, list[Record]]) ->
             )
 
 
+def _check_minting_cycles(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """A cycle of links along which allowances may move must not multiply them.
+
+    Each row lets allowances move from_system -> to_system at its rate (and back at the
+    reciprocal on a two-way link). A directed cycle of active links whose rates multiply to
+    more than 1 would mint allowances by passing them round: an error (Bellman-Ford on
+    -log(rate), per year).
+    """
+    years_of: dict[str, set[int]] = defaultdict(set)
+    for record in tables["emissions"]:
+        years_of[record["system"]].add(record["year"])
+    for year in sorted({y for ys in years_of.values() for y in ys}):
+        edges = [
+            edge
+            for r in tables["links"]
+            if year in years_of[r["from_system"]] & years_of[r["to_system"]]
+            and _span(r)[0] <= year <= _span(r)[1]
+            for edge in _moves(r)
+        ]
+        cycle = _negative_cycle(edges)
+        if cycle:
+            rows = sorted({row for _, _, _, row in cycle})
+            path = " -> ".join([cycle[0][0], *(to for _, to, _, _ in cycle)])
+            product = math.exp(-sum(w for _, _, w, _ in cycle))
+            checker.flag(
+                checker.raw["links"],
+                rows[0],
+                "exchange_rate",
+                f"in {year} allowances can go round {path} (rows "
+                f"{', '.join(map(str, rows))}) and the exchange rates multiply to "
+                f"{product:.4g}: passing them round would create allowances",
+                "make the rates round the cycle multiply to 1 (a two-way link uses the "
+                "reciprocal rate back), or make one of the links one-way in the other direction",
+            )
+            return
+
+
+def _moves(r: Record) -> list[tuple[str, str, float, int]]:
+    """Return the directed moves of a link row: (from, to, -log(rate), row)."""
+    rate = math.log(r["exchange_rate"])
+    moves = [(r["from_system"], r["to_system"], -rate, r["_row"])]
+    if r["direction"] == "two-way":
+        moves.append((r["to_system"], r["from_system"], rate, r["_row"]))
+    return moves
+
+
+def _negative_cycle(
+    edges: list[tuple[str, str, float, int]],
+) -> list[tuple[str, str, float, int]]:
+    """Return the edges of a cycle of negative total weight (rates multiplying above 1)."""
+    nodes = {n for a, b, _, _ in edges for n in (a, b)}
+    distance = dict.fromkeys(nodes, 0.0)
+    before: dict[str, tuple[str, str, float, int]] = {}
+    changed: str | None = None
+    for _ in range(len(nodes)):
+        changed = None
+        for edge in edges:
+            a, b, w, _ = edge
+            if distance[a] + w < distance[b] - 1e-12:
+                distance[b], before[b], changed = distance[a] + w, edge, b
+        if changed is None:
+            return []
+    if changed is None:
+        return []
+    node = changed
+    for _ in range(len(nodes)):  # step back into the cycle
+        node = before[node][0]
+    cycle, here = [], node
+    while True:
+        edge = before[here]
+        cycle.append(edge)
+        here = edge[0]
+        if here == node:
+            return cycle[::-1]
+
+
 def _warn_rate_cycles(checker: _Checker, rows: list[Record]) -> None:
     """Warn when exchange rates round a cycle of links do not multiply to 1.
 
@@ -640,6 +716,7 @@ def validate(workbook: RawWorkbook) -> Validated:
     _check_uncertainty(checker, tables)
     _check_price_controls(checker, tables["price_controls"])
     _check_reserve(checker, tables)
+    _check_minting_cycles(checker, tables)
     _check_abatement_room(checker, tables)
     if checker.issues:
         raise InputError(checker.issues)

@@ -19,6 +19,10 @@ def _ends(d: ModelData, key: tuple[str, int], reverse: bool = False) -> tuple[st
     return (*ends, key[1])
 
 
+_SHARE_MEANING = (
+    "value of one more tonne of compliance allowed through the link, as a share of the "
+    "importer's cap (= importer's price - exporter's price / exchange rate)"
+)
 RESTRICTIONS = (
     Restriction(
         "transfer_limit",
@@ -37,6 +41,22 @@ RESTRICTIONS = (
             sol, "transfer_MtCO2e", key, sign=-d.link_of()[key].exchange_rate
         ),
     ),
+    Restriction(
+        "transfer_share_limit",
+        "E16",
+        _SHARE_MEANING,
+        locate=_ends,
+        level=lambda sol, d, key: level(
+            sol, "transfer_MtCO2e", key, sign=d.link_of()[key].exchange_rate
+        ),
+    ),
+    Restriction(
+        "reverse_transfer_share_limit",
+        "E17",
+        _SHARE_MEANING,
+        locate=lambda d, key: _ends(d, key, reverse=True),
+        level=lambda sol, d, key: level(sol, "transfer_MtCO2e", key, sign=-1.0),
+    ),
 )
 
 
@@ -53,7 +73,10 @@ def redundant_link_years(d: ModelData) -> set[tuple[str, int]]:
         (
             link
             for link in d.links
-            if link.two_way and link.exchange_rate == 1 and link.max_transfer_MtCO2e is None
+            if link.two_way
+            and link.exchange_rate == 1
+            and link.max_transfer_MtCO2e is None
+            and link.max_share_of_cap is None
         ),
         key=lambda link: link.name,
     )
@@ -68,7 +91,7 @@ def redundant_link_years(d: ModelData) -> set[tuple[str, int]]:
 
 
 def add_links(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Add transfers (B3), (E3) net imports, (E4) and (E5) transfer limits."""
+    """Add transfers (B3), (E3) net imports, (E4)-(E5) and (E16)-(E17) limits, border fees."""
     links = d.link_of()
 
     def bounds(m: pyo.ConcreteModel, name: str, y: int) -> tuple[float | None, None]:
@@ -96,6 +119,13 @@ def add_links(m: pyo.ConcreteModel, d: ModelData) -> None:
         doc="(E5) transfer limit, to_system to from_system [MtCO2e]",
     )
 
+    _add_share_limits(m, d)
+    m.transfer_fees_Mcur = pyo.Expression(
+        m.fee_link_years,
+        rule=lambda m, name, y: links[name, y].fee_per_tCO2e * m.transfer_MtCO2e[name, y],
+        doc="(E12) border fees paid by the importer's firms [M CUR, money of year y]",
+    )
+
     incidence: dict[tuple[str, int], list[tuple[Link, float]]] = {}
     for name, y in m.link_years:
         link = links[name, y]
@@ -111,4 +141,25 @@ def add_links(m: pyo.ConcreteModel, d: ModelData) -> None:
         m.system_years,
         rule=net_imports,
         doc="(E3) compliance that other systems' allowances provide here, net [MtCO2e]",
+    )
+
+
+def _add_share_limits(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add (E16) and (E17): compliance through a link <= a share of the importer's cap."""
+    links = d.link_of()
+    m.transfer_share_limit = pyo.Constraint(
+        m.share_limited_link_years,
+        rule=lambda m, name, y: (
+            links[name, y].exchange_rate * m.transfer_MtCO2e[name, y]
+            <= links[name, y].max_share_of_cap * m.cap_MtCO2e[links[name, y].to_system, y]
+        ),
+        doc="(E16) compliance from the link <= share of to_system's cap [MtCO2e]",
+    )
+    m.reverse_transfer_share_limit = pyo.Constraint(
+        m.share_limited_reverse_link_years,
+        rule=lambda m, name, y: (
+            -m.transfer_MtCO2e[name, y]
+            <= links[name, y].max_share_of_cap * m.cap_MtCO2e[links[name, y].from_system, y]
+        ),
+        doc="(E17) compliance from the link, reverse direction <= share of from_system's cap",
     )

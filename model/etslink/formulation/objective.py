@@ -27,6 +27,7 @@ def add_objective(
     total += sum(
         d.discount_factor(y) * m.offset_purchase_cost_Mcur[o, y] for o, y in m.offset_markets
     )
+    total += sum(d.discount_factor(y) * m.transfer_fees_Mcur[n, y] for n, y in m.fee_link_years)
     if shortfall_penalty_per_tCO2e is not None:
         total += sum(
             _penalty(d, shortfall_penalty_per_tCO2e, s, y) * m.shortfall_MtCO2e[s, y]

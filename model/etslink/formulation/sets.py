@@ -67,6 +67,31 @@ def _add_link_sets(m: pyo.ConcreteModel, d: ModelData) -> None:
         2,
         "link-years with a transfer limit",
     )
+    m.share_limited_link_years = _set(
+        [
+            (link.name, y)
+            for link in d.links
+            if link.max_share_of_cap is not None
+            for y in link.years
+        ],
+        2,
+        "link-years with a limit as a share of the importer's cap",
+    )
+    m.share_limited_reverse_link_years = _set(
+        [
+            (link.name, y)
+            for link in d.links
+            if link.two_way and link.max_share_of_cap is not None
+            for y in link.years
+        ],
+        2,
+        "two-way link-years with a share-of-cap limit in the reverse direction",
+    )
+    m.fee_link_years = _set(
+        [(link.name, y) for link in d.links if link.fee_per_tCO2e > 0 for y in link.years],
+        2,
+        "link-years with a border fee (one-way: a two-way link with a fee is one each way)",
+    )
     m.limited_reverse_link_years = _set(
         [
             (link.name, y)

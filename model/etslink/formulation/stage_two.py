@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import pyomo.environ as pyo
 
-from etslink.data import AbatementStep, Forest, Link, ModelData, OffsetOffer
+from etslink.data import AbatementStep, Forest, ModelData, OffsetOffer
 from etslink.formulation import VARIABLES
 from etslink.formulation.declarations import Role, Values
 
@@ -24,22 +24,6 @@ DECIDED_STEP = 0
 steps count from 1, so no key of the second stage's decided quantities is one of stage one's)."""
 PRICE_TOLERANCE_per_tCO2e = 1e-6
 """An allowance price below this [CUR per tCO2e, base-year money] may leave a balance slack."""
-
-
-def one_way_pair(link: Link) -> tuple[Link, ...]:
-    """Return a link as one-way links: a two-way link becomes one each way."""
-    if not link.two_way:
-        return (link,)
-    forward = replace(link, two_way=False)
-    back = Link(
-        link.to_system,
-        link.from_system,
-        False,
-        1 / link.exchange_rate,
-        link.max_transfer_MtCO2e,
-        link.years,
-    )
-    return forward, back
 
 
 def groups_needing_stage_two(d: ModelData, prices: dict[tuple[str, int], float]) -> list[set[str]]:
@@ -104,7 +88,7 @@ def stage_two_data(first: Values, d: ModelData) -> ModelData:
         offset_offers=tuple(
             OffsetOffer(o, y, DECIDED_STEP, q, 0.0) for (o, y), q in bought.items()
         ),
-        links=tuple(one for link in d.links for one in one_way_pair(link)),
+        links=tuple(one for link in d.links for one in link.one_way()),
     )
 
 
@@ -170,7 +154,7 @@ def copy_back(second: Values, first: Solution, d: ModelData) -> None:
     flows = second.values("transfer_MtCO2e")
     transfers = {}
     for link in d.links:
-        forward, *back = one_way_pair(link)
+        forward, *back = link.one_way()
         for year in link.years:
             value = flows[forward.name, year]
             if back:
