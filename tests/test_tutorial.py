@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -9,14 +10,19 @@ import pandas as pd
 import pytest
 
 from etslink.cli import main
+from etslink.pipeline import load_workbook, run_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = (ROOT / "docs" / "tutorial.md").read_text()
-COLUMNS = {
-    "price": "price_EUR_per_tCO2e",
-    "abatement": "abatement_MtCO2e",
-    "net imports": "net_imports_MtCO2e",
-    "offsets used": "offsets_used_MtCO2e",
+KEYS = ["case", "system", "year"]
+COLUMNS = {  # header of an expect table -> (sheet of results.xlsx, column)
+    "price": ("prices", "price_EUR_per_tCO2e"),
+    "abatement": ("balances", "abatement_MtCO2e"),
+    "net imports": ("balances", "net_imports_MtCO2e"),
+    "offsets used": ("balances", "offsets_used_MtCO2e"),
+    "supply steps": ("balances", "supply_steps_MtCO2e"),
+    "bank end": ("balances", "bank_end_MtCO2e"),
+    "intake": ("msr", "intake_MtCO2e"),
 }
 
 pytestmark = pytest.mark.solve
@@ -37,13 +43,17 @@ def _expected() -> dict[str, list[dict[str, str]]]:
 EXPECTED = _expected()
 
 
+def _workbook(name: str) -> Path:
+    return ROOT / "inputs" / "tutorial" / f"{name}.xlsx"
+
+
 def _run(name: str, tmp_path: Path) -> dict[str, pd.DataFrame]:
     out = tmp_path / name
     assert (
         main(
             [
                 "run",
-                str(ROOT / "inputs" / "tutorial" / f"{name}.xlsx"),
+                str(_workbook(name)),
                 "--out",
                 str(out),
                 "--quiet",
@@ -57,18 +67,23 @@ def _run(name: str, tmp_path: Path) -> dict[str, pd.DataFrame]:
 def test_every_tutorial_has_a_workbook_and_a_table():
     workbooks = {p.stem for p in (ROOT / "inputs" / "tutorial").glob("*.xlsx")}
     assert workbooks == set(EXPECTED)
-    assert len(workbooks) == 7
+    assert len(workbooks) == 10
+
+
+def test_every_column_of_the_expect_tables_is_checked():
+    for name, rows in EXPECTED.items():
+        assert set(rows[0]) - set(KEYS) <= set(COLUMNS), name
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_tutorial_numbers(name, tmp_path):
     book = _run(name, tmp_path)
-    table = book["prices"].merge(book["balances"], on=["case", "system", "year"])
-    rows = table.set_index(["case", "system", "year"])
     for row in EXPECTED[name]:
-        got = rows.loc[(row["case"], row["system"], int(row["year"]))]
-        for label, column in COLUMNS.items():
-            assert got[column] == pytest.approx(float(row[label]), abs=0.005), (row, label)
+        key = (row["case"], row["system"], int(row["year"]))
+        for label in row.keys() - KEYS:
+            sheet, column = COLUMNS[label]
+            got = book[sheet].set_index(KEYS).loc[key, column]
+            assert got == pytest.approx(float(row[label]), abs=0.005), (row, label)
 
 
 def test_tutorial_prose_numbers(tmp_path):
@@ -84,3 +99,33 @@ def test_tutorial_prose_numbers(tmp_path):
     assert credits["price_EUR_per_tCO2e"].tolist() == pytest.approx([8, 8], abs=0.005)
     sold = _run("7_price_ceiling", tmp_path)["balances"]["ceiling_sales_MtCO2e"]
     assert sold.tolist() == pytest.approx([3.75, 3.75], abs=0.005)
+    steps = _run("9_supply_steps", tmp_path)["costs"].set_index(["case", "system"])
+    assert steps.loc[("autarky", "B"), "supply_step_purchases_MEUR"] == pytest.approx(100)
+    assert steps.loc[("autarky", "B"), "compliance_cost_MEUR"] == pytest.approx(356, abs=0.01)
+    held = _run("8_reserve", tmp_path)["msr"].set_index(KEYS)["holdings_MtCO2e"]
+    assert held[("autarky", "A", 2032)] == pytest.approx(25.68, abs=0.005)
+
+
+def test_tutorial_reserve_compared_without_it():
+    """8_reserve without its msr sheet: price 14 and banks 46, 23 (the text's comparison)."""
+    data, _ = load_workbook(_workbook("8_reserve"))
+    out = run_cases(dataclasses.replace(data, reserve_rules=()))
+    banks = out.table("balances").set_index(KEYS)["bank_end_MtCO2e"]
+    for year, bank in {2030: 46, 2031: 23, 2032: 0}.items():
+        assert out.price("autarky", "A", year) == pytest.approx(14, abs=0.005)
+        assert banks[("autarky", "A", year)] == pytest.approx(bank, abs=0.005)
+
+
+def test_tutorial_foresight_compared_with_perfect_foresight(tmp_path):
+    """10_foresight against 6_banking, the same market seen with perfect foresight."""
+    perfect, myopic = _run("6_banking", tmp_path), _run("10_foresight", tmp_path)
+    banks = perfect["balances"].set_index(KEYS)["bank_end_MtCO2e"]
+    for year, bank in {2030: 9.52, 2031: 9.51, 2032: 0}.items():
+        assert banks[("autarky", "A", year)] == pytest.approx(bank, abs=0.005)
+    for book, cost in ((perfect, 285.49), (myopic, 458.05)):
+        pv = book["costs"].groupby("case")["compliance_cost_pv_MEUR"].sum()
+        assert pv["autarky"] == pytest.approx(cost, abs=0.005)
+    shadow = myopic["shadow_prices"].query("case == 'autarky'").set_index(["restriction", "year"])
+    assert shadow["shadow_price_EUR_per_tCO2e"].to_dict() == pytest.approx(
+        {("borrowing_limit", 2031): 20}, abs=0.005
+    )

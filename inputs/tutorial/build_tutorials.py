@@ -75,6 +75,34 @@ TUTORIALS: dict[str, dict[str, Table]] = {
         {"B": 10.0},
         price_controls=[{"system": "B", "year": 2030, "ceiling_price_per_tCO2e": 50}],
     ),
+    "8_reserve": {
+        **two_systems({"A": 2.0}, {"A": 30.0}, years=(2030, 2031, 2032)),
+        "systems": [{"system": "A", "name": "System A", "initial_bank_MtCO2e": 69}],
+        "msr": [
+            {
+                "system": "A",
+                "first_year": 2030,
+                "intake_threshold_MtCO2e": 25,
+                "intake_rate": 0.24,
+            }
+        ],
+    },
+    "9_supply_steps": two_systems(
+        SLOPES,
+        NEED,
+        supply_steps=[
+            {"system": "A", "year": 2030, "trigger_price_per_tCO2e": 30, "quantity_MtCO2e": -8},
+            {"system": "B", "year": 2030, "trigger_price_per_tCO2e": 50, "quantity_MtCO2e": 2},
+        ],
+    ),
+}
+TUTORIALS["10_foresight"] = {
+    **TUTORIALS["6_banking"],
+    "settings": [
+        {"key": "currency", "value": "EUR"},
+        {"key": "discount_rate", "value": 0.05},
+        {"key": "foresight_years", "value": 1},
+    ],
 }
 
 
