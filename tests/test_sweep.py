@@ -99,3 +99,44 @@ def test_a_sweep_needs_uncertain_inputs(workbook, tmp_path, capsys):
     assert _sweep(path, tmp_path / "out") == 2
     assert "uncertainty: a sweep needs uncertain inputs" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_workbook_with_a_reserve_sweeps_each_draw_at_its_market_equilibrium(workbook):
+    """Each draw solves the reserve's fixed point; the price follows the drawn cap.
+
+    One system, MAC 2a, two years, no discounting, initial bank 4, a reserve taking half the
+    previous year's bank above 1. Intake 2030 = 2; with one price p in both years,
+    e = 100 - p/2 and all allowances used: 2e = 4 + (c - 2) + 90 - 0.5 (2 + c - e), so
+    e = (91 + c/2) / 1.5 for a drawn 2030 cap c in 90..100 (the 2030 bank stays above 1).
+    """
+    from etslink.uncertainty import perturbed
+
+    tables = linear_case(
+        {"A": 2.0},
+        {"A": 10.0},
+        years=(2030, 2031),
+        msr=[
+            {"system": "A", "first_year": 2030, "intake_threshold_MtCO2e": 1.0, "intake_rate": 0.5}
+        ],
+        uncertainty=[
+            {
+                "parameter": "cap",
+                "target": "A",
+                "first_year": 2030,
+                "last_year": 2030,
+                "distribution": "uniform",
+                "apply": "add",
+                "low": 0.0,
+                "high": 10.0,
+            }
+        ],
+    )
+    tables["systems"][0]["initial_bank_MtCO2e"] = 4.0
+    data, _ = load_workbook(workbook(tables))
+    rows = pd.concat([solve_draw(data, i) for i in range(3)], ignore_index=True)
+    assert set(rows["status"]) == {"optimal"}
+    for i in range(3):
+        cap = perturbed(data, i).cap_MtCO2e["A", 2030]
+        expected = 2 * (100 - (91 + cap / 2) / 1.5)
+        row = rows[(rows["draw"] == i) & (rows["case"] == "autarky") & (rows["year"] == 2031)]
+        assert row["price_EUR_per_tCO2e"].iloc[0] == pytest.approx(expected, rel=1e-6)
