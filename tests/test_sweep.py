@@ -140,3 +140,32 @@ def test_a_workbook_with_a_reserve_sweeps_each_draw_at_its_market_equilibrium(wo
         expected = 2 * (100 - (91 + cap / 2) / 1.5)
         row = rows[(rows["draw"] == i) & (rows["case"] == "autarky") & (rows["year"] == 2031)]
         assert row["price_EUR_per_tCO2e"].iloc[0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_sweep_keeps_the_workbooks_limited_foresight(workbook):
+    """With one year of foresight each drawn year stands alone: p = c * (baseline - cap)."""
+    from etslink.uncertainty import perturbed
+
+    tables = linear_case(
+        {"A": 2.0},
+        {"A": 10.0},
+        years=(2030, 2031),
+        settings=[{"key": "foresight_years", "value": 1}],
+        uncertainty=[
+            {
+                "parameter": "cap",
+                "target": "A",
+                "distribution": "uniform",
+                "apply": "add",
+                "low": -5.0,
+                "high": 5.0,
+            }
+        ],
+    )
+    data, _ = load_workbook(workbook(tables))
+    rows = solve_draw(data, 0)
+    drawn = perturbed(data, 0)
+    for y in (2030, 2031):
+        row = rows[(rows["case"] == "autarky") & (rows["year"] == y)]
+        expected = 2.0 * (100.0 - drawn.cap_MtCO2e["A", y])
+        assert row["price_EUR_per_tCO2e"].iloc[0] == pytest.approx(expected, rel=1e-6)

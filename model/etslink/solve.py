@@ -468,10 +468,10 @@ class DrawSolver:
         """
         set_parameters(self.model, drawn)
         self.compiled.refresh()
-        if drawn.reserve_rules:
-            try:
-                return market_equilibrium("drawn", self.compiled, drawn)[0]
-            except (InfeasibleError, SolverTroubleError):
-                return "no market equilibrium under the reserve"
+        if drawn.reserve_rules or drawn.foresight_years:
+            try:  # a reserve's fixed point, limited foresight's plans
+                return solve_compiled("drawn", self.compiled, drawn)[0]
+            except (InfeasibleError, SolverTroubleError) as exc:
+                return f"no solution: {exc}"
         run = self.compiled.solve(DEFAULT_TIME_LIMIT_S, RETRY_OPTIONS)
         return self.compiled.solution() if run.optimal else run.termination
