@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,8 +20,10 @@ from etslink.formulation.parameters import set_parameters, swept_parameters
 from etslink.formulation.stage_two import (
     add_smallest_transfers,
     copy_back,
+    decided_values,
     groups_needing_stage_two,
     stage_two_data,
+    take_parameters,
 )
 from etslink.reserve import ReserveYear, reserve_path
 
@@ -425,13 +428,38 @@ def _smallest_transfers(first: Solution, data: ModelData, time_limit_s: float) -
     prices = {key: -dual for key, dual in first.duals("compliance").items()}
     if not data.links or not groups_needing_stage_two(data, prices):
         return "not needed"
-    second = build_model(stage_two_data(first, data))
-    add_smallest_transfers(second, first)
-    compiled = compile_case(second)
+    compiled = _second_stage(first, data)
     run = compiled.solve(time_limit_s, RETRY_OPTIONS)
     if run.optimal:
         copy_back(compiled.solution(), first, data)
     return run.termination
+
+
+_SECOND_STAGES: weakref.WeakKeyDictionary[CompiledCase, tuple[str, CompiledCase]] = (
+    weakref.WeakKeyDictionary()
+)
+"""The compiled second stage of each first stage, and the digest of the data it is for."""
+
+
+def _second_stage(first: Solution, data: ModelData) -> CompiledCase:
+    """Return (E14) compiled for the first stage's case, built once and then re-solved warm.
+
+    A fixed point or plan solves the second stage at every step; its structure does not
+    change, only the decided amounts (column bounds) and the mutable Params do.
+    """
+    cached = _SECOND_STAGES.get(first.case)
+    if cached is not None and cached[0] == data.digest:
+        compiled = cached[1]
+        take_parameters(compiled.model, first)
+        compiled.refresh()
+        for name, values in decided_values(compiled.model, first).items():
+            compiled.set_column_bounds(name, {key: (v, v) for key, v in values.items()})
+        return compiled
+    second = build_model(stage_two_data(first, data))
+    add_smallest_transfers(second, first)
+    compiled = compile_case(second)
+    _SECOND_STAGES[first.case] = (data.digest, compiled)
+    return compiled
 
 
 def diagnose_infeasibility(

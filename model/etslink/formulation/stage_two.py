@@ -77,10 +77,7 @@ def stage_two_data(first: Values, d: ModelData) -> ModelData:
     (a two-way link becomes one each way, with the reciprocal rate), so that each transfer is
     non-negative and its size is the variable itself.
     """
-    abated = {key: max(0.0, a) for key, a in first.values("abatement_MtCO2e").items()}
-    bought: dict[tuple[str, int], float] = {}
-    for (o, y, _), q in first.values("offsets_bought_MtCO2e").items():
-        bought[o, y] = bought.get((o, y), 0.0) + max(0.0, q)
+    abated, bought = _restated(first)
     return replace(
         d,
         mac_linear={},
@@ -90,6 +87,38 @@ def stage_two_data(first: Values, d: ModelData) -> ModelData:
         ),
         links=tuple(one for link in d.links for one in link.one_way()),
     )
+
+
+def _restated(first: Values) -> tuple[dict[Any, float], dict[Any, float]]:
+    """Return what the first stage abated per system-year and bought per credit market."""
+    abated = {key: max(0.0, a) for key, a in first.values("abatement_MtCO2e").items()}
+    bought: dict[tuple[str, int], float] = {}
+    for (o, y, _), q in first.values("offsets_bought_MtCO2e").items():
+        bought[o, y] = bought.get((o, y), 0.0) + max(0.0, q)
+    return abated, bought
+
+
+def decided_values(m: pyo.ConcreteModel, first: Values) -> dict[str, dict[Any, float]]:
+    """Return the value at which (E14) holds each DECIDED variable of its model `m`.
+
+    The first stage's value where it has the same key; else the amount stage_two_data
+    restated: the system-year's abatement for its one decided option, the market's
+    purchases for its one decided step.
+    """
+    abated, bought = _restated(first)
+    restated = {
+        "abatement_step_MtCO2e": lambda key: abated[key[:2]],
+        "offsets_bought_MtCO2e": lambda key: bought[key[:2]],
+    }
+    values = {}
+    for declared in VARIABLES:
+        if declared.role is Role.DECIDED:
+            decided = first.values(declared.name)
+            values[declared.name] = {
+                key: decided[key] if key in decided else restated[declared.name](key)
+                for key in getattr(m, declared.name)
+            }
+    return values
 
 
 class Solution(Values, Protocol):
@@ -114,17 +143,10 @@ def add_smallest_transfers(m: pyo.ConcreteModel, first: Solution) -> None:
     Mutable Params that the first stage was solved with (a reserve's supply, drawn inputs)
     take the first stage's values.
     """
-    for param in m.component_objects(pyo.Param):
-        if param.mutable:
-            source = getattr(first.model, param.name)
-            for key, entry in param.items():
-                entry.set_value(source[key].value)
-    for declared in VARIABLES:
-        if declared.role is not Role.DECIDED:
-            continue
-        decided = first.values(declared.name)
-        for key, var in getattr(m, declared.name).items():
-            value = _within(decided.get(key, var.ub), var.lb, var.ub)
+    take_parameters(m, first)
+    for name, values in decided_values(m, first).items():
+        for key, var in getattr(m, name).items():
+            value = _within(values[key], var.lb, var.ub)
             var.setlb(value)
             var.setub(value)
     m.total_cost.deactivate()
@@ -133,6 +155,15 @@ def add_smallest_transfers(m: pyo.ConcreteModel, first: Solution) -> None:
         sense=pyo.minimize,
         doc="(E14) total transfers [MtCO2e of the exporters' allowances]",
     )
+
+
+def take_parameters(m: pyo.ConcreteModel, first: Solution) -> None:
+    """Give the mutable Params of `m` the values the first stage was solved with."""
+    for param in m.component_objects(pyo.Param):
+        if param.mutable:
+            source = getattr(first.model, param.name)
+            for key, entry in param.items():
+                entry.set_value(source[key].value)
 
 
 def _within(value: float, lower: float | None, upper: float | None) -> float:
