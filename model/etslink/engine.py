@@ -45,6 +45,18 @@ STATUS = {
 """HiGHS model status -> the termination words recorded in run.json (Pyomo's spelling)."""
 
 
+_VERDICTS = {
+    highspy.HighsModelStatus.kOptimal,
+    highspy.HighsModelStatus.kInfeasible,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible,
+    highspy.HighsModelStatus.kUnbounded,
+    highspy.HighsModelStatus.kTimeLimit,
+    highspy.HighsModelStatus.kIterationLimit,
+}
+"""Statuses that answer the problem; after any other ("solve error", "not set") the next
+option set of `solve`'s retries is tried."""
+
+
 @dataclass(frozen=True)
 class Solve:
     """What one HiGHS run did: termination, objective [model units], wall time [s], options."""
@@ -472,7 +484,7 @@ class CompiledCase:
     # -- solving and reading ---------------------------------------------------------------
 
     def solve(self, time_limit_s: float, retries: Iterable[dict[str, Any]] = ()) -> Solve:
-        """Solve from the last basis; after a HiGHS "solve error", retry with each option set."""
+        """Solve from the last basis; without a verdict from HiGHS, retry with each option set."""
         start = time.perf_counter()
         for options in (self.options, *retries):
             used = {**options, "time_limit": float(time_limit_s)}
@@ -482,7 +494,7 @@ class CompiledCase:
                 self.highs.setOptionValue(name, value)
             self.highs.run()
             status = self.highs.getModelStatus()
-            if status != highspy.HighsModelStatus.kSolveError:
+            if status in _VERDICTS:
                 break
             self.highs.clearSolver()
         termination = STATUS.get(status, self.highs.modelStatusToString(status))

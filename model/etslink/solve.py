@@ -39,15 +39,20 @@ SOLVER_OPTIONS: dict[str, Any] = {
 solver's default regularisation (1e-7) perturbs its duals by about 1e-6 relative; without it
 the prices are exact to about 1e-12 and the 40x30 QP solves 1.7-2.7x faster (measured)."""
 
+_REGULARISED = {k: v for k, v in SOLVER_OPTIONS.items() if k != "qp_regularization_value"}
 RETRY_OPTIONS: tuple[dict[str, Any], ...] = (
-    {**SOLVER_OPTIONS, "user_bound_scale": 10},
-    {**SOLVER_OPTIONS, "user_bound_scale": 20},
+    _REGULARISED,
+    {**_REGULARISED, "user_bound_scale": 10},
+    {**_REGULARISED, "user_bound_scale": 20},
 )
-"""Options of the retries after a HiGHS "solve error", in order. HiGHS's QP solver treats a
-row violated by less than about 1e-4 (here MtCO2e, i.e. 100 t) as satisfied, stops at once and
-then rejects its own point against the 1e-7 tolerance (seen with HiGHS 1.16 on a system that
-must abate 1e-5 MtCO2e). Scaling bounds and right-hand sides up by 2^10 (then 2^20) inside
-HiGHS removes that; prices of such tiny markets then carry an absolute error near 1e-9."""
+"""Options of the retries when HiGHS stops without a verdict ("solve error", "not set"), in
+order. Without regularisation HiGHS 1.16's QP solver can stop with no status on a Hessian that
+is only semidefinite (seen on the example with an EU-California link): the first retry
+regularises as HiGHS does by default (prices then exact to about 1e-6 relative). HiGHS's QP
+solver also treats a row violated by less than about 1e-4 (here MtCO2e, i.e. 100 t) as
+satisfied, stops and then rejects its own point (a system that must abate 1e-5 MtCO2e):
+scaling bounds and right-hand sides by 2^10 (then 2^20) inside HiGHS removes that; prices of
+such tiny markets then carry an absolute error near 1e-9."""
 
 SHORTFALL_PENALTY_PER_tCO2e = 1e6
 """Cost of one tonne of non-compliance in the diagnosis re-solve [CUR per tCO2e]."""
