@@ -1,16 +1,24 @@
 """etslink: a model of linked carbon emissions trading systems.
 
-The Python API (docs/api.md): `run` and `sweep`, their results `RunResult` and
-`SweepResult`, and the errors `WorkbookError`, `InfeasibleError` and `SolverTroubleError`
-(all `EtslinkError`s). `import etslink` is light: Pyomo, HiGHS, matplotlib and dask load
-on the first `run` or `sweep`.
+The Python API (docs/api.md): `run`, `sweep` and `explore`, their results `RunResult`,
+`SweepResult` and `ExploreResult`, and the errors `WorkbookError`, `InfeasibleError` and
+`SolverTroubleError` (all `EtslinkError`s). `import etslink` is light: Pyomo, HiGHS,
+matplotlib and dask load on the first `run`, `sweep` or `explore`.
 """
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from etslink.api import RunResult, SweepResult, WorkbookError, run, sweep
+from etslink.api import (
+    ExploreResult,
+    RunResult,
+    SweepResult,
+    WorkbookError,
+    explore,
+    run,
+    sweep,
+)
 from etslink.errors import EtslinkError, InfeasibleError, SolverTroubleError
 
 try:
@@ -20,11 +28,13 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 __all__ = [
     "EtslinkError",
+    "ExploreResult",
     "InfeasibleError",
     "RunResult",
     "SolverTroubleError",
     "SweepResult",
     "WorkbookError",
+    "explore",
     "run",
     "sweep",
 ]

@@ -1,9 +1,10 @@
-"""The Python API: `etslink.run` and `etslink.sweep`, their results and their errors.
+"""The Python API: `etslink.run`, `etslink.sweep` and `etslink.explore`, results and errors.
 
 `run` and the `etslink run` command share one implementation (`solve_workbook` and
 `write_run` here), as do `sweep` and `etslink sweep` (`plan_sweep`, `solve_sweep` and
-`write_sweep` in sweeps.py): the command line only adds progress, printing, exit codes and
-the resumable partial folder. Nothing here prints.
+`write_sweep` in sweeps.py) and `explore` and `etslink explore` (`plan_explore`,
+`solve_explore` and `write_explore` in explore.py): the command line only adds progress,
+printing, exit codes and the resumable partial folder. Nothing here prints.
 
 Importing this module is light: pandas, Pyomo, HiGHS, matplotlib and dask are imported by
 the functions that need them, so that `import etslink` stays fast (a test checks it).
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from etslink.data import ModelData
+    from etslink.exploration import ExploreTables
     from etslink.results import Results
 
 StrPath = str | os.PathLike[str]
@@ -208,6 +210,72 @@ class SweepResult:
         )
 
 
+@dataclass(repr=False)
+class ExploreResult:
+    """An exploration of candidate links: the tables of explore.xlsx, warnings, run record.
+
+    Attributes:
+        workbook: The input workbook.
+        data: The validated workbook with every candidate's links added (the status quo's
+            links first).
+        tables: The sheets of explore.xlsx but `run`.
+        warnings: Messages about the workbook that did not stop the exploration.
+        record: The run record, as run.json holds it.
+    """
+
+    workbook: Path
+    data: ModelData
+    tables: ExploreTables
+    warnings: list[str]
+    record: dict[str, Any]
+
+    @property
+    def candidates(self) -> pd.DataFrame:
+        """One row per candidate row: id, link columns, gain alone [M CUR, PV]."""
+        return self.tables.candidates
+
+    @property
+    def combinations(self) -> pd.DataFrame:
+        """One row per combination: id, size, gain of all systems [M CUR, PV], status."""
+        return self.tables.combinations
+
+    @property
+    def combination_gains(self) -> pd.DataFrame:
+        """Per combination and system: compliance cost, gain, money paid abroad [M CUR, PV]."""
+        return self.tables.combination_gains
+
+    @property
+    def combination_prices(self) -> pd.DataFrame:
+        """Per combination, system and year: the allowance price [CUR per tCO2e]."""
+        return self.tables.combination_prices
+
+    def write(self, out: StrPath) -> Path:
+        """Write explore.xlsx, report.html and run.json, as `etslink explore --out`.
+
+        Args:
+            out: The output folder; it must not exist or be empty.
+
+        Returns:
+            The output folder.
+
+        Raises:
+            FileExistsError: `out` exists and is not an empty folder; it is left untouched.
+        """
+        from etslink.exploration import write_explore
+        from etslink.runrecord import refuse_output_dir_in_use
+
+        folder = Path(out)
+        write_explore(self, folder, refuse_output_dir_in_use)
+        return folder
+
+    def __repr__(self) -> str:
+        return (
+            f"ExploreResult(workbook={str(self.workbook)!r}, "
+            f"candidates={len(self.record['candidates'])}, "
+            f"combinations={self.record['combinations']}, warnings={len(self.warnings)})"
+        )
+
+
 def case_record(results: Results) -> dict[str, Any]:
     """Return per case the solver's status, objective [M CUR, PV], time [s] and options.
 
@@ -373,4 +441,55 @@ def sweep(
             scheduler=scheduler,
             started=started,
             command=["etslink.sweep", str(workbook)],
+        )
+
+
+def explore(
+    path: StrPath,
+    *,
+    max_size: int | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> ExploreResult:
+    """Solve the workbook with each combination of candidate links added, as `etslink explore`.
+
+    Each combination is solved from scratch in one model compiled once, so the numbers do
+    not depend on `workers`. With `workers` above 1 (or a `scheduler`) this starts a local
+    dask cluster of worker processes: call it under `if __name__ == "__main__":`.
+
+    Args:
+        path: The input workbook (.xlsx or .ods), with or without a `candidate_links` sheet.
+        max_size: Largest combination; None: all combinations of up to 6 candidates, else
+            each alone and all together.
+        workers: Worker processes of the local cluster (1: solve in this process).
+        scheduler: Address of a running dask scheduler, e.g. "tcp://host:8786".
+
+    Returns:
+        The tables of explore.xlsx, the warnings and the run record.
+
+    Raises:
+        WorkbookError: the workbook has problems, or no candidate link.
+        InfeasibleError: the status quo admits no solution.
+        ValueError: `max_size` or `workers` is not a positive whole number.
+    """
+    for name, value in (("max_size", max_size), ("workers", workers)):
+        if value is not None and (not isinstance(value, numbers.Integral) or value < 1):
+            msg = f"{name} must be a positive whole number, not {value!r}"
+            raise ValueError(msg)
+    from etslink.exploration import PARTIAL_FILE, plan_explore, solve_explore
+    from etslink.runrecord import utc_stamp
+
+    started, workbook = utc_stamp(), Path(path)
+    try:
+        plan = plan_explore(workbook, max_size)
+    except InputError as error:
+        raise WorkbookError(error.issues) from error
+    with tempfile.TemporaryDirectory(prefix="etslink-explore-") as folder:
+        return solve_explore(
+            plan,
+            Path(folder) / PARTIAL_FILE,
+            workers=workers,
+            scheduler=scheduler,
+            started=started,
+            command=["etslink.explore", str(workbook)],
         )

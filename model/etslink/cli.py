@@ -1,7 +1,8 @@
-"""The `etslink` command: run, sweep, compare, validate, template. The only module that prints.
+"""The `etslink` command: run, sweep, explore, compare, validate, template. The only printer.
 
-`run` and `sweep` call what `etslink.run` and `etslink.sweep` call (api.py, sweeps.py); this
-module adds progress, printing, exit codes and, for sweeps, the resumable partial folder.
+`run`, `sweep` and `explore` call what `etslink.run`, `etslink.sweep` and `etslink.explore`
+call (api.py, sweeps.py, explore.py); this module adds progress, printing, exit codes and,
+for sweeps and explore, the resumable partial folder.
 
 Exit codes: 0 success; 1 internal error (details in a log file); 2 bad input; 3 the inputs
 admit no solution; 4 the solver stopped without an optimal solution.
@@ -85,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         "--resume", action="store_true", help="continue an interrupted sweep into the same --out"
     )
     sweep.add_argument("--quiet", action="store_true", help="print only problems")
+    _explore_parser(commands)
     compare = commands.add_parser(
         "compare", help="put finished runs side by side (the first is the base)"
     )
@@ -101,6 +103,40 @@ def _parser() -> argparse.ArgumentParser:
     template = commands.add_parser("template", help="write an empty, documented input workbook")
     template.add_argument("path", type=Path)
     return parser
+
+
+def _explore_parser(commands: Any) -> None:
+    explore = commands.add_parser(
+        "explore", help="which candidate links pay: every combination added to the status quo"
+    )
+    explore.add_argument("workbook", type=Path)
+    explore.add_argument(
+        "--max-size",
+        type=int,
+        default=None,
+        metavar="K",
+        help="largest combination of candidates (default: all combinations of up to 6 "
+        "candidates, else each alone and all together)",
+    )
+    explore.add_argument(
+        "--workers", type=int, default=2, help="worker processes of the local cluster (default 2)"
+    )
+    explore.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of an existing dask scheduler, e.g. tcp://host:8786",
+    )
+    explore.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (must not exist or be empty); default "
+        "outputs/<workbook name>/explore-<UTC time>/",
+    )
+    explore.add_argument(
+        "--resume", action="store_true", help="continue an interrupted explore into the same --out"
+    )
+    explore.add_argument("--quiet", action="store_true", help="print only problems")
 
 
 def _positive_seconds(text: str) -> float:
@@ -231,14 +267,7 @@ def _sweep(args: argparse.Namespace) -> int:
     out: Path = args.out or Path("outputs") / args.workbook.stem / f"sweep-{started}"
     check_output_dir(out)
     plan = plan_sweep(args.workbook, args.draws, _print_warnings)
-    partial = out.parent / f".{out.name}.partial"
-    if partial.exists() and not args.resume:
-        reject(
-            "--out",
-            f"an interrupted sweep is in {partial}",
-            "add --resume to finish it, or delete that folder",
-        )
-    partial.mkdir(parents=True, exist_ok=True)
+    partial = _partial_folder(out, args.resume, "sweep")
     with _draw_progress(args.quiet, plan.draws) as progress:
         result = solve_sweep(
             plan,
@@ -255,16 +284,83 @@ def _sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _partial_folder(out: Path, resume: bool, what: str) -> Path:
+    """Return the folder that keeps finished work for --resume, next to `out`."""
+    partial = out.parent / f".{out.name}.partial"
+    if partial.exists() and not resume:
+        reject(
+            "--out",
+            f"an interrupted {what} is in {partial}",
+            "add --resume to finish it, or delete that folder",
+        )
+    partial.mkdir(parents=True, exist_ok=True)
+    return partial
+
+
+def _explore(args: argparse.Namespace) -> int:
+    from etslink.exploration import PARTIAL_FILE, plan_explore, solve_explore, write_explore
+    from etslink.runrecord import check_output_dir, utc_stamp
+
+    started = utc_stamp()
+    if args.resume and args.out is None:
+        reject(
+            "--resume",
+            "--resume needs the --out folder of the interrupted explore",
+            "add --out with that folder",
+        )
+    if args.workers < 1:
+        reject("--workers", f"--workers {args.workers} is below 1", "give 1 or more workers")
+    out: Path = args.out or Path("outputs") / args.workbook.stem / f"explore-{started}"
+    check_output_dir(out)
+    plan = plan_explore(args.workbook, args.max_size, _print_warnings)
+    partial = _partial_folder(out, args.resume, "explore")
+    with _draw_progress(args.quiet, len(plan.solvable), "combinations") as progress:
+        result = solve_explore(
+            plan,
+            partial / PARTIAL_FILE,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            started=started,
+            progress=progress,
+        )
+    write_explore(result, out, check_output_dir)
+    shutil.rmtree(partial)
+    if not args.quiet:
+        _print_explore(result, out)
+    return EXIT_OK
+
+
+def _print_explore(result: Any, out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    cur = result.data.currency
+    gain = f"gain_pv_M{cur}"
+    combos = result.combinations.sort_values(gain, ascending=False).head(10)
+    table = Table(title=f"Best combinations: gain of all systems, M{cur} (PV)")
+    for column in ("combination", "size", "gain", "status"):
+        table.add_column(column, justify="right" if column in ("size", "gain") else "left")
+    for row in combos.itertuples(index=False):
+        value = getattr(row, gain)
+        shown = "" if value != value else f"{value:,.1f}"
+        table.add_row(row.combination, str(row.size), shown, row.status)
+    console = Console()
+    console.print(table)
+    console.print(f"Results in [bold]{out}[/bold]: explore.xlsx, report.html, run.json")
+
+
 @contextmanager
-def _draw_progress(quiet: bool, total: int) -> Iterator[Callable[[int, int], None]]:
-    """Yield a function that shows how many draws are done (nothing when quiet)."""
+def _draw_progress(
+    quiet: bool, total: int, what: str = "draws"
+) -> Iterator[Callable[[int, int], None]]:
+    """Yield a function that shows how many draws (or `what`) are done (nothing when quiet)."""
     if quiet:
         yield lambda _done, _total: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    with Progress("draws", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
-        task = bar.add_task("draws", total=total)
+    with Progress(what, BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
+        task = bar.add_task(what, total=total)
         yield lambda done, _total: bar.update(task, completed=done)
 
 
@@ -323,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {
         "run": _run,
         "sweep": _sweep,
+        "explore": _explore,
         "compare": _compare,
         "validate": _validate,
         "template": _template,
@@ -347,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
     except KeyboardInterrupt:
         print(
-            "interrupted; no output was written (a sweep can go on with --resume)", file=sys.stderr
+            "interrupted; no output was written (a sweep or explore can go on with --resume)",
+            file=sys.stderr,
         )
         return 130
     except Exception:

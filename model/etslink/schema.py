@@ -356,6 +356,24 @@ LINKS = Sheet(
     examples=(("A", "B", "two-way", 1, None, 2030, 2030, 0, None),),
 )
 
+CANDIDATE_LINKS = Sheet(
+    "candidate_links",
+    "A link that `etslink explore` tries on top of the workbook's own links (read by "
+    "`explore`, ignored by `run`). Rows with the same `candidate` form one candidate (e.g. a "
+    "link whose limit changes over time). Without this sheet, `explore` tries every pair of "
+    "systems that are not directly linked and share a year, as an unrestricted two-way "
+    "link at rate 1.",
+    (
+        Column(
+            "candidate",
+            "text",
+            "Id of the candidate, used in the outputs; rows with the same id are tried together.",
+            default_doc="FROM-TO",
+        ),
+        *LINKS.columns,
+    ),
+)
+
 OFFSETS = Sheet(
     "offsets",
     "Supply of offset credits; several rows for one type and year form a stepwise supply "
@@ -652,6 +670,7 @@ SHEETS: tuple[Sheet, ...] = (
     MAC_LINEAR,
     MAC_STEPS,
     LINKS,
+    CANDIDATE_LINKS,
     OFFSETS,
     OFFSET_RULES,
     PRICE_CONTROLS,

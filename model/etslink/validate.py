@@ -304,7 +304,7 @@ def _check_years(checker: _Checker, tables: dict[str, list[Record]]) -> None:
                     f"use one of {system}'s years ({min(years[system])}-"
                     f"{max(years[system])}) or add {year} on sheet emissions",
                 )
-    for name in ("links", "offset_rules", "uncertainty", "msr"):
+    for name in ("links", "candidate_links", "offset_rules", "uncertainty", "msr"):
         for record in tables[name]:
             first, last = record.get("first_year"), record.get("last_year")
             if first is not None and last is not None and first > last:
@@ -437,8 +437,17 @@ def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return a[0] <= b[1] and b[0] <= a[1]
 
 
-def _check_links(checker: _Checker, rows: list[Record]) -> None:
-    """No link to itself; one row per pair and direction in any year."""
+def _arcs(record: Record) -> list[tuple[str, str]]:
+    """Return the directions (exporter, importer) in which a link row moves allowances."""
+    a, b = record["from_system"], record["to_system"]
+    return [(a, b)] + ([(b, a)] if record["direction"] == "two-way" else [])
+
+
+def _check_links(checker: _Checker, rows: list[Record], sheet: str = "links") -> _Periods:
+    """No link to itself; one row per pair and direction in any year.
+
+    Returns the years each direction is taken by the rows, for `_check_candidates`.
+    """
     periods = _Periods()
     for record in rows:
         a, b = record["from_system"], record["to_system"]
@@ -446,18 +455,18 @@ def _check_links(checker: _Checker, rows: list[Record]) -> None:
             continue
         if a == b:
             checker.flag(
-                checker.raw["links"],
+                checker.raw[sheet],
                 record["_row"],
                 "to_system",
                 f"the link goes from {a} to itself",
                 "enter the other system in to_system",
             )
             continue
-        for arc in [(a, b)] + ([(b, a)] if record["direction"] == "two-way" else []):
+        for arc in _arcs(record):
             other = periods.clash(arc, record)
             if other is not None:
                 checker.flag(
-                    checker.raw["links"],
+                    checker.raw[sheet],
                     record["_row"],
                     "from_system",
                     f"{arc[0]} to {arc[1]} is already linked on row {other} in some "
@@ -465,6 +474,55 @@ def _check_links(checker: _Checker, rows: list[Record]) -> None:
                     "keep one row per pair and direction, or give "
                     "the rows years that do not overlap",
                 )
+    return periods
+
+
+def _check_candidates(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """Candidate links get the checks of `links`, add no link already there, and are active.
+
+    A candidate row that moves allowances in a direction a `links` row already covers in
+    some of the same years duplicates the status quo; one whose systems share no year
+    within its first_year-last_year would never be active.
+    """
+    existing = _check_links(checker, tables["links"])
+    _check_links(checker, tables["candidate_links"], "candidate_links")
+    years: dict[str, set[int]] = defaultdict(set)
+    for record in tables["emissions"]:
+        years[record["system"]].add(record["year"])
+    table = checker.raw.get("candidate_links")
+    for record in tables["candidate_links"]:
+        a, b = record["from_system"], record["to_system"]
+        if table is None or a == b or a not in years or b not in years:
+            continue  # unknown systems and self-links are reported already
+        span = _span(record)
+        clash = next(
+            (
+                (arc, row)
+                for arc in _arcs(record)
+                for taken, row in existing.taken[arc]
+                if _overlap(span, taken)
+            ),
+            None,
+        )
+        if clash is not None:
+            (x, y), row = clash
+            checker.flag(
+                table,
+                record["_row"],
+                "from_system",
+                f"{x} to {y} is already linked on sheet links (row {row}) in some of the "
+                "same years, so this candidate duplicates an existing link",
+                "delete the row, or give it years that the links row does not cover",
+            )
+        elif not any(span[0] <= year <= span[1] for year in years[a] & years[b]):
+            checker.flag(
+                table,
+                record["_row"],
+                "first_year",
+                f"{a} and {b} share no year between first_year and last_year, so the "
+                "candidate would never be active",
+                "give years in which both systems have rows on sheet emissions",
+            )
 
 
 def _check_price_controls(checker: _Checker, rows: list[Record]) -> None:
@@ -525,30 +583,60 @@ def _check_minting_cycles(checker: _Checker, tables: dict[str, list[Record]]) ->
     years_of: dict[str, set[int]] = defaultdict(set)
     for record in tables["emissions"]:
         years_of[record["system"]].add(record["year"])
+    found = minting_cycle(tables["links"], years_of)
+    if found:
+        checker.flag(
+            checker.raw["links"],
+            found.rows[0],
+            "exchange_rate",
+            f"{found.describe()} (rows {', '.join(map(str, found.rows))}): passing them "
+            "round would create allowances",
+            "make the rates round the cycle multiply to 1 (a two-way link uses the "
+            "reciprocal rate back), or make one of the links one-way in the other direction",
+        )
+
+
+@dataclass(frozen=True)
+class MintingCycle:
+    """A cycle of links round which allowances multiply: its year, path, rows and factor."""
+
+    year: int
+    path: tuple[str, ...]
+    rows: tuple[int, ...]
+    factor: float
+
+    def describe(self) -> str:
+        """Return e.g. "in 2030 allowances can go round A -> B -> A ... multiply to 1.5"."""
+        return (
+            f"in {self.year} allowances can go round {' -> '.join(self.path)} and the "
+            f"exchange rates multiply to {self.factor:.4g}"
+        )
+
+
+def minting_cycle(rows: list[Record], years_of: dict[str, set[int]]) -> MintingCycle | None:
+    """Return the first cycle of link rows that mints allowances (Bellman-Ford, per year).
+
+    Args:
+        rows: Typed link rows (sheet links, or links with candidates added).
+        years_of: The years of each system on sheet emissions.
+    """
     for year in sorted({y for ys in years_of.values() for y in ys}):
         edges = [
             edge
-            for r in tables["links"]
+            for r in rows
             if year in years_of[r["from_system"]] & years_of[r["to_system"]]
             and _span(r)[0] <= year <= _span(r)[1]
             for edge in _moves(r)
         ]
         cycle = _negative_cycle(edges)
         if cycle:
-            rows = sorted({row for _, _, _, row in cycle})
-            path = " -> ".join([cycle[0][0], *(to for _, to, _, _ in cycle)])
-            product = math.exp(-sum(w for _, _, w, _ in cycle))
-            checker.flag(
-                checker.raw["links"],
-                rows[0],
-                "exchange_rate",
-                f"in {year} allowances can go round {path} (rows "
-                f"{', '.join(map(str, rows))}) and the exchange rates multiply to "
-                f"{product:.4g}: passing them round would create allowances",
-                "make the rates round the cycle multiply to 1 (a two-way link uses the "
-                "reciprocal rate back), or make one of the links one-way in the other direction",
+            return MintingCycle(
+                year,
+                (cycle[0][0], *(to for _, to, _, _ in cycle)),
+                tuple(sorted({row for _, _, _, row in cycle})),
+                math.exp(-sum(w for _, _, w, _ in cycle)),
             )
-            return
+    return None
 
 
 def _moves(r: Record) -> list[tuple[str, str, float, int]]:
@@ -711,7 +799,7 @@ def validate(workbook: RawWorkbook) -> Validated:
         _check_duplicates(checker, spec, tables[spec.name])
     _check_refs(checker, tables)
     _check_years(checker, tables)
-    _check_links(checker, tables["links"])
+    _check_candidates(checker, tables)
     _check_rule_periods(checker, tables["offset_rules"])
     _check_uncertainty(checker, tables)
     _check_price_controls(checker, tables["price_controls"])

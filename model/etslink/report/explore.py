@@ -1,0 +1,153 @@
+"""Write explore.xlsx and the exploration's report from its tables (never the model)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from etslink.columns import Columns
+from etslink.data import ModelData
+from etslink.report.excel import TableBook, run_sheet
+from etslink.report.html import Folded, environment, fold
+
+if TYPE_CHECKING:
+    from etslink.exploration import ExploreTables
+
+GAIN_TOLERANCE_Mcur = 1e-6
+"""Gains and payments smaller than this [M CUR] are solver noise: no gain, no payment."""
+PRICE_TOLERANCE = 1e-4
+"""Prices within this share (at least 1 CUR per 10,000 t) of each other meet."""
+
+
+def write_explore_workbook(
+    tables: ExploreTables, record: dict[str, Any], currency: str, path: Path
+) -> None:
+    """Write explore.xlsx: candidates, combinations, gains, prices, status quo, run record."""
+    with TableBook(path) as book:
+        for name, frame in {**tables.sheets(), "run": run_sheet(record)}.items():
+            book.add_table_sheet(name, frame, currency)
+
+
+def write_explore_report(
+    tables: ExploreTables, d: ModelData, record: dict[str, Any], path: Path
+) -> None:
+    """Write the report: ranking, who gains and pays, price gaps, pairs, synergies, record."""
+    cols = Columns(d.currency)
+    gain = cols.money("gain", pv=True)
+    combos = tables.combinations
+    ranked = tables.candidates.drop_duplicates("candidate")
+    ranked = ranked.sort_values(cols.money("gain_alone", pv=True), ascending=False)
+    context = {
+        "d": d,
+        "record": record,
+        "cur": d.currency,
+        "ranked": ranked.to_dict("records"),
+        "gain_alone": cols.money("gain_alone", pv=True),
+        "who": who_gains(tables, cols),
+        "meet": prices_meet(tables, cols),
+        "matrix": pair_matrix(tables, d, cols),
+        "synergies": synergies(combos, cols),
+        "combinations": fold(combos.to_dict("records"), gain),
+        "gain": gain,
+        "beyond": cols.money("gain_beyond_parts", pv=True),
+        "status_quo": tables.status_quo.to_dict("records"),
+        "cost": cols.money("compliance_cost", pv=True),
+        "abroad": cols.money("paid_abroad", pv=True),
+    }
+    page = environment().get_template("explore.html.j2").render(context)
+    path.write_text(page, encoding="utf-8")
+
+
+def who_gains(tables: ExploreTables, cols: Columns) -> list[dict[str, Any]]:
+    """Return, per candidate alone, each system whose cost or money abroad moves.
+
+    Rows: candidate, system, gain [M CUR, PV] and the change of money paid abroad.
+    """
+    abroad = cols.money("paid_abroad", pv=True)
+    before = tables.status_quo.set_index("system")[abroad]
+    alone = set(tables.combinations.loc[tables.combinations["size"] == 1, "combination"])
+    gains = tables.combination_gains[tables.combination_gains["combination"].isin(alone)]
+    rows = []
+    for r in gains.to_dict("records"):
+        more_abroad = r[abroad] - before[r["system"]]
+        gain = r[cols.money("gain", pv=True)]
+        if abs(gain) > GAIN_TOLERANCE_Mcur or abs(more_abroad) > GAIN_TOLERANCE_Mcur:
+            rows.append(
+                {
+                    "candidate": r["combination"],
+                    "system": r["system"],
+                    "gain": gain,
+                    "abroad": r[abroad],
+                    "more_abroad": more_abroad,
+                }
+            )
+    return rows
+
+
+def prices_meet(tables: ExploreTables, cols: Columns) -> list[dict[str, Any]]:
+    """Return, per candidate row alone, the largest price gap over the link's years.
+
+    The gap is p_from - rate * p_to [CUR per tCO2e of from_system]: zero when the link
+    carries every trade that pays; a fee, a limit or a share limit keeps it open.
+    """
+    prices = tables.combination_prices.set_index(["combination", "system", "year"])[cols.price]
+    rows = []
+    for r in tables.candidates.to_dict("records"):
+        if r["candidate"] not in prices.index.get_level_values(0):
+            continue
+        here = prices.loc[r["candidate"]]
+        first = r["first_year"] if _given(r["first_year"]) else -math.inf
+        last = r["last_year"] if _given(r["last_year"]) else math.inf
+        gaps = [
+            here[r["from_system"], y] - r["exchange_rate"] * here[r["to_system"], y]
+            for (s, y) in here.index
+            if s == r["from_system"] and (r["to_system"], y) in here.index and first <= y <= last
+        ]
+        if not gaps:
+            continue
+        gap = max(gaps, key=abs)
+        scale = max(1.0, *(abs(p) for p in here))
+        rows.append(
+            {
+                "candidate": r["candidate"],
+                "link": f"{r['from_system']} - {r['to_system']}",
+                "gap": gap,
+                "meet": abs(gap) <= PRICE_TOLERANCE * scale,
+            }
+        )
+    return rows
+
+
+def _given(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def pair_matrix(tables: ExploreTables, d: ModelData, cols: Columns) -> dict[str, Any]:
+    """Return the gain of each pair of systems linked alone, as a matrix [M CUR, PV].
+
+    A cell holds the largest gain of a candidate that links exactly that pair (blank: none).
+    """
+    gain = cols.money("gain_alone", pv=True)
+    pairs: dict[frozenset[str], set[float]] = {}
+    for _, rows in tables.candidates.groupby("candidate", sort=False):
+        systems = frozenset(rows["from_system"]) | frozenset(rows["to_system"])
+        value = rows[gain].iloc[0]
+        if len(systems) == 2 and not math.isnan(value):
+            pairs.setdefault(systems, set()).add(float(value))
+    cells = {
+        (a, b): max(pairs[frozenset((a, b))])
+        for a in d.systems
+        for b in d.systems
+        if a != b and frozenset((a, b)) in pairs
+    }
+    return {"systems": list(d.systems), "cells": cells}
+
+
+def synergies(combos: pd.DataFrame, cols: Columns) -> Folded:
+    """Return the combinations that gain more than the sum of their candidates alone."""
+    beyond = cols.money("gain_beyond_parts", pv=True)
+    rows = combos[combos[beyond] > GAIN_TOLERANCE_Mcur]
+    return fold(rows.to_dict("records"), beyond)
