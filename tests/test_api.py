@@ -220,7 +220,7 @@ def test_run_and_sweep_stay_the_api_functions_once_every_module_is_imported():
 def test_the_examples_of_docs_api_run(tmp_path, monkeypatch, capsys):
     """Every python block of docs/api.md, in order, from a folder holding inputs/example.xlsx."""
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "api.md").read_text(), re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     (tmp_path / "inputs").mkdir()
     shutil.copy(EXAMPLE, tmp_path / "inputs" / "example.xlsx")
     monkeypatch.chdir(tmp_path)
@@ -236,3 +236,4 @@ def test_the_examples_of_docs_api_run(tmp_path, monkeypatch, capsys):
         "run.json",
     }
     assert (tmp_path / "outputs" / "example-sweep" / DRAWS_FILE).is_file()
+    assert (tmp_path / "outputs" / "example-explore" / "explore.xlsx").is_file()
