@@ -14,7 +14,7 @@ import io
 import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from etslink.data import ModelData
+from etslink.data import ModelData, ReserveRule
 
 PALETTE = (
     "#1f77b4",
@@ -473,10 +473,11 @@ def fan_chart(stats: pd.DataFrame, d: ModelData) -> str:
         return _svg(fig)
 
 
-def reserve_path(msr: pd.DataFrame, system: str) -> str:
+def reserve_path(msr: pd.DataFrame, system: str, rules: Sequence[ReserveRule] = ()) -> str:
     """Return one system's reserve over the years [MtCO2e].
 
-    TNAC and holdings are lines; intake, release and invalidation are bars.
+    TNAC and holdings are lines; intake, release and invalidation are bars; the thresholds
+    of its rules (`rules` may hold other systems') are grey steps over the years they hold.
     """
     rows = msr[msr["system"] == system].sort_values("year")
     years = rows["year"].to_numpy()
@@ -503,9 +504,36 @@ def reserve_path(msr: pd.DataFrame, system: str) -> str:
             "--o",
             markersize=3,
             color=PALETTE[1],
-            label="reserve holdings",
+            label="reserve holdings (end of year)",
         )
-        _year_axis(ax, list(years))
+        _thresholds(ax, [rule for rule in rules if rule.system == system])
+        step = max(1, -(-len(years) // 8))
+        ax.set_xticks(years[::step], [str(y) for y in years[::step]])
+        ax.set_xlim(years[0] - 0.6, years[-1] + 0.6)
         ax.set_ylabel("MtCO2e")
         ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         return _svg(fig)
+
+
+def _thresholds(ax: Axes, rules: Sequence[ReserveRule]) -> None:
+    """Draw each rule's intake and release thresholds as steps over its years."""
+    styles: tuple[tuple[str, str, Literal[":", "-."]], ...] = (
+        ("intake_threshold_MtCO2e", "intake above (TNAC)", ":"),
+        ("release_threshold_MtCO2e", "release below (TNAC)", "-."),
+    )
+    for field, label, style in styles:
+        labelled = False
+        for rule in rules:
+            level = getattr(rule, field)
+            if level is None:
+                continue
+            ax.hlines(
+                level,
+                rule.years[0] - 0.5,
+                rule.years[-1] + 0.5,
+                colors="0.45",
+                linestyles=style,
+                linewidth=1,
+                label="_nolegend_" if labelled else label,  # matplotlib skips "_..." labels
+            )
+            labelled = True

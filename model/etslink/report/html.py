@@ -172,7 +172,10 @@ def _charts(results: Results, mac_systems: list[str]) -> dict[str, Any]:
     reserve = reserve[reserve["case"] == "linked"]
     return {
         **_price_charts(results, many),
-        "reserve": {s: charts.reserve_path(reserve, s) for s in sorted(set(reserve["system"]))},
+        "reserve": {
+            s: charts.reserve_path(reserve, s, d.reserve_rules)
+            for s in sorted(set(reserve["system"]))
+        },
         "mac_curves": charts.mac_curves(d, _prices_at(results, year), year, mac_systems),
         **_trade_charts(results),
         "gains": _gains_chart(results, many),
