@@ -258,14 +258,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from etslink.sweeps import DRAWS_FILE, plan_sweep, solve_sweep, write_sweep
 
     started = utc_stamp()
-    if args.resume and args.out is None:
-        reject(
-            "--resume",
-            "--resume needs the --out folder of the interrupted sweep",
-            "add --out with that folder",
-        )
-    out: Path = args.out or Path("outputs") / args.workbook.stem / f"sweep-{started}"
-    check_output_dir(out)
+    out = _resumable_out(args, "sweep", started)
     plan = plan_sweep(args.workbook, args.draws, _print_warnings)
     partial = _partial_folder(out, args.resume, "sweep")
     with _draw_progress(args.quiet, plan.draws) as progress:
@@ -282,6 +275,21 @@ def _sweep(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{plan.draws} draws; results in {out}")
     return EXIT_OK
+
+
+def _resumable_out(args: argparse.Namespace, what: str, started: str) -> Path:
+    """Return the output folder of a sweep or explore, checked (--resume needs --out)."""
+    from etslink.runrecord import check_output_dir
+
+    if args.resume and args.out is None:
+        reject(
+            "--resume",
+            f"--resume needs the --out folder of the interrupted {what}",
+            "add --out with that folder",
+        )
+    out: Path = args.out or Path("outputs") / args.workbook.stem / f"{what}-{started}"
+    check_output_dir(out)
+    return out
 
 
 def _partial_folder(out: Path, resume: bool, what: str) -> Path:
@@ -302,16 +310,9 @@ def _explore(args: argparse.Namespace) -> int:
     from etslink.runrecord import check_output_dir, utc_stamp
 
     started = utc_stamp()
-    if args.resume and args.out is None:
-        reject(
-            "--resume",
-            "--resume needs the --out folder of the interrupted explore",
-            "add --out with that folder",
-        )
     if args.workers < 1:
         reject("--workers", f"--workers {args.workers} is below 1", "give 1 or more workers")
-    out: Path = args.out or Path("outputs") / args.workbook.stem / f"explore-{started}"
-    check_output_dir(out)
+    out = _resumable_out(args, "explore", started)
     plan = plan_explore(args.workbook, args.max_size, _print_warnings)
     partial = _partial_folder(out, args.resume, "explore")
     with _draw_progress(args.quiet, len(plan.solvable), "combinations") as progress:
@@ -334,8 +335,10 @@ def _print_explore(result: Any, out: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from etslink.columns import Columns
+
     cur = result.data.currency
-    gain = f"gain_pv_M{cur}"
+    gain = Columns(cur).money("gain", pv=True)
     combos = result.combinations.sort_values(gain, ascending=False).head(10)
     table = Table(title=f"Best combinations: gain of all systems, M{cur} (PV)")
     for column in ("combination", "size", "gain", "status"):
