@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import BASELINE, linear_case
+from conftest import BASELINE, Tables, linear_case
 
 QP = 1e-5  # HiGHS QP duals are less exact than LP ones
 LP = 1e-7
@@ -494,3 +494,57 @@ def test_a_limit_as_a_share_of_the_importers_cap_holds_prices_apart(solve):
     row = shadow.loc[("linked", "transfer_share_limit")]
     assert row["shadow_price_EUR_per_tCO2e"] == pytest.approx(15.0, rel=QP)
     assert row["level_MtCO2e"] == pytest.approx(4.5, rel=QP)
+
+
+def _banking_towards_a_short_year(timing: str) -> Tables:
+    """A (cheap, needs nothing) linked to B (short 30 Mt in 2032 only), both banking."""
+    tables = linear_case(
+        {"A": 1.0, "B": 4.0},
+        {"A": 0.0, "B": 0.0},
+        years=(2030, 2031, 2032),
+        links=[{"from_system": "A", "to_system": "B"}],
+        settings=[
+            {"key": "discount_rate", "value": 0.05},
+            {"key": "transfer_timing", "value": timing},
+        ],
+    )
+    short = next(r for r in tables["emissions"] if r["system"] == "B" and r["year"] == 2032)
+    short["cap_MtCO2e"] -= 30.0
+    return tables
+
+
+def test_allowances_cross_the_border_as_early_as_the_plan_allows(solve):
+    """(E14) Among transfers of the same total, the earliest: the seller's bank stays empty.
+
+    B is short only in 2032; both bank towards it, and A's surplus could wait in A's bank or
+    move to B's at once at the same cost. The convention moves it at once, each year's
+    transfer being A's abatement that year (A needs none itself).
+    """
+    out = solve(_banking_towards_a_short_year("earliest"))
+    balances = out.table("balances").set_index(["case", "system", "year"])
+    flows = out.table("transfers").set_index(["case", "from_system", "year"])
+    for y in (2030, 2031, 2032):
+        assert balances.loc[("linked", "A", y), "bank_end_MtCO2e"] == pytest.approx(0, abs=1e-7)
+        assert flows.loc[("linked", "A", y), "quantity_MtCO2e"] == pytest.approx(
+            balances.loc[("linked", "A", y), "abatement_MtCO2e"], rel=QP
+        )
+    assert balances.loc[("linked", "B", 2030), "bank_end_MtCO2e"] > 1.0
+
+
+def test_transfer_timing_latest_keeps_each_bank_at_home(solve):
+    """With transfer_timing = latest, A banks its own surplus and it moves in 2032; prices
+    and the present value of costs are those of the earliest timing."""
+    earliest = solve(_banking_towards_a_short_year("earliest"))
+    latest = solve(_banking_towards_a_short_year("latest"))
+    balances = latest.table("balances").set_index(["case", "system", "year"])
+    flows = latest.table("transfers").set_index(["case", "from_system", "year"])
+    abated = [balances.loc[("linked", "A", y), "abatement_MtCO2e"] for y in (2030, 2031, 2032)]
+    assert flows.loc[("linked", "A", 2030), "quantity_MtCO2e"] == pytest.approx(0, abs=1e-7)
+    assert flows.loc[("linked", "A", 2031), "quantity_MtCO2e"] == pytest.approx(0, abs=1e-7)
+    assert flows.loc[("linked", "A", 2032), "quantity_MtCO2e"] == pytest.approx(sum(abated))
+    assert balances.loc[("linked", "A", 2031), "bank_end_MtCO2e"] == pytest.approx(sum(abated[:2]))
+    for y in (2030, 2031, 2032):
+        assert latest.price("linked", "B", y) == pytest.approx(
+            earliest.price("linked", "B", y), rel=QP
+        )
+    assert latest.total_cost_pv("linked") == pytest.approx(earliest.total_cost_pv("linked"))

@@ -220,6 +220,7 @@ class ModelData:
     price_controls: Mapping[SystemYear, PriceControl] = field(default_factory=lambda: _frozen({}))
     supply_steps: tuple[SupplyStep, ...] = ()
     foresight_years: int | None = None
+    transfer_timing: str = "earliest"
     reserve_rules: tuple[ReserveRule, ...] = ()
     uncertainty: tuple[UncertainInput, ...] = ()
     draws: int = 100
@@ -332,6 +333,7 @@ def build_model_data(
         ),
         reserve_rules=_reserve_rules(tables.get("msr", []), years_of),
         foresight_years=settings.get("foresight_years"),
+        transfer_timing=settings.get("transfer_timing") or "earliest",
         uncertainty=tuple(_uncertain(r) for r in tables.get("uncertainty", [])),
         draws=int(settings.get("draws") or 100),
         seed=int(settings.get("seed") or 0),

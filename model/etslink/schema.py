@@ -143,6 +143,17 @@ SETTINGS_KEYS: tuple[Column, ...] = (
         default_doc="perfect foresight",
         minimum=1,
     ),
+    Column(
+        "transfer_timing",
+        "choice",
+        "When allowances cross a border where the least-cost plan leaves it open (linked "
+        "systems with banking): earliest = surrendered abroad as soon as the plan allows (the "
+        "exporter's bank stays small); latest = each system banks its own allowances and they "
+        "move when needed. Prices and the present value of costs do not depend on it, except "
+        "through a reserve (sheet msr), which reads each system's own bank.",
+        default="earliest",
+        choices=("earliest", "latest"),
+    ),
 )
 
 SETTINGS = Sheet(

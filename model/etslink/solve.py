@@ -547,7 +547,7 @@ def _second_stage(first: Solution, data: ModelData) -> CompiledCase:
             compiled.set_column_bounds(name, {key: (v, v) for key, v in values.items()})
         return compiled
     second = build_model(stage_two_data(first, data))
-    add_smallest_transfers(second, first)
+    add_smallest_transfers(second, first, data.transfer_timing)
     compiled = compile_case(second)
     _SECOND_STAGES[first.case] = (data.digest, compiled)
     return compiled

@@ -17,6 +17,11 @@ from etslink.data import AbatementStep, Forest, ModelData, OffsetOffer
 from etslink.formulation import VARIABLES
 from etslink.formulation.declarations import Role, Values
 
+LATER_YEAR_WEIGHT = 1e-4
+"""(E14) Each year after the first weighs a transfer this much more (less with
+transfer_timing "latest"): among transfers of the same total the earliest (latest) are
+chosen, so the choice is unique and one linked group's does not depend on what else is in
+the model (a reserve reads the banks it leaves)."""
 DECIDED_OPTION = "decided"
 """Label of the one abatement option of each system-year in the second stage."""
 DECIDED_STEP = 0
@@ -134,8 +139,11 @@ class Solution(Values, Protocol):
         ...
 
 
-def add_smallest_transfers(m: pyo.ConcreteModel, first: Solution) -> None:
+def add_smallest_transfers(m: pyo.ConcreteModel, first: Solution, timing: str = "earliest") -> None:
     """Make the model of stage_two_data into (E14): the smallest transfers, same costs.
+
+    Among transfers of the same total, the earliest or the latest (`timing`, the setting
+    transfer_timing).
 
     Every DECIDED variable is held at the first stage's value where the first stage has the
     same key, else at its upper bound (the decided amount that stage_two_data restated), and
@@ -150,8 +158,13 @@ def add_smallest_transfers(m: pyo.ConcreteModel, first: Solution) -> None:
             var.setlb(value)
             var.setub(value)
     m.total_cost.deactivate()
+    first_year = min((year for _, year in m.link_years), default=0)
+    later = LATER_YEAR_WEIGHT if timing == "earliest" else -LATER_YEAR_WEIGHT
     m.total_transfer = pyo.Objective(
-        expr=pyo.quicksum(m.transfer_MtCO2e[key] for key in m.link_years),
+        expr=pyo.quicksum(
+            (1 + later * (year - first_year)) * m.transfer_MtCO2e[link, year]
+            for link, year in m.link_years
+        ),
         sense=pyo.minimize,
         doc="(E14) total transfers [MtCO2e of the exporters' allowances]",
     )
