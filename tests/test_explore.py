@@ -153,6 +153,29 @@ def test_a_fee_keeps_the_prices_apart_by_the_fee(workbook):
     assert gains.loc["B", ABROAD] == pytest.approx((p_a / c["A"] - r["A"]) * p_a, rel=1e-6)
 
 
+def test_emissions_move_only_where_the_supply_answers_the_link(workbook):
+    """A's supply step (3 Mt released at 15 EUR) opens once linking lifts A's price: alone
+    p_A = c_A R_A = 10; linked with B, p* = (R_A + R_B - 3) / (1/c_A + 1/c_B) = 18. The
+    emissions of both rise by exactly the step; without it, linking moves none."""
+    c, r, trigger, released = {"A": 1.0, "B": 2.0}, {"A": 10.0, "B": 20.0}, 15.0, 3.0
+    assert c["A"] * r["A"] < trigger < (r["A"] + r["B"] - released) / (1 / c["A"] + 1 / c["B"])
+    tables = linear_case(c, r, candidate_links=[{"from_system": "A", "to_system": "B"}])
+    plain = etslink.explore(workbook(tables))
+    assert plain.combinations["emissions_change_MtCO2e"].abs().max() < 1e-7
+    tables["supply_steps"] = [
+        {
+            "system": "A",
+            "year": 2030,
+            "trigger_price_per_tCO2e": trigger,
+            "quantity_MtCO2e": released,
+        }
+    ]
+    stepped = etslink.explore(workbook(tables))
+    assert stepped.combinations["emissions_change_MtCO2e"].iloc[0] == pytest.approx(released)
+    gains = stepped.combination_gains.set_index("system")["emissions_change_MtCO2e"]
+    assert gains.sum() == pytest.approx(released)
+
+
 def test_a_combination_that_mints_allowances_is_reported_not_solved(workbook, tmp_path):
     """A->B at rate 2 exists; a candidate B->A at rate 1 would double allowances round it."""
     c, r = {"A": 1.0, "B": 2.0, "C": 4.0}, {"A": 10.0, "B": 20.0, "C": 5.0}

@@ -48,6 +48,12 @@ if TYPE_CHECKING:
 STATUS_QUO = "status quo"
 """The label of the workbook's own links (no candidate added) in the partial results."""
 OPTIMAL = "optimal"
+EMISSIONS = "emissions_MtCO2e"
+"""Emissions [MtCO2e]: per system-year in the partial results, summed over the years in the
+output tables."""
+EMISSIONS_CHANGE = "emissions_change_MtCO2e"
+"""Emissions over all years against the status quo [MtCO2e]: a link moves them only where a
+reserve, a floor, a ceiling, a supply step or a credit purchase changes the supply."""
 MINTS = "invalid: mints allowances"
 """Status of a combination that closes a cycle of links whose exchange rates multiply above
 1: allowances passed round it would multiply, so it is reported and not solved."""
@@ -348,11 +354,12 @@ def _raise(label: str, data: ModelData, termination: str) -> None:
 
 
 def _rows(label: str, results: CaseResults, cols: Columns) -> pd.DataFrame:
-    """Return per system-year: price, compliance cost and money paid abroad [PV]."""
+    """Return per system-year: price, compliance cost and money paid abroad [PV], emissions."""
     costs = results.costs
     abroad = (
         costs[cols.money("allowance_imports")] + costs[cols.money("offset_purchases")]
     ) * costs["discount_factor"]
+    emissions = results.balances.set_index(["system", "year"])[EMISSIONS]
     return pd.DataFrame(
         {
             "combination": label,
@@ -361,6 +368,9 @@ def _rows(label: str, results: CaseResults, cols: Columns) -> pd.DataFrame:
             cols.price: results.prices[cols.price].to_numpy(),
             cols.money("compliance_cost", pv=True): costs[cols.money("compliance_cost", pv=True)],
             cols.money("paid_abroad", pv=True): abroad,
+            EMISSIONS: emissions.loc[
+                list(zip(costs["system"], costs["year"], strict=True))
+            ].to_numpy(),
             "status": OPTIMAL,
         }
     )
@@ -497,14 +507,16 @@ def summarise(plan: ExplorePlan, rows: pd.DataFrame) -> ExploreTables:
         cols.money("gain", pv=True),
     )
     ok = _in_plan_order(plan, rows[rows["status"] == OPTIMAL])
-    per_system = ok.groupby(["combination", "system"], sort=False)[[cost, abroad]].sum()
-    per_system = per_system.reset_index()
-    base = per_system[per_system["combination"] == STATUS_QUO].set_index("system")[cost]
-    per_system[gain] = per_system["system"].map(base) - per_system[cost]
+    per_system = ok.groupby(["combination", "system"], sort=False)[[cost, abroad, EMISSIONS]]
+    per_system = per_system.sum().reset_index()
+    base = per_system[per_system["combination"] == STATUS_QUO].set_index("system")
+    per_system[gain] = per_system["system"].map(base[cost]) - per_system[cost]
+    per_system[EMISSIONS_CHANGE] = per_system[EMISSIONS] - per_system["system"].map(base[EMISSIONS])
     gains = per_system[per_system["combination"] != STATUS_QUO][
-        ["combination", "system", cost, gain, abroad]
+        ["combination", "system", cost, gain, abroad, EMISSIONS, EMISSIONS_CHANGE]
     ].reset_index(drop=True)
     totals = gains.groupby("combination")[gain].sum()
+    more_emissions = gains.groupby("combination")[EMISSIONS_CHANGE].sum()
     status = rows.groupby("combination")["status"].first()
     combos = pd.DataFrame(
         {
@@ -523,9 +535,12 @@ def summarise(plan: ExplorePlan, rows: pd.DataFrame) -> ExploreTables:
         g - p if len(c) > 1 else math.nan
         for g, p, c in zip(combos[gain], parts, plan.combinations, strict=True)
     ]
+    combos[EMISSIONS_CHANGE] = combos["combination"].map(more_emissions)
     combos["note"] = [plan.invalid.get(c, "") for c in plan.combinations]
     prices = ok[["combination", "system", "year", cols.price]]
-    status_quo = per_system[per_system["combination"] == STATUS_QUO][["system", cost, abroad]]
+    status_quo = per_system[per_system["combination"] == STATUS_QUO][
+        ["system", cost, abroad, EMISSIONS]
+    ]
     return ExploreTables(
         candidates=_candidate_table(plan, alone, cols.money("gain_alone", pv=True)),
         combinations=combos,
@@ -605,7 +620,7 @@ def solve_explore(
             set(rows.loc[rows["status"] != OPTIMAL, "combination"].tolist())
         ),
         "workers": scheduler or workers,
-        "solves": "each combination from scratch (HiGHS clearSolver), first stage only",
+        "solves": _solves_note(plan.model.data),
     }
     return ExploreResult(plan.workbook, plan.model.data, tables, messages(plan.warnings), record)
 
@@ -625,3 +640,13 @@ def write_explore(result: ExploreResult, out: Path, check: Callable[[Path], None
         write_explore_workbook(result.tables, result.record, result.data.currency, tmp / EXCEL)
         write_explore_report(result.tables, result.data, result.record, tmp / "report.html")
         write_json(tmp / "run.json", result.record)
+
+
+def _solves_note(data: ModelData) -> str:
+    """Return how each combination was solved, for the run record."""
+    start = "each combination from scratch (HiGHS clearSolver)"
+    if data.reserve_rules or data.foresight_years:
+        what = "the reserve's fixed point" if data.reserve_rules else "limited foresight"
+        timing = f"transfer_timing {data.transfer_timing}"
+        return f"{start}, as run solves a case ({what}, smallest transfers (E14), {timing})"
+    return f"{start}, first stage only"

@@ -10,6 +10,7 @@ import pandas as pd
 
 from etslink.columns import Columns
 from etslink.data import ModelData
+from etslink.exploration import EMISSIONS_CHANGE
 from etslink.report.excel import TableBook, run_sheet
 from etslink.report.html import Folded, environment, fold
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 
 GAIN_TOLERANCE_Mcur = 1e-6
 """Gains and payments smaller than this [M CUR] are solver noise: no gain, no payment."""
+EMISSIONS_TOLERANCE_MtCO2e = 1e-6
+"""Emission changes smaller than this [MtCO2e] are solver noise."""
 PRICE_TOLERANCE = 1e-4
 """Prices within this share (at least 1 CUR per 10,000 t) of each other meet."""
 
@@ -40,6 +43,8 @@ def write_explore_report(
     combos = tables.combinations
     ranked = tables.candidates.drop_duplicates("candidate")
     ranked = ranked.sort_values(cols.money("gain_alone", pv=True), ascending=False)
+    emissions = tables.combinations.set_index("combination")[EMISSIONS_CHANGE]
+    ranked = ranked.assign(emissions_change=ranked["candidate"].map(emissions))
     context = {
         "d": d,
         "record": record,
@@ -62,9 +67,10 @@ def write_explore_report(
 
 
 def who_gains(tables: ExploreTables, cols: Columns) -> list[dict[str, Any]]:
-    """Return, per candidate alone, each system whose cost or money abroad moves.
+    """Return, per candidate alone, each system whose cost, money abroad or emissions move.
 
-    Rows: candidate, system, gain [M CUR, PV] and the change of money paid abroad.
+    Rows: candidate, system, gain [M CUR, PV], the change of money paid abroad [M CUR, PV]
+    and of emissions over all years [MtCO2e].
     """
     abroad = cols.money("paid_abroad", pv=True)
     before = tables.status_quo.set_index("system")[abroad]
@@ -74,7 +80,8 @@ def who_gains(tables: ExploreTables, cols: Columns) -> list[dict[str, Any]]:
     for r in gains.to_dict("records"):
         more_abroad = r[abroad] - before[r["system"]]
         gain = r[cols.money("gain", pv=True)]
-        if abs(gain) > GAIN_TOLERANCE_Mcur or abs(more_abroad) > GAIN_TOLERANCE_Mcur:
+        money_moves = max(abs(gain), abs(more_abroad)) > GAIN_TOLERANCE_Mcur
+        if money_moves or abs(r[EMISSIONS_CHANGE]) > EMISSIONS_TOLERANCE_MtCO2e:
             rows.append(
                 {
                     "candidate": r["combination"],
@@ -82,6 +89,7 @@ def who_gains(tables: ExploreTables, cols: Columns) -> list[dict[str, Any]]:
                     "gain": gain,
                     "abroad": r[abroad],
                     "more_abroad": more_abroad,
+                    "emissions_change": r[EMISSIONS_CHANGE],
                 }
             )
     return rows
