@@ -16,18 +16,21 @@ inputs/data/calibration_*.csv.
 
 from __future__ import annotations
 
-import csv
-import math
 import sys
-import tempfile
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from etslink.pipeline import load_workbook
-from etslink.results import CaseResults, extract_case
-from etslink.solve import solve_case
+from buildkit import (
+    Table,
+    linked_case,
+    number,
+    percent,
+    read_csv,
+    search_factors,
+    write_csv,
+)
+from etslink.results import CaseResults
 from etslink.workbook import write_workbook
 
 DATA = Path(__file__).with_name("data")
@@ -46,34 +49,20 @@ FACTOR_BRACKET = (1e-3, 1e3)
 """Slope factors [EUR per tCO2e per MtCO2e] searched for every group's."""
 NEAR = 1.01
 """The EU-CH factor in the model of all groups is searched within this ratio of the one
-found for the group alone (they differ by about 0.1%; see `choose_horizon`)."""
-MAX_SOLVES = 80
-"""Solves after which a calibration stops (it needs about 15)."""
+found for the group alone (they agree: see `choose_horizon`)."""
 RESERVE_GAP_MtCO2e = 1e-3
 """Largest gap between the reserve's reported operations and the balances' supply change
 that a candidate horizon's solution may show (see `reserve_gap`)."""
-PRICE_TOLERANCE = 1e-9
-"""The calibration stops when the lead's price is within this share of the observed."""
 NO_INVALIDATION_FROM = 2027
 """First year without invalidation in the variant: the Commission proposed in April 2026 to
 stop it (S54, S66); until a change takes effect the rules stay (S54)."""
-Table = list[dict[str, Any]]
 Figures = dict[tuple[str, str, int], float]
 """Prices [EUR per tCO2e], emissions and TNAC [MtCO2e] by (quantity, system, year)."""
 
 
 def read(name: str) -> Table:
     """Return the rows of inputs/data/<name>.csv."""
-    with (DATA / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def write(name: str, rows: Table) -> None:
-    """Write rows to inputs/data/<name>.csv."""
-    with (DATA / f"{name}.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    return read_csv(DATA, name)
 
 
 def per_eur() -> dict[str, float]:
@@ -298,7 +287,7 @@ def tables(
             for y in system_years(r)
         ],
         "links": [
-            {k: _number(v) for k, v in r.items() if k != "source_id" and v != ""}
+            {k: number(v) for k, v in r.items() if k != "source_id" and v != ""}
             for r in read("links")
             if r["from_system"] in kept
         ],
@@ -319,24 +308,6 @@ def tables(
     return {name: rows for name, rows in out.items() if rows}
 
 
-def _number(text: str) -> str | float:
-    """Return a CSV cell as a number where it is one (Excel then shows a number, not text)."""
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
-def linked_case(workbook_tables: dict[str, Table]) -> CaseResults:
-    """Return the linked case's results of the workbook the tables make."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "calibration.xlsx"
-        write_workbook(path, workbook_tables)
-        data, _ = load_workbook(path)
-    model, outcome = solve_case("linked", data)
-    return extract_case("linked", model, data, outcome)
-
-
 def solution(case: CaseResults) -> Figures:
     """Return prices [EUR per tCO2e], emissions and TNAC [MtCO2e] by (quantity, system, year)."""
     out = {("price", r.system, r.year): r.price_EUR_per_tCO2e for r in case.prices.itertuples()}
@@ -344,52 +315,6 @@ def solution(case: CaseResults) -> Figures:
         out["emissions", r.system, r.year] = r.emissions_MtCO2e
         out["tnac", r.system, r.year] = r.bank_end_MtCO2e
     return out
-
-
-@dataclass
-class Root:
-    """Illinois (regula falsi) search for the log factor at which f = price/observed - 1 = 0.
-
-    The lead's price rises with its group's factor. The first trial is the bracket's top: if
-    the price stays below the observed there, no factor in the bracket reaches it (`failed`);
-    nor if the bracket closes on a point whose price is not the observed one.
-    Until a trial falls below the observed price the search halves the bracket (in log);
-    then false position between the two ends, the Illinois rule halving the weight of an end
-    that stays, which converges superlinearly where the price curve is far from straight.
-    """
-
-    low: float
-    high: float
-    f_low: float | None = None
-    f_high: float | None = None
-    side: int = 0
-    done: bool = False
-    failed: bool = False
-
-    def point(self) -> float:
-        """Return the next log factor to try."""
-        if self.f_high is None:
-            return self.high
-        if self.f_low is None:
-            return (self.low + self.high) / 2
-        return (self.low * self.f_high - self.high * self.f_low) / (self.f_high - self.f_low)
-
-    def update(self, x: float, f: float) -> None:
-        """Record f at x and narrow the bracket."""
-        if self.f_high is None and f < 0:
-            self.done = self.failed = True
-        elif abs(f) < PRICE_TOLERANCE or self.high - self.low < 1e-12:
-            self.low = self.high = x
-            self.done = True
-            self.failed = abs(f) > 1e3 * PRICE_TOLERANCE  # the bracket held no root
-        elif f < 0:
-            if self.side == -1 and self.f_high is not None:
-                self.f_high /= 2
-            self.low, self.f_low, self.side = x, f, -1
-        else:
-            if self.side == 1 and self.f_low is not None:
-                self.f_low /= 2
-            self.high, self.f_high, self.side = x, f, 1
 
 
 def calibrate(
@@ -416,27 +341,16 @@ def calibrate(
     """
     goal = {g: t for g, t in targets().items() if g in groups}
     guess = near or {}
-    roots = {
-        g: Root(
-            *map(math.log, (guess[g] / NEAR, guess[g] * NEAR) if g in guess else FACTOR_BRACKET)
-        )
-        for g in goal
+    held = dict(others or {})
+
+    def mismatch(factors: dict[str, float]) -> dict[str, float]:
+        case = solution(linked_case(tables(factors | held, horizon, [*goal, *held])))
+        return {g: case["price", t["lead"], t["year"]] / t["price"] - 1 for g, t in goal.items()}
+
+    brackets = {
+        g: (guess[g] / NEAR, guess[g] * NEAR) if g in guess else FACTOR_BRACKET for g in goal
     }
-    held, solves = dict(others or {}), 0
-    while not all(root.done for root in roots.values()) and solves < MAX_SOLVES:
-        trial = {g: root.point() for g, root in roots.items()}
-        case = solution(linked_case(tables(_exp(trial) | held, horizon, [*goal, *held])))
-        solves += 1
-        for g, t in goal.items():
-            if not roots[g].done:
-                roots[g].update(trial[g], case["price", t["lead"], t["year"]] / t["price"] - 1)
-    if steps is not None:
-        steps.append(solves)
-    return {g: None if root.failed else math.exp(root.low) for g, root in roots.items()}
-
-
-def _exp(logs: dict[str, float]) -> dict[str, float]:
-    return {g: math.exp(v) for g, v in logs.items()}
+    return search_factors(brackets, mismatch, steps)
 
 
 def observed(quantity: str) -> dict[int, float]:
@@ -514,9 +428,9 @@ def choose_horizon(
     reserve's rules (reserve_gap below RESERVE_GAP_MtCO2e), and every group's lead reaches
     its observed 2019 price under it (foresight_years is one setting for all). The other
     groups are calibrated in one model without EU-CH; then the EU-CH factor again in the
-    model of all groups, the one shipped: the banks that the smallest transfers (E14) leave
-    to the EU and to Switzerland are not unique, and with the other groups' transfers the
-    EU's TNAC, hence its price, can differ by about 0.05%.
+    model of all groups, the one shipped. It is the factor found alone, since the smallest
+    transfers (E14) are one choice per linked group (the banks of the EU and Switzerland,
+    hence the EU's TNAC, do not depend on the other groups); the search checks it.
     """
     rows = []
     for horizon in HORIZONS:
@@ -571,15 +485,10 @@ def calibration_report(case: Figures) -> Table:
             "unit": "EUR per tCO2e" if q == "price" else "MtCO2e",
             "observed": round(value, 2),
             "model": round(case[q, s, y], 2),
-            "difference_percent": _percent(case[q, s, y], value),
+            "difference_percent": percent(case[q, s, y], value),
         }
         for q, s, y, value, role in observed_rows
     ]
-
-
-def _percent(model: float, observed_value: float) -> float:
-    # + 0.0: a rounded -0.0 is written as 0.0
-    return round(100 * (model / observed_value - 1), 1) + 0.0
 
 
 def eu_fit(case: Figures) -> Table:
@@ -595,7 +504,7 @@ def eu_fit(case: Figures) -> Table:
                         "year": year,
                         "observed": round(value, 2),
                         "model": round(model, 2),
-                        "difference_percent": _percent(model, value),
+                        "difference_percent": percent(model, value),
                     }
                 )
     return rows
@@ -608,15 +517,17 @@ def no_invalidation(with_rules: Figures, without: Figures) -> Table:
             "year": y,
             "price_EU": round(with_rules["price", "EU", y], 2),
             "price_EU_no_invalidation": round(without["price", "EU", y], 2),
-            "difference_percent": _percent(without["price", "EU", y], with_rules["price", "EU", y]),
+            "difference_percent": percent(without["price", "EU", y], with_rules["price", "EU", y]),
         }
         for y in YEARS
         if y >= 2024
     ]
 
 
-def main(output: Path, progress: Callable[[str], None] = lambda _: None) -> None:
-    """Calibrate, write the workbook, its variant and the calibration's results."""
+def main(
+    output: Path, results: Path = DATA, progress: Callable[[str], None] = lambda _: None
+) -> None:
+    """Calibrate, write the workbook, its variant, and the calibration's results to `results`."""
     horizon, factors, horizons = choose_horizon(progress)
     full = tables(factors, horizon)
     write_workbook(output, full)
@@ -624,7 +535,8 @@ def main(output: Path, progress: Callable[[str], None] = lambda _: None) -> None
     write_workbook(output.with_name(f"{output.stem}_no_invalidation.xlsx"), variant)
     case = solution(linked_case(full))
     without = solution(linked_case(variant))
-    write(
+    write_csv(
+        results,
         "calibration_result",
         [
             {
@@ -635,10 +547,10 @@ def main(output: Path, progress: Callable[[str], None] = lambda _: None) -> None
             for g in targets()
         ],
     )
-    write("calibration_foresight", horizons)
-    write("calibration_check", calibration_report(case))
-    write("calibration_eu_fit", eu_fit(case))
-    write("calibration_no_invalidation", no_invalidation(case, without))
+    write_csv(results, "calibration_foresight", horizons)
+    write_csv(results, "calibration_check", calibration_report(case))
+    write_csv(results, "calibration_eu_fit", eu_fit(case))
+    write_csv(results, "calibration_no_invalidation", no_invalidation(case, without))
 
 
 if __name__ == "__main__":
