@@ -164,3 +164,31 @@ def test_sweep_workbook_has_its_sheets_formatted(tmp_path):
     assert book["price_statistics"]["D2"].number_format == "General"  # a count of draws
     assert book["price_statistics"]["E2"].number_format == "#,##0.00"  # a price
     assert [c.value for c in book["run"]["A"]] == ["item", "draws", "seed"]
+
+
+@pytest.mark.unit
+def test_table_sheet_fits_text_and_prints_one_page_wide(tmp_path):
+    """Text columns widen to their longest value (up to 60), numbers keep their header's
+    width, empty text keeps the header's; printed landscape, one page wide, header repeated."""
+    long = "EU-UK + WCI-WA + KR-CN + NZ-EU"
+    frame = pd.DataFrame(
+        {
+            "combination": ["EU-UK", long],
+            "note": [None, None],
+            "gain_pv_MEUR": [1.0, 123456789.0],
+            "story": ["x" * 80, "y"],
+        }
+    )
+    path = tmp_path / "t.xlsx"
+    with TableBook(path) as book:
+        book.add_table_sheet("t", frame, "EUR")
+    ws = openpyxl.load_workbook(path)["t"]
+    width = {c: ws.column_dimensions[c].width for c in "ABCD"}
+    assert width["A"] == pytest.approx(len(long) + 2, abs=1)
+    assert width["B"] == pytest.approx(12, abs=1)
+    assert width["C"] == pytest.approx(len("gain_pv_MEUR") + 2, abs=1)
+    assert width["D"] == pytest.approx(60, abs=1)
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (1, 0)  # 1: default
+    assert ws.print_title_rows == "$1:$1"

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -20,7 +19,7 @@ from matplotlib.lines import Line2D
 
 from etslink.compare import SCENARIO, Comparison, FinishedRun
 from etslink.report.charts import _figure, _svg, colours
-from etslink.report.excel import TableBook, column_width
+from etslink.report.excel import TableBook
 from etslink.report.html import Folded, environment, fold
 from etslink.report.story import name_list
 
@@ -43,8 +42,6 @@ LEGEND_WRAP = 32
 """Scenario names in a chart's legend wrap at this many characters."""
 SCENARIOS_PER_ROW = 3
 """Scenarios side by side in the legend below a chart."""
-TEXT_WIDTH_MAX = 60
-"""Widest text column of comparison.xlsx [characters]; the cell holds longer values whole."""
 YEAR_LABELS = 10
 """At most about this many years are labelled along a chart's axis."""
 SYSTEMS_PER_COLUMN = 16
@@ -59,28 +56,6 @@ def write_comparison_workbook(comparison: Comparison, record: dict[str, Any], pa
     with TableBook(path) as book:
         for name, frame in sheets.items():
             book.add_table_sheet(name, frame, comparison.currency)
-            _fit_text_columns(book, name, frame)
-
-
-def _fit_text_columns(book: TableBook, name: str, frame: pd.DataFrame) -> None:
-    """Widen a sheet's text columns to their longest value (scenario names, folders).
-
-    `add_table_sheet` sizes columns by their header, which fits numbers and short ids but
-    cuts off scenario names and paths.
-    """
-    sheet = book.book.get_worksheet_by_name(name)
-    for index, column in enumerate(frame.columns):
-        values = frame[column]
-        if sheet is None or _numeric_dtype(values) or values.empty:
-            continue
-        longest = int(values.astype(str).str.len().max())
-        width = min(max(column_width(str(column)), longest + 2), TEXT_WIDTH_MAX)
-        sheet.set_column(index, index, width)
-
-
-def _numeric_dtype(values: pd.Series) -> bool:
-    """Return whether a column holds numbers, which keep the width their header gives."""
-    return isinstance(values.dtype, np.dtype) and values.dtype.kind in "iufb"
 
 
 def scenarios_table(comparison: Comparison) -> pd.DataFrame:

@@ -65,9 +65,27 @@ def number_format(column: str, currency: str) -> str | None:
     return None
 
 
-def column_width(column: str) -> int:
-    """Return a column's width [characters]: its header's, within 12 to 40."""
-    return min(max(12, len(column) + 2), 40)
+TEXT_WIDTH_MAX = 60
+"""Widest text column [characters]; the cell holds longer values whole."""
+
+
+def column_width(column: str, values: pd.Series | None = None) -> int:
+    """Return a column's width [characters].
+
+    Its header's, within 12 to 40; for text, its longest value's up to TEXT_WIDTH_MAX.
+    """
+    width = min(max(12, len(column) + 2), 40)
+    if values is None or _numeric(values):
+        return width
+    texts = values.dropna().astype(str)
+    if texts.empty:
+        return width
+    return min(max(width, int(texts.str.len().max()) + 2), TEXT_WIDTH_MAX)
+
+
+def _numeric(values: pd.Series) -> bool:
+    """Return whether a column holds numbers, which keep the width their header gives."""
+    return isinstance(values.dtype, np.dtype) and values.dtype.kind in "iufb"
 
 
 class TableBook:
@@ -119,10 +137,14 @@ class TableBook:
         ]
         write_table(ws, frame, 0, header, values)
         for index, column in enumerate(columns):
-            ws.set_column(index, index, column_width(column))
+            ws.set_column(index, index, column_width(column, frame.iloc[:, index]))
         ws.freeze_panes(1, 0)
         if columns:
             ws.autofilter(0, 0, len(frame), len(columns) - 1)
+        # printed: landscape, one page wide, the header on every page
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0)
 
 
 def _value_look(
