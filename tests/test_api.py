@@ -218,11 +218,12 @@ def test_run_and_sweep_stay_the_api_functions_once_every_module_is_imported():
 
 @pytest.mark.solve
 def test_the_examples_of_docs_api_run(tmp_path, monkeypatch, capsys):
-    """Every python block of docs/api.md, in order, from a folder holding inputs/example.xlsx."""
+    """Every python block of docs/api.md, in order, from a folder holding the two examples."""
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "api.md").read_text(), re.S)
     assert len(blocks) == 4
     (tmp_path / "inputs").mkdir()
-    shutil.copy(EXAMPLE, tmp_path / "inputs" / "example.xlsx")
+    for name in ("example.xlsx", "explore.xlsx"):
+        shutil.copy(EXAMPLE.with_name(name), tmp_path / "inputs" / name)
     monkeypatch.chdir(tmp_path)
     namespace: dict = {"__name__": "__main__"}
     for block in blocks:
@@ -236,4 +237,4 @@ def test_the_examples_of_docs_api_run(tmp_path, monkeypatch, capsys):
         "run.json",
     }
     assert (tmp_path / "outputs" / "example-sweep" / DRAWS_FILE).is_file()
-    assert (tmp_path / "outputs" / "example-explore" / "explore.xlsx").is_file()
+    assert (tmp_path / "outputs" / "explore" / "explore.xlsx").is_file()
