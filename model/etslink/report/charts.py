@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib import colormaps, rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
 from etslink.data import ModelData, ReserveRule
 
@@ -537,3 +537,62 @@ def _thresholds(ax: Axes, rules: Sequence[ReserveRule]) -> None:
                 label="_nolegend_" if labelled else label,  # matplotlib skips "_..." labels
             )
             labelled = True
+
+
+CANDIDATES_CHARTED = 20
+"""The gains chart of explore shows at most this many candidates (the best first)."""
+
+
+def gains_by_candidate(gains: dict[str, dict[str, float]], d: ModelData, unit: str) -> str:
+    """Return horizontal bars, one per candidate (the first on top), stacked by system.
+
+    Gains go right of zero and losses left, so a bar's two ends are what the winners gain
+    and the losers lose; the net gain is written at its end.
+
+    Args:
+        gains: Per candidate (in the order shown), each system's gain [unit].
+        d: The workbook's data (systems and their colours).
+        unit: The axis label, e.g. "MEUR, present value".
+    """
+    shown = list(gains)[:CANDIDATES_CHARTED]
+    involved = [s for s in d.systems if any(abs(gains[c].get(s, 0.0)) > 0 for c in shown)]
+    colour = colours(d.systems)
+    with _figure(7.5, 0.9 + 0.35 * len(shown)) as fig:
+        ax = fig.add_subplot()
+        y = np.arange(len(shown))[::-1]
+        right, left = np.zeros(len(shown)), np.zeros(len(shown))
+        for system in involved:
+            values = np.array([gains[c].get(system, 0.0) for c in shown])
+            start = np.where(values >= 0, right, left)
+            drawn = np.flatnonzero(values)  # no empty segments
+            bars = ax.barh(
+                y[drawn],
+                values[drawn],
+                left=start[drawn],
+                color=colour[system],
+                label=system,
+                height=0.6,
+            )
+            for patch, index in zip(bars, drawn, strict=True):
+                patch.set_gid(f"gain-{shown[index]}-{system}")
+            right += np.maximum(values, 0)
+            left += np.minimum(values, 0)
+        for row, candidate in zip(y, shown, strict=True):
+            net = sum(gains[candidate].values())
+            ax.annotate(
+                f"{net:,.0f}",
+                (right[shown.index(candidate)], row),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7,
+            )
+        ax.axvline(0, color="black", linewidth=0.6)
+        span = max(right.max(initial=0.0) - left.min(initial=0.0), 1e-9)
+        ax.set_xlim(left.min(initial=0.0) - 0.05 * span, right.max(initial=0.0) + 0.15 * span)
+        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+        ax.set_yticks(y, shown)
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel(unit)
+        ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        return _svg(fig)

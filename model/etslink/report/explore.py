@@ -11,6 +11,7 @@ import pandas as pd
 from etslink.columns import Columns
 from etslink.data import ModelData
 from etslink.exploration import EMISSIONS_CHANGE
+from etslink.report.charts import gains_by_candidate
 from etslink.report.excel import TableBook, run_sheet
 from etslink.report.html import Folded, environment, fold
 
@@ -52,6 +53,7 @@ def write_explore_report(
         "ranked": ranked.to_dict("records"),
         "gain_alone": cols.money("gain_alone", pv=True),
         "who": who_gains(tables, cols),
+        "gains_chart": gains_chart(tables, ranked["candidate"].tolist(), d, cols),
         "meet": prices_meet(tables, cols),
         "matrix": pair_matrix(tables, d, cols),
         "synergies": synergies(combos, cols),
@@ -64,6 +66,19 @@ def write_explore_report(
     }
     page = environment().get_template("explore.html.j2").render(context)
     path.write_text(page, encoding="utf-8")
+
+
+def gains_chart(tables: ExploreTables, ranked: list[str], d: ModelData, cols: Columns) -> str:
+    """Return the chart of each system's gain under each candidate alone, best first."""
+    gain = cols.money("gain", pv=True)
+    rows = tables.combination_gains[tables.combination_gains["combination"].isin(ranked)]
+    rows = rows[rows[gain].abs() > GAIN_TOLERANCE_Mcur]  # solver noise: no segment
+    by_candidate: dict[str, dict[str, float]] = {c: {} for c in ranked} | {
+        c: dict(zip(group["system"], group[gain], strict=True))
+        for c, group in rows.groupby("combination", sort=False)
+    }
+    ordered = {c: by_candidate[c] for c in ranked}
+    return gains_by_candidate(ordered, d, f"gain, M{d.currency} (present value {d.base_year})")
 
 
 def who_gains(tables: ExploreTables, cols: Columns) -> list[dict[str, Any]]:
