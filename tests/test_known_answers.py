@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import BASELINE, Tables, linear_case
+from etslink.report.story import group_stories
 
 QP = 1e-5  # HiGHS QP duals are less exact than LP ones
 LP = 1e-7
@@ -481,6 +482,11 @@ def test_a_border_fee_is_the_price_wedge_while_the_link_is_used(solve, fee, p_a,
     if moved:
         shadow = out.table("shadow_prices").set_index("restriction")
         assert shadow.loc["transfer_fee", "shadow_price_EUR_per_tCO2e"] == pytest.approx(fee)
+        (story,) = group_stories(out)  # the report's headline says why prices differ
+        assert (
+            f"a border fee of {fee:.2f} EUR per tCO2e on allowances from A to B "
+            f"({moved:.2f} MtCO2e moved)" in story.reasons[0]
+        )
 
 
 def test_a_limit_as_a_share_of_the_importers_cap_holds_prices_apart(solve):
@@ -494,6 +500,11 @@ def test_a_limit_as_a_share_of_the_importers_cap_holds_prices_apart(solve):
     row = shadow.loc[("linked", "transfer_share_limit")]
     assert row["shadow_price_EUR_per_tCO2e"] == pytest.approx(15.0, rel=QP)
     assert row["level_MtCO2e"] == pytest.approx(4.5, rel=QP)
+    (story,) = group_stories(out)  # the report's headline says why prices differ
+    assert story.reasons[0] == (
+        "the share-of-cap limit from A to B binds at 4.50 MtCO2e; one more allowance "
+        "through it is worth 15.00 EUR per tCO2e"
+    )
 
 
 def _banking_towards_a_short_year(timing: str) -> Tables:

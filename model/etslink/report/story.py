@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -127,27 +128,46 @@ def _price_table(results: Results, case: str, year: int) -> dict[str, float]:
     return dict(zip(rows["system"], rows[results.columns.price], strict=True))
 
 
+LIMIT_WORDS = {
+    "transfer_limit": "the transfer limit",
+    "reverse_transfer_limit": "the transfer limit",
+    "transfer_share_limit": "the share-of-cap limit",
+    "reverse_transfer_share_limit": "the share-of-cap limit",
+}
+"""How the headline names each binding limit on a link (sheet links)."""
+
+
 def _limit_reasons(results: Results, group: tuple[str, ...], year: int) -> list[str]:
-    """Return the binding transfer limits of a group, largest shadow price first, capped."""
+    """Return a group's binding link limits and used border fees, largest first, capped."""
     cur, col = results.data.currency, results.columns.shadow
     shadow = results.cases["linked"].shadow_prices
     rows = shadow[
         (shadow["year"] == year)
         & shadow["system"].isin(group)
-        & shadow["restriction"].isin(["transfer_limit", "reverse_transfer_limit"])
+        & shadow["restriction"].isin([*LIMIT_WORDS, "transfer_fee"])
     ].sort_values(col, ascending=False, kind="stable")
-    reasons = [
-        f"the transfer limit from {r['system']} to {r['counterpart']} binds at "
-        f"{r['level_MtCO2e']:,.2f} MtCO2e; one more allowance through it is worth "
-        f"{r[col]:,.2f} {cur} per tCO2e"
-        for r in rows.head(REASONS_SHOWN).to_dict("records")
-    ]
+    reasons = [_limit_reason(r, col, cur) for r in rows.head(REASONS_SHOWN).to_dict("records")]
     if len(rows) > REASONS_SHOWN:
         reasons.append(
-            f"and {len(rows) - REASONS_SHOWN} more binding transfer limits with smaller "
+            f"and {len(rows) - REASONS_SHOWN} more binding limits or fees with smaller "
             "shadow prices (all in the table of section 4)"
         )
     return reasons
+
+
+def _limit_reason(row: dict[str, Any], col: str, cur: str) -> str:
+    """Return the headline's words for one binding limit or used fee (a shadow_prices row)."""
+    if row["restriction"] == "transfer_fee":
+        return (
+            f"a border fee of {row[col]:,.2f} {cur} per tCO2e on allowances from "
+            f"{row['system']} to {row['counterpart']} ({row['level_MtCO2e']:,.2f} MtCO2e moved) "
+            "keeps the importer's price above the exporter's by the fee"
+        )
+    return (
+        f"{LIMIT_WORDS[row['restriction']]} from {row['system']} to {row['counterpart']} binds "
+        f"at {row['level_MtCO2e']:,.2f} MtCO2e; one more allowance through it is worth "
+        f"{row[col]:,.2f} {cur} per tCO2e"
+    )
 
 
 def _link_reasons(results: Results, group: tuple[str, ...], year: int) -> list[str]:
