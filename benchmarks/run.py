@@ -64,7 +64,8 @@ def measure_etslink(case: Case) -> dict[str, float]:
     """Time build (Pyomo model and its compile for HiGHS), solve and extraction [s]."""
     from etslink.formulation import build_model
     from etslink.results import extract_case
-    from etslink.solve import compile_case, solve_compiled
+    from etslink.solve import solve_compiled
+    from etslink.stages import compile_case
 
     data = _data(case)
     start = time.perf_counter()

@@ -178,7 +178,7 @@ def fixed_point_steps(steps: int) -> dict[str, object]:
     import numpy as np
 
     from etslink.formulation import build_model
-    from etslink.solve import compile_case
+    from etslink.stages import compile_case
 
     data = _data(BIG)
     rng = np.random.default_rng(0)

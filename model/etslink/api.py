@@ -324,7 +324,7 @@ def solve_workbook(
     """
     from etslink.pipeline import Timings, load_workbook, run_cases
     from etslink.runrecord import run_record, utc_stamp
-    from etslink.solve import DEFAULT_TIME_LIMIT_S, solver_version
+    from etslink.stages import DEFAULT_TIME_LIMIT_S, solver_version
 
     started = started or utc_stamp()
     timings = Timings()

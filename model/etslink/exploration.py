@@ -30,13 +30,13 @@ from etslink.formulation import build_model
 from etslink.formulation.links import redundant_link_years
 from etslink.results import CaseResults, extract_case
 from etslink.runrecord import atomic_output_dir, run_record, write_json
-from etslink.solve import (
+from etslink.solve import solve_compiled
+from etslink.stages import (
     DEFAULT_TIME_LIMIT_S,
     RETRY_OPTIONS,
     SolveOutcome,
     compile_case,
     diagnose_infeasibility,
-    solve_compiled,
     solver_version,
 )
 from etslink.sweeps import _client, append_draw, chunks

@@ -11,7 +11,8 @@ from etslink.cases import case_data
 from etslink.data import ModelData, build_model_data
 from etslink.errors import Issue
 from etslink.results import CaseResults, Results, extract_case, gains
-from etslink.solve import DEFAULT_TIME_LIMIT_S, solve_cases
+from etslink.solve import solve_cases
+from etslink.stages import DEFAULT_TIME_LIMIT_S
 from etslink.validate import validate
 from etslink.workbook import read_workbook
 

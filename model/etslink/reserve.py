@@ -1,7 +1,7 @@
 """A quantity-triggered reserve such as the EU Market Stability Reserve: its rules, year by year.
 
 Pure arithmetic on one system's TNAC path [MtCO2e]; the market equilibrium under the reserve
-(firms take its intake and release as given) is found in solve.py by iterating between these
+(firms take its intake and release as given) is found in equilibrium.py by iterating between these
 rules and the re-solved model. See docs/formulation.md, "Market Stability Reserve".
 """
 

@@ -16,7 +16,7 @@ from etslink.data import Link, ModelData
 from etslink.engine import Solution
 from etslink.formulation import HOLDINGS, RESTRICTIONS
 from etslink.reserve import ReserveYear
-from etslink.solve import SolveOutcome
+from etslink.stages import SolveOutcome
 
 SHADOW_TOLERANCE_per_tCO2e = 1e-4
 """Shadow prices below this [CUR per tCO2e] count as zero (restriction not binding); HiGHS's

@@ -24,7 +24,8 @@ from etslink.data import ModelData
 from etslink.errors import Issue, reject
 from etslink.results import extract_draw
 from etslink.runrecord import atomic_output_dir, run_record, write_json
-from etslink.solve import DrawSolver, solver_version
+from etslink.solve import DrawSolver
+from etslink.stages import solver_version
 from etslink.uncertainty import perturbed
 
 

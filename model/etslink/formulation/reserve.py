@@ -11,7 +11,7 @@ def add_reserve_supply(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Add (E15) each reserve system-year's release - intake [MtCO2e] as a mutable Param.
 
     Firms take the reserve's intake and release as given (each is too small to move the
-    TNAC), so the supply change enters the allowance balance (E11) as a number; solve.py
+    TNAC), so the supply change enters the allowance balance (E11) as a number; equilibrium.py
     sets it at the fixed point of the reserve's rules and the market's banking.
     """
     systems = {rule.system for rule in d.reserve_rules}
