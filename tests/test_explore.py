@@ -198,6 +198,9 @@ def test_a_combination_that_mints_allowances_is_reported_not_solved(workbook, tm
     assert set(gains["combination"]) == {"A-C"}
     page = (tmp_path / "out" / "report.html").read_text()
     assert "invalid: mints allowances" in page
+    assert 'id="gain-A-C-A"' in page
+    assert 'id="candidate-price-A-C-A"' in page and 'id="candidate-price-A-C-C"' in page
+    assert 'id="candidate-price-back-' not in page  # invalid: not solved, no prices
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # self-contained
 
 

@@ -596,3 +596,40 @@ def gains_by_candidate(gains: dict[str, dict[str, float]], d: ModelData, unit: s
         ax.set_xlabel(unit)
         ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         return _svg(fig)
+
+
+PANELS_CHARTED = 6
+"""The price chart of explore shows at most this many candidates (the best first)."""
+
+
+def candidate_prices(
+    panels: dict[str, dict[str, tuple[pd.Series, pd.Series]]], d: ModelData
+) -> str:
+    """Return one panel per candidate: its systems' prices with it (solid), without (dotted).
+
+    Args:
+        panels: Per candidate (in the order shown), per system the price by year [CUR per
+            tCO2e] under the status quo and with the candidate alone.
+        d: The workbook's data (currency, system colours).
+    """
+    shown = list(panels)[:PANELS_CHARTED]
+    colour = colours(d.systems)
+    columns = min(3, max(len(shown), 1))
+    rows = -(-len(shown) // columns)
+    with _figure(7.5, 0.6 + 2.2 * rows) as fig:
+        axes = fig.subplots(rows, columns, squeeze=False, sharey=True)
+        for ax, candidate in zip(axes.flat, shown, strict=False):
+            for system, (before, after) in panels[candidate].items():
+                ax.plot(before.index, before.to_numpy(), ":", color=colour[system])
+                (line,) = ax.plot(
+                    after.index, after.to_numpy(), "-", color=colour[system], label=system
+                )
+                line.set_gid(f"candidate-price-{candidate}-{system}")
+            ax.set_title(candidate, fontsize=8)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
+            ax.legend(frameon=False, fontsize=6, loc="upper left")
+        for ax in axes.flat[len(shown) :]:
+            ax.set_visible(False)
+        for ax in axes[:, 0]:
+            ax.set_ylabel(f"{d.currency} per tCO2e")
+        return _svg(fig)

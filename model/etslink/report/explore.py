@@ -11,7 +11,7 @@ import pandas as pd
 from etslink.columns import Columns
 from etslink.data import ModelData
 from etslink.exploration import EMISSIONS_CHANGE
-from etslink.report.charts import gains_by_candidate
+from etslink.report.charts import candidate_prices, gains_by_candidate
 from etslink.report.excel import TableBook, run_sheet
 from etslink.report.html import Folded, environment, fold
 
@@ -54,6 +54,7 @@ def write_explore_report(
         "gain_alone": cols.money("gain_alone", pv=True),
         "who": who_gains(tables, cols),
         "gains_chart": gains_chart(tables, ranked["candidate"].tolist(), d, cols),
+        "prices_chart": prices_chart(tables, ranked, cols, d),
         "meet": prices_meet(tables, cols),
         "matrix": pair_matrix(tables, d, cols),
         "synergies": synergies(combos, cols),
@@ -79,6 +80,24 @@ def gains_chart(tables: ExploreTables, ranked: list[str], d: ModelData, cols: Co
     }
     ordered = {c: by_candidate[c] for c in ranked}
     return gains_by_candidate(ordered, d, f"gain, M{d.currency} (present value {d.base_year})")
+
+
+def prices_chart(tables: ExploreTables, ranked: pd.DataFrame, cols: Columns, d: ModelData) -> str:
+    """Return the price paths of each candidate's systems with and without it, best first."""
+    before = tables.status_quo_prices.set_index(["system", "year"])[cols.price]
+    after = tables.combination_prices.set_index(["combination", "system", "year"])[cols.price]
+    solved = set(after.index.get_level_values(0))
+    panels = {}
+    for candidate in ranked["candidate"]:
+        if candidate not in solved:
+            continue
+        rows = tables.candidates[tables.candidates["candidate"] == candidate]
+        systems = [s for s in d.systems if s in {*rows["from_system"], *rows["to_system"]}]
+        panels[candidate] = {
+            s: (before.xs(s, level="system"), after.loc[candidate].xs(s, level="system"))
+            for s in systems
+        }
+    return candidate_prices(panels, d)
 
 
 def who_gains(tables: ExploreTables, cols: Columns) -> list[dict[str, Any]]:
