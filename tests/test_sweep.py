@@ -11,7 +11,8 @@ import pytest
 from conftest import linear_case
 from etslink.cli import main
 from etslink.pipeline import load_workbook
-from etslink.sweeps import DRAWS_FILE, append_draw, solve_draw, total_gain_by_draw
+from etslink.sweeps import DRAWS_FILE, solve_draw, total_gain_by_draw
+from etslink.tasks import append_rows
 
 pytestmark = pytest.mark.solve
 
@@ -80,7 +81,7 @@ def test_an_interrupted_sweep_resumes(workbook, tmp_path):
     data, _ = load_workbook(path)
     first = pd.concat([solve_draw(data, i) for i in (0, 2)], ignore_index=True)
     for draw in (0, 2):
-        append_draw(partial / DRAWS_FILE, first[first["draw"] == draw])
+        append_rows(partial / DRAWS_FILE, first[first["draw"] == draw])
     assert _sweep(path, out, "--draws", 5, "--workers", 1) == 2  # needs --resume
     assert _sweep(path, out, "--draws", 5, "--workers", 1, "--resume") == 0
     draws = pd.read_csv(out / DRAWS_FILE)

@@ -39,7 +39,7 @@ from etslink.stages import (
     diagnose_infeasibility,
     solver_version,
 )
-from etslink.sweeps import _client, append_draw, chunks
+from etslink.tasks import append_rows, run_on_dask
 from etslink.validate import Record, minting_cycle
 
 if TYPE_CHECKING:
@@ -421,7 +421,7 @@ def run_combinations(
 
     The status quo is solved here (its errors stop the run: exit 3 or 4). With one worker
     and no scheduler the combinations are solved here too; otherwise on dask, in small
-    tasks (see `sweeps.chunks`), each worker building the model once.
+    tasks (`tasks.run_on_dask`), each worker building the model once.
     """
     done = finished(partial)
     total = len(plan.solvable)
@@ -430,13 +430,13 @@ def run_combinations(
     local = None
     if STATUS_QUO not in done:
         local = ExploreSolver(plan.model)
-        append_draw(partial, local.solve(STATUS_QUO, (), strict=True))
+        append_rows(partial, local.solve(STATUS_QUO, (), strict=True))
     if not todo:
         return
     if workers == 1 and scheduler is None:
         local = local or ExploreSolver(plan.model)
         for count, (label, members) in enumerate(todo, start=total - len(todo) + 1):
-            append_draw(partial, local.solve(label, members))
+            append_rows(partial, local.solve(label, members))
             progress(count, total)
         return
     _on_dask(plan, todo, partial, workers, scheduler, progress)
@@ -451,24 +451,22 @@ def _on_dask(
     progress: Callable[[int, int], None],
 ) -> None:
     """Solve `todo` on dask; Ctrl-C cancels the rest, what was written stays for --resume."""
-    from distributed import as_completed
-
     total, done = len(plan.solvable), len(plan.solvable) - len(todo)
-    client = _client(workers, scheduler)
-    try:
-        shared = client.scatter(plan.model, broadcast=True)
-        positions = chunks(list(range(len(todo))), len(client.scheduler_info()["workers"]))
-        tasks = [[todo[i] for i in task] for task in positions]
-        futures = client.map(solve_combinations, [shared] * len(tasks), tasks, pure=False)
-        for future in as_completed(futures):
-            frame = future.result()
-            append_draw(partial, frame)
-            done += frame["combination"].nunique()
-            progress(done, total)
-    finally:
-        client.close()
-        if client.cluster is not None:
-            client.cluster.close()
+
+    def finished(count: int) -> None:
+        nonlocal done
+        done += count
+        progress(done, total)
+
+    run_on_dask(
+        plan.model,
+        solve_combinations,
+        todo,
+        partial,
+        workers=workers,
+        scheduler=scheduler,
+        progress=finished,
+    )
 
 
 # -- summarising ---------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -26,6 +25,7 @@ from etslink.results import extract_draw
 from etslink.runrecord import atomic_output_dir, run_record, write_json
 from etslink.solve import DrawSolver
 from etslink.stages import solver_version
+from etslink.tasks import run_on_dask
 from etslink.uncertainty import perturbed
 
 
@@ -53,12 +53,6 @@ class CaseSolver:
 
 _WORKERS: dict[str, dict[str, CaseSolver]] = {}
 """Per worker process: the case solvers of each workbook, built on first use."""
-
-
-def chunks(todo: list[int], workers: int) -> list[list[int]]:
-    """Return the draws in tasks of up to 8, at least about 8 tasks per worker."""
-    size = max(1, min(8, len(todo) // (8 * max(workers, 1))))
-    return [todo[i : i + size] for i in range(0, len(todo), size)]
 
 
 def solve_draws(data: ModelData, draws: list[int]) -> pd.DataFrame:
@@ -134,29 +128,6 @@ def read_draws(path: Path) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
-def append_draw(path: Path, frame: pd.DataFrame) -> None:
-    """Append one draw's rows to the gzip CSV at once (a new gzip member per draw)."""
-    frame.to_csv(path, mode="a", header=not path.exists(), index=False, compression="gzip")
-
-
-def _client(workers: int, scheduler: str | None) -> Any:
-    """Return a dask client: to `scheduler` if given, else to a new LocalCluster."""
-    import logging
-
-    from distributed import Client, LocalCluster
-
-    if scheduler:
-        return Client(scheduler)
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
-    return Client(cluster)
-
-
 def run_draws(
     data: ModelData,
     draws: int,
@@ -167,30 +138,23 @@ def run_draws(
 ) -> None:
     """Solve every draw not yet in `partial` on dask, appending each task's draws at once.
 
-    Draws go to workers in small tasks (see `chunks`). Ctrl-C cancels the outstanding
+    Draws go to workers in small tasks (`tasks.run_on_dask`). Ctrl-C cancels the outstanding
     tasks; what was written stays for --resume.
     """
-    from distributed import as_completed
-
     todo = sorted(set(range(draws)) - finished_draws(partial))
-    progress(draws - len(todo), draws)
+    done = draws - len(todo)
+    progress(done, draws)
     if not todo:
         return
-    client = _client(workers, scheduler)
-    try:
-        shared = client.scatter(data, broadcast=True)
-        tasks = chunks(todo, len(client.scheduler_info()["workers"]))
-        futures = client.map(solve_draws, [shared] * len(tasks), tasks, pure=False)
-        done = draws - len(todo)
-        for future in as_completed(futures):
-            frame = future.result()
-            append_draw(partial, frame)
-            done += frame["draw"].nunique()
-            progress(done, draws)
-    finally:
-        client.close()
-        if client.cluster is not None:
-            client.cluster.close()
+
+    def finished(count: int) -> None:
+        nonlocal done
+        done += count
+        progress(done, draws)
+
+    run_on_dask(
+        data, solve_draws, todo, partial, workers=workers, scheduler=scheduler, progress=finished
+    )
 
 
 @dataclass(frozen=True)
