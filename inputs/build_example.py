@@ -27,6 +27,7 @@ from buildkit import (
     number,
     percent,
     read_csv,
+    reserve_rows,
     search_factors,
     write_csv,
 )
@@ -195,15 +196,7 @@ def reserve(invalidation_until: int | None = None) -> Table:
     With `invalidation_until`, no holdings are invalidated after that year (the variant of
     the Commission's 2026 proposal): the period running past it is split there.
     """
-    rows = []
-    for r in read("msr"):
-        row: dict[str, Any] = {
-            k: (v if k in ("system", "intake_capped_at_excess") else float(v))
-            for k, v in r.items()
-            if k not in ("status", "source_id") and v != ""
-        }
-        row["first_year"], row["last_year"] = int(r["first_year"]), int(r["last_year"])
-        rows.append(row)
+    rows = reserve_rows(DATA)
     if invalidation_until is None:
         return rows
     out = []

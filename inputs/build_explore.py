@@ -18,7 +18,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from buildkit import Table, linked_case, number, percent, read_csv, search_factors, write_csv
+from buildkit import (
+    Table,
+    linked_case,
+    number,
+    percent,
+    read_csv,
+    reserve_rows,
+    search_factors,
+    write_csv,
+)
 from etslink.workbook import write_workbook
 
 DATA = Path(__file__).with_name("data") / "explore"
@@ -140,20 +149,6 @@ def supply_steps() -> Table:
     ]
 
 
-def reserve() -> Table:
-    """Return the EU reserve's rules by period (sheet msr, X8)."""
-    rows = []
-    for r in read("msr"):
-        row: dict[str, Any] = {
-            k: (v if k in ("system", "intake_capped_at_excess") else float(v))
-            for k, v in r.items()
-            if k not in ("status", "source_id") and v != ""
-        }
-        row["first_year"], row["last_year"] = int(r["first_year"]), int(r["last_year"])
-        rows.append(row)
-    return rows
-
-
 def links(name: str) -> Table:
     """Return the rows of links.csv or candidates.csv as workbook rows."""
     keep = ("from_system", "to_system", "direction", "exchange_rate", "max_transfer_MtCO2e")
@@ -210,7 +205,7 @@ def tables(factors: dict[str, float], groups: set[str] | None = None) -> dict[st
         "candidate_links": links("candidates") if groups is None else [],
         "price_controls": [r for r in price_controls() if r["system"] in kept],
         "supply_steps": [r for r in supply_steps() if r["system"] in kept],
-        "msr": [r for r in reserve() if r["system"] in kept],
+        "msr": [r for r in reserve_rows(DATA) if r["system"] in kept],
     }
     return {name: rows for name, rows in out.items() if rows}
 

@@ -40,6 +40,20 @@ def write_csv(folder: Path, name: str, rows: Table) -> None:
         writer.writerows(rows)
 
 
+def reserve_rows(folder: Path) -> Table:
+    """Return the rows of <folder>/msr.csv as rows of sheet msr (numbers typed, no sources)."""
+    rows = []
+    for r in read_csv(folder, "msr"):
+        row: dict[str, Any] = {
+            k: (v if k in ("system", "intake_capped_at_excess") else float(v))
+            for k, v in r.items()
+            if k not in ("status", "source_id") and v != ""
+        }
+        row["first_year"], row["last_year"] = int(r["first_year"]), int(r["last_year"])
+        rows.append(row)
+    return rows
+
+
 def number(text: str) -> str | float:
     """Return a CSV cell as a number where it is one (Excel then shows a number, not text)."""
     try:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import importlib.util
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -16,6 +20,26 @@ from etslink.workbook import write_workbook
 Tables = dict[str, list[dict[str, Any]]]
 BASELINE = 100.0  # MtCO2e, every system-year of the known-answer cases
 EXAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "example.xlsx"
+
+
+def csv_rows(folder: Path, name: str) -> list[dict[str, str]]:
+    """Return the rows of <folder>/<name>.csv (an example's sourced data)."""
+    with (folder / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def load_builder(name: str) -> ModuleType:
+    """Import inputs/<name>.py as running the script does (inputs/ on the path: buildkit)."""
+    inputs = EXAMPLE.parent
+    if str(inputs) not in sys.path:
+        sys.path.insert(0, str(inputs))
+    spec = importlib.util.spec_from_file_location(name, inputs / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def linear_case(

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE
+from conftest import EXAMPLE, csv_rows, load_builder
 from etslink.pipeline import load_workbook
 
 DATA = EXAMPLE.parent / "data"
@@ -18,20 +15,11 @@ STATUSES = ("reported", "derived", "assumed")
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    with (DATA / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+    return csv_rows(DATA, name)
 
 
 def _builder():
-    if str(EXAMPLE.parent) not in sys.path:
-        sys.path.insert(0, str(EXAMPLE.parent))  # as running the script does: buildkit
-    spec = importlib.util.spec_from_file_location(
-        "build_example", EXAMPLE.parent / "build_example.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_builder("build_example")
 
 
 @pytest.mark.unit

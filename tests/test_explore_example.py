@@ -3,16 +3,13 @@ quoting what `etslink explore inputs/explore.xlsx` gives."""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
 import etslink
-from conftest import EXAMPLE
+from conftest import EXAMPLE, csv_rows, load_builder
 from etslink.pipeline import load_workbook
 from etslink.workbook import write_workbook
 
@@ -27,20 +24,11 @@ GAIN, EMISSIONS = "gain_pv_MEUR", "emissions_change_MtCO2e"
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    with (DATA / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+    return csv_rows(DATA, name)
 
 
 def _builder():
-    if str(EXAMPLE.parent) not in sys.path:
-        sys.path.insert(0, str(EXAMPLE.parent))  # as running the script does: buildkit
-    spec = importlib.util.spec_from_file_location(
-        "build_explore", EXAMPLE.parent / "build_explore.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_builder("build_explore")
 
 
 def _variant(tmp_path: Path, change) -> Path:

@@ -241,20 +241,18 @@ COST_ITEMS = (
 cost: money received (exports, the importer's own fee revenue) counts negative."""
 
 
-def _costs(
+def _cost_items(
     sol: Solution, d: ModelData, priced: _Priced, discount: np.ndarray, cols: Columns
-) -> pd.DataFrame:
-    """Return the compliance cost items per system-year [M CUR, money of the year]."""
+) -> dict[str, np.ndarray]:
+    """Return the compliance cost items per system-year [M CUR, money of the year].
+
+    They are the columns of `costs` after system and year.
+    """
     keys = d.system_years
     position = {key: i for i, key in enumerate(keys)}
     offsets = np.zeros(len(keys))
-    for s, y, paid in zip(
-        priced.offset_use["system"],
-        priced.offset_use["year"],
-        priced.offset_use[cols.money("payment")],
-        strict=True,
-    ):
-        offsets[position[s, y]] += paid
+    for (s, o, y), used in _values(sol, "offset_use_MtCO2e").items():
+        offsets[position[s, y]] += used * priced.offset_prices[o, y]
     ceiling = np.zeros(len(keys))
     for key, sold in _values(sol, "ceiling_sales_MtCO2e").items():
         ceiling[position[key]] = sold * (d.price_controls[key].ceiling_per_tCO2e or 0.0)
@@ -278,13 +276,19 @@ def _costs(
         np.bincount(importer, priced.payment, minlength=len(keys)),
         np.bincount(exporter, priced.payment, minlength=len(keys)),
     )
-    net = sum(sign * values for (_, sign), values in zip(COST_ITEMS, items, strict=True))
-    table = {"system": [s for s, _ in keys], "year": [y for _, y in keys]}
-    table |= {cols.money(item): values for (item, _), values in zip(COST_ITEMS, items, strict=True)}
+    signs = np.array([sign for _, sign in COST_ITEMS])
+    net = signs @ np.vstack(items)
+    table = {cols.money(item): values for (item, _), values in zip(COST_ITEMS, items, strict=True)}
     table[cols.money("compliance_cost")] = net
     table[cols.money("compliance_cost", pv=True)] = net * discount
     table["discount_factor"] = discount
-    return pd.DataFrame(table)
+    return table
+
+
+def _costs(d: ModelData, items: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Return the `costs` table: system, year and the cost items of `_cost_items`."""
+    keys = d.system_years
+    return pd.DataFrame({"system": [s for s, _ in keys], "year": [y for _, y in keys], **items})
 
 
 def _restriction_rows(sol: Solution, d: ModelData) -> list[dict[str, Any]]:
@@ -367,28 +371,25 @@ def _shadow_prices(
 
 @dataclass
 class _Priced:
-    """What both a full case and a sweep draw read: prices, money flows and costs."""
+    """What both a full case and a sweep draw read: prices, money flows and cost items."""
 
     prices: np.ndarray
     offset_prices: dict[tuple[str, int], float]
     flows: _Flows
     quantity: np.ndarray
     payment: np.ndarray
-    offset_use: pd.DataFrame
-    costs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    costs: dict[str, np.ndarray] = field(default_factory=dict)
+    """The columns of `costs` after system and year (see `_cost_items`)."""
 
 
 def _priced(sol: Solution, d: ModelData, cols: Columns) -> _Priced:
     discount = np.fromiter((d.discount_factor(y) for _, y in d.system_years), float)
     prices = _prices(sol, d, discount)
-    offset_prices = _offset_prices(sol, d)
     flows = _flows(d.links, d.system_years)
     quantity = flows.quantities(_values(sol, "transfer_MtCO2e"))
     payment = quantity * prices[flows.exporter]
-    priced = _Priced(
-        prices, offset_prices, flows, quantity, payment, _offset_use(sol, offset_prices, cols)
-    )
-    priced.costs = _costs(sol, d, priced, discount, cols)
+    priced = _Priced(prices, _offset_prices(sol, d), flows, quantity, payment)
+    priced.costs = _cost_items(sol, d, priced, discount, cols)
     return priced
 
 
@@ -406,13 +407,13 @@ def extract_case(case: str, sol: Solution, d: ModelData, outcome: SolveOutcome) 
         ),
         balances=_balances(sol, d),
         transfers=_transfers(priced.flows, priced.quantity, priced.payment, d, cols),
-        costs=priced.costs,
+        costs=_costs(d, priced.costs),
         shadow_prices=_shadow_prices(sol, d, prices, cols),
         offset_prices=pd.DataFrame(
             [{"offset_type": o, "year": y, cols.price: p} for (o, y), p in offset_prices.items()],
             columns=["offset_type", "year", cols.price],
         ),
-        offset_use=priced.offset_use,
+        offset_use=_offset_use(sol, offset_prices, cols),
         msr=pd.DataFrame([dataclasses.astuple(r) for r in outcome.reserve], columns=MSR_COLUMNS),
     )
 
@@ -454,13 +455,15 @@ def extract_draw(sol: Solution, d: ModelData) -> pd.DataFrame:
     """
     cols = Columns(d.currency)
     priced = _priced(sol, d, cols)
-    costs = priced.costs
-    costs[cols.price] = priced.prices
-    keep = [
-        "system",
-        "year",
-        cols.price,
-        cols.money("abatement_cost"),
-        cols.money("compliance_cost", pv=True),
-    ]
-    return costs[keep]
+    keys = d.system_years
+    return pd.DataFrame(
+        {
+            "system": [s for s, _ in keys],
+            "year": [y for _, y in keys],
+            cols.price: priced.prices,
+            cols.money("abatement_cost"): priced.costs[cols.money("abatement_cost")],
+            cols.money("compliance_cost", pv=True): priced.costs[
+                cols.money("compliance_cost", pv=True)
+            ],
+        }
+    )

@@ -96,12 +96,9 @@ def add_parameters(m: pyo.ConcreteModel, d: ModelData, mutable: frozenset[str]) 
 def set_parameters(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Set the mutable parameters from `d`, which must have the same sets as the model's.
 
-    Only values that change are set, so that a persistent solver updates only those.
+    The values are validated data for the model's own index sets, so Pyomo's per-entry
+    checks are skipped (`store_values(check=False)`: a sweep draw sets hundreds of them).
     """
     for param in m.component_objects(pyo.Param):
-        if param.name not in VALUES or not param.mutable:
-            continue
-        values = VALUES[param.name](d)
-        for key, entry in param.items():
-            if entry.value != values[key]:
-                entry.set_value(values[key])
+        if param.name in VALUES and param.mutable:
+            param.store_values(VALUES[param.name](d), check=False)
