@@ -898,7 +898,9 @@ DECISIONS: tuple[str, ...] = (
     "TNAC). Rows of one system may change the reserve's rules over time but not overlap. "
     "Where two linked systems both bank, prices do not say which holds the bank; each "
     "system's TNAC is then that of the smallest transfers, the choice reported for the "
-    "transfers (docs/formulation.md, E14 and E15).",
+    "transfers, and among equal totals that of the earliest transfers (setting "
+    "`transfer_timing`: `latest` for the other bound), so that one linked group's choice "
+    "does not depend on the rest of the model (docs/formulation.md, E14 and E15).",
     "Unused allowances of a system with banking are carried to its next year and do not "
     "vanish before its last year, so the bank (TNAC) is known even where the price is zero.",
     "A blank `max_abatement_MtCO2e` on `mac_linear` is the baseline less the stepwise "
