@@ -63,7 +63,9 @@ SLOPE, CAP, BANK0, RATE, THRESHOLD = 2.0, 70.0, 60.0, 0.24, 20.0
 YEARS = (2030, 2031, 2032)
 
 
-def _by_hand(rate: float) -> tuple[float, list[float], list[float]]:
+def _by_hand(
+    rate: float, slope: float = SLOPE, baseline: float = BASELINE, cap: float = CAP
+) -> tuple[float, list[float], list[float]]:
     """Return price, intakes and banks of the equilibrium, iterating the closed form.
 
     One system, no discounting, banks positive until the last year: the price is the same
@@ -72,11 +74,11 @@ def _by_hand(rate: float) -> tuple[float, list[float], list[float]]:
     """
     taken = [0.0, 0.0, 0.0]
     for _ in range(200):
-        price = SLOPE * (BASELINE - (3 * CAP - sum(taken) + BANK0) / 3)
-        emissions = BASELINE - price / SLOPE
+        price = slope * (baseline - (3 * cap - sum(taken) + BANK0) / 3)
+        emissions = baseline - price / slope
         banks = [BANK0]
         for y in range(3):
-            banks.append(banks[-1] + CAP - taken[y] - emissions)
+            banks.append(banks[-1] + cap - taken[y] - emissions)
         taken = [rate * b if b > THRESHOLD else 0.0 for b in banks[:3]]
     assert min(banks[:3]) > 0  # the closed form's assumption
     return price, taken, banks[1:]
@@ -193,3 +195,49 @@ def test_under_limited_foresight_the_reserve_reads_its_own_systems_bank():
         available = row["cap_MtCO2e"] + supply + previous + row["net_imports_MtCO2e"]
         available += row["offsets_used_MtCO2e"] + row["ceiling_sales_MtCO2e"]
         assert owed == pytest.approx(available, abs=1e-4), (case, year)
+
+
+def _linked_pair(counts_linked: str, timing: str) -> dict:
+    """EU (reserve, bank BANK0) and UK (no bank) alike, linked two-way, no discounting."""
+    tables = linear_case(
+        {"EU": SLOPE, "UK": SLOPE},
+        {"EU": BASELINE - CAP, "UK": BASELINE - CAP},
+        years=YEARS,
+        links=[{"from_system": "UK", "to_system": "EU"}],
+        settings=[{"key": "transfer_timing", "value": timing}],
+    )
+    tables["systems"][0]["initial_bank_MtCO2e"] = BANK0
+    tables["msr"] = [
+        {
+            "system": "EU",
+            "first_year": YEARS[0],
+            "intake_threshold_MtCO2e": THRESHOLD,
+            "intake_rate": RATE,
+            "tnac_includes_linked": counts_linked,
+        }
+    ]
+    return tables
+
+
+@pytest.mark.solve
+@pytest.mark.parametrize("timing", ["earliest", "latest"])
+def test_a_reserve_that_counts_linked_banks_reads_the_pooled_market(solve, timing):
+    """With tnac_includes_linked the reserve reads the banks of EU and UK together: the linked
+    market is one system of twice the baseline and caps, abating at half the slope (two
+    equal MACs), and the answer does not depend on when allowances cross the border."""
+    price, taken, banks = _by_hand(RATE, SLOPE / 2, 2 * BASELINE, 2 * CAP)
+    out = solve(_linked_pair("yes", timing))
+    msr = out.table("msr").set_index(["case", "year"])
+    for y, intake_, bank in zip(YEARS, taken, [BANK0, *banks[:2]], strict=True):
+        assert out.price("linked", "EU", y) == pytest.approx(price, rel=1e-6)
+        assert out.price("linked", "UK", y) == pytest.approx(price, rel=1e-6)
+        assert msr.loc[("linked", y), "tnac_previous_MtCO2e"] == pytest.approx(bank, abs=1e-4)
+        assert msr.loc[("linked", y), "intake_MtCO2e"] == pytest.approx(intake_, abs=1e-4)
+
+
+@pytest.mark.solve
+def test_a_reserve_that_counts_its_own_bank_depends_on_the_transfer_timing(solve):
+    """Without the option the EU's own bank is read, which the timing convention moves."""
+    earliest = solve(_linked_pair("no", "earliest")).table("msr")
+    latest = solve(_linked_pair("no", "latest")).table("msr")
+    assert earliest["intake_MtCO2e"].sum() != pytest.approx(latest["intake_MtCO2e"].sum())

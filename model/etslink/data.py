@@ -134,6 +134,7 @@ class ReserveRule:
     release_MtCO2e: float = 0.0
     holdings_limit_MtCO2e: float | None = None
     initial_holdings_MtCO2e: float = 0.0
+    tnac_includes_linked: bool = False
 
 
 class Forest:
@@ -264,6 +265,18 @@ class ModelData:
         fields = (getattr(self, f.name) for f in dataclasses.fields(self))
         return hashlib.sha256(repr(tuple(fields)).encode()).hexdigest()
 
+    def linked_with(self, system: str, year: int) -> tuple[str, ...]:
+        """Return the systems linked with `system` in `year` (itself included), in sheet order.
+
+        Linked directly or through others, by the links active that year.
+        """
+        forest = Forest(self.systems)
+        for link in self.links:
+            if year in link.years:
+                forest.join(link.from_system, link.to_system)
+        root = forest.root(system)
+        return tuple(s for s in self.systems if forest.root(s) == root)
+
     def without_links(self) -> ModelData:
         """Return the same data with every link removed (offsets stay)."""
         return replace(self, links=())
@@ -358,6 +371,7 @@ def _reserve_rules(
                 r["release_MtCO2e"],
                 r["holdings_limit_MtCO2e"],
                 r["initial_holdings_MtCO2e"] if first else 0.0,
+                bool(r.get("tnac_includes_linked")),
             )
         )
     return tuple(rules)

@@ -583,9 +583,19 @@ MSR = Sheet(
             default=0.0,
             minimum=0.0,
         ),
+        Column(
+            "tnac_includes_linked",
+            "yesno",
+            "yes: the TNAC is the bank of every system linked with this one that year (directly "
+            "or through others), so partners' allowances count in it; no: the system's own "
+            "bank, which depends on when allowances cross the border (setting "
+            "transfer_timing).",
+            default=False,
+            default_doc="no",
+        ),
     ),
     key=("system", "first_year"),
-    examples=(("A", 2030, None, 20, 0.24, "no", None, 0, None, 0),),
+    examples=(("A", 2030, None, 20, 0.24, "no", None, 0, None, 0, "no"),),
 )
 
 UNCERTAIN_PARAMETERS = (
