@@ -115,21 +115,35 @@ def run_bare(folder: str) -> dict[str, object]:
 
 
 def _compliance_rows(h) -> dict[tuple[str, int], int]:  # noqa: ANN001
+    """Return the row of each allowance balance (E11): <= rows (c_u_) and, in banking years,
+    equalities (c_e_), as Pyomo's MPS writer names them."""
     rows = {}
     for i, name in enumerate(h.getLp().row_names_):
-        if name.startswith("c_u_compliance("):
-            s, y = name[len("c_u_compliance(") : -2].rsplit("_", 1)
-            rows[s, int(y)] = i
+        for prefix in ("c_u_compliance(", "c_e_compliance("):
+            if name.startswith(prefix):
+                s, y = name[len(prefix) : -2].rsplit("_", 1)
+                rows[s, int(y)] = i
     return rows
 
 
-def _bare_resolve(h, index: list[int], upper: list[float]) -> None:  # noqa: ANN001
-    """Set the right-hand sides of rows `index` and re-solve warm; read the solution."""
+def _bare_resolve(h, index: list[int], upper: list[float], equal: list[bool]) -> None:  # noqa: ANN001
+    """Set the right-hand sides of rows `index` and re-solve warm; read the solution.
+
+    Rows that are equalities (`equal`: banking years' balances) keep both bounds at the new
+    value; the others stay <= rows.
+    """
     import highspy
 
-    h.changeRowsBounds(len(index), index, [-highspy.kHighsInf] * len(index), upper)
+    lower = [u if e else -highspy.kHighsInf for u, e in zip(upper, equal, strict=True)]
+    h.changeRowsBounds(len(index), index, lower, upper)
     h.run()
     h.getSolution()
+
+
+def _equalities(h, index: list[int]) -> list[bool]:  # noqa: ANN001
+    """Return whether each row of `index` is an equality (lower bound = upper bound)."""
+    lp = h.getLp()
+    return [lp.row_lower_[i] == lp.row_upper_[i] for i in index]
 
 
 def sweep_draws(draws: int) -> dict[str, object]:
@@ -157,6 +171,7 @@ def sweep_draws(draws: int) -> dict[str, object]:
         write_lps(list(SWEEP), folder)
         bare = {case: _bare(f"{folder}/{case}.mps") for case in ("linked", "autarky")}
     rows = {case: _compliance_rows(h) for case, h in bare.items()}
+    equal = {case: _equalities(h, list(rows[case].values())) for case, h in bare.items()}
     upper = {}
     for case, h in bare.items():
         base = h.getLp().row_upper_
@@ -164,11 +179,11 @@ def sweep_draws(draws: int) -> dict[str, object]:
             [base[i] + d.cap_MtCO2e[k] - data.cap_MtCO2e[k] for k, i in rows[case].items()]
             for d in drawn[case]
         ]
-        _bare_resolve(h, list(rows[case].values()), upper[case][0])
+        _bare_resolve(h, list(rows[case].values()), upper[case][0], equal[case])
     start = time.perf_counter()
     for i in range(1, draws + 1):
         for case, h in bare.items():
-            _bare_resolve(h, list(rows[case].values()), upper[case][i])
+            _bare_resolve(h, list(rows[case].values()), upper[case][i], equal[case])
     bare_s = (time.perf_counter() - start) / draws
     return {"ours_ms": 1000 * ours, "bare_ms": 1000 * bare_s}
 
@@ -201,6 +216,7 @@ def fixed_point_steps(steps: int) -> dict[str, object]:
         build_model(data).write(f"{folder}/m.mps", io_options={"symbolic_solver_labels": True})
         h = _bare(f"{folder}/m.mps")
     rows = _compliance_rows(h)
+    equal = _equalities(h, list(rows.values()))
     h.run()
     upper, current = [], list(h.getLp().row_upper_)
     for shift in shifts:
@@ -209,7 +225,7 @@ def fixed_point_steps(steps: int) -> dict[str, object]:
         upper.append([current[i] for i in rows.values()])
     start = time.perf_counter()
     for values in upper:
-        _bare_resolve(h, list(rows.values()), values)
+        _bare_resolve(h, list(rows.values()), values, equal)
     bare = (time.perf_counter() - start) / steps
     return {"ours_ms": 1000 * ours, "bare_ms": 1000 * bare}
 
