@@ -67,7 +67,7 @@ def _run(name: str, tmp_path: Path) -> dict[str, pd.DataFrame]:
 def test_every_tutorial_has_a_workbook_and_a_table():
     workbooks = {p.stem for p in (ROOT / "inputs" / "tutorial").glob("*.xlsx")}
     assert workbooks == set(EXPECTED)
-    assert len(workbooks) == 10
+    assert len(workbooks) == 13
 
 
 def test_every_column_of_the_expect_tables_is_checked():
@@ -129,3 +129,30 @@ def test_tutorial_foresight_compared_with_perfect_foresight(tmp_path):
     assert shadow["shadow_price_EUR_per_tCO2e"].to_dict() == pytest.approx(
         {("borrowing_limit", 2031): 20}, abs=0.005
     )
+
+
+def test_tutorial_border_fee_and_explore_prose_numbers(tmp_path):
+    """Tutorial 11's money and tutorial 13's gains, as the text works them out."""
+    import etslink
+
+    costs = _run("11_border_fee", tmp_path)["costs"].set_index(["case", "system"])
+    linked = costs.loc["linked"]
+    assert linked.loc["A", "allowance_exports_MEUR"] == pytest.approx(170.5, abs=0.005)
+    assert linked.loc["B", "transfer_fees_paid_MEUR"] == pytest.approx(27.5, abs=0.005)
+    assert linked.loc["B", "transfer_fee_revenue_MEUR"] == pytest.approx(27.5, abs=0.005)
+    assert linked.loc["B", "compliance_cost_MEUR"] == pytest.approx(251.5, abs=0.005)
+    assert linked["abatement_cost_MEUR"].sum() == pytest.approx(321.25, abs=0.005)
+    explored = etslink.explore(_workbook("13_explore"))
+    combos = explored.combinations.set_index("combination")
+    gains = {"A-B": 180, "A-C": 100 / 3, "B-C": 200 / 3}
+    pooled = 700 - 30**2 / (1 / 2 + 1 / 8 + 1 / 4) / 2
+    for label, gain in gains.items():
+        assert combos.loc[label, "gain_pv_MEUR"] == pytest.approx(gain, abs=0.005)
+    for label in ("A-B + A-C", "A-B + B-C", "A-C + B-C", "A-B + A-C + B-C"):
+        assert combos.loc[label, "gain_pv_MEUR"] == pytest.approx(pooled, abs=0.005)
+    assert pooled == pytest.approx(185.71, abs=0.005)
+    assert combos.loc["A-C + B-C", "gain_beyond_parts_pv_MEUR"] == pytest.approx(85.71, abs=0.005)
+    members = explored.combination_gains.set_index(["combination", "system"])
+    assert members.loc[("A-B", "B"), "gain_pv_MEUR"] == pytest.approx(144, abs=0.005)
+    assert members.loc[("A-B", "A"), "gain_pv_MEUR"] == pytest.approx(36, abs=0.005)
+    assert members.loc[("A-B", "B"), "paid_abroad_pv_MEUR"] == pytest.approx(192, abs=0.005)

@@ -105,6 +105,14 @@ TUTORIALS["10_foresight"] = {
     ],
 }
 
+TUTORIALS["11_border_fee"] = two_systems(
+    SLOPES, NEED, links=[{"from_system": "A", "to_system": "B", "transfer_fee_per_tCO2e": 5}]
+)
+TUTORIALS["12_share_of_cap"] = two_systems(
+    SLOPES, NEED, links=[{"from_system": "A", "to_system": "B", "max_transfer_share_of_cap": 0.05}]
+)
+TUTORIALS["13_explore"] = two_systems({**SLOPES, "C": 4.0}, {**NEED, "C": 10.0})
+
 
 def main() -> None:
     """Write every tutorial workbook next to this script."""
