@@ -619,14 +619,33 @@ def candidate_prices(
     with _figure(7.5, 0.6 + 2.2 * rows) as fig:
         axes = fig.subplots(rows, columns, squeeze=False, sharey=True)
         for ax, candidate in zip(axes.flat, shown, strict=False):
+            years: list[int] = []
             for system, (before, after) in panels[candidate].items():
-                ax.plot(before.index, before.to_numpy(), ":", color=colour[system])
+                ax.plot(
+                    before.index,
+                    before.to_numpy(),
+                    ":",
+                    marker="o",
+                    markersize=2.5,
+                    markerfacecolor="none",
+                    color=colour[system],
+                )
                 (line,) = ax.plot(
-                    after.index, after.to_numpy(), "-", color=colour[system], label=system
+                    after.index,
+                    after.to_numpy(),
+                    "-",
+                    marker="o",
+                    markersize=2.5,
+                    color=colour[system],
+                    label=system,
                 )
                 line.set_gid(f"candidate-price-{candidate}-{system}")
+                years += [int(y) for y in after.index]
             ax.set_title(candidate, fontsize=8)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
+            if len(set(years)) < 4:  # a few years: each named, not an axis of a century
+                ax.set_xticks(sorted(set(years)))
+                ax.set_xlim(min(years) - 0.5, max(years) + 0.5)
             ax.legend(frameon=False, fontsize=6, loc="upper left")
         for ax in axes.flat[len(shown) :]:
             ax.set_visible(False)

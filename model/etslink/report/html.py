@@ -65,9 +65,10 @@ def fold(rows: list[Row], key: str | None = None) -> Folded:
 
 
 def _number(value: Any, digits: int = 2) -> str:
-    """Return a number with thousands separators, or the value as text."""
+    """Return a number with thousands separators, or the value as text (never "-0.0")."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{value:,.{digits}f}"
+        text = f"{value:,.{digits}f}"
+        return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
     return "" if value is None or value != value else str(value)
 
 
