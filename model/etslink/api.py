@@ -241,7 +241,7 @@ class ExploreResult:
 
     @property
     def combination_gains(self) -> pd.DataFrame:
-        """Per combination and system: compliance cost, gain, money paid abroad [M CUR, PV]."""
+        """Per combination and system: cost, gain, money abroad [M CUR, PV], emissions [Mt]."""
         return self.tables.combination_gains
 
     @property
