@@ -276,19 +276,48 @@ def calibration_report(case: Figures, factors: dict[str, float]) -> tuple[Table,
     return result, checks
 
 
+def cap_scenarios(workbook: dict[str, Table]) -> dict[str, dict[str, Table]]:
+    """Return the workbook under each scenario of caps_alternatives.csv (assumed caps).
+
+    The MACs stay those calibrated on the central caps: a variant asks what the same
+    markets do with other caps, so its 2026 prices move with them.
+    """
+    variants: dict[str, dict[str, Table]] = {}
+    for r in read("caps_alternatives"):
+        variant = variants.setdefault(
+            r["scenario"],
+            {name: [dict(row) for row in rows] for name, rows in workbook.items()},
+        )
+        for row in variant["emissions"]:
+            if (row["system"], row["year"]) == (r["system"], int(r["year"])):
+                row["cap_MtCO2e"] = float(r["cap_MtCO2e"])
+    for scenario, variant in variants.items():
+        for row in variant["settings"]:
+            if row["key"] == "scenario_name":
+                row["value"] = f"{row['value']}, caps: {scenario}"
+    return variants
+
+
 def main(
     output: Path, results: Path = DATA, progress: Callable[[str], None] = lambda _: None
 ) -> None:
-    """Calibrate, write the workbook, and the calibration's results to folder `results`."""
+    """Calibrate; write the workbook, its cap scenarios and the calibration's results.
+
+    The scenarios go to <output stem>_caps/ next to the workbook, the results to `results`.
+    """
     steps: list[int] = []
     factors = calibrate(steps)
     progress(f"calibrated in {steps[0]} solves: {factors}")
     workbook = tables(factors)
     write_workbook(output, workbook)
+    folder = output.with_name(f"{output.stem}_caps")
+    folder.mkdir(exist_ok=True)
+    for scenario, variant in cap_scenarios(workbook).items():
+        write_workbook(folder / f"{scenario}.xlsx", variant)
     result, checks = calibration_report(solution(workbook), factors)
     write_csv(results, "calibration_result", result)
     write_csv(results, "calibration_check", checks)
-    progress(f"wrote {output}")
+    progress(f"wrote {output} and {folder}")
 
 
 if __name__ == "__main__":

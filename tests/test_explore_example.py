@@ -15,7 +15,9 @@ from etslink.workbook import write_workbook
 
 WORKBOOK = EXAMPLE.with_name("explore.xlsx")
 DATA = EXAMPLE.parent / "data" / "explore"
-DOCS = " ".join((Path(__file__).resolve().parents[1] / "docs" / "explore.md").read_text().split())
+CAPS = EXAMPLE.parent / "explore_caps"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = " ".join((ROOT / "docs" / "explore.md").read_text().split())
 """docs/explore.md with every run of white space made one space (line breaks move)."""
 STATUSES = ("reported", "derived", "assumed")
 BUILT = ("calibration_result", "calibration_check")
@@ -82,6 +84,11 @@ def test_shipped_workbook_is_what_the_data_build(tmp_path):
         assert rebuilt.intercept_per_tCO2e == pytest.approx(mac.intercept_per_tCO2e, abs=1e-6)
     for name in BUILT:
         assert (tmp_path / f"{name}.csv").read_text() == (DATA / f"{name}.csv").read_text()
+    shipped_caps = sorted(p.name for p in CAPS.glob("*.xlsx"))
+    assert shipped_caps == sorted(p.name for p in (tmp_path / "explore_caps").glob("*.xlsx"))
+    for name in shipped_caps:
+        variant = load_workbook(tmp_path / "explore_caps" / name)[0]
+        assert variant.cap_MtCO2e == load_workbook(CAPS / name)[0].cap_MtCO2e, name
 
 
 @pytest.mark.solve
@@ -194,3 +201,31 @@ def test_a_reserve_counting_the_linked_market_gives_the_default_under_either_tim
     for candidate in ("EU-UK", "NZ-EU"):  # a gain is a difference of costs of about 1e5 MEUR
         assert joint[candidate] == pytest.approx(default[candidate], abs=0.1)
     assert f"gives the same {joint['EU-UK']:,.0f} MEUR under either timing" in DOCS
+
+
+@pytest.mark.solve
+def test_docs_quote_each_cap_scenario():
+    """Each variant differs from the central workbook only in its scenario's caps, and the
+    docs' table quotes its EU 2026 price and each candidate's gain alone."""
+    central = load_workbook(WORKBOOK)[0]
+    scenarios = {r["scenario"] for r in _rows("caps_alternatives")}
+    assert {p.stem for p in CAPS.glob("*.xlsx")} == scenarios
+    rows = (ROOT / "docs" / "explore.md").read_text().splitlines()
+    for scenario in ["central", *sorted(scenarios)]:
+        path = WORKBOOK if scenario == "central" else CAPS / f"{scenario}.xlsx"
+        if scenario != "central":
+            variant = load_workbook(path)[0]
+            changed = {k for k, v in variant.cap_MtCO2e.items() if v != central.cap_MtCO2e[k]}
+            given = {
+                (r["system"], int(r["year"]))
+                for r in _rows("caps_alternatives")
+                if r["scenario"] == scenario
+            }
+            assert changed <= given
+            assert changed
+        out = etslink.explore(path, max_size=1)
+        gains = out.combinations.set_index("combination")[GAIN]
+        eu = out.tables.status_quo_prices.set_index(["system", "year"]).loc[("EU", 2026)]
+        numbers = " | ".join(f"{gains[c]:,.0f}" for c in ("EU-UK", "WCI-WA", "KR-CN", "NZ-EU"))
+        row = next(line for line in rows if line.startswith(f"| {scenario} | "))
+        assert row.endswith(f"| {eu.iloc[0]:.2f} | {numbers} |"), scenario
