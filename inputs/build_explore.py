@@ -7,8 +7,9 @@ ETS), 2026-2035, with the links in force (California-Quebec) and the candidate l
 table (EU-UK, Washington with California-Quebec, and two hypothetical ones: Korea-China and
 New Zealand-EU). Every number comes from a CSV file in inputs/data/explore/ whose rows cite
 its sources.csv (X1-X51). The script converts money to EUR at the ECB's 2025 averages and
-calibrates one MAC slope factor per group (`calibrate`); it writes the calibration's results
-to inputs/data/explore/calibration_*.csv.
+calibrates one MAC slope factor per group (`calibrate`); it writes the workbook under each
+assumed cap scenario of caps_alternatives.csv to inputs/explore_caps/ and the calibration's
+results to inputs/data/explore/calibration_*.csv.
 """
 
 from __future__ import annotations
