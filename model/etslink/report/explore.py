@@ -52,10 +52,10 @@ def write_explore_report(
         "cur": d.currency,
         "ranked": ranked.to_dict("records"),
         "gain_alone": cols.money("gain_alone", pv=True),
-        "who": who_gains(tables, cols),
+        "who": fold(who_gains(tables, cols, ranked["candidate"].tolist())),
         "gains_chart": gains_chart(tables, ranked["candidate"].tolist(), d, cols),
         "prices_chart": prices_chart(tables, ranked, cols, d),
-        "meet": prices_meet(tables, cols),
+        "meet": fold(prices_meet(tables, cols), "gap"),
         "matrix": pair_matrix(tables, d, cols),
         "synergies": synergies(combos, cols),
         "combinations": fold(combos.to_dict("records"), gain),
@@ -100,8 +100,8 @@ def prices_chart(tables: ExploreTables, ranked: pd.DataFrame, cols: Columns, d: 
     return candidate_prices(panels, d)
 
 
-def who_gains(tables: ExploreTables, cols: Columns) -> list[dict[str, Any]]:
-    """Return, per candidate alone, each system whose cost, money abroad or emissions move.
+def who_gains(tables: ExploreTables, cols: Columns, ranked: list[str]) -> list[dict[str, Any]]:
+    """Return, per candidate alone (best first), each system whose cost, money or emissions move.
 
     Rows: candidate, system, gain [M CUR, PV], the change of money paid abroad [M CUR, PV]
     and of emissions over all years [MtCO2e].
@@ -110,6 +110,8 @@ def who_gains(tables: ExploreTables, cols: Columns) -> list[dict[str, Any]]:
     before = tables.status_quo.set_index("system")[abroad]
     alone = set(tables.combinations.loc[tables.combinations["size"] == 1, "combination"])
     gains = tables.combination_gains[tables.combination_gains["combination"].isin(alone)]
+    rank = {candidate: i for i, candidate in enumerate(ranked)}
+    gains = gains.sort_values("combination", key=lambda c: c.map(rank), kind="stable")
     rows = []
     for r in gains.to_dict("records"):
         more_abroad = r[abroad] - before[r["system"]]
