@@ -155,6 +155,14 @@ def test_docs_quote_the_results(explored):
                     f"| {r.candidate} | {g.system} | {g.gain_pv_MEUR:,.0f} "
                     f"| {g.paid_abroad_pv_MEUR:,.0f} | {g.emissions_change_MtCO2e:+,.1f} |" in DOCS
                 )
+    prices = explored.combination_prices.set_index(["combination", "system", "year"])
+    uk = prices.loc[("EU-UK", "UK", 2026), "price_EUR_per_tCO2e"]
+    observed = next(
+        float(r["observed"])
+        for r in _rows("calibration_check")
+        if (r["system"], r["year"]) == ("UK", "2026")
+    )
+    assert f"UK price in 2026 is {uk:.2f}, {100 * (uk / observed - 1):.1f}% above" in DOCS
     grand = " + ".join(explored.candidates["candidate"].unique())
     assert f"All four candidates gain {combos.loc[grand, GAIN]:,.0f} MEUR" in DOCS
 
