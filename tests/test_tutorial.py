@@ -67,7 +67,7 @@ def _run(name: str, tmp_path: Path) -> dict[str, pd.DataFrame]:
 def test_every_tutorial_has_a_workbook_and_a_table():
     workbooks = {p.stem for p in (ROOT / "inputs" / "tutorial").glob("*.xlsx")}
     assert workbooks == set(EXPECTED)
-    assert len(workbooks) == 13
+    assert len(workbooks) == 14
 
 
 def test_every_column_of_the_expect_tables_is_checked():
@@ -156,3 +156,15 @@ def test_tutorial_border_fee_and_explore_prose_numbers(tmp_path):
     assert members.loc[("A-B", "B"), "gain_pv_MEUR"] == pytest.approx(144, abs=0.005)
     assert members.loc[("A-B", "A"), "gain_pv_MEUR"] == pytest.approx(36, abs=0.005)
     assert members.loc[("A-B", "B"), "paid_abroad_pv_MEUR"] == pytest.approx(192, abs=0.005)
+
+
+def test_tutorial_floor_across_a_link_numbers(tmp_path):
+    """Tutorial 14: B withholds 5 Mt at its floor; A gains 100 MEUR and B loses 100."""
+    book = _run("14_floor_across_a_link", tmp_path)
+    unsold = book["balances"].set_index(KEYS)["unsold_at_floor_MtCO2e"]
+    assert unsold[("linked", "B", 2030)] == pytest.approx(5, abs=0.005)
+    gains = book["gains"].set_index("system")["gain_from_linking_pv_MEUR"]
+    assert gains.to_dict() == pytest.approx({"A": 100, "B": -100}, abs=0.005)
+    shadow = book["shadow_prices"].set_index(["case", "restriction"])
+    floor = shadow.loc[("linked", "price_floor")]
+    assert floor["shadow_price_EUR_per_tCO2e"] == pytest.approx(40, abs=0.005)

@@ -112,6 +112,12 @@ TUTORIALS["12_share_of_cap"] = two_systems(
     SLOPES, NEED, links=[{"from_system": "A", "to_system": "B", "max_transfer_share_of_cap": 0.05}]
 )
 TUTORIALS["13_explore"] = two_systems({**SLOPES, "C": 4.0}, {**NEED, "C": 10.0})
+TUTORIALS["14_floor_across_a_link"] = two_systems(
+    SLOPES,
+    NEED,
+    links=[{"from_system": "A", "to_system": "B"}],
+    price_controls=[{"system": "B", "year": 2030, "floor_price_per_tCO2e": 40}],
+)
 
 
 def main() -> None:
