@@ -439,25 +439,6 @@ def run_combinations(
             append_rows(partial, local.solve(label, members))
             progress(count, total)
         return
-    _on_dask(plan, todo, partial, workers, scheduler, progress)
-
-
-def _on_dask(
-    plan: ExplorePlan,
-    todo: list[tuple[str, tuple[int, ...]]],
-    partial: Path,
-    workers: int,
-    scheduler: str | None,
-    progress: Callable[[int, int], None],
-) -> None:
-    """Solve `todo` on dask; Ctrl-C cancels the rest, what was written stays for --resume."""
-    total, done = len(plan.solvable), len(plan.solvable) - len(todo)
-
-    def finished(count: int) -> None:
-        nonlocal done
-        done += count
-        progress(done, total)
-
     run_on_dask(
         plan.model,
         solve_combinations,
@@ -465,7 +446,9 @@ def _on_dask(
         partial,
         workers=workers,
         scheduler=scheduler,
-        progress=finished,
+        done=total - len(todo),
+        total=total,
+        progress=progress,
     )
 
 

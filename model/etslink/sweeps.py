@@ -144,17 +144,18 @@ def run_draws(
     todo = sorted(set(range(draws)) - finished_draws(partial))
     done = draws - len(todo)
     progress(done, draws)
-    if not todo:
-        return
-
-    def finished(count: int) -> None:
-        nonlocal done
-        done += count
-        progress(done, draws)
-
-    run_on_dask(
-        data, solve_draws, todo, partial, workers=workers, scheduler=scheduler, progress=finished
-    )
+    if todo:
+        run_on_dask(
+            data,
+            solve_draws,
+            todo,
+            partial,
+            workers=workers,
+            scheduler=scheduler,
+            done=done,
+            total=draws,
+            progress=progress,
+        )
 
 
 @dataclass(frozen=True)

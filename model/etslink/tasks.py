@@ -54,7 +54,9 @@ def run_on_dask(
     *,
     workers: int,
     scheduler: str | None,
-    progress: Callable[[int], None],
+    done: int,
+    total: int,
+    progress: Callable[[int, int], None],
 ) -> None:
     """Solve `todo` on dask, appending each task's rows to `partial` as it finishes.
 
@@ -66,7 +68,9 @@ def run_on_dask(
         partial: The gzip CSV the rows are appended to.
         workers: Processes of a new local cluster (ignored with `scheduler`).
         scheduler: The address of a running dask scheduler, or None.
-        progress: Called with the number of items of each task that finishes.
+        done: Items finished before (in `partial` already).
+        total: Items in all.
+        progress: Called with the items finished and `total` as each task finishes.
 
     Ctrl-C cancels the outstanding tasks; what was written stays for --resume.
     """
@@ -80,7 +84,8 @@ def run_on_dask(
         sizes = {future.key: len(task) for future, task in zip(futures, tasks, strict=True)}
         for future in as_completed(futures):
             append_rows(partial, future.result())
-            progress(sizes[future.key])
+            done += sizes[future.key]
+            progress(done, total)
     finally:
         dask.close()
         if dask.cluster is not None:

@@ -77,9 +77,8 @@ def gains_chart(tables: ExploreTables, ranked: list[str], d: ModelData, cols: Co
     by_candidate: dict[str, dict[str, float]] = {c: {} for c in ranked} | {
         c: dict(zip(group["system"], group[gain], strict=True))
         for c, group in rows.groupby("combination", sort=False)
-    }
-    ordered = {c: by_candidate[c] for c in ranked}
-    return gains_by_candidate(ordered, d, f"gain, M{d.currency} (present value {d.base_year})")
+    }  # keys in ranked order: a union keeps the left's order
+    return gains_by_candidate(by_candidate, d, f"gain, M{d.currency} (present value {d.base_year})")
 
 
 def prices_chart(tables: ExploreTables, ranked: pd.DataFrame, cols: Columns, d: ModelData) -> str:
