@@ -63,9 +63,9 @@ def _data(case: Case):  # noqa: ANN202 - ModelData, imported lazily in the child
 def measure_etslink(case: Case) -> dict[str, float]:
     """Time build (Pyomo model and its compile for HiGHS), solve and extraction [s]."""
     from etslink.formulation import build_model
-    from etslink.results import extract_case
-    from etslink.solve import solve_compiled
-    from etslink.stages import compile_case
+    from etslink.outputs.results import extract_case
+    from etslink.solving.solve import solve_compiled
+    from etslink.solving.stages import compile_case
 
     data = _data(case)
     start = time.perf_counter()

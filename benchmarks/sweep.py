@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from etslink.data import UncertainInput  # noqa: E402
+from etslink.inputs.data import UncertainInput  # noqa: E402
 from synthetic import synthetic  # noqa: E402
 
 CAP_SHOCK = UncertainInput("cap", "*", None, "normal", "scale", 1.0, 0.05, None, None, None, None)
@@ -30,9 +30,9 @@ def per_draw(data, draws: int) -> tuple[float, float]:
     import highspy
 
     from etslink.formulation import build_model
-    from etslink.results import extract_draw
-    from etslink.solve import DrawSolver
-    from etslink.uncertainty import perturbed
+    from etslink.inputs.uncertainty import perturbed
+    from etslink.outputs.results import extract_draw
+    from etslink.solving.solve import DrawSolver
 
     drawn = [perturbed(data, i) for i in range(draws + 1)]
     solver = DrawSolver(data)
@@ -71,9 +71,9 @@ def per_draw(data, draws: int) -> tuple[float, float]:
 
 def throughput(draws: int, workers: int) -> float:
     """Return draws per second of a sweep of _workbook_tables() on `workers` processes."""
-    from etslink.pipeline import load_workbook
-    from etslink.sweeps import run_draws
-    from etslink.workbook import write_workbook
+    from etslink.inputs.workbook import write_workbook
+    from etslink.workflows.run import load_workbook
+    from etslink.workflows.sweep import run_draws
 
     with tempfile.TemporaryDirectory() as folder:
         book = Path(folder) / "sweep.xlsx"

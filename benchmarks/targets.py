@@ -60,7 +60,7 @@ def _peak_mb() -> float:
 
 def write_workbook(spec: list, quadratic: bool, path: str) -> dict[str, object]:
     """Write the workbook of a synthetic market."""
-    from etslink.workbook import write_workbook as write
+    from etslink.inputs.workbook import write_workbook as write
 
     write(Path(path), workbook_tables(_data(tuple(spec), quadratic)))
     return {}
@@ -83,8 +83,8 @@ def run_etslink(path: str) -> dict[str, object]:
 
 def write_lps(spec: list, folder: str) -> dict[str, object]:
     """Write the first-stage LPs of both cases as MPS files (linked.mps, autarky.mps)."""
-    from etslink.cases import case_data
     from etslink.formulation import build_model
+    from etslink.solving.cases import case_data
 
     for case, d in case_data(_data(tuple(spec))).items():
         build_model(d).write(f"{folder}/{case}.mps", io_options={"symbolic_solver_labels": True})
@@ -148,9 +148,9 @@ def _equalities(h, index: list[int]) -> list[bool]:  # noqa: ANN001
 
 def sweep_draws(draws: int) -> dict[str, object]:
     """Return ms per draw of both cases: etslink's case solvers and warm bare re-solves."""
-    from etslink.data import UncertainInput
-    from etslink.sweeps import CaseSolver
-    from etslink.uncertainty import perturbed
+    from etslink.inputs.data import UncertainInput
+    from etslink.inputs.uncertainty import perturbed
+    from etslink.workflows.sweep import CaseSolver
 
     shock = UncertainInput(
         "cap", "*", None, "normal", "scale", 1.0, CAP_SHOCK_SD, None, None, None, None
@@ -193,7 +193,7 @@ def fixed_point_steps(steps: int) -> dict[str, object]:
     import numpy as np
 
     from etslink.formulation import build_model
-    from etslink.stages import compile_case
+    from etslink.solving.stages import compile_case
 
     data = _data(BIG)
     rng = np.random.default_rng(0)

@@ -31,8 +31,8 @@ from buildkit import (
     search_factors,
     write_csv,
 )
-from etslink.results import CaseResults
-from etslink.workbook import write_workbook
+from etslink.inputs.workbook import write_workbook
+from etslink.outputs.results import CaseResults
 
 DATA = Path(__file__).with_name("data")
 YEARS = range(2018, 2031)

@@ -29,7 +29,7 @@ from buildkit import (
     search_factors,
     write_csv,
 )
-from etslink.workbook import write_workbook
+from etslink.inputs.workbook import write_workbook
 
 DATA = Path(__file__).with_name("data") / "explore"
 FIRST_YEAR = 2026

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from etslink.pipeline import load_workbook
-from etslink.results import CaseResults, extract_case
-from etslink.solve import solve_case
-from etslink.workbook import write_workbook
+from etslink.inputs.workbook import write_workbook
+from etslink.outputs.results import CaseResults, extract_case
+from etslink.solving.solve import solve_case
+from etslink.workflows.run import load_workbook
 
 Table = list[dict[str, Any]]
 PRICE_TOLERANCE = 1e-9

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from etslink.cli import main
-from etslink.pipeline import load_workbook, run_cases
-from etslink.results import Results
-from etslink.workbook import write_workbook
+from etslink.inputs.workbook import write_workbook
+from etslink.outputs.results import Results
+from etslink.workflows.run import load_workbook, run_cases
 
 Tables = dict[str, list[dict[str, Any]]]
 BASELINE = 100.0  # MtCO2e, every system-year of the known-answer cases
@@ -107,7 +107,7 @@ def solve_data(workbook: Callable[[Tables], Path]) -> Callable[..., Results]:
     per tCO2e], quantity [MtCO2e]) that no sheet carries yet."""
     import dataclasses
 
-    from etslink.data import SupplyStep
+    from etslink.inputs.data import SupplyStep
 
     def run(tables: Tables, steps: list[tuple[str, int, float, float]]) -> Results:
         data, _ = load_workbook(workbook(tables))

@@ -16,7 +16,7 @@ import etslink
 from conftest import EXAMPLE, linear_case
 from etslink.cli import main
 from etslink.errors import InputError
-from etslink.sweeps import DRAWS_FILE
+from etslink.outputs.products import DRAWS_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = (
@@ -209,8 +209,8 @@ def test_import_is_light():
 
 @pytest.mark.unit
 def test_run_and_sweep_stay_the_api_functions_once_every_module_is_imported():
-    import etslink.pipeline
-    import etslink.sweeps  # noqa: F401 - imported for the check below
+    import etslink.workflows.run
+    import etslink.workflows.sweep  # noqa: F401 - imported for the check below
 
     assert etslink.run is etslink.api.run
     assert etslink.sweep is etslink.api.sweep

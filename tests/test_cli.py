@@ -210,7 +210,7 @@ def test_internal_error_goes_to_a_log(monkeypatch, tmp_path, capsys):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("etslink.pipeline.read_workbook", broken)
+    monkeypatch.setattr("etslink.workflows.run.read_workbook", broken)
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     code, _, err = _run(["validate", EXAMPLE], capsys)
     assert code == 1

@@ -18,7 +18,9 @@ import pytest
 
 from conftest import linear_case
 from etslink.cli import main
-from etslink.compare import (
+from etslink.errors import InputError
+from etslink.inputs.workbook import write_workbook
+from etslink.workflows.compare import (
     BASE_SCENARIO,
     KEYS,
     SCENARIO,
@@ -26,8 +28,6 @@ from etslink.compare import (
     compare_runs,
     write_comparison,
 )
-from etslink.errors import InputError
-from etslink.workbook import write_workbook
 
 C = {"A": 2.0, "B": 8.0}  # MAC slopes [EUR/tCO2e per MtCO2e]
 NEEDS = {  # required abatement [MtCO2e] and whether A and B are linked, per scenario
@@ -321,7 +321,7 @@ def test_no_output_folder_is_left_behind_on_error(comparison, runs, tmp_path, mo
     def fail(*_args):
         raise RuntimeError("report failed")
 
-    monkeypatch.setattr("etslink.report.compare.write_comparison_report", fail)
+    monkeypatch.setattr("etslink.outputs.report.compare.write_comparison_report", fail)
     with pytest.raises(RuntimeError, match="report failed"):
         write_comparison(comparison, out)
     assert list(tmp_path.iterdir()) == []  # neither the folder nor its temporary twin

@@ -8,7 +8,7 @@ import pytest
 from conftest import EXAMPLE
 from etslink.formulation import HOLDINGS, RESTRICTIONS, VARIABLES, build_model
 from etslink.formulation.compliance import PRICE_ROWS
-from etslink.pipeline import load_workbook
+from etslink.workflows.run import load_workbook
 
 pytestmark = pytest.mark.unit
 
@@ -43,8 +43,8 @@ def test_tags_are_unique():
 
 
 def test_every_uncertain_parameter_of_the_schema_moves_model_inputs():
-    from etslink.formulation.parameters import INDEX, SWEPT
-    from etslink.schema import UNCERTAIN_PARAMETERS
+    from etslink.inputs.schema import UNCERTAIN_PARAMETERS
+    from etslink.instruments.parameters import INDEX, SWEPT
 
     assert set(SWEPT) == set(UNCERTAIN_PARAMETERS)
     assert {name for names in SWEPT.values() for name in names} <= set(INDEX)

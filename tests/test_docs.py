@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from etslink.schema import render_markdown
+from etslink.inputs.schema import render_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 TAG = re.compile(r"\(([EB]\d+)\)")
@@ -16,7 +16,8 @@ pytestmark = pytest.mark.unit
 
 
 def _code_tags() -> set[str]:
-    files = (ROOT / "model" / "etslink" / "formulation").glob("*.py")
+    package = ROOT / "model" / "etslink"
+    files = [*(package / "formulation").glob("*.py"), *(package / "instruments").glob("*.py")]
     return {tag for f in files for tag in TAG.findall(f.read_text())}
 
 
@@ -29,4 +30,5 @@ def test_every_equation_in_the_code_is_documented_and_vice_versa():
 
 def test_workbook_reference_is_generated_from_the_schema():
     text = (ROOT / "docs" / "workbook.md").read_text()
-    assert text == render_markdown(), "regenerate: python -m etslink.schema > docs/workbook.md"
+    regenerate = "regenerate: python -m etslink.inputs.schema > docs/workbook.md"
+    assert text == render_markdown(), regenerate

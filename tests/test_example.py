@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLE, csv_rows, load_builder
-from etslink.pipeline import load_workbook
+from etslink.workflows.run import load_workbook
 
 DATA = EXAMPLE.parent / "data"
 STATUSES = ("reported", "derived", "assumed")

@@ -17,8 +17,8 @@ import pytest
 import etslink
 from conftest import linear_case
 from etslink.cli import main
-from etslink.exploration import MINTS, PARTIAL_FILE, STATUS_QUO, ExploreSolver, plan_explore
-from etslink.tasks import append_rows
+from etslink.workflows.batch import append_rows
+from etslink.workflows.explore import MINTS, PARTIAL_FILE, STATUS_QUO, ExploreSolver, plan_explore
 
 pytestmark = pytest.mark.solve
 
@@ -60,7 +60,7 @@ def prices_of(pairs, systems=C):
 @pytest.fixture(scope="module")
 def four(tmp_path_factory):
     """The four-system case explored once (every combination of the six pairs)."""
-    from etslink.workbook import write_workbook
+    from etslink.inputs.workbook import write_workbook
 
     path = tmp_path_factory.mktemp("explore") / "four.xlsx"
     write_workbook(path, linear_case(C, R))
@@ -296,7 +296,7 @@ def _x_extent(svg: str, gid: str) -> tuple[float, float]:
 
 def test_gains_chart_stacks_gains_right_and_losses_left(four):
     """One bar per candidate, a segment per system, widths in proportion to the gains."""
-    from etslink.report.charts import gains_by_candidate
+    from etslink.outputs.report.charts import gains_by_candidate
 
     gains = {"A-B": {"A": 30.0, "B": 10.0}, "C-D": {"C": 20.0, "D": -10.0}}
     svg = gains_by_candidate(gains, four.data, "MEUR")

@@ -10,8 +10,8 @@ import pytest
 
 import etslink
 from conftest import EXAMPLE, csv_rows, load_builder
-from etslink.pipeline import load_workbook
-from etslink.workbook import write_workbook
+from etslink.inputs.workbook import write_workbook
+from etslink.workflows.run import load_workbook
 
 WORKBOOK = EXAMPLE.with_name("explore.xlsx")
 DATA = EXAMPLE.parent / "data" / "explore"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import BASELINE, linear_case
-from etslink.pipeline import load_workbook, run_cases
+from etslink.workflows.run import load_workbook, run_cases
 
 pytestmark = pytest.mark.solve
 

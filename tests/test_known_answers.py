@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import BASELINE, Tables, linear_case
-from etslink.report.story import group_stories
+from etslink.outputs.report.story import group_stories
 
 QP = 1e-5  # HiGHS QP duals are less exact than LP ones
 LP = 1e-7

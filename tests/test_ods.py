@@ -21,9 +21,9 @@ import etslink
 from conftest import Tables, linear_case
 from etslink.cli import main
 from etslink.errors import InputError, Issue
-from etslink.schema import sheet as sheet_named
-from etslink.validate import validate
-from etslink.workbook import _scan_ods, read_workbook, write_workbook
+from etslink.inputs.schema import sheet as sheet_named
+from etslink.inputs.validate import validate
+from etslink.inputs.workbook import _scan_ods, read_workbook, write_workbook
 
 _NAMESPACES = " ".join(
     f'xmlns:{prefix}="urn:oasis:names:tc:opendocument:xmlns:{name}"'

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 
 from conftest import EXAMPLE
-from etslink.pipeline import load_workbook
+from etslink.workflows.run import load_workbook
 
 pytestmark = pytest.mark.solve
 

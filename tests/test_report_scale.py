@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from conftest import linear_case
-from etslink.pipeline import load_workbook, run_cases
-from etslink.report.html import LINES_MAX, MAC_PANELS, ROWS_SHOWN, fold, write_report
-from etslink.report.story import HEADLINE_GROUPS, name_list, price_levels
-from etslink.results import Results
-from etslink.workbook import write_workbook
+from etslink.inputs.workbook import write_workbook
+from etslink.outputs.report.html import LINES_MAX, MAC_PANELS, ROWS_SHOWN, fold, write_report
+from etslink.outputs.report.story import HEADLINE_GROUPS, name_list, price_levels
+from etslink.outputs.results import Results
+from etslink.workflows.run import load_workbook, run_cases
 
 YEARS = (2030, 2031, 2032)
 CLUSTER = 5

@@ -8,9 +8,9 @@ import dataclasses
 import pytest
 
 from conftest import BASELINE, linear_case
-from etslink.data import ReserveRule
-from etslink.pipeline import load_workbook, run_cases
-from etslink.reserve import intake, release, reserve_path
+from etslink.inputs.data import ReserveRule
+from etslink.instruments.reserve import intake, release, reserve_path
+from etslink.workflows.run import load_workbook, run_cases
 
 EU = ReserveRule("EU", (2019,), intake_threshold_MtCO2e=833.0, intake_rate=0.24)
 """The EU rule to 2023: 24% of the TNAC above 833 M allowances (Decision (EU) 2015/1814)."""

@@ -11,8 +11,8 @@ from openpyxl.drawing.spreadsheet_drawing import OneCellAnchor, TwoCellAnchor
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from etslink.report.excel import TableBook
-from etslink.report.sweep import write_sweep_workbook
+from etslink.outputs.report.excel import TableBook
+from etslink.outputs.report.sweep import write_sweep_workbook
 
 EMU_PER_PX = 9525
 DEFAULT_ROW_PX = 20  # 15 pt

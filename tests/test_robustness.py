@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from etslink.cli import main
-from etslink.schema import SHEETS
+from etslink.inputs.schema import SHEETS
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "example.xlsx"
 SHEET_NAMES = [s.name for s in SHEETS]

@@ -10,9 +10,10 @@ import pytest
 
 from conftest import linear_case
 from etslink.cli import main
-from etslink.pipeline import load_workbook
-from etslink.sweeps import DRAWS_FILE, solve_draw, total_gain_by_draw
-from etslink.tasks import append_rows
+from etslink.outputs.products import DRAWS_FILE
+from etslink.workflows.batch import append_rows
+from etslink.workflows.run import load_workbook
+from etslink.workflows.sweep import solve_draw, total_gain_by_draw
 
 pytestmark = pytest.mark.solve
 
@@ -110,7 +111,7 @@ def test_a_workbook_with_a_reserve_sweeps_each_draw_at_its_market_equilibrium(wo
     e = 100 - p/2 and all allowances used: 2e = 4 + (c - 2) + 90 - 0.5 (2 + c - e), so
     e = (91 + c/2) / 1.5 for a drawn 2030 cap c in 90..100 (the 2030 bank stays above 1).
     """
-    from etslink.uncertainty import perturbed
+    from etslink.inputs.uncertainty import perturbed
 
     tables = linear_case(
         {"A": 2.0},
@@ -145,7 +146,7 @@ def test_a_workbook_with_a_reserve_sweeps_each_draw_at_its_market_equilibrium(wo
 
 def test_a_sweep_keeps_the_workbooks_limited_foresight(workbook):
     """With one year of foresight each drawn year stands alone: p = c * (baseline - cap)."""
-    from etslink.uncertainty import perturbed
+    from etslink.inputs.uncertainty import perturbed
 
     tables = linear_case(
         {"A": 2.0},

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from etslink.cli import main
-from etslink.pipeline import load_workbook, run_cases
+from etslink.workflows.run import load_workbook, run_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = (ROOT / "docs" / "tutorial.md").read_text()

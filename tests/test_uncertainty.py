@@ -9,8 +9,8 @@ import pytest
 
 from conftest import BASELINE, linear_case
 from etslink.cli import main
-from etslink.pipeline import load_workbook
-from etslink.uncertainty import perturbed
+from etslink.inputs.uncertainty import perturbed
+from etslink.workflows.run import load_workbook
 
 pytestmark = pytest.mark.unit
 YEARS = (2030, 2031)

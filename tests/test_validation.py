@@ -480,7 +480,7 @@ def test_a_reader_warning_goes_to_the_log_not_the_terminal(workbook, tmp_path, c
     book["emissions"]["D2"] = 1e10
     book["emissions"]["D2"].number_format = "[h]:mm"
     book.save(path)
-    with caplog.at_level("INFO", logger="etslink.workbook"):
+    with caplog.at_level("INFO", logger="etslink.inputs.workbook"):
         err = _rejects(path, tmp_path, capsys, 'emissions!D2 (cap_MtCO2e): "#VALUE!" is not a')
     assert "UserWarning" not in err
     assert "Cell D2 is marked as a date" in caplog.text

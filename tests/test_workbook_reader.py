@@ -16,7 +16,7 @@ import pytest
 
 from conftest import linear_case
 from etslink.cli import main
-from etslink.workbook import read_workbook
+from etslink.inputs.workbook import read_workbook
 
 pytestmark = pytest.mark.unit
 

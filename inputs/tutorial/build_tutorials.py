@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from etslink.workbook import write_workbook
+from etslink.inputs.workbook import write_workbook
 
 HERE = Path(__file__).parent
 BASELINE = 100.0

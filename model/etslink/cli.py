@@ -157,7 +157,7 @@ def _print_warnings(warnings: list[Issue]) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from etslink.pipeline import load_workbook
+    from etslink.workflows.run import load_workbook
 
     data, warnings = load_workbook(args.workbook)
     _print_warnings(warnings)
@@ -169,7 +169,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _template(args: argparse.Namespace) -> int:
-    from etslink.workbook import write_template
+    from etslink.inputs.workbook import write_template
 
     path: Path = args.path
     if path.exists():
@@ -220,8 +220,8 @@ def _stages(quiet: bool) -> Iterator[Callable[[str], None]]:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from etslink.compare import compare_runs, write_comparison
-    from etslink.runrecord import check_output_dir, utc_stamp
+    from etslink.outputs.runrecord import check_output_dir, utc_stamp
+    from etslink.workflows.compare import compare_runs, write_comparison
 
     out: Path = args.out or Path("outputs") / "compare" / utc_stamp()
     check_output_dir(out)
@@ -232,8 +232,9 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from etslink.api import solve_workbook, write_run
-    from etslink.runrecord import check_output_dir, utc_stamp
+    from etslink.outputs.products import write_run
+    from etslink.outputs.runrecord import check_output_dir, utc_stamp
+    from etslink.workflows.run import solve_workbook
 
     started = utc_stamp()
     out: Path = args.out or Path("outputs") / args.workbook.stem / started
@@ -254,8 +255,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from etslink.runrecord import check_output_dir, utc_stamp
-    from etslink.sweeps import DRAWS_FILE, plan_sweep, solve_sweep, write_sweep
+    from etslink.outputs.products import DRAWS_FILE, write_sweep
+    from etslink.outputs.runrecord import check_output_dir, utc_stamp
+    from etslink.workflows.sweep import plan_sweep, solve_sweep
 
     started = utc_stamp()
     out = _resumable_out(args, "sweep", started)
@@ -279,7 +281,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _resumable_out(args: argparse.Namespace, what: str, started: str) -> Path:
     """Return the output folder of a sweep or explore, checked (--resume needs --out)."""
-    from etslink.runrecord import check_output_dir
+    from etslink.outputs.runrecord import check_output_dir
 
     if args.resume and args.out is None:
         reject(
@@ -306,8 +308,9 @@ def _partial_folder(out: Path, resume: bool, what: str) -> Path:
 
 
 def _explore(args: argparse.Namespace) -> int:
-    from etslink.exploration import PARTIAL_FILE, plan_explore, solve_explore, write_explore
-    from etslink.runrecord import check_output_dir, utc_stamp
+    from etslink.outputs.products import write_explore
+    from etslink.outputs.runrecord import check_output_dir, utc_stamp
+    from etslink.workflows.explore import PARTIAL_FILE, plan_explore, solve_explore
 
     started = utc_stamp()
     if args.workers < 1:
@@ -335,7 +338,7 @@ def _print_explore(result: Any, out: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from etslink.columns import Columns
+    from etslink.outputs.columns import Columns
 
     cur = result.data.currency
     gain = Columns(cur).money("gain", pv=True)
@@ -371,7 +374,7 @@ def _print_summary(results: Any, out: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from etslink.report.story import headline_year, price_change_table
+    from etslink.outputs.report.story import headline_year, price_change_table
 
     cur, year = results.data.currency, headline_year(results.data)
     table = Table(title=f"Prices {year}, {cur} per tCO2e")
@@ -430,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except InputError as exc:
-        from etslink.schema import SHEETS
+        from etslink.inputs.schema import SHEETS
 
         in_workbook = any(i.sheet in {s.name for s in SHEETS} for i in exc.issues)
         header = f"The workbook has {len(exc.issues)} problem(s):" if in_workbook else "Stopped:"

@@ -99,3 +99,28 @@ class InfeasibleError(EtslinkError):
 
 class SolverTroubleError(EtslinkError):
     """The solver stopped without an optimal solution (time limit, numerics); exit code 4."""
+
+
+def messages(issues: list[Issue]) -> list[str]:
+    """Return every issue's message, without repeats, in the order `etslink run` prints them."""
+    # InputError is where that order is defined; all messages are kept (the CLI shows 50)
+    return [issue.message() for issue in InputError(issues).issues]
+
+
+class WorkbookError(EtslinkError):
+    """The workbook, or the file given as one, has problems; nothing was solved.
+
+    Not a subclass of `InputError`: that error's `issues` are `Issue` records, and here they
+    are the messages, as the contract says. The `InputError` is this error's `__cause__`.
+
+    Attributes:
+        issues: The messages `etslink run` prints, all of them and in its order, each
+            `<sheet>!<cell> (<column>): <what is wrong>. Fix: <action>.`
+        details: The same problems as `Issue` records (sheet, Excel row, cell, column,
+            problem, fix), for programs that point at cells.
+    """
+
+    def __init__(self, issues: list[Issue]) -> None:
+        self.details = InputError(issues).issues
+        self.issues = [issue.message() for issue in self.details]
+        super().__init__(format_issues(self.details))

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from etslink.data import ModelData
-from etslink.formulation import abatement, compliance, links, offsets, price_controls
-from etslink.formulation.abatement import add_abatement
-from etslink.formulation.compliance import add_banking, add_compliance, add_shortfall
-from etslink.formulation.declarations import Holding, Restriction, Variable
-from etslink.formulation.links import add_links
+from etslink.formulation import compliance
+from etslink.formulation.compliance import add_compliance, add_shortfall
 from etslink.formulation.objective import add_objective
-from etslink.formulation.offsets import add_offsets
-from etslink.formulation.parameters import add_parameters
-from etslink.formulation.price_controls import add_price_controls
-from etslink.formulation.reserve import add_reserve_supply
-from etslink.formulation.sets import add_sets
+from etslink.inputs.data import ModelData
+from etslink.instruments import abatement, banking, links, offsets, price_controls
+from etslink.instruments.abatement import add_abatement
+from etslink.instruments.banking import add_banking
+from etslink.instruments.declarations import Holding, Restriction, Variable
+from etslink.instruments.links import add_links
+from etslink.instruments.offsets import add_offsets
+from etslink.instruments.parameters import add_parameters
+from etslink.instruments.price_controls import add_price_controls
+from etslink.instruments.reserve import add_reserve_supply
+from etslink.instruments.sets import add_sets
 
 VARIABLES: tuple[Variable, ...] = (
     *abatement.VARIABLES,
     *links.VARIABLES,
     *offsets.VARIABLES,
     *price_controls.VARIABLES,
+    *banking.VARIABLES,
     *compliance.VARIABLES,
 )
 """Every variable component of the model, with its role in the two stages."""
@@ -29,7 +32,7 @@ RESTRICTIONS: tuple[Restriction, ...] = (
     *links.RESTRICTIONS,
     *offsets.RESTRICTIONS,
     *price_controls.RESTRICTIONS,
-    *compliance.RESTRICTIONS,
+    *banking.RESTRICTIONS,
 )
 """Every constraint component whose shadow price `shadow_prices` reports, in table order."""
 HOLDINGS: tuple[Holding, ...] = price_controls.HOLDINGS

@@ -6,7 +6,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from etslink.data import ModelData
+from etslink.inputs.data import ModelData
 
 
 def add_objective(

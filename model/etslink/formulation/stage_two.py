@@ -13,9 +13,9 @@ from typing import Any, Protocol
 
 import pyomo.environ as pyo
 
-from etslink.data import AbatementStep, Forest, ModelData, OffsetOffer
 from etslink.formulation import VARIABLES
-from etslink.formulation.declarations import Role, Values
+from etslink.inputs.data import AbatementStep, Forest, ModelData, OffsetOffer
+from etslink.instruments.declarations import Role, Values
 
 LATER_YEAR_WEIGHT = 1e-4
 """(E14) Each year after the first weighs a transfer this much more (less with

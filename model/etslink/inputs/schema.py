@@ -1,0 +1,1011 @@
+"""Input sheets and columns: type, unit, default, bounds and meaning.
+
+This module is the one source for the workbook reader, the validator, the template
+workbook and `docs/workbook.md`. It follows `workbook-contract.md` (v1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["text", "number", "integer", "year", "yesno", "choice"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One input column (or one `settings` key).
+
+    Attributes:
+        name: Header as written in the contract (matched case-insensitively).
+        kind: How the cell is read: free text, a number, a whole year, yes/no or a choice.
+        doc: What the column means, in the analyst's words.
+        unit: Unit of a number, e.g. "MtCO2e" or "CUR per tCO2e" ("" if none).
+        required: A blank cell is an error.
+        default: Value of a blank optional cell; None leaves it blank (meaning in `doc`).
+        default_doc: How the default reads in the docs when it is not a plain value.
+        minimum: Smallest allowed number (inclusive unless `exclusive_minimum`).
+        exclusive_minimum: The minimum itself is not allowed.
+        maximum: Largest allowed number (inclusive).
+        choices: Allowed values of a `choice` column (lower case).
+        ref: The id this column refers to: "system" or "offset_type".
+    """
+
+    name: str
+    kind: Kind
+    doc: str
+    unit: str = ""
+    required: bool = False
+    default: object = None
+    default_doc: str = ""
+    minimum: float | None = None
+    exclusive_minimum: bool = False
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    ref: str | None = None
+
+    @property
+    def is_id(self) -> bool:
+        """Return whether the column holds a system id or an offset type (text ids)."""
+        return self.ref is not None or self.name in ("system", "offset_type")
+
+    def default_text(self) -> str:
+        """Return how the default reads in the docs and the template."""
+        if self.required:
+            return "required"
+        if self.default_doc:
+            return self.default_doc
+        return "blank" if self.default is None else str(self.default)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One input sheet: one header row, one record per row.
+
+    Attributes:
+        name: Sheet name as written in the contract (matched case-insensitively).
+        doc: What one row means.
+        columns: The sheet's columns, in template order.
+        required: The workbook must have this sheet.
+        key: Columns whose values must be unique together (a duplicate is an error).
+        examples: Rows of the template workbook, in column order; together they validate.
+    """
+
+    name: str
+    doc: str
+    columns: tuple[Column, ...]
+    required: bool = False
+    key: tuple[str, ...] = ()
+    examples: tuple[tuple[object, ...], ...] = ()
+
+    def column(self, name: str) -> Column:
+        """Return the column called `name`."""
+        return next(c for c in self.columns if c.name == name)
+
+
+def _system() -> Column:
+    return Column("system", "text", "System id, as on sheet systems.", required=True, ref="system")
+
+
+def _year() -> Column:
+    return Column("year", "year", "Year.", required=True)
+
+
+def _first_last(what: str) -> tuple[Column, Column]:
+    return (
+        Column("first_year", "year", f"First year in which {what}.", default_doc="the first year"),
+        Column("last_year", "year", f"Last year in which {what}.", default_doc="the last year"),
+    )
+
+
+SETTINGS_KEYS: tuple[Column, ...] = (
+    Column("scenario_name", "text", "Label used in outputs.", default_doc="workbook file name"),
+    Column(
+        "currency",
+        "text",
+        "Currency code used in output column names, e.g. EUR, USD.",
+        default="EUR",
+    ),
+    Column(
+        "base_year", "year", "Year to which costs are discounted.", default_doc="first model year"
+    ),
+    Column(
+        "discount_rate",
+        "number",
+        "Discount rate per year as a fraction (5% = 0.05).",
+        unit="1/year",
+        default=0.0,
+        minimum=0.0,
+        maximum=0.5,
+    ),
+    Column(
+        "draws",
+        "integer",
+        "Number of draws of `etslink sweep`.",
+        default=100,
+        minimum=1,
+        maximum=100_000,
+    ),
+    Column(
+        "seed",
+        "integer",
+        "Base seed of `etslink sweep`; draw i uses the seed (seed, i).",
+        default=0,
+        minimum=0,
+    ),
+    Column(
+        "foresight_years",
+        "integer",
+        "Limited foresight: the years are decided one at a time, each plan seeing this many "
+        "years (allowances banked past its last year are worth nothing in it); blank = "
+        "perfect foresight over all years.",
+        unit="years",
+        default_doc="perfect foresight",
+        minimum=1,
+    ),
+    Column(
+        "transfer_timing",
+        "choice",
+        "When allowances cross a border where the least-cost plan leaves it open (linked "
+        "systems with banking): earliest = surrendered abroad as soon as the plan allows (the "
+        "exporter's bank stays small); latest = each system banks its own allowances and they "
+        "move when needed. Prices and the present value of costs do not depend on it, except "
+        "through a reserve (sheet msr), which reads each system's own bank.",
+        default="earliest",
+        choices=("earliest", "latest"),
+    ),
+)
+
+SETTINGS = Sheet(
+    "settings",
+    "One row per setting: `key` names the setting, `value` holds it.",
+    (
+        Column("key", "text", "Setting name (see the table of keys).", required=True),
+        Column("value", "text", "Setting value."),
+    ),
+    required=True,
+    key=("key",),
+    examples=(
+        ("scenario_name", "template"),
+        ("currency", "EUR"),
+        ("base_year", 2030),
+        ("discount_rate", 0.05),
+        ("draws", 100),
+        ("seed", 0),
+    ),
+)
+
+SYSTEMS = Sheet(
+    "systems",
+    "One row per emissions trading system.",
+    (
+        Column("system", "text", "Short unique id, e.g. EU, CH, CA, QC.", required=True),
+        Column("name", "text", "Display name.", default_doc="the id"),
+        Column(
+            "banking",
+            "yesno",
+            "Unused allowances may be carried to the system's next year.",
+            default="yes",
+            choices=("yes", "no"),
+        ),
+        Column(
+            "borrowing_limit_MtCO2e",
+            "number",
+            "How far the bank may go below zero (borrowing from future years).",
+            unit="MtCO2e",
+            default=0.0,
+            minimum=0.0,
+        ),
+        Column(
+            "initial_bank_MtCO2e",
+            "number",
+            "Allowances banked before the first model year.",
+            unit="MtCO2e",
+            default=0.0,
+            minimum=0.0,
+        ),
+    ),
+    required=True,
+    key=("system",),
+    examples=(("A", "System A", "yes", 0, 0), ("B", "System B", "yes", 0, 0)),
+)
+
+EMISSIONS = Sheet(
+    "emissions",
+    "One row per system and year; a system takes part in exactly the years it has rows for.",
+    (
+        _system(),
+        _year(),
+        Column(
+            "baseline_MtCO2e",
+            "number",
+            "Emissions with no carbon price.",
+            unit="MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "cap_MtCO2e",
+            "number",
+            "Allowances issued that year.",
+            unit="MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+    ),
+    required=True,
+    key=("system", "year"),
+    examples=(("A", 2030, 100, 90), ("B", 2030, 100, 80)),
+)
+
+MAC_LINEAR = Sheet(
+    "mac_linear",
+    "Linear marginal abatement cost MAC(a) = intercept + slope * a; cost is "
+    "intercept*a + slope*a^2/2 (M CUR).",
+    (
+        _system(),
+        _year(),
+        Column(
+            "intercept_per_tCO2e",
+            "number",
+            "MAC of the first tonne abated.",
+            unit="CUR per tCO2e",
+            default=0.0,
+            minimum=0.0,
+        ),
+        Column(
+            "slope_per_tCO2e_per_MtCO2e",
+            "number",
+            "Increase of the MAC per MtCO2e abated.",
+            unit="CUR per tCO2e per MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "max_abatement_MtCO2e",
+            "number",
+            "Most that can be abated on this curve.",
+            unit="MtCO2e",
+            default_doc="the baseline",
+            minimum=0.0,
+        ),
+    ),
+    key=("system", "year"),
+    examples=(("A", 2030, 0, 2, 50), ("B", 2030, 0, 8, 50)),
+)
+
+MAC_STEPS = Sheet(
+    "mac_steps",
+    "Stepwise abatement options: each abates up to its quantity at a constant unit cost.",
+    (
+        _system(),
+        _year(),
+        Column("option", "text", "Label of the option.", required=True),
+        Column(
+            "abatement_MtCO2e",
+            "number",
+            "Most that the option abates.",
+            unit="MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "cost_per_tCO2e",
+            "number",
+            "Unit cost of the option.",
+            unit="CUR per tCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+    ),
+    key=("system", "year", "option"),
+    examples=(("A", 2030, "fuel switch", 5, 30),),
+)
+
+LINKS = Sheet(
+    "links",
+    "Which allowances may be surrendered where.",
+    (
+        Column(
+            "from_system", "text", "The system whose allowances move.", required=True, ref="system"
+        ),
+        Column(
+            "to_system",
+            "text",
+            "The system that accepts them for compliance.",
+            required=True,
+            ref="system",
+        ),
+        Column(
+            "direction",
+            "choice",
+            "one-way: to_system accepts from_system's units; two-way: both accept each other's.",
+            default="two-way",
+            choices=("one-way", "two-way"),
+        ),
+        Column(
+            "exchange_rate",
+            "number",
+            "Tonnes of compliance in to_system per allowance of from_system; a two-way link "
+            "uses the reciprocal in the reverse direction.",
+            unit="tCO2e per allowance",
+            default=1.0,
+            minimum=0.0,
+            exclusive_minimum=True,
+        ),
+        Column(
+            "max_transfer_MtCO2e",
+            "number",
+            "Per year and per direction, in from_system allowances; blank = unlimited.",
+            unit="MtCO2e",
+            default_doc="unlimited",
+            minimum=0.0,
+        ),
+        *_first_last("the link is active"),
+        Column(
+            "transfer_fee_per_tCO2e",
+            "number",
+            "Border fee per allowance moved (in the exporting system's allowances), in either "
+            "direction of a two-way link, paid by the importing system's firms to its own "
+            "government: the importer's price exceeds the exporter's by it when the link is "
+            "used.",
+            unit="CUR per tCO2e",
+            default=0.0,
+            minimum=0.0,
+        ),
+        Column(
+            "max_transfer_share_of_cap",
+            "number",
+            "Per year and direction: compliance the link may provide (in the importing "
+            "system's tonnes) as a fraction of the importing system's cap that year; blank = "
+            "no such limit.",
+            unit="fraction",
+            default_doc="no limit",
+            minimum=0.0,
+        ),
+    ),
+    examples=(("A", "B", "two-way", 1, None, 2030, 2030, 0, None),),
+)
+
+CANDIDATE_LINKS = Sheet(
+    "candidate_links",
+    "A link that `etslink explore` tries on top of the workbook's own links (read by "
+    "`explore`, ignored by `run`). Rows with the same `candidate` form one candidate (e.g. a "
+    "link whose limit changes over time). Without this sheet, `explore` tries every pair of "
+    "systems that are not directly linked and share a year, as an unrestricted two-way "
+    "link at rate 1.",
+    (
+        Column(
+            "candidate",
+            "text",
+            "Id of the candidate, used in the outputs; rows with the same id are tried together.",
+            default_doc="FROM-TO",
+        ),
+        *LINKS.columns,
+    ),
+)
+
+OFFSETS = Sheet(
+    "offsets",
+    "Supply of offset credits; several rows for one type and year form a stepwise supply "
+    "curve. Credits are used in the year they are bought.",
+    (
+        Column("offset_type", "text", "Credit type, e.g. CDM.", required=True),
+        _year(),
+        Column(
+            "supply_MtCO2e",
+            "number",
+            "Credits offered at this price.",
+            unit="MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "price_per_tCO2e",
+            "number",
+            "Price asked for these credits.",
+            unit="CUR per tCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+    ),
+    examples=(("CDM", 2030, 10, 5),),
+)
+
+OFFSET_RULES = Sheet(
+    "offset_rules",
+    "Which systems accept which credits, and how many.",
+    (
+        _system(),
+        Column(
+            "offset_type",
+            "text",
+            "Credit type, as on sheet offsets.",
+            required=True,
+            ref="offset_type",
+        ),
+        Column(
+            "max_share_of_emissions",
+            "number",
+            "Most credits as a fraction of the system's emissions that year (8% = 0.08); "
+            "blank = no share limit.",
+            unit="fraction",
+            default_doc="no limit",
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        Column(
+            "max_MtCO2e",
+            "number",
+            "Most credits per year; blank = no quantity limit.",
+            unit="MtCO2e",
+            default_doc="no limit",
+            minimum=0.0,
+        ),
+        *_first_last("the system accepts the credits"),
+    ),
+    examples=(("A", "CDM", 0.08, None, 2030, 2030),),
+)
+
+PRICE_CONTROLS = Sheet(
+    "price_controls",
+    "Price floor and ceiling per system and year.",
+    (
+        _system(),
+        _year(),
+        Column(
+            "floor_price_per_tCO2e",
+            "number",
+            "Allowances go unsold rather than trade below it; blank = no floor.",
+            unit="CUR per tCO2e",
+            default_doc="no floor",
+            minimum=0.0,
+        ),
+        Column(
+            "ceiling_price_per_tCO2e",
+            "number",
+            "Extra allowances are sold at this price; blank = no ceiling.",
+            unit="CUR per tCO2e",
+            default_doc="no ceiling",
+            minimum=0.0,
+        ),
+        Column(
+            "ceiling_reserve_MtCO2e",
+            "number",
+            "How many extra allowances exist at the ceiling; blank = unlimited.",
+            unit="MtCO2e",
+            default_doc="unlimited",
+            minimum=0.0,
+        ),
+    ),
+    key=("system", "year"),
+    examples=(("A", 2030, 10, 200, None),),
+)
+
+SUPPLY_STEPS = Sheet(
+    "supply_steps",
+    "Price-triggered allowance supply: a step of a system-year's supply curve. Several rows "
+    "per system-year form a step curve; the floor and ceiling of price_controls still work.",
+    (
+        _system(),
+        _year(),
+        Column(
+            "trigger_price_per_tCO2e",
+            "number",
+            "The price at which the step acts.",
+            unit="CUR per tCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "quantity_MtCO2e",
+            "number",
+            "Positive: extra allowances sold once the price reaches the trigger (cost "
+            "containment reserve, price containment tiers). Negative: allowances withheld "
+            "while the price is below the trigger (emissions containment reserve).",
+            unit="MtCO2e",
+            required=True,
+        ),
+    ),
+    examples=(("A", 2030, 150, 5),),
+)
+
+MSR = Sheet(
+    "msr",
+    "A quantity-triggered reserve such as the EU Market Stability Reserve: one row per "
+    "system and period of rules. Each year's intake and release follow from the previous "
+    "year's TNAC (the system's bank at the end of that year); the prices are those of the "
+    "market equilibrium, in which firms take the reserve's operations as given.",
+    (
+        _system(),
+        Column("first_year", "year", "First year of the row's rules.", required=True),
+        Column(
+            "last_year",
+            "year",
+            "Last year of the row's rules.",
+            default_doc="the system's last year",
+        ),
+        Column(
+            "intake_threshold_MtCO2e",
+            "number",
+            "Intake happens when the previous year's TNAC is above this (EU: 833).",
+            unit="MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "intake_rate",
+            "number",
+            "Share of the previous year's TNAC taken in, as a fraction (24% = 0.24; EU: 0.24).",
+            unit="fraction",
+            required=True,
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        Column(
+            "intake_capped_at_excess",
+            "yesno",
+            "yes: intake = min(rate x TNAC, TNAC - threshold), the EU rule from 2024; "
+            "no: rate x TNAC.",
+            default=False,
+            default_doc="no",
+        ),
+        Column(
+            "release_threshold_MtCO2e",
+            "number",
+            "Release happens when the previous year's TNAC is below this (EU: 400); blank = never.",
+            unit="MtCO2e",
+            default_doc="never",
+            minimum=0.0,
+        ),
+        Column(
+            "release_MtCO2e",
+            "number",
+            "Allowances released then, at most what the reserve holds (EU: 100).",
+            unit="MtCO2e",
+            default=0.0,
+            minimum=0.0,
+        ),
+        Column(
+            "holdings_limit_MtCO2e",
+            "number",
+            "Reserve holdings above this are invalidated each year (EU from 2024: 400); "
+            "blank = never.",
+            unit="MtCO2e",
+            default_doc="never",
+            minimum=0.0,
+        ),
+        Column(
+            "initial_holdings_MtCO2e",
+            "number",
+            "Reserve holdings before the row's first year (read on a system's first row).",
+            unit="MtCO2e",
+            default=0.0,
+            minimum=0.0,
+        ),
+        Column(
+            "tnac_includes_linked",
+            "yesno",
+            "yes: the TNAC is the bank of every system linked with this one that year (directly "
+            "or through others), so partners' allowances count in it; no: the system's own "
+            "bank, which depends on when allowances cross the border (setting "
+            "transfer_timing).",
+            default=False,
+            default_doc="no",
+        ),
+    ),
+    key=("system", "first_year"),
+    examples=(("A", 2030, None, 20, 0.24, "no", None, 0, None, 0, "no"),),
+)
+
+UNCERTAIN_PARAMETERS = (
+    "baseline",
+    "cap",
+    "mac_slope",
+    "mac_intercept",
+    "step_cost",
+    "offset_supply",
+    "offset_price",
+)
+OFFSET_PARAMETERS = ("offset_supply", "offset_price")
+
+UNCERTAINTY = Sheet(
+    "uncertainty",
+    "One row per uncertain input, read by `etslink sweep` and ignored by `run`. Each draw "
+    "perturbs the input value the row names.",
+    (
+        Column(
+            "parameter",
+            "choice",
+            "Which input is uncertain.",
+            required=True,
+            choices=UNCERTAIN_PARAMETERS,
+        ),
+        Column(
+            "target",
+            "text",
+            "A system id (an offset type for offset_supply and offset_price), or * for all.",
+            required=True,
+        ),
+        *_first_last("the row applies"),
+        Column(
+            "distribution",
+            "choice",
+            "Distribution of the draw.",
+            required=True,
+            choices=("normal", "lognormal", "uniform", "triangular"),
+        ),
+        Column(
+            "apply",
+            "choice",
+            "add: value + draw (in the parameter's unit); scale: value * draw.",
+            default="add",
+            choices=("add", "scale"),
+        ),
+        Column(
+            "mean",
+            "number",
+            "Mean of the draw (normal) or of its logarithm (lognormal).",
+            default_doc="0 for add, 1 for scale (lognormal: 0)",
+        ),
+        Column(
+            "sd",
+            "number",
+            "Standard deviation of the draw (normal) or of its logarithm (lognormal).",
+            minimum=0.0,
+            default_doc="required for normal and lognormal",
+        ),
+        Column(
+            "low",
+            "number",
+            "Lowest draw (uniform, triangular).",
+            default_doc="required for uniform and triangular",
+        ),
+        Column(
+            "high",
+            "number",
+            "Highest draw (uniform, triangular).",
+            default_doc="required for uniform and triangular",
+        ),
+        Column(
+            "mode",
+            "number",
+            "Most likely draw (triangular).",
+            default_doc="required for triangular",
+        ),
+        Column(
+            "group",
+            "text",
+            "Rows with the same label share one random number per draw "
+            "(perfect correlation); blank: independent, and each year draws anew.",
+            default_doc="blank",
+        ),
+    ),
+    examples=(("cap", "A", 2030, 2030, "normal", "scale", 1, 0.05, None, None, None, "caps"),),
+)
+
+SHEETS: tuple[Sheet, ...] = (
+    SETTINGS,
+    SYSTEMS,
+    EMISSIONS,
+    MAC_LINEAR,
+    MAC_STEPS,
+    LINKS,
+    CANDIDATE_LINKS,
+    OFFSETS,
+    OFFSET_RULES,
+    PRICE_CONTROLS,
+    SUPPLY_STEPS,
+    MSR,
+    UNCERTAINTY,
+)
+
+
+def sheet(name: str) -> Sheet:
+    """Return the sheet called `name`."""
+    return next(s for s in SHEETS if s.name == name)
+
+
+@dataclass(frozen=True)
+class OutputSheet:
+    """One sheet of `results.xlsx`: its meaning and its columns (name, meaning)."""
+
+    name: str
+    doc: str
+    columns: tuple[tuple[str, str], ...]
+
+
+_CASE = ("case", "`linked` (the workbook as it is) or `autarky` (every `links` row removed)")
+OUTPUT_SHEETS: tuple[OutputSheet, ...] = (
+    OutputSheet(
+        "prices",
+        "Allowance price per system and year.",
+        (
+            _CASE,
+            ("system", "system id"),
+            ("year", "year"),
+            (
+                "price_<CUR>_per_tCO2e",
+                "allowance price in that year's money: the dual of the "
+                "system-year's allowance balance (E11)",
+            ),
+        ),
+    ),
+    OutputSheet(
+        "balances",
+        "Where each system's compliance comes from, per year (MtCO2e).",
+        (
+            _CASE,
+            ("system", "system id"),
+            ("year", "year"),
+            ("baseline_MtCO2e", "emissions with no carbon price (input)"),
+            ("cap_MtCO2e", "allowances issued (input)"),
+            ("abatement_MtCO2e", "abatement, linear and stepwise"),
+            ("emissions_MtCO2e", "baseline - abatement"),
+            (
+                "net_imports_MtCO2e",
+                "compliance that other systems' allowances provide here minus "
+                "this system's allowances used elsewhere; exports are negative",
+            ),
+            ("offsets_used_MtCO2e", "offset credits surrendered"),
+            (
+                "bank_end_MtCO2e",
+                "allowances carried to the next year (negative: borrowed); in a "
+                "system's last year, the allowances left unused, which are worthless",
+            ),
+            (
+                "unsold_at_floor_MtCO2e",
+                "allowances withheld because the price would fall below the floor",
+            ),
+            ("ceiling_sales_MtCO2e", "extra allowances sold at the ceiling price"),
+            (
+                "supply_steps_MtCO2e",
+                "allowances released at trigger prices less those withheld (sheet supply_steps)",
+            ),
+            ("surplus_MtCO2e", "allowances neither surrendered nor banked (they expire)"),
+        ),
+    ),
+    OutputSheet(
+        "transfers",
+        "Allowances moved along links, one row per direction and year (linked case only).",
+        (
+            _CASE,
+            ("from_system", "system whose allowances move"),
+            ("to_system", "system that surrenders them"),
+            ("year", "year"),
+            ("quantity_MtCO2e", "allowances moved, in from_system allowances"),
+            ("exchange_rate", "tonnes of compliance in to_system per from_system allowance"),
+            ("compliance_MtCO2e", "quantity * exchange_rate"),
+            ("payment_M<CUR>", "quantity * from_system's price: what to_system's firms pay"),
+        ),
+    ),
+    OutputSheet(
+        "costs",
+        "Cost of compliance per system and year, in that year's money.",
+        (
+            _CASE,
+            ("system", "system id"),
+            ("year", "year"),
+            ("abatement_cost_M<CUR>", "area under the MAC up to the abatement (E2)"),
+            ("offset_purchases_M<CUR>", "credits used * the credit market price"),
+            ("ceiling_purchases_M<CUR>", "ceiling sales * ceiling price"),
+            ("supply_step_purchases_M<CUR>", "allowances released by supply steps * trigger"),
+            (
+                "transfer_fees_paid_M<CUR>",
+                "border fees this system's firms pay on allowances they import",
+            ),
+            (
+                "transfer_fee_revenue_M<CUR>",
+                "the same fees, received by this system's government (they cancel)",
+            ),
+            ("allowance_imports_M<CUR>", "paid for other systems' allowances (transfers.payment)"),
+            ("allowance_exports_M<CUR>", "received for this system's allowances used elsewhere"),
+            (
+                "compliance_cost_M<CUR>",
+                "abatement + offsets + ceiling + supply steps + fees paid - fee revenue + "
+                "imports - exports",
+            ),
+            ("compliance_cost_pv_M<CUR>", "the same, discounted to base_year"),
+            ("discount_factor", "(1 + discount_rate)^-(year - base_year)"),
+        ),
+    ),
+    OutputSheet(
+        "gains",
+        "Per system: discounted cost items in each case, the gain from "
+        "linking and the money paid abroad (`<case>` is linked or autarky).",
+        (
+            ("system", "system id"),
+            ("<case>_compliance_cost_pv_M<CUR>", "sum over years of costs.compliance_cost_pv"),
+            (
+                "<case>_allowance_imports_pv_M<CUR>",
+                "paid for other systems' allowances, discounted",
+            ),
+            ("<case>_allowance_exports_pv_M<CUR>", "received for allowances sold, discounted"),
+            ("<case>_offset_purchases_pv_M<CUR>", "paid for offset credits, discounted"),
+            ("<case>_paid_abroad_pv_M<CUR>", "allowance imports + offset purchases"),
+            ("gain_from_linking_pv_M<CUR>", "autarky - linked compliance cost"),
+            ("gain_percent_of_autarky_cost", "gain as a percentage of the autarky cost"),
+        ),
+    ),
+    OutputSheet(
+        "shadow_prices",
+        "Every binding restriction with its shadow price, so that "
+        "every price gap between linked systems is explained by a number.",
+        (
+            _CASE,
+            (
+                "restriction",
+                "transfer_limit, reverse_transfer_limit, offset_market, "
+                "offset_quantity_limit, offset_share_limit, ceiling_reserve, borrowing_limit, "
+                "price_floor, price_ceiling",
+            ),
+            ("system", "the system the restriction belongs to (exporter for transfer limits)"),
+            ("counterpart", "the other system, or the offset type"),
+            ("year", "year"),
+            ("level_MtCO2e", "the restricted quantity at the solution"),
+            (
+                "shadow_price_<CUR>_per_tCO2e",
+                "value of relaxing the restriction by one tonne, in "
+                "that year's money (for price_floor/price_ceiling: the price they hold)",
+            ),
+            ("meaning", "what the number means, in words"),
+        ),
+    ),
+    OutputSheet(
+        "offset_prices",
+        "Market price of each credit type and year.",
+        (
+            _CASE,
+            ("offset_type", "credit type"),
+            ("year", "year"),
+            ("price_<CUR>_per_tCO2e", "dual of the credit market balance (E6)"),
+        ),
+    ),
+    OutputSheet(
+        "msr",
+        "The reserve's operations per system and year (workbooks with an msr sheet only), at "
+        "the market equilibrium.",
+        (
+            _CASE,
+            ("system", "system id"),
+            ("year", "year"),
+            ("tnac_previous_MtCO2e", "the previous year's TNAC: the bank at its end"),
+            ("intake_MtCO2e", "allowances taken into the reserve from this year's cap"),
+            ("release_MtCO2e", "allowances released from the reserve"),
+            ("invalidated_MtCO2e", "reserve holdings above the limit, cancelled"),
+            ("holdings_MtCO2e", "what the reserve holds at the end of the year"),
+        ),
+    ),
+    OutputSheet(
+        "run",
+        "The run record (same content as run.json): the input file and its SHA-256, the "
+        "command, the versions, per case the solver's `status`, `termination`, `stage_two` "
+        "(the second stage's status: `optimal`, `not needed`, or HiGHS's termination if it "
+        "failed), objective, time and options, and the time of each stage [s].",
+        (
+            ("item", "dotted name, e.g. versions.highs"),
+            ("value", "its value"),
+        ),
+    ),
+)
+
+
+DECISIONS: tuple[str, ...] = (
+    "Errors, not guesses: a contract sheet that is hidden, merged cells in a table, a blank "
+    "row with data below it, a formula with no stored value, a number typed where an id is "
+    'expected (e.g. 2030 in `system`), and text in a number cell ("1,5", "1 000", '
+    '"12 Mt") are each reported with the cell and a fix; every problem is listed at once '
+    "(at most 50). A cap above the baseline, a system with no abatement options and a "
+    "system with banking that skips years (its bank passes over years that are not "
+    "modelled) are warnings: the run goes on.",
+    "Workbooks may be .xlsx (Excel) or .ods (LibreOffice Calc, OpenDocument): both are "
+    "read with the same checks and give the same cell references in messages. .xls, .xlsb "
+    "and .csv files are refused with a fix (save as .xlsx or .ods); `etslink template` "
+    "writes .xlsx.",
+    "An optional sheet left empty (no header and no rows) reads as absent; a required sheet "
+    "left empty is an error.",
+    "A system with an msr reserve must bank (the reserve is triggered by its bank, the "
+    "TNAC). Rows of one system may change the reserve's rules over time but not overlap. "
+    "Where two linked systems both bank, prices do not say which holds the bank; each "
+    "system's TNAC is then that of the smallest transfers, the choice reported for the "
+    "transfers, and among equal totals that of the earliest transfers (setting "
+    "`transfer_timing`: `latest` for the other bound), so that one linked group's choice "
+    "does not depend on the rest of the model (docs/formulation.md, E14 and E15).",
+    "Unused allowances of a system with banking are carried to its next year and do not "
+    "vanish before its last year, so the bank (TNAC) is known even where the price is zero.",
+    "A blank `max_abatement_MtCO2e` on `mac_linear` is the baseline less the stepwise "
+    "options' quantities of the same system-year, so the default never exceeds the baseline.",
+    "A link is active in the years both systems have rows for on `emissions`, within "
+    "`first_year`-`last_year`. An offset rule applies in the system's years within its "
+    "`first_year`-`last_year`, and only in years with supply on `offsets`.",
+    "Two rows may not link the same pair in the same direction in overlapping years (a "
+    "two-way row covers both directions); rows for different years let a link change its "
+    "limit or exchange rate over time. Offset rules work the same way.",
+    "A transfer is paid at the exporting system's price, per exporting-system allowance. When "
+    "a transfer limit separates the two prices, the gap (the limit's shadow price on "
+    "`shadow_prices`) stays with the importing system's firms that hold the import rights.",
+    "Offset credits are bought at the credit market's clearing price (the dual of the credit "
+    "market balance), which is at least the asking price of the dearest step bought. Offsets "
+    "count as paid abroad in `gains`.",
+    "A price floor withholds allowances of that year's cap (at most the cap); a price ceiling "
+    "sells extra allowances from a reserve (blank reserve = unlimited).",
+    "The discount rate must be between 0 and 0.5; the currency a 3-letter code.",
+    "Quantities are meaningful to about 1e-6 MtCO2e (one tonne); prices to about 1e-5 "
+    "relative (HiGHS's QP duals).",
+    "`etslink sweep` writes `draws.csv.gz` (one row per draw, case, system and year: `draw`, "
+    "`case`, `system`, `year`, `price_<CUR>_per_tCO2e`, `abatement_cost_M<CUR>`, "
+    "`compliance_cost_pv_M<CUR>`, `status`), `summary.xlsx` (sheets `gains`: expected gain "
+    "from linking, its sd and the probability of a gain per system; `volatility`: price sd "
+    "linked and alone; `price_statistics`: mean, sd and percentiles per case, system and "
+    "year; `run`), `report.html` and `run.json` (with `seed`, `draws`, the draw seeds and any "
+    "failed draws). A gain smaller than 1e-5 of the autarky cost counts as no gain in the "
+    "probability of a gain (the solver's accuracy). A drawn quantity or price below zero is "
+    "set to zero, and abatement "
+    "options are cut back (dearest first) to fit within a drawn baseline. An unfinished "
+    "sweep keeps its draws in `.<out>.partial` next to the output folder until `--resume`.",
+    "Exit codes: 0 success; 1 internal error (details in a log file); 2 bad input or a "
+    "non-empty output folder; 3 the inputs admit no solution; 4 the solver stopped without "
+    "an optimal solution (time limit, numerical trouble).",
+)
+
+
+def _markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return lines
+
+
+def _column_rows(columns: tuple[Column, ...]) -> list[tuple[str, ...]]:
+    return [(f"`{c.name}`", c.unit or "-", c.default_text(), c.doc) for c in columns]
+
+
+def render_markdown() -> str:
+    """Return docs/workbook.md: every input sheet and column, and every output sheet."""
+    lines = [
+        "# Workbook reference",
+        "",
+        "<!-- Generated from model/etslink/schema.py by `python -m etslink.inputs.schema`; "
+        "do not edit by hand. -->",
+        "",
+        "Input workbooks follow the contract in `workbook-contract.md`: one header row in "
+        "row 1, one record per row, no merged cells. Sheet names and headers match "
+        "case-insensitively. Quantities are in MtCO2e, prices in the workbook's currency "
+        "(CUR) per tCO2e, costs in million CUR. Blank optional cells take the default. "
+        "Sheets not listed here are ignored.",
+        "",
+        "## Input sheets",
+    ]
+    for spec in SHEETS:
+        need = "required" if spec.required else "optional"
+        lines += ["", f"### `{spec.name}` ({need})", "", spec.doc, ""]
+        lines += _markdown_table(
+            ("column", "unit", "default", "meaning"), _column_rows(spec.columns)
+        )
+        if spec.key:
+            lines += ["", "Unique together: " + ", ".join(f"`{k}`" for k in spec.key) + "."]
+        if spec is SETTINGS:
+            lines += ["", "Keys:", ""]
+            lines += _markdown_table(
+                ("key", "unit", "default", "meaning"), _column_rows(SETTINGS_KEYS)
+            )
+    lines += ["", "## Decisions where the contract is silent", ""]
+    lines += [f"- {decision}" for decision in DECISIONS]
+    lines += [
+        "",
+        "## Output sheets of `results.xlsx`",
+        "",
+        "`<CUR>` is the workbook's currency. Money of a year is undiscounted unless the "
+        "column name says `pv` (present value in base_year money).",
+    ]
+    for out in OUTPUT_SHEETS:
+        lines += ["", f"### `{out.name}`", "", out.doc, ""]
+        lines += _markdown_table(
+            ("column", "meaning"), [(f"`{name}`", doc) for name, doc in out.columns]
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(render_markdown())

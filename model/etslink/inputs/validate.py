@@ -1,0 +1,812 @@
+"""Per-sheet and cross-sheet checks that turn raw tables into typed records.
+
+Every problem found is collected as an `Issue` (sheet, Excel row, column, what, fix); all of
+them are reported together by raising one `InputError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from etslink.errors import InputError, Issue
+from etslink.inputs.schema import OFFSET_PARAMETERS, SETTINGS_KEYS, SHEETS, Column, Sheet
+from etslink.inputs.workbook import RawRow, RawTable, RawWorkbook
+
+Record = dict[str, Any]
+"""A typed row: contract column name -> value, plus "_row" (the Excel row number)."""
+
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_YES = {"yes", "y", "true", "1"}
+_NO = {"no", "n", "false", "0"}
+TOLERANCE_MtCO2e = 1e-9
+
+
+@dataclass
+class Validated:
+    """The workbook's typed records, settings and the warnings found on the way."""
+
+    tables: dict[str, list[Record]]
+    settings: dict[str, Any]
+    warnings: list[Issue] = field(default_factory=list)
+
+
+def _closest(value: str, options: Iterable[str]) -> str:
+    matches = difflib.get_close_matches(value, list(options), n=1, cutoff=0.5)
+    return f' (did you mean "{matches[0]}"?)' if matches else ""
+
+
+def _quote(value: object) -> str:
+    return f'"{value}"'
+
+
+def _parse(column: Column, value: object) -> tuple[object, str | None]:
+    """Return (typed value, None) or (None, problem) for one non-blank cell."""
+    if column.kind == "text":
+        if column.is_id and isinstance(value, int | float):
+            return None, f"{value:g} is a number where an id is expected"
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return str(value), None
+    if column.kind == "yesno":
+        text = str(value).strip().lower()
+        if isinstance(value, bool) or text in _YES | _NO:
+            return (value if isinstance(value, bool) else text in _YES), None
+        return None, f"{_quote(value)} is not yes or no"
+    if column.kind == "choice":
+        text = str(value).strip().lower()
+        if text in column.choices:
+            return text, None
+        return None, f"{_quote(value)} is not one of {', '.join(column.choices)}"
+    number = _number(value)
+    if number is None:
+        return None, f"{_quote(value)} is not a number"
+    if column.kind == "year":
+        if not number.is_integer() or not 1900 <= number <= 2200:
+            return None, f"{_quote(value)} is not a whole year between 1900 and 2200"
+        return int(number), None
+    if column.kind == "integer":
+        if not number.is_integer():
+            return None, f"{_quote(value)} is not a whole number"
+        return int(number), _bounds_problem(column, number)
+    return number, _bounds_problem(column, number)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    plain_text = isinstance(value, str) and _PLAIN_NUMBER.match(value.strip())
+    if isinstance(value, int | float) or plain_text:
+        number = float(value)  # type: ignore[arg-type]
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _bounds_problem(column: Column, number: float) -> str | None:
+    low, high = column.minimum, column.maximum
+    if low is not None and (number < low or (column.exclusive_minimum and number == low)):
+        relation = "above" if column.exclusive_minimum else "at least"
+        return f"{number:g} is not allowed: it must be {relation} {low:g}"
+    if high is not None and number > high:
+        if high == 1.0 and number <= 100:
+            return f"{number:g} looks like a percentage, but the column takes a fraction"
+        return f"{number:g} is above the largest allowed value {high:g}"
+    return None
+
+
+def _fix_for(column: Column) -> str:
+    if column.kind in ("number", "integer", "year"):
+        unit = f" in {column.unit}" if column.unit else ""
+        bounds = ""
+        if column.maximum is not None and column.maximum <= 1:
+            bounds = " as a fraction (5% = 0.05)"
+        return (
+            f"enter a plain number{unit}{bounds}, with a dot for decimals and no units or "
+            "thousands separators, e.g. 12.5"
+        )
+    if column.kind == "yesno":
+        return "enter yes or no"
+    if column.kind == "choice":
+        return f"enter one of {', '.join(column.choices)}"
+    if column.is_id:
+        return "enter the id as text, e.g. EU, and check that the columns are not shifted"
+    return "enter a value"
+
+
+class _Checker:
+    """Collects issues while typing the rows of one workbook."""
+
+    def __init__(self, workbook: RawWorkbook) -> None:
+        # an optional sheet left empty (no header, no rows) is as good as absent
+        self.raw = {
+            name: table
+            for name, table in workbook.tables.items()
+            if table.sheet.required or not table.empty
+        }
+        self.other_sheets = workbook.other_sheets
+        self.issues: list[Issue] = [p for t in self.raw.values() for p in t.problems]
+        self.warnings: list[Issue] = []
+
+    def flag(self, table: RawTable, row: int | None, column: str, problem: str, fix: str) -> None:
+        cell = table.cell(column, row) if row is not None and column else ""
+        self.issues.append(Issue(table.sheet.name, row, cell, column, problem, fix))
+
+    def warn(self, table: RawTable, row: int | None, column: str, problem: str, fix: str) -> None:
+        cell = table.cell(column, row) if row is not None and column else ""
+        self.warnings.append(Issue(table.sheet.name, row, cell, column, problem, fix))
+
+    def present_tables(self) -> dict[str, list[Record]]:
+        tables: dict[str, list[Record]] = {}
+        for spec in SHEETS:
+            table = self.raw.get(spec.name)
+            if table is None:
+                if spec.required:
+                    self.missing_sheet(spec)
+                tables[spec.name] = []
+                continue
+            tables[spec.name] = self.typed_rows(table) if self.columns_ok(table) else []
+        return tables
+
+    def missing_sheet(self, spec: Sheet) -> None:
+        columns = ", ".join(c.name for c in spec.columns)
+        problem = f"the sheet is missing{_closest(spec.name, self.other_sheets)}"
+        fix = f"add a sheet named {spec.name} (or rename one) with the columns {columns}"
+        self.issues.append(Issue(spec.name, None, "", "", problem, fix))
+
+    def columns_ok(self, table: RawTable) -> bool:
+        ok = True
+        for column in table.sheet.columns:
+            if column.required and column.name not in table.letters:
+                fix = f"add a header {column.name} in row 1"
+                suggestion = _closest(column.name, table.other_headers)
+                if suggestion:
+                    fix += f"{suggestion}: headers must match exactly (case aside)"
+                self.issues.append(
+                    Issue(table.sheet.name, None, "", column.name, "the column is missing", fix)
+                )
+                ok = False
+        return ok
+
+    def typed_rows(self, table: RawTable) -> list[Record]:
+        return [self.typed_row(table, raw) for raw in table.rows]
+
+    def typed_row(self, table: RawTable, raw: RawRow) -> Record:
+        record: Record = {"_row": raw.row}
+        for column in table.sheet.columns:
+            value = raw.values.get(column.name)
+            if value is None:
+                if column.required and (raw.row, column.name) not in table.formula_cells:
+                    self.flag(
+                        table,
+                        raw.row,
+                        column.name,
+                        "the cell is blank",
+                        f"fill it in: {column.doc[0].lower()}{column.doc[1:]}",
+                    )
+                record[column.name] = column.default
+                continue
+            typed, problem = _parse(column, value)
+            if problem:
+                self.flag(table, raw.row, column.name, problem, _fix_for(column))
+            record[column.name] = typed
+        return record
+
+
+def _settings(checker: _Checker, rows: list[Record]) -> dict[str, Any]:
+    table = checker.raw.get("settings")
+    known = {c.name: c for c in SETTINGS_KEYS}
+    values: dict[str, Any] = {c.name: c.default for c in SETTINGS_KEYS}
+    for record in rows:
+        key = str(record.get("key") or "").strip().lower()
+        assert table is not None
+        if key not in known:
+            checker.flag(
+                table,
+                record["_row"],
+                "key",
+                f"unknown setting {_quote(record['key'])}{_closest(key, known)}",
+                f"use one of {', '.join(known)}",
+            )
+            continue
+        spec = known[key]
+        raw_value = record.get("value")
+        if raw_value is None:
+            continue
+        typed, problem = _parse(spec, raw_value)
+        if problem:
+            checker.flag(table, record["_row"], "value", f"{key}: {problem}", _fix_for(spec))
+        values[key] = typed
+    currency = values.get("currency")
+    if table is not None and not re.fullmatch(r"[A-Za-z]{3}", str(currency)):
+        checker.flag(
+            table,
+            None,
+            "value",
+            f"currency {_quote(currency)} is not a 3-letter code",
+            "enter a code such as EUR, USD or CHF",
+        )
+    return values
+
+
+def _check_duplicates(checker: _Checker, spec: Sheet, rows: list[Record]) -> None:
+    if not spec.key:
+        return
+    seen: dict[tuple[object, ...], int] = {}
+    for record in rows:
+        key = tuple(str(record[k]).lower() for k in spec.key)
+        if key in seen:
+            checker.flag(
+                checker.raw[spec.name],
+                record["_row"],
+                spec.key[-1],
+                f"duplicate of row {seen[key]} ({', '.join(map(str, key))})",
+                "delete one of the two rows or merge them",
+            )
+        else:
+            seen[key] = record["_row"]
+
+
+def _check_refs(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    ids = {
+        "system": {str(r["system"]) for r in tables["systems"] if r["system"] is not None},
+        "offset_type": {
+            str(r["offset_type"]) for r in tables["offsets"] if r["offset_type"] is not None
+        },
+    }
+    where = {"system": "sheet systems", "offset_type": "sheet offsets (no supply)"}
+    for spec in SHEETS:
+        for column in spec.columns:
+            if column.ref is None:
+                continue
+            for record in tables[spec.name]:
+                value = record.get(column.name)
+                if value is not None and value not in ids[column.ref]:
+                    options = ", ".join(sorted(ids[column.ref])) or "(none declared)"
+                    checker.flag(
+                        checker.raw[spec.name],
+                        record["_row"],
+                        column.name,
+                        f"{_quote(value)} is not on {where[column.ref]}"
+                        f"{_closest(str(value), ids[column.ref])}",
+                        f"use one of {options}, or add it to {where[column.ref]}",
+                    )
+
+
+def _check_years(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    years: dict[str, set[int]] = defaultdict(set)
+    for record in tables["emissions"]:
+        years[record["system"]].add(record["year"])
+    for record in tables["systems"]:
+        if record["system"] is not None and not years[record["system"]]:
+            checker.flag(
+                checker.raw["systems"],
+                record["_row"],
+                "system",
+                f"system {_quote(record['system'])} has no rows on sheet emissions",
+                "add its baseline and cap per year on sheet emissions, or delete it",
+            )
+    for name in ("mac_linear", "mac_steps", "price_controls", "supply_steps"):
+        for record in tables[name]:
+            system, year = record["system"], record["year"]
+            if system in years and year is not None and year not in years[system]:
+                checker.flag(
+                    checker.raw[name],
+                    record["_row"],
+                    "year",
+                    f"{system} has no row for {year} on sheet emissions",
+                    f"use one of {system}'s years ({min(years[system])}-"
+                    f"{max(years[system])}) or add {year} on sheet emissions",
+                )
+    for name in ("links", "candidate_links", "offset_rules", "uncertainty", "msr"):
+        for record in tables[name]:
+            first, last = record.get("first_year"), record.get("last_year")
+            if first is not None and last is not None and first > last:
+                checker.flag(
+                    checker.raw[name],
+                    record["_row"],
+                    "last_year",
+                    f"last_year {last} is before first_year {first}",
+                    "swap the two years",
+                )
+
+
+class _Periods:
+    """Year spans already taken per key, to find rows whose years overlap."""
+
+    def __init__(self) -> None:
+        self.taken: dict[object, list[tuple[tuple[float, float], int]]] = defaultdict(list)
+
+    def clash(self, key: object, record: Record) -> int | None:
+        """Take the record's years for `key`; return the row they overlap, if any."""
+        span = _span(record)
+        other = next((row for taken, row in self.taken[key] if _overlap(span, taken)), None)
+        self.taken[key].append((span, record["_row"]))
+        return other
+
+
+def _check_rule_periods(checker: _Checker, rows: list[Record]) -> None:
+    """Rules of one system and credit type may change over time but not overlap."""
+    periods = _Periods()
+    for record in rows:
+        key = (record["system"], record["offset_type"])
+        other = periods.clash(key, record)
+        if other is not None:
+            checker.flag(
+                checker.raw["offset_rules"],
+                record["_row"],
+                "first_year",
+                f"{key[0]} and {key[1]} already have a rule for these years on row {other}",
+                "give each row its own first_year-last_year, without overlap",
+            )
+
+
+def _check_reserve(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """A reserve's system banks, and its rows of rules do not overlap in time."""
+    banking = {r["system"]: r["banking"] for r in tables["systems"]}
+    periods = _Periods()
+    for record in tables["msr"]:
+        system = record["system"]
+        if banking.get(system) is False:
+            checker.flag(
+                checker.raw["msr"],
+                record["_row"],
+                "system",
+                f"{system} has a reserve but does not bank, so its TNAC (the bank the reserve "
+                "reacts to) is always zero",
+                f"set banking to yes for {system} on sheet systems, or delete the row",
+            )
+        other = periods.clash(system, record)
+        if other is not None:
+            checker.flag(
+                checker.raw["msr"],
+                record["_row"],
+                "first_year",
+                f"{system} already has reserve rules for these years on row {other}",
+                "give each row its own first_year-last_year, without overlap",
+            )
+
+
+_NEEDS = {
+    "normal": ("sd",),
+    "lognormal": ("sd",),
+    "uniform": ("low", "high"),
+    "triangular": ("low", "mode", "high"),
+}
+
+
+def _check_uncertainty(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """Targets exist, and each distribution has its parameters in order."""
+    systems = {str(r["system"]) for r in tables["systems"]}
+    offsets = {str(r["offset_type"]) for r in tables["offsets"]}
+    for r in tables["uncertainty"]:
+        table, row = checker.raw["uncertainty"], r["_row"]
+        ids, sheet_name = (
+            (offsets, "offsets") if r["parameter"] in OFFSET_PARAMETERS else (systems, "systems")
+        )
+        if r["target"] != "*" and r["target"] not in ids:
+            checker.flag(
+                table,
+                row,
+                "target",
+                f"{_quote(r['target'])} is not on sheet "
+                f"{sheet_name}{_closest(str(r['target']), ids)}",
+                f"use * or one of {', '.join(sorted(ids))}",
+            )
+        for name in _NEEDS[r["distribution"]]:
+            if r[name] is None:
+                checker.flag(
+                    table, row, name, f"a {r['distribution']} draw needs {name}", f"enter {name}"
+                )
+        low, mode, high = r["low"], r["mode"], r["high"]
+        if low is not None and high is not None and not low < high:
+            checker.flag(
+                table,
+                row,
+                "high",
+                f"high {high:g} is not above low {low:g}",
+                "enter a high above low",
+            )
+        if (
+            r["distribution"] == "triangular"
+            and None not in (low, mode, high)
+            and not (low <= mode <= high)
+        ):
+            checker.flag(
+                table,
+                row,
+                "mode",
+                f"mode {mode:g} is not between low and high",
+                "enter low <= mode <= high",
+            )
+
+
+def _span(record: Record) -> tuple[float, float]:
+    """Return a row's first_year-last_year, blank ends open."""
+    first, last = record.get("first_year"), record.get("last_year")
+    return (-math.inf if first is None else first, math.inf if last is None else last)
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def _arcs(record: Record) -> list[tuple[str, str]]:
+    """Return the directions (exporter, importer) in which a link row moves allowances."""
+    a, b = record["from_system"], record["to_system"]
+    return [(a, b)] + ([(b, a)] if record["direction"] == "two-way" else [])
+
+
+def _check_links(checker: _Checker, rows: list[Record], sheet: str = "links") -> _Periods:
+    """No link to itself; one row per pair and direction in any year.
+
+    Returns the years each direction is taken by the rows, for `_check_candidates`.
+    """
+    periods = _Periods()
+    for record in rows:
+        a, b = record["from_system"], record["to_system"]
+        if a is None or b is None:
+            continue
+        if a == b:
+            checker.flag(
+                checker.raw[sheet],
+                record["_row"],
+                "to_system",
+                f"the link goes from {a} to itself",
+                "enter the other system in to_system",
+            )
+            continue
+        for arc in _arcs(record):
+            other = periods.clash(arc, record)
+            if other is not None:
+                checker.flag(
+                    checker.raw[sheet],
+                    record["_row"],
+                    "from_system",
+                    f"{arc[0]} to {arc[1]} is already linked on row {other} in some "
+                    "of the same years",
+                    "keep one row per pair and direction, or give "
+                    "the rows years that do not overlap",
+                )
+    return periods
+
+
+def _check_candidates(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """Candidate links get the checks of `links`, add no link already there, and are active.
+
+    A candidate row that moves allowances in a direction a `links` row already covers in
+    some of the same years duplicates the status quo; one whose systems share no year
+    within its first_year-last_year would never be active.
+    """
+    existing = _check_links(checker, tables["links"])
+    _check_links(checker, tables["candidate_links"], "candidate_links")
+    years: dict[str, set[int]] = defaultdict(set)
+    for record in tables["emissions"]:
+        years[record["system"]].add(record["year"])
+    table = checker.raw.get("candidate_links")
+    for record in tables["candidate_links"]:
+        a, b = record["from_system"], record["to_system"]
+        if table is None or a == b or a not in years or b not in years:
+            continue  # unknown systems and self-links are reported already
+        span = _span(record)
+        clash = next(
+            (
+                (arc, row)
+                for arc in _arcs(record)
+                for taken, row in existing.taken[arc]
+                if _overlap(span, taken)
+            ),
+            None,
+        )
+        if clash is not None:
+            (x, y), row = clash
+            checker.flag(
+                table,
+                record["_row"],
+                "from_system",
+                f"{x} to {y} is already linked on sheet links (row {row}) in some of the "
+                "same years, so this candidate duplicates an existing link",
+                "delete the row, or give it years that the links row does not cover",
+            )
+        elif not any(span[0] <= year <= span[1] for year in years[a] & years[b]):
+            checker.flag(
+                table,
+                record["_row"],
+                "first_year",
+                f"{a} and {b} share no year between first_year and last_year, so the "
+                "candidate would never be active",
+                "give years in which both systems have rows on sheet emissions",
+            )
+
+
+def _check_price_controls(checker: _Checker, rows: list[Record]) -> None:
+    for record in rows:
+        floor, ceiling = record["floor_price_per_tCO2e"], record["ceiling_price_per_tCO2e"]
+        if floor is not None and ceiling is not None and floor > ceiling:
+            checker.flag(
+                checker.raw["price_controls"],
+                record["_row"],
+                "floor_price_per_tCO2e",
+                f"the floor {floor:g} is above the ceiling {ceiling:g}",
+                "lower the floor or raise the ceiling",
+            )
+        if record["ceiling_reserve_MtCO2e"] is not None and ceiling is None:
+            checker.flag(
+                checker.raw["price_controls"],
+                record["_row"],
+                "ceiling_reserve_MtCO2e",
+                "a ceiling reserve is given but no ceiling price",
+                "enter ceiling_price_per_tCO2e or clear the reserve",
+            )
+
+
+def _check_abatement_room(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """Total possible abatement (linear max + steps) may not exceed the baseline."""
+    baseline = {(r["system"], r["year"]): r["baseline_MtCO2e"] for r in tables["emissions"]}
+    room: dict[tuple[str, int], float] = defaultdict(float)
+    row_of: dict[tuple[str, int], tuple[str, int, str]] = {}
+    for r in tables["mac_steps"]:
+        room[r["system"], r["year"]] += r["abatement_MtCO2e"] or 0.0
+        row_of[r["system"], r["year"]] = ("mac_steps", r["_row"], "abatement_MtCO2e")
+    for r in tables["mac_linear"]:
+        room[r["system"], r["year"]] += r["max_abatement_MtCO2e"] or 0.0
+        row_of[r["system"], r["year"]] = ("mac_linear", r["_row"], "max_abatement_MtCO2e")
+    for key, total in room.items():
+        base = baseline.get(key)
+        if base is not None and total > base + TOLERANCE_MtCO2e:
+            name, row, column = row_of[key]
+            checker.flag(
+                checker.raw[name],
+                row,
+                column,
+                f"{key[0]} {key[1]} could abate {total:g} MtCO2e in all, more than its "
+                f"baseline {base:g} MtCO2e",
+                "lower max_abatement_MtCO2e (mac_linear) or the step quantities "
+                "(mac_steps) so that they add up to at most the baseline",
+            )
+
+
+def _check_minting_cycles(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """A cycle of links along which allowances may move must not multiply them.
+
+    Each row lets allowances move from_system -> to_system at its rate (and back at the
+    reciprocal on a two-way link). A directed cycle of active links whose rates multiply to
+    more than 1 would mint allowances by passing them round: an error (Bellman-Ford on
+    -log(rate), per year).
+    """
+    years_of: dict[str, set[int]] = defaultdict(set)
+    for record in tables["emissions"]:
+        years_of[record["system"]].add(record["year"])
+    found = minting_cycle(tables["links"], years_of)
+    if found:
+        checker.flag(
+            checker.raw["links"],
+            found.rows[0],
+            "exchange_rate",
+            f"{found.describe()} (rows {', '.join(map(str, found.rows))}): passing them "
+            "round would create allowances",
+            "make the rates round the cycle multiply to 1 (a two-way link uses the "
+            "reciprocal rate back), or make one of the links one-way in the other direction",
+        )
+
+
+@dataclass(frozen=True)
+class MintingCycle:
+    """A cycle of links round which allowances multiply: its year, path, rows and factor."""
+
+    year: int
+    path: tuple[str, ...]
+    rows: tuple[int, ...]
+    factor: float
+
+    def describe(self) -> str:
+        """Return e.g. "in 2030 allowances can go round A -> B -> A ... multiply to 1.5"."""
+        return (
+            f"in {self.year} allowances can go round {' -> '.join(self.path)} and the "
+            f"exchange rates multiply to {self.factor:.4g}"
+        )
+
+
+def minting_cycle(rows: list[Record], years_of: dict[str, set[int]]) -> MintingCycle | None:
+    """Return the first cycle of link rows that mints allowances (Bellman-Ford, per year).
+
+    Args:
+        rows: Typed link rows (sheet links, or links with candidates added).
+        years_of: The years of each system on sheet emissions.
+    """
+    for year in sorted({y for ys in years_of.values() for y in ys}):
+        edges = [
+            edge
+            for r in rows
+            if year in years_of[r["from_system"]] & years_of[r["to_system"]]
+            and _span(r)[0] <= year <= _span(r)[1]
+            for edge in _moves(r)
+        ]
+        cycle = _negative_cycle(edges)
+        if cycle:
+            return MintingCycle(
+                year,
+                (cycle[0][0], *(to for _, to, _, _ in cycle)),
+                tuple(sorted({row for _, _, _, row in cycle})),
+                math.exp(-sum(w for _, _, w, _ in cycle)),
+            )
+    return None
+
+
+def _moves(r: Record) -> list[tuple[str, str, float, int]]:
+    """Return the directed moves of a link row: (from, to, -log(rate), row)."""
+    rate = math.log(r["exchange_rate"])
+    moves = [(r["from_system"], r["to_system"], -rate, r["_row"])]
+    if r["direction"] == "two-way":
+        moves.append((r["to_system"], r["from_system"], rate, r["_row"]))
+    return moves
+
+
+def _negative_cycle(
+    edges: list[tuple[str, str, float, int]],
+) -> list[tuple[str, str, float, int]]:
+    """Return the edges of a cycle of negative total weight (rates multiplying above 1)."""
+    nodes = {n for a, b, _, _ in edges for n in (a, b)}
+    distance = dict.fromkeys(nodes, 0.0)
+    before: dict[str, tuple[str, str, float, int]] = {}
+    changed: str | None = None
+    for _ in range(len(nodes)):
+        changed = None
+        for edge in edges:
+            a, b, w, _ = edge
+            if distance[a] + w < distance[b] - 1e-12:
+                distance[b], before[b], changed = distance[a] + w, edge, b
+        if changed is None:
+            return []
+    if changed is None:
+        return []
+    node = changed
+    for _ in range(len(nodes)):  # step back into the cycle
+        node = before[node][0]
+    cycle, here = [], node
+    while True:
+        edge = before[here]
+        cycle.append(edge)
+        here = edge[0]
+        if here == node:
+            return cycle[::-1]
+
+
+def _warn_rate_cycles(checker: _Checker, rows: list[Record]) -> None:
+    """Warn when exchange rates round a cycle of links do not multiply to 1.
+
+    Passing allowances round such a cycle would create (or destroy) allowances.
+    """
+    potential: dict[str, float] = {}
+    adjacent: dict[str, list[tuple[str, float, int]]] = defaultdict(list)
+    for r in rows:
+        rate = math.log(r["exchange_rate"])  # one unit of from counts as rate in to
+        adjacent[r["from_system"]].append((r["to_system"], rate, r["_row"]))
+        adjacent[r["to_system"]].append((r["from_system"], -rate, r["_row"]))
+    for start in sorted(adjacent):
+        if start in potential:
+            continue
+        potential[start], stack = 0.0, [start]
+        while stack:
+            here = stack.pop()
+            for there, rate, row in adjacent[here]:
+                if there not in potential:
+                    potential[there] = potential[here] + rate
+                    stack.append(there)
+                elif abs(potential[there] - potential[here] - rate) > 1e-9:
+                    factor = math.exp(abs(potential[here] + rate - potential[there]))
+                    checker.warn(
+                        checker.raw["links"],
+                        row,
+                        "exchange_rate",
+                        f"round a cycle of links through {here} and {there} the "
+                        f"exchange rates multiply to {factor:.4g}, not 1, so passing "
+                        "allowances round it creates or destroys allowances",
+                        "check the exchange rates of the links in the cycle",
+                    )
+                    return
+
+
+def _year_spans(years: list[int]) -> str:
+    """Return years as spans, e.g. "2022-2024, 2026" (at most four, then how many more)."""
+    spans: list[list[int]] = []
+    for year in years:
+        if spans and year == spans[-1][-1] + 1:
+            spans[-1].append(year)
+        else:
+            spans.append([year])
+    text = [f"{s[0]}" if len(s) == 1 else f"{s[0]}-{s[-1]}" for s in spans]
+    more = f" and {len(text) - 4} more spans" if len(text) > 4 else ""
+    return ", ".join(text[:4]) + more
+
+
+def _warn_year_gaps(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """Warn when a system with banking skips years: its bank jumps over years not modelled."""
+    banking = {r["system"] for r in tables["systems"] if r["banking"]}
+    rows_of: dict[str, list[Record]] = defaultdict(list)
+    for r in tables["emissions"]:
+        if r["system"] in banking:
+            rows_of[r["system"]].append(r)
+    for system, rows in rows_of.items():
+        rows.sort(key=lambda r: r["year"])
+        jumps = [(a, b) for a, b in itertools.pairwise(rows) if b["year"] > a["year"] + 1]
+        if not jumps:
+            continue
+        missing = [y for a, b in jumps for y in range(a["year"] + 1, b["year"])]
+        before, after = jumps[0]
+        checker.warn(
+            checker.raw["emissions"],
+            after["_row"],
+            "year",
+            f"{system} banks but has no rows for {_year_spans(missing)}, so those years are "
+            f"not modelled and its bank passes from {before['year']} straight to "
+            f"{after['year']}",
+            "add rows for the missing years on sheet emissions (and their abatement options), "
+            f"or set banking to no for {system} on sheet systems if its years stand alone",
+        )
+
+
+def _warn_suspicious(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    _warn_rate_cycles(checker, tables["links"])
+    _warn_year_gaps(checker, tables)
+    abating = {r["system"] for name in ("mac_linear", "mac_steps") for r in tables[name]}
+    for r in tables["systems"]:
+        if r["system"] not in abating:
+            checker.warn(
+                checker.raw["systems"],
+                r["_row"],
+                "system",
+                f"{r['system']} has no abatement options",
+                "add rows on mac_linear or mac_steps unless it only buys allowances",
+            )
+    loose: dict[str, list[Record]] = defaultdict(list)
+    for r in tables["emissions"]:
+        if (r["cap_MtCO2e"] or 0) > (r["baseline_MtCO2e"] or 0):
+            loose[r["system"]].append(r)
+    for system, rows in loose.items():
+        first = rows[0]
+        years = sorted(r["year"] for r in rows)
+        span = (
+            f"{years[0]}"
+            if len(years) == 1
+            else f"{len(years)} years from {years[0]} to {years[-1]}"
+        )
+        checker.warn(
+            checker.raw["emissions"],
+            first["_row"],
+            "cap_MtCO2e",
+            f"{system}'s cap is above its baseline in {span} (first: cap "
+            f"{first['cap_MtCO2e']:g}, baseline {first['baseline_MtCO2e']:g}), so nothing "
+            "needs abating then",
+            "check the figures; with banking, the surplus is carried on",
+        )
+
+
+def validate(workbook: RawWorkbook) -> Validated:
+    """Type and check every sheet; raise InputError listing every problem found."""
+    checker = _Checker(workbook)
+    tables = checker.present_tables()
+    settings = _settings(checker, tables["settings"])
+    if checker.issues:  # cross-sheet checks need well-typed sheets
+        raise InputError(checker.issues)
+    for spec in SHEETS:
+        _check_duplicates(checker, spec, tables[spec.name])
+    _check_refs(checker, tables)
+    _check_years(checker, tables)
+    _check_candidates(checker, tables)
+    _check_rule_periods(checker, tables["offset_rules"])
+    _check_uncertainty(checker, tables)
+    _check_price_controls(checker, tables["price_controls"])
+    _check_reserve(checker, tables)
+    _check_minting_cycles(checker, tables)
+    _check_abatement_room(checker, tables)
+    if checker.issues:
+        raise InputError(checker.issues)
+    _warn_suspicious(checker, tables)
+    return Validated(tables, settings, checker.warnings)

@@ -1,0 +1,41 @@
+"""Banking: allowances carried to a system's next year, and how far it may borrow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyomo.environ as pyo
+
+from etslink.inputs.data import ModelData
+from etslink.instruments.declarations import Restriction, Role, Variable, level
+
+VARIABLES = (Variable("bank_MtCO2e", "B8", Role.REDECIDED),)
+RESTRICTIONS = (
+    Restriction(
+        "borrowing_limit",
+        "E10",
+        "value of borrowing one more allowance from the next year",
+        locate=lambda d, key: (key[0], "", key[1]),
+        level=lambda sol, d, key: level(sol, "bank_MtCO2e", key, sign=-1.0),
+    ),
+)
+
+
+def add_banking(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add the bank (B8) and (E10) the borrowing limit."""
+    m.bank_MtCO2e = pyo.Var(m.bank_years, doc="(B8) allowances carried to the next year [MtCO2e]")
+    m.borrowing_limit = pyo.Constraint(
+        m.bank_years,
+        rule=lambda m, s, y: -m.bank_MtCO2e[s, y] <= d.borrowing_limit_MtCO2e[s],
+        doc="(E10) -bank <= borrowing limit [MtCO2e]",
+    )
+
+
+def bank_in(m: pyo.ConcreteModel, d: ModelData, s: str, y: int) -> Any:
+    """Return the allowances carried into year y [MtCO2e]: the previous bank or the initial."""
+    years = d.years_of(s)
+    position = years.index(y)
+    if position == 0:
+        return d.initial_bank_MtCO2e[s]
+    previous = (s, years[position - 1])
+    return m.bank_MtCO2e[previous] if previous in m.bank_years else 0.0

@@ -1,0 +1,165 @@
+"""Links: one transfer variable per link-year, in the exporting system's allowances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyomo.environ as pyo
+
+from etslink.inputs.data import Forest, Link, ModelData
+from etslink.instruments.declarations import Restriction, Role, Variable, level
+
+VARIABLES = (Variable("transfer_MtCO2e", "B3", Role.REDECIDED),)
+
+
+def _ends(d: ModelData, key: tuple[str, int], reverse: bool = False) -> tuple[str, str, int]:
+    """Return (exporter, importer, year) of a link-year, or of its reverse direction."""
+    link = d.link_of()[key]
+    ends = (link.to_system, link.from_system) if reverse else (link.from_system, link.to_system)
+    return (*ends, key[1])
+
+
+_SHARE_MEANING = (
+    "value of one more tonne of compliance allowed through the link, as a share of the "
+    "importer's cap (= importer's price - exporter's price / exchange rate)"
+)
+RESTRICTIONS = (
+    Restriction(
+        "transfer_limit",
+        "E4",
+        "value of one more from_system allowance allowed into to_system "
+        "(= exchange_rate * to price - from price)",
+        locate=_ends,
+        level=lambda sol, d, key: level(sol, "transfer_MtCO2e", key),
+    ),
+    Restriction(
+        "reverse_transfer_limit",
+        "E5",
+        "value of one more allowance of system allowed into counterpart on a two-way link",
+        locate=lambda d, key: _ends(d, key, reverse=True),
+        level=lambda sol, d, key: level(
+            sol, "transfer_MtCO2e", key, sign=-d.link_of()[key].exchange_rate
+        ),
+    ),
+    Restriction(
+        "transfer_share_limit",
+        "E16",
+        _SHARE_MEANING,
+        locate=_ends,
+        level=lambda sol, d, key: level(
+            sol, "transfer_MtCO2e", key, sign=d.link_of()[key].exchange_rate
+        ),
+    ),
+    Restriction(
+        "reverse_transfer_share_limit",
+        "E17",
+        _SHARE_MEANING,
+        locate=lambda d, key: _ends(d, key, reverse=True),
+        level=lambda sol, d, key: level(sol, "transfer_MtCO2e", key, sign=-1.0),
+    ),
+)
+
+
+def redundant_link_years(d: ModelData) -> set[tuple[str, int]]:
+    """Return the link-years that close a cycle of free links (two-way, rate 1, no limit).
+
+    Within a group of systems joined by free links, only the net positions matter, and a
+    spanning tree of the group's links can carry any of them. The other free link-years are
+    redundant; they would only make the QP degenerate (see docs/formulation.md, B3).
+    """
+    redundant = set()
+    years = sorted({y for link in d.links for y in link.years})
+    free = sorted(
+        (
+            link
+            for link in d.links
+            if link.two_way
+            and link.exchange_rate == 1
+            and link.max_transfer_MtCO2e is None
+            and link.max_share_of_cap is None
+        ),
+        key=lambda link: link.name,
+    )
+    for year in years:
+        forest = Forest(d.systems)
+        redundant |= {
+            (link.name, year)
+            for link in free
+            if year in link.years and not forest.join(link.from_system, link.to_system)
+        }
+    return redundant
+
+
+def add_links(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add transfers (B3), (E3) net imports, (E4)-(E5) and (E16)-(E17) limits, border fees."""
+    links = d.link_of()
+
+    def bounds(m: pyo.ConcreteModel, name: str, y: int) -> tuple[float | None, None]:
+        return (None if links[name, y].two_way else 0.0, None)
+
+    m.transfer_MtCO2e = pyo.Var(
+        m.link_years,
+        bounds=bounds,
+        doc="(B3) net transfer along the link [MtCO2e of from_system allowances]",
+    )
+    for key in redundant_link_years(d):
+        m.transfer_MtCO2e[key].setlb(0.0)  # (B3) free later, in the second stage (E14)
+        m.transfer_MtCO2e[key].setub(0.0)
+    m.transfer_limit = pyo.Constraint(
+        m.limited_link_years,
+        rule=lambda m, name, y: m.transfer_MtCO2e[name, y] <= links[name, y].max_transfer_MtCO2e,
+        doc="(E4) transfer limit, from_system to to_system [MtCO2e]",
+    )
+    m.reverse_transfer_limit = pyo.Constraint(
+        m.limited_reverse_link_years,
+        rule=lambda m, name, y: (
+            -links[name, y].exchange_rate * m.transfer_MtCO2e[name, y]
+            <= links[name, y].max_transfer_MtCO2e
+        ),
+        doc="(E5) transfer limit, to_system to from_system [MtCO2e]",
+    )
+
+    _add_share_limits(m, d)
+    m.transfer_fees_Mcur = pyo.Expression(
+        m.fee_link_years,
+        rule=lambda m, name, y: links[name, y].fee_per_tCO2e * m.transfer_MtCO2e[name, y],
+        doc="(E12) border fees paid by the importer's firms [M CUR, money of year y]",
+    )
+
+    incidence: dict[tuple[str, int], list[tuple[Link, float]]] = {}
+    for name, y in m.link_years:
+        link = links[name, y]
+        incidence.setdefault((link.to_system, y), []).append((link, link.exchange_rate))
+        incidence.setdefault((link.from_system, y), []).append((link, -1.0))
+
+    def net_imports(m: pyo.ConcreteModel, s: str, y: int) -> Any:
+        return sum(
+            coef * m.transfer_MtCO2e[link.name, y] for link, coef in incidence.get((s, y), [])
+        )
+
+    m.net_imports_MtCO2e = pyo.Expression(
+        m.system_years,
+        rule=net_imports,
+        doc="(E3) compliance that other systems' allowances provide here, net [MtCO2e]",
+    )
+
+
+def _add_share_limits(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add (E16) and (E17): compliance through a link <= a share of the importer's cap."""
+    links = d.link_of()
+    m.transfer_share_limit = pyo.Constraint(
+        m.share_limited_link_years,
+        rule=lambda m, name, y: (
+            links[name, y].exchange_rate * m.transfer_MtCO2e[name, y]
+            <= links[name, y].max_share_of_cap * m.cap_MtCO2e[links[name, y].to_system, y]
+        ),
+        doc="(E16) compliance from the link <= share of to_system's cap [MtCO2e]",
+    )
+    m.reverse_transfer_share_limit = pyo.Constraint(
+        m.share_limited_reverse_link_years,
+        rule=lambda m, name, y: (
+            -m.transfer_MtCO2e[name, y]
+            <= links[name, y].max_share_of_cap * m.cap_MtCO2e[links[name, y].from_system, y]
+        ),
+        doc="(E17) compliance from the link, reverse direction <= share of from_system's cap",
+    )

@@ -1,0 +1,97 @@
+"""Offset credits: stepwise supply, acceptance rules and limits; the indirect link."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from etslink.inputs.data import ModelData
+from etslink.instruments.declarations import Restriction, Role, Variable, level
+from etslink.instruments.sets import grouped
+
+VARIABLES = (
+    Variable("offsets_bought_MtCO2e", "B4", Role.DECIDED, year_position=1),
+    Variable("offset_use_MtCO2e", "B5", Role.REDECIDED),
+)
+_CREDITS_ALLOWED = "value of one more credit allowed (= allowance price - credit price)"
+RESTRICTIONS = (
+    Restriction(
+        "offset_market",
+        "E6",
+        "market price of the credit (the indirect link's price)",
+        locate=lambda d, key: ("", key[0], key[1]),
+        level=lambda sol, d, key: sum(
+            level(sol, "offset_use_MtCO2e", (s, key[0], key[1])) for s in d.systems
+        ),
+        always_reported=True,
+    ),
+    Restriction(
+        "offset_quantity_limit",
+        "E7",
+        _CREDITS_ALLOWED,
+        locate=lambda d, key: key,
+        level=lambda sol, d, key: level(sol, "offset_use_MtCO2e", key),
+    ),
+    Restriction(
+        "offset_share_limit",
+        "E8",
+        _CREDITS_ALLOWED,
+        locate=lambda d, key: key,
+        level=lambda sol, d, key: level(sol, "offset_use_MtCO2e", key),
+    ),
+)
+
+
+def add_offsets(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add credit purchases (B4), use (B5), (E6) market balance, (E7)-(E8) use limits."""
+    m.offsets_bought_MtCO2e = pyo.Var(
+        m.offset_offers,
+        bounds=lambda m, o, y, k: (0.0, m.offer_supply_MtCO2e[o, y, k]),
+        doc="(B4) credits bought from a supply step [MtCO2e]",
+    )
+    m.offset_use_MtCO2e = pyo.Var(
+        m.offset_uses, domain=pyo.NonNegativeReals, doc="(B5) credits a system surrenders [MtCO2e]"
+    )
+    users = grouped(m.offset_uses, key=lambda s, o, y: (o, y), value=lambda s, o, y: s)
+    steps = grouped(m.offset_offers, key=lambda o, y, k: (o, y), value=lambda o, y, k: k)
+    m.offset_offers_of = steps  # steps of each credit market, for the second stage (E14)
+
+    m.offset_market = pyo.Constraint(
+        m.offset_markets,
+        rule=lambda m, o, y: (
+            sum(m.offset_use_MtCO2e[s, o, y] for s in users.get((o, y), []))
+            <= sum(m.offsets_bought_MtCO2e[o, y, k] for k in steps[o, y])
+        ),
+        doc="(E6) credits used <= credits bought [MtCO2e]",
+    )
+    _add_offset_limits(m, d)
+    types_of = grouped(m.offset_uses, key=lambda s, o, y: (s, y), value=lambda s, o, y: o)
+    m.offsets_used_MtCO2e = pyo.Expression(
+        m.system_years,
+        rule=lambda m, s, y: sum(m.offset_use_MtCO2e[s, o, y] for o in types_of.get((s, y), [])),
+        doc="credits of all types a system surrenders [MtCO2e]",
+    )
+    m.offset_purchase_cost_Mcur = pyo.Expression(
+        m.offset_markets,
+        rule=lambda m, o, y: sum(
+            m.offer_price_per_tCO2e[o, y, k] * m.offsets_bought_MtCO2e[o, y, k] for k in steps[o, y]
+        ),
+        doc="(E12) cost of the credits bought at their asking prices [M CUR, money of year y]",
+    )
+
+
+def _add_offset_limits(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add (E7) the quantity and (E8) the share limits of each system's credit use."""
+    rule_of = d.offset_rule_of()
+    m.offset_quantity_limit = pyo.Constraint(
+        m.offset_quantity_limits,
+        rule=lambda m, s, o, y: m.offset_use_MtCO2e[s, o, y] <= rule_of[s, o, y].max_MtCO2e,
+        doc="(E7) credits used <= quantity limit [MtCO2e]",
+    )
+    m.offset_share_limit = pyo.Constraint(
+        m.offset_share_limits,
+        rule=lambda m, s, o, y: (
+            m.offset_use_MtCO2e[s, o, y]
+            <= rule_of[s, o, y].max_share_of_emissions * m.emissions_MtCO2e[s, y]
+        ),
+        doc="(E8) credits used <= share of emissions [MtCO2e]",
+    )

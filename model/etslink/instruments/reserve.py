@@ -1,0 +1,106 @@
+"""A quantity-triggered reserve such as the EU Market Stability Reserve: its rules, year by year.
+
+(E15) enters the allowance balance as a number per system-year (`add_reserve_supply`).
+
+Pure arithmetic on one system's TNAC path [MtCO2e]; the market equilibrium under the reserve
+(firms take its intake and release as given) is found in equilibrium.py by iterating between these
+rules and the re-solved model. See docs/formulation.md, "Market Stability Reserve".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pyomo.environ as pyo
+
+from etslink.inputs.data import ModelData, ReserveRule
+
+
+@dataclass(frozen=True)
+class ReserveYear:
+    """What the reserve does in one year of one system [MtCO2e]."""
+
+    system: str
+    year: int
+    tnac_previous_MtCO2e: float
+    intake_MtCO2e: float
+    release_MtCO2e: float
+    invalidated_MtCO2e: float
+    holdings_MtCO2e: float
+
+    @property
+    def supply_change_MtCO2e(self) -> float:
+        """Return the change of the year's allowances issued: release - intake."""
+        return self.release_MtCO2e - self.intake_MtCO2e
+
+
+def intake(rule: ReserveRule, tnac: float) -> float:
+    """Return the intake [MtCO2e] that a TNAC of the previous year triggers.
+
+    Above the threshold, `intake_rate` x TNAC; with `intake_capped_at_excess` at most the
+    excess over the threshold (the EU rule from 2024).
+    """
+    if tnac <= rule.intake_threshold_MtCO2e:
+        return 0.0
+    taken = rule.intake_rate * tnac
+    if rule.intake_capped_at_excess:
+        taken = min(taken, tnac - rule.intake_threshold_MtCO2e)
+    return taken
+
+
+def release(rule: ReserveRule, tnac: float, holdings: float) -> float:
+    """Return the release [MtCO2e] below the release threshold: at most what the reserve holds."""
+    if rule.release_threshold_MtCO2e is None or tnac >= rule.release_threshold_MtCO2e:
+        return 0.0
+    return min(rule.release_MtCO2e, max(holdings, 0.0))
+
+
+def reserve_path(
+    d: ModelData, system: str, tnac_previous: Mapping[int, float]
+) -> list[ReserveYear]:
+    """Return the reserve's operations in each year of a system, given its TNAC path.
+
+    Args:
+        d: The case's data (caps, the system's years and reserve rules).
+        system: The system with a reserve.
+        tnac_previous: Each year's TNAC of the previous year [MtCO2e] (the system's bank at
+            the end of its previous year, or its initial bank before its first year).
+    """
+    rule_of = {y: rule for rule in d.reserve_rules if rule.system == system for y in rule.years}
+    first = min((r for r in d.reserve_rules if r.system == system), key=lambda r: r.years[0])
+    holdings = first.initial_holdings_MtCO2e
+    path = []
+    for y in d.years_of(system):
+        tnac, rule = tnac_previous[y], rule_of.get(y)
+        taken = min(intake(rule, tnac), d.cap_MtCO2e[system, y]) if rule else 0.0
+        freed = release(rule, tnac, holdings) if rule else 0.0
+        holdings += taken - freed
+        limit = rule.holdings_limit_MtCO2e if rule else None
+        invalidated = max(holdings - limit, 0.0) if limit is not None else 0.0
+        holdings -= invalidated
+        path.append(ReserveYear(system, y, tnac, taken, freed, invalidated, holdings))
+    return path
+
+
+def add_reserve_supply(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Add (E15) each reserve system-year's release - intake [MtCO2e] as a mutable Param.
+
+    Firms take the reserve's intake and release as given (each is too small to move the
+    TNAC), so the supply change enters the allowance balance (E11) as a number; equilibrium.py
+    sets it at the fixed point of the reserve's rules and the market's banking.
+    """
+    systems = {rule.system for rule in d.reserve_rules}
+    m.reserve_years = pyo.Set(
+        initialize=[(s, y) for s, y in d.system_years if s in systems],
+        dimen=2,
+        ordered=True,
+        doc="system-years of systems with a reserve",
+    )
+    m.reserve_supply_MtCO2e = pyo.Param(
+        m.reserve_years,
+        initialize=0.0,
+        mutable=True,
+        within=pyo.Any,
+        doc="(E15) allowances released - taken in by the reserve [MtCO2e]",
+    )

@@ -1,0 +1,81 @@
+"""Finished runs side by side: what `etslink compare` reads and what its outputs show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from etslink.outputs.columns import Columns
+
+SCENARIO = "scenario"
+"""The column naming each run's scenario in the compared tables."""
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """One folder written by `etslink run`: its scenario name, run record and result tables."""
+
+    folder: Path
+    scenario: str
+    record: dict[str, Any]
+    currency: str
+    tables: dict[str, pd.DataFrame]
+    """The sheets in `KEYS` and `LINKS_SHEET`, as read."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Finished runs side by side; the first is the one the others are compared with.
+
+    Attributes:
+        runs: The runs, in the order given.
+        currency: The currency of every run, e.g. EUR.
+        stacked: Per sheet in `KEYS`, every run's rows under a leading `scenario` column.
+        differences: Per sheet in `KEYS`, each later run minus the first on the same keys,
+            for every numeric column both have (`scenario`, `base_scenario`, keys, values).
+            The first run has no rows here: its differences would all be zero.
+        groups: The linked groups: systems joined by a link, directly or along a chain, in
+            any run; two or more systems each.
+        unlinked: The systems that no run links to another.
+    """
+
+    runs: tuple[FinishedRun, ...]
+    currency: str
+    stacked: dict[str, pd.DataFrame]
+    differences: dict[str, pd.DataFrame]
+    groups: tuple[tuple[str, ...], ...]
+    unlinked: tuple[str, ...]
+
+    @property
+    def scenarios(self) -> tuple[str, ...]:
+        """Return the scenario names, unique, in the order of the runs."""
+        return tuple(run.scenario for run in self.runs)
+
+    @property
+    def columns(self) -> Columns:
+        """Return the output column names in this comparison's currency."""
+        return Columns(self.currency)
+
+    def totals(self) -> pd.DataFrame:
+        """Return per scenario the compliance costs and gain of all systems [M CUR, PV].
+
+        Columns: `scenario`, `folder`, the autarky and linked compliance cost, the gain from
+        linking, the gain as a percentage of the autarky cost, and the gain minus the first
+        scenario's gain. Each run discounts to its own base year at its own rate.
+        """
+        cols = self.columns
+        autarky = cols.case_money("autarky", "compliance_cost")
+        linked = cols.case_money("linked", "compliance_cost")
+        gain = cols.money("gain_from_linking", pv=True)
+        rows = []
+        for run in self.runs:
+            sums = run.tables["gains"][[autarky, linked, gain]].sum()
+            rows.append({SCENARIO: run.scenario, "folder": str(run.folder), **sums.to_dict()})
+        out = pd.DataFrame(rows)
+        out["gain_percent_of_autarky_cost"] = 100 * out[gain] / out[autarky].replace(0, np.nan)
+        out[cols.money("gain_change_from_first", pv=True)] = out[gain] - out[gain].iloc[0]
+        return out

@@ -1,0 +1,328 @@
+"""What each workflow returns, and how it is written into a folder, all or nothing.
+
+`RunResult` (run), `SweepResult` (sweep) and `ExploreResult` (explore) are what the Python
+API returns and what the commands write; their `write` methods and the command line share
+`write_run`, `write_sweep` and `write_explore`. Importing this module is light: pandas and
+the report writers are imported by the functions that need them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from etslink.inputs.data import ModelData
+    from etslink.outputs.results import ExploreTables, Results
+
+StrPath = str | os.PathLike[str]
+"""A file or folder name, as a string or a path."""
+DRAWS_FILE = "draws.csv.gz"
+EXPLORE_WORKBOOK = "explore.xlsx"
+
+
+@dataclass(repr=False)
+class RunResult:
+    """A solved workbook: the result tables of both cases, the warnings and the run record.
+
+    Each table is a new pandas DataFrame with exactly the columns of the results.xlsx sheet
+    of the same name, in its order; all but `gains` start with `case` (`linked`, `autarky`).
+
+    Attributes:
+        workbook: The input workbook.
+        results: The model's own results object (per-case tables, the validated data).
+        warnings: Messages about the workbook that did not stop the run, as `etslink run`
+            prints them.
+        record: The run record, as run.json holds it (but for the time of writing).
+    """
+
+    workbook: Path
+    results: Results
+    warnings: list[str]
+    record: dict[str, Any]
+
+    @property
+    def prices(self) -> pd.DataFrame:
+        """Allowance price per case, system and year [CUR per tCO2e, money of the year]."""
+        return self.results.table("prices")
+
+    @property
+    def balances(self) -> pd.DataFrame:
+        """Where each system-year's compliance comes from, per case [MtCO2e]."""
+        return self.results.table("balances")
+
+    @property
+    def transfers(self) -> pd.DataFrame:
+        """Allowances moved per direction of each link and year [MtCO2e of the exporter's]."""
+        return self.results.table("transfers")
+
+    @property
+    def costs(self) -> pd.DataFrame:
+        """Compliance cost items per case, system and year [M CUR, money of the year]."""
+        return self.results.table("costs")
+
+    @property
+    def gains(self) -> pd.DataFrame:
+        """Per system: discounted cost items of each case and the gain [M CUR, base-year money]."""
+        return self.results.gains.copy()
+
+    @property
+    def shadow_prices(self) -> pd.DataFrame:
+        """Every binding restriction per case with its shadow price [CUR per tCO2e]."""
+        return self.results.table("shadow_prices")
+
+    @property
+    def offset_prices(self) -> pd.DataFrame:
+        """Credit market price per case, offset type and year [CUR per tCO2e]."""
+        return self.results.table("offset_prices")
+
+    @property
+    def offset_use(self) -> pd.DataFrame:
+        """Credits used per case, system, type and year [MtCO2e] and their cost [M CUR]."""
+        return self.results.table("offset_use")
+
+    def write(self, out: StrPath) -> Path:
+        """Write results.xlsx, report.html and run.json into `out`, as `etslink run --out`.
+
+        The files appear all at once or not at all.
+
+        Args:
+            out: The output folder; it must not exist or be empty.
+
+        Returns:
+            The output folder.
+
+        Raises:
+            FileExistsError: `out` exists and is not an empty folder; it is left untouched.
+        """
+        from etslink.outputs.runrecord import refuse_output_dir_in_use
+
+        folder = Path(out)
+        write_run(self, folder, refuse_output_dir_in_use)
+        return folder
+
+    def __repr__(self) -> str:
+        d = self.results.data
+        return (
+            f"RunResult(workbook={str(self.workbook)!r}, systems={len(d.systems)}, "
+            f"system_years={len(d.system_years)}, links={len(d.links)}, "
+            f"warnings={len(self.warnings)})"
+        )
+
+
+@dataclass(repr=False)
+class SweepResult:
+    """A sweep: every draw's rows, the summary tables, the warnings and the run record.
+
+    Attributes:
+        workbook: The input workbook.
+        data: The validated workbook, before any draw.
+        draws: One row per draw, case, system and year, as draws.csv.gz holds them.
+        summary: The sheets of summary.xlsx but `run`: `price_statistics`, `gains`,
+            `volatility`.
+        warnings: Messages about the workbook that did not stop the sweep.
+        record: The run record, as run.json holds it (with the seeds and failed draws).
+    """
+
+    workbook: Path
+    data: ModelData
+    draws: pd.DataFrame
+    summary: dict[str, pd.DataFrame]
+    warnings: list[str]
+    record: dict[str, Any]
+
+    @property
+    def price_statistics(self) -> pd.DataFrame:
+        """Price mean, sd and percentiles per case, system and year [CUR per tCO2e]."""
+        return self.summary["price_statistics"]
+
+    @property
+    def gains(self) -> pd.DataFrame:
+        """Per system: expected gain from linking, its sd [M CUR, PV], chance of a gain."""
+        return self.summary["gains"]
+
+    @property
+    def volatility(self) -> pd.DataFrame:
+        """Per system: price sd over draws and years, linked and alone [CUR per tCO2e]."""
+        return self.summary["volatility"]
+
+    def write(self, out: StrPath) -> Path:
+        """Write draws.csv.gz, summary.xlsx, report.html and run.json, as `etslink sweep --out`.
+
+        Args:
+            out: The output folder; it must not exist or be empty.
+
+        Returns:
+            The output folder.
+
+        Raises:
+            FileExistsError: `out` exists and is not an empty folder; it is left untouched.
+        """
+        from etslink.outputs.runrecord import refuse_output_dir_in_use
+
+        folder = Path(out)
+        write_sweep(self, folder, refuse_output_dir_in_use)
+        return folder
+
+    def __repr__(self) -> str:
+        return (
+            f"SweepResult(workbook={str(self.workbook)!r}, draws={self.record['draws']}, "
+            f"failed_draws={len(self.record['failed_draws'])}, warnings={len(self.warnings)})"
+        )
+
+
+@dataclass(repr=False)
+class ExploreResult:
+    """An exploration of candidate links: the tables of explore.xlsx, warnings, run record.
+
+    Attributes:
+        workbook: The input workbook.
+        data: The validated workbook with every candidate's links added (the status quo's
+            links first).
+        tables: The sheets of explore.xlsx but `run`.
+        warnings: Messages about the workbook that did not stop the exploration.
+        record: The run record, as run.json holds it.
+    """
+
+    workbook: Path
+    data: ModelData
+    tables: ExploreTables
+    warnings: list[str]
+    record: dict[str, Any]
+
+    @property
+    def candidates(self) -> pd.DataFrame:
+        """One row per candidate row: id, link columns, gain alone [M CUR, PV]."""
+        return self.tables.candidates
+
+    @property
+    def combinations(self) -> pd.DataFrame:
+        """One row per combination: id, size, gain of all systems [M CUR, PV], status."""
+        return self.tables.combinations
+
+    @property
+    def combination_gains(self) -> pd.DataFrame:
+        """Per combination and system: cost, gain, money abroad [M CUR, PV], emissions [Mt]."""
+        return self.tables.combination_gains
+
+    @property
+    def combination_prices(self) -> pd.DataFrame:
+        """Per combination, system and year: the allowance price [CUR per tCO2e]."""
+        return self.tables.combination_prices
+
+    def write(self, out: StrPath) -> Path:
+        """Write explore.xlsx, report.html and run.json, as `etslink explore --out`.
+
+        Args:
+            out: The output folder; it must not exist or be empty.
+
+        Returns:
+            The output folder.
+
+        Raises:
+            FileExistsError: `out` exists and is not an empty folder; it is left untouched.
+        """
+        from etslink.outputs.runrecord import refuse_output_dir_in_use
+
+        folder = Path(out)
+        write_explore(self, folder, refuse_output_dir_in_use)
+        return folder
+
+    def __repr__(self) -> str:
+        return (
+            f"ExploreResult(workbook={str(self.workbook)!r}, "
+            f"candidates={len(self.record['candidates'])}, "
+            f"combinations={self.record['combinations']}, warnings={len(self.warnings)})"
+        )
+
+
+def case_record(results: Results) -> dict[str, Any]:
+    """Return per case the solver's status, objective [M CUR, PV], time [s] and options.
+
+    `stage_two` is the second stage's status (E14): "optimal", "not needed" or HiGHS's
+    termination when it failed (the first stage's transfers then stay); with a reserve,
+    `reserve_steps` is how many solves its fixed point took (E15).
+    """
+    return {
+        case: {
+            "status": r.outcome.status,
+            "termination": r.outcome.termination,
+            "stage_two": r.outcome.stage_two,
+            **({"reserve_steps": r.outcome.reserve_iterations} if r.outcome.reserve else {}),
+            "objective_pv_M" + results.data.currency: r.outcome.objective_Mcur,
+            "solve_seconds": round(r.outcome.seconds, 4),
+            "solver": r.outcome.solver,
+            "solver_options": r.outcome.options,
+        }
+        for case, r in results.cases.items()
+    }
+
+
+def write_run(result: RunResult, out: Path, check: Callable[[Path], None]) -> None:
+    """Write results.xlsx, report.html and run.json into `out`, all or nothing.
+
+    run.json adds the time of writing [s] to the record's timings.
+
+    Args:
+        result: The solved workbook.
+        out: The output folder.
+        check: Raises unless `out` may be used (the CLI's InputError, the API's
+            FileExistsError).
+    """
+    from etslink.outputs.report.excel import write_results_workbook
+    from etslink.outputs.report.html import write_report
+    from etslink.outputs.runrecord import Timings, atomic_output_dir, write_json
+
+    start = time.perf_counter()
+    with atomic_output_dir(out, check) as tmp:
+        write_results_workbook(result.results, result.record, tmp / "results.xlsx")
+        write_report(result.results, result.record, tmp / "report.html")
+        timings = Timings(dict(result.record["timings_s"]))
+        timings.stage("write", start)
+        write_json(tmp / "run.json", result.record | {"timings_s": timings.seconds})
+
+
+def write_sweep(result: SweepResult, out: Path, check: Callable[[Path], None]) -> None:
+    """Write draws.csv.gz, summary.xlsx, report.html and run.json into `out`, all or nothing.
+
+    Args:
+        result: The finished sweep.
+        out: The output folder.
+        check: Raises unless `out` may be used (the CLI's InputError, the API's
+            FileExistsError).
+    """
+    from etslink.outputs.report.sweep import write_sweep_report, write_sweep_workbook
+    from etslink.outputs.runrecord import atomic_output_dir, write_json
+
+    currency = result.data.currency
+    with atomic_output_dir(out, check) as tmp:
+        result.draws.to_csv(tmp / DRAWS_FILE, index=False, compression="gzip")
+        write_sweep_workbook(result.summary, result.record, currency, tmp / "summary.xlsx")
+        write_sweep_report(result.summary, result.data, result.record, tmp / "report.html")
+        write_json(tmp / "run.json", result.record)
+
+
+def write_explore(result: ExploreResult, out: Path, check: Callable[[Path], None]) -> None:
+    """Write explore.xlsx, report.html and run.json into `out`, all or nothing.
+
+    Args:
+        result: The finished exploration.
+        out: The output folder.
+        check: Raises unless `out` may be used (the CLI's InputError, the API's
+            FileExistsError).
+    """
+    from etslink.outputs.report.explore import write_explore_report, write_explore_workbook
+    from etslink.outputs.runrecord import atomic_output_dir, write_json
+
+    with atomic_output_dir(out, check) as tmp:
+        write_explore_workbook(
+            result.tables, result.record, result.data.currency, tmp / EXPLORE_WORKBOOK
+        )
+        write_explore_report(result.tables, result.data, result.record, tmp / "report.html")
+        write_json(tmp / "run.json", result.record)

@@ -1,0 +1,282 @@
+"""Write `report.html`: one self-contained file (inline SVG charts, no external resources).
+
+The report reads the same at 6 systems and at 60: up to `LINES_MAX` systems every system has
+its own line and bar; beyond, prices become heat maps, the MAC curves are drawn only for the
+systems whose price moves most, and long tables show their top rows with the rest folded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from etslink.outputs.report import charts
+from etslink.outputs.report.story import (
+    abatement_table,
+    headline,
+    headline_year,
+    linked_groups,
+    name_list,
+    price_change_table,
+    price_movers,
+    restriction_summary,
+    rows_in_groups,
+    shared_offsets,
+)
+from etslink.outputs.results import Results
+
+LINES_MAX = 8
+"""Up to this many systems, one line per system and case in the price paths, and paired bars
+in the headline; beyond, heat maps and a scatter that do not grow with the systems."""
+MAC_PANELS = 6
+"""MAC curves drawn for at most this many systems: those whose price moves most."""
+LONG_TABLE = 12
+"""Tables longer than this are sorted by what matters and show `ROWS_SHOWN` rows unfolded."""
+ROWS_SHOWN = 10
+"""Rows a long table shows before the fold."""
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A table's rows: those shown, and those folded away under `<details>`."""
+
+    head: list[Row]
+    tail: list[Row]
+
+
+def fold(rows: list[Row], key: str | None = None) -> Folded:
+    """Return the rows to show and to fold.
+
+    A table of at most `LONG_TABLE` rows is shown whole, in the order given. A longer one is
+    sorted by the size of `key` (largest first; none = as given) and folded after
+    `ROWS_SHOWN` rows.
+    """
+    if len(rows) <= LONG_TABLE:
+        return Folded(rows, [])
+    if key is not None:  # NaN (e.g. no autarky cost to compare with) counts as 0
+        rows = sorted(rows, key=lambda row: -abs(row[key]) if row[key] == row[key] else 0.0)
+    return Folded(rows[:ROWS_SHOWN], rows[ROWS_SHOWN:])
+
+
+def _number(value: Any, digits: int = 2) -> str:
+    """Return a number with thousands separators, or the value as text (never "-0.0")."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        text = f"{value:,.{digits}f}"
+        return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
+    return "" if value is None or value != value else str(value)
+
+
+def environment() -> jinja2.Environment:
+    """Return the jinja2 environment of the report templates (autoescaped, strict)."""
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(
+            lambda name: (
+                files("etslink.outputs.report").joinpath("templates", name).read_text("utf-8")
+            )
+        ),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = _number
+    env.filters["names"] = name_list
+    return env
+
+
+def _money_abroad(results: Results) -> dict[str, float]:
+    """Return linked-case payments abroad, discounted [M CUR]: allowances and credits."""
+    costs = results.cases["linked"].costs
+    cols = results.columns
+    return {
+        "allowances": float(
+            (costs[cols.money("allowance_imports")] * costs["discount_factor"]).sum()
+        ),
+        "credits": float((costs[cols.money("offset_purchases")] * costs["discount_factor"]).sum()),
+    }
+
+
+def _prices_at(results: Results, year: int) -> dict[tuple[str, str], float]:
+    """Return the price by (case, system) in `year` [CUR per tCO2e]."""
+    prices = results.table("prices")
+    at_year = prices[prices["year"] == year].set_index(["case", "system"])
+    return {key: float(p) for key, p in at_year[results.columns.price].items()}
+
+
+def _price_charts(results: Results, many: bool) -> dict[str, str]:
+    """Return the headline chart (bars or scatter) and the price paths (lines or heat map)."""
+    d, year = results.data, headline_year(results.data)
+    by_case = _prices_at(results, year)
+    linked, autarky = (
+        {s: by_case[case, s] for s in d.systems if (case, s) in by_case}
+        for case in ("linked", "autarky")
+    )
+    prices, col = results.table("prices"), results.columns.price
+    if not many:
+        return {
+            "price_bars": charts.price_bars(linked, autarky, d, year),
+            "price_paths": charts.price_paths(prices, col, d),
+        }
+    return {
+        "price_bars": charts.price_moves(linked, autarky, d, year, linked_groups(d)),
+        "price_paths": charts.price_heatmap(prices, col, d, rows_in_groups(d)),
+    }
+
+
+def _trade_charts(results: Results) -> dict[str, str]:
+    """Return the transfer matrix and the credits each system uses (or "" when none)."""
+    d, linked = results.data, results.cases["linked"]
+    offsets = {
+        o: g.groupby("system")["quantity_MtCO2e"].sum().to_dict()
+        for o, g in linked.offset_use.groupby("offset_type")
+    }
+    users = sorted(
+        (s for s in d.systems if any(by_system.get(s, 0.0) > 0 for by_system in offsets.values())),
+        key=lambda s: -sum(by_system.get(s, 0.0) for by_system in offsets.values()),
+    )
+    return {
+        "transfers": charts.transfer_matrix(linked.transfers, d) if len(linked.transfers) else "",
+        "offsets": charts.bars_by_system(
+            offsets,
+            d,
+            "MtCO2e, all years",
+            "offsets",
+            users if len(d.systems) > LINES_MAX else None,
+        )
+        if offsets
+        else "",
+    }
+
+
+def _gains_chart(results: Results, many: bool) -> str:
+    """Return each system's gain from linking; beyond `LINES_MAX` systems, largest first."""
+    d = results.data
+    gain = results.gains.set_index("system")[results.columns.money("gain_from_linking", pv=True)]
+    order = list(gain.sort_values(ascending=False, kind="stable").index) if many else None
+    return charts.bars_by_system(
+        {"gain from linking": gain.to_dict()},
+        d,
+        f"M{d.currency}, present value {d.base_year}",
+        "gains",
+        order,
+    )
+
+
+def _charts(results: Results, mac_systems: list[str]) -> dict[str, Any]:
+    d, year = results.data, headline_year(results.data)
+    many = len(d.systems) > LINES_MAX
+    reserve = results.table("msr")
+    reserve = reserve[reserve["case"] == "linked"]
+    return {
+        **_price_charts(results, many),
+        "reserve": {
+            s: charts.reserve_path(reserve, s, d.reserve_rules)
+            for s in sorted(set(reserve["system"]))
+        },
+        "mac_curves": charts.mac_curves(d, _prices_at(results, year), year, mac_systems),
+        **_trade_charts(results),
+        "gains": _gains_chart(results, many),
+    }
+
+
+def _inputs(results: Results) -> dict[str, Folded]:
+    d = results.data
+    systems = [
+        {
+            "system": s,
+            "name": d.system_names[s],
+            "years": f"{d.years_of(s)[0]}-{d.years_of(s)[-1]}",
+            "baseline": sum(d.baseline_MtCO2e[s, y] for y in d.years_of(s)),
+            "cap": sum(d.cap_MtCO2e[s, y] for y in d.years_of(s)),
+            "banking": "yes" if d.banking[s] else "no",
+        }
+        for s in d.systems
+    ]
+    links = [
+        {
+            "link": link.name,
+            "direction": "two-way" if link.two_way else "one-way",
+            "rate": link.exchange_rate,
+            "limit": "none" if link.max_transfer_MtCO2e is None else link.max_transfer_MtCO2e,
+            "years": f"{link.years[0]}-{link.years[-1]}" if link.years else "none",
+        }
+        for link in d.links
+    ]
+    rules = [
+        {
+            "system": r.system,
+            "type": r.offset_type,
+            "share": "none" if r.max_share_of_emissions is None else r.max_share_of_emissions,
+            "quantity": "none" if r.max_MtCO2e is None else r.max_MtCO2e,
+        }
+        for r in d.offset_rules
+    ]
+    return {"systems": fold(systems), "links": fold(links), "rules": fold(rules)}
+
+
+def _flows(results: Results) -> Folded:
+    """Return the allowances moved per pair of systems, all years [MtCO2e], largest first."""
+    transfers = results.cases["linked"].transfers
+    moved = transfers.groupby(["from_system", "to_system"], sort=False)["quantity_MtCO2e"].sum()
+    rows = [{"from": a, "to": b, "quantity": float(q)} for (a, b), q in moved.items() if q > 0]
+    return fold(sorted(rows, key=lambda row: -row["quantity"]))
+
+
+def _tables(results: Results, mac_systems: list[str]) -> dict[str, Any]:
+    """Return the report's tables, long ones sorted by what matters and folded."""
+    gain_col = results.columns.money("gain_from_linking", pv=True)
+    abated = abatement_table(results)
+    shadow = results.cases["linked"].shadow_prices
+    summary = restriction_summary(results)
+    return {
+        "changes": fold(price_change_table(results).to_dict("records"), "change"),
+        "mac_rest": fold(abated[~abated["system"].isin(mac_systems)].to_dict("records"), "change"),
+        "restrictions": fold(summary.to_dict("records")),
+        "meanings": dict(zip(summary["restriction"], summary["meaning"], strict=True)),
+        "shadow": shadow[shadow["restriction"] != "offset_market"].to_dict("records"),
+        "flows": _flows(results) if len(results.data.systems) > LINES_MAX else Folded([], []),
+        "gains": fold(results.gains.to_dict("records"), gain_col),
+        "inputs": _inputs(results),
+    }
+
+
+def build_context(results: Results, record: dict[str, Any]) -> dict[str, Any]:
+    """Return everything the template shows."""
+    d = results.data
+    total_autarky = results.total_cost_pv("autarky")
+    market = results.cases["linked"].offset_prices
+    offset_prices = {
+        o: dict(zip(g["year"], g[results.columns.price], strict=True))
+        for o, g in market.groupby("offset_type")
+    }
+    gain = total_autarky - results.total_cost_pv("linked")
+    mac_systems = price_movers(results, MAC_PANELS)
+    return {
+        "d": d,
+        "year": headline_year(d),
+        "headline": headline(results),
+        "many": len(d.systems) > LINES_MAX,
+        "shared_offsets": shared_offsets(d),
+        "total_gain": gain,
+        "gain_percent": 100 * gain / total_autarky if total_autarky else None,
+        "abroad": _money_abroad(results),
+        "offset_prices": offset_prices,
+        "offset_years": sorted({y for by_year in offset_prices.values() for y in by_year}),
+        "shadow_col": results.columns.shadow,
+        "mac_systems": mac_systems,
+        "charts": _charts(results, mac_systems),
+        **_tables(results, mac_systems),
+        "record": record,
+    }
+
+
+def write_report(results: Results, record: dict[str, Any], path: Path) -> None:
+    """Write the report: headline, price paths, MACs, trade, gains, inputs and run record."""
+    page = environment().get_template("report.html.j2").render(build_context(results, record))
+    path.write_text(page, encoding="utf-8")

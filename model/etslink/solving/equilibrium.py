@@ -1,0 +1,150 @@
+"""The market equilibrium under a reserve: supply and solution at a fixed point (E15)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from etslink.errors import SolverTroubleError
+from etslink.inputs.data import ModelData
+from etslink.instruments.reserve import ReserveYear, reserve_path
+from etslink.solving.engine import CompiledCase, Solution
+from etslink.solving.stages import DEFAULT_TIME_LIMIT_S, SolveOutcome, solve_once
+
+RESERVE_MAX_ITERATIONS = 200
+RESERVE_TOLERANCE = 1e-8
+"""A fixed point is reached when no year's reserve operation moves by more than this share of
+the system's largest cap [MtCO2e per MtCO2e] between the supply assumed and the one that
+follows from the solution."""
+RESERVE_MIN_STEP = 1 / 64
+
+
+Step = Callable[[str, CompiledCase, ModelData, float], tuple[Solution, SolveOutcome]]
+"""One solve of the market: first stage only, or with the second stage (E14)."""
+
+
+def market_equilibrium(
+    case: str,
+    compiled: CompiledCase,
+    data: ModelData,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    progress: Callable[[str], None] | None = None,
+    step: Step | None = None,
+) -> tuple[Solution, SolveOutcome]:
+    """Return the market equilibrium under the reserve: supply and solution at a fixed point.
+
+    Firms take the reserve's release - intake (E15) as given. Each step solves the market
+    (warm, with the second stage where banks are not unique), applies the reserve's rules to
+    the resulting TNAC path, and moves the assumed supply towards what the rules give
+    (Anderson acceleration, with damped steps whenever the discrepancy does not shrink).
+
+    Raises:
+        SolverTroubleError: no fixed point after RESERVE_MAX_ITERATIONS steps; names the
+            system-years whose reserve operation still moves.
+    """
+    param = compiled.model.reserve_supply_MtCO2e
+    keys = list(param)
+    supply = {key: float(param[key].value) for key in keys}
+    accelerate = _Anderson()
+    for iteration in range(1, RESERVE_MAX_ITERATIONS + 1):
+        solution, outcome = (step or solve_once)(case, compiled, data, time_limit_s)
+        path = reserve_paths(solution, data)
+        target = {(r.system, r.year): r.supply_change_MtCO2e for r in path}
+        moving = _moving(data, supply, target)
+        if progress:
+            largest = max((abs(v) for v in moving.values()), default=0.0)
+            progress(f"{case}: reserve step {iteration}, largest change {largest:.3g} MtCO2e")
+        if not moving:
+            return solution, replace(outcome, reserve=tuple(path), reserve_iterations=iteration)
+        assumed = np.array([supply[k] for k in keys])
+        following = np.array([target[k] for k in keys])
+        for key, value in zip(keys, accelerate.next(assumed, following), strict=True):
+            supply[key] = float(value)
+            param[key].set_value(supply[key])
+        compiled.refresh()
+    raise SolverTroubleError(_cycle_message(case, moving))
+
+
+class _Anderson:
+    """The next point of a fixed-point iteration x = F(x): Anderson acceleration, safeguarded.
+
+    From the last few steps it extrapolates to where the discrepancy F(x) - x would vanish
+    (exact for a linear map); whenever the largest discrepancy does not shrink, it forgets
+    them and takes a damped step instead, the damping halving each time down to
+    RESERVE_MIN_STEP (the rules are step functions of the TNAC, where extrapolation fails).
+    """
+
+    memory = 5
+
+    def __init__(self) -> None:
+        self.points: list[tuple[np.ndarray, np.ndarray]] = []
+        self.share = 1.0
+        self.previous = math.inf
+
+    def next(self, x: np.ndarray, fx: np.ndarray) -> np.ndarray:
+        """Return the next point to try, given the last point x and F(x)."""
+        gap = float(np.max(np.abs(fx - x)))
+        if gap >= self.previous:
+            self.points, self.share = [], max(self.share / 2, RESERVE_MIN_STEP)
+            self.previous = gap
+            return x + self.share * (fx - x)
+        self.previous = gap
+        self.points = [*self.points[-self.memory :], (x, fx)]
+        if len(self.points) < 2:
+            return x + self.share * (fx - x)
+        residuals = np.array([f - p for p, f in self.points])
+        values = np.array([f for _, f in self.points])
+        d_residuals, d_values = np.diff(residuals, axis=0), np.diff(values, axis=0)
+        weights, *_ = np.linalg.lstsq(d_residuals.T, residuals[-1], rcond=None)
+        return values[-1] - d_values.T @ weights
+
+
+def _moving(
+    d: ModelData, assumed: Mapping[Any, float], target: Mapping[Any, float]
+) -> dict[Any, float]:
+    """Return the reserve system-years whose operation moves beyond the tolerance [MtCO2e]."""
+    scale = {s: max([1.0, *(d.cap_MtCO2e[s, y] for y in d.years_of(s))]) for s, _ in assumed}
+    return {
+        key: target[key] - value
+        for key, value in assumed.items()
+        if abs(target[key] - value) > RESERVE_TOLERANCE * scale[key[0]]
+    }
+
+
+def _cycle_message(case: str, moving: Mapping[tuple[str, int], float]) -> str:
+    years = ", ".join(f"{s} {y}" for s, y in sorted(moving)[:10])
+    return (
+        f"The reserve found no fixed point in the {case} case after {RESERVE_MAX_ITERATIONS} "
+        f"steps: its intake or release still moves in {years}. The TNAC there sits at a "
+        "threshold, where a small change of supply switches the reserve on and off. Fix: "
+        "check the reserve's thresholds and the caps of those years on sheet msr and "
+        "emissions; a threshold a little above or below the TNAC gives a fixed point."
+    )
+
+
+def reserve_paths(solution: Solution, d: ModelData) -> list[ReserveYear]:
+    """Return the reserve's operations in every year of every system with a reserve.
+
+    Year y reads the TNAC at the end of y-1: the system's bank, or with
+    `tnac_includes_linked` the banks of every system linked with it in y-1 (for its first
+    year, the initial banks of those linked with it then).
+    """
+    banks = solution.values("bank_MtCO2e")
+    paths = []
+    for system in sorted({rule.system for rule in d.reserve_rules}):
+        rules = [r for r in d.reserve_rules if r.system == system]
+        joint = {y for r in rules if r.tnac_includes_linked for y in r.years}
+        years = d.years_of(system)
+        counted = {
+            y: d.linked_with(system, previous) if y in joint else (system,)
+            for previous, y in zip([years[0], *years], years, strict=False)
+        }
+        tnac = {years[0]: sum(d.initial_bank_MtCO2e[s] for s in counted[years[0]])}
+        for previous, y in zip(years, years[1:], strict=False):
+            tnac[y] = sum(banks.get((s, previous), 0.0) for s in counted[y])
+        paths += reserve_path(d, system, tnac)
+    return paths

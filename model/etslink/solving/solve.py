@@ -1,0 +1,108 @@
+"""Solving a case as its workbook asks: once, at a reserve's fixed point, or plan by plan.
+
+Autarky is a warm re-solve of the linked case; a sweep's draws re-solve one compiled case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+from etslink.errors import InfeasibleError, SolverTroubleError
+from etslink.formulation import build_model
+from etslink.inputs.data import ModelData
+from etslink.instruments.parameters import set_parameters, swept_parameters
+from etslink.solving.cases import Case
+from etslink.solving.engine import CompiledCase, Solution
+from etslink.solving.equilibrium import market_equilibrium
+from etslink.solving.foresight import limited_foresight, model_years
+from etslink.solving.stages import (
+    DEFAULT_TIME_LIMIT_S,
+    RETRY_OPTIONS,
+    SolveOutcome,
+    compile_case,
+    solve_once,
+)
+
+
+def solve_case(
+    case: str, data: ModelData, time_limit_s: float = DEFAULT_TIME_LIMIT_S
+) -> tuple[Solution, SolveOutcome]:
+    """Build and solve one case; return its solution.
+
+    Raises:
+        InfeasibleError: the inputs admit no solution (names the short system-years).
+        SolverTroubleError: HiGHS stopped for another reason (time limit, numerics).
+    """
+    return solve_compiled(case, compile_case(build_model(data)), data, time_limit_s)
+
+
+def solve_cases(
+    cases: Mapping[Case, ModelData],
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    progress: Callable[[str], None] | None = None,
+) -> Iterator[tuple[Case, Solution, SolveOutcome]]:
+    """Solve the linked case, then the autarky case as the same model with links switched off.
+
+    Autarky is the linked model with every transfer held at zero by its bounds, re-solved
+    warm from the linked basis: the same problem as building it without links, for the cost
+    of one warm re-solve. Yields (case, solution, outcome) as each case is solved.
+    """
+    compiled = compile_case(build_model(cases["linked"]))
+    solution, outcome = solve_compiled("linked", compiled, cases["linked"], time_limit_s, progress)
+    yield "linked", solution, outcome
+    transfers = compiled.model.transfer_MtCO2e
+    compiled.set_column_bounds("transfer_MtCO2e", dict.fromkeys(transfers, (0.0, 0.0)))
+    solution, outcome = solve_compiled(
+        "autarky", compiled, cases["autarky"], time_limit_s, progress
+    )
+    yield "autarky", solution, outcome
+
+
+def solve_compiled(
+    case: str,
+    compiled: CompiledCase,
+    data: ModelData,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[Solution, SolveOutcome]:
+    """Solve (or re-solve warm) a compiled case, then (E14) where it can change the answer.
+
+    With a reserve, the market equilibrium under it (see `market_equilibrium`).
+
+    Raises:
+        InfeasibleError: the inputs admit no solution (names the short system-years).
+        SolverTroubleError: HiGHS stopped for another reason (time limit, numerics), or the
+            reserve's operations found no fixed point.
+    """
+    if data.foresight_years and data.foresight_years < len(model_years(data)):
+        return limited_foresight(case, compiled, data, time_limit_s, progress)
+    if data.reserve_rules:
+        return market_equilibrium(case, compiled, data, time_limit_s, progress)
+    return solve_once(case, compiled, data, time_limit_s)
+
+
+class DrawSolver:
+    """One case's model compiled once and re-solved draw after draw.
+
+    Each draw only changes the mutable parameters (the swept inputs); HiGHS starts from the
+    previous draw's basis.
+    """
+
+    def __init__(self, data: ModelData) -> None:
+        self.model = build_model(data, mutable=swept_parameters(data))
+        self.compiled = compile_case(self.model)
+
+    def solve(self, drawn: ModelData) -> Solution | str:
+        """Re-solve with the parameters of `drawn`; return the solution.
+
+        Returns HiGHS's termination instead when it is not optimal.
+        """
+        set_parameters(self.model, drawn)
+        self.compiled.refresh()
+        if drawn.reserve_rules or drawn.foresight_years:
+            try:  # a reserve's fixed point, limited foresight's plans
+                return solve_compiled("drawn", self.compiled, drawn)[0]
+            except (InfeasibleError, SolverTroubleError) as exc:
+                return f"no solution: {exc}"
+        run = self.compiled.solve(DEFAULT_TIME_LIMIT_S, RETRY_OPTIONS)
+        return self.compiled.solution() if run.optimal else run.termination

@@ -1,0 +1,200 @@
+"""One solve of the market: HiGHS's options, the first stage, the smallest transfers (E14).
+
+Also the diagnosis of an infeasible workbook.
+
+The loops that solve the market many times (the reserve's fixed point in `equilibrium.py`,
+limited foresight's plans in `foresight.py`) and the choice between them (`solve.py`) are
+built on these.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import highspy
+
+from etslink.errors import InfeasibleError, Shortfall, SolverTroubleError
+from etslink.formulation import build_model
+from etslink.formulation.stage_two import (
+    add_smallest_transfers,
+    copy_back,
+    decided_values,
+    groups_needing_stage_two,
+    stage_two_data,
+    take_parameters,
+)
+from etslink.inputs.data import ModelData
+from etslink.instruments.reserve import ReserveYear
+from etslink.solving.engine import CompiledCase, Solution, Solve
+
+SOLVER = "highs"
+DEFAULT_TIME_LIMIT_S = 3600.0
+SOLVER_OPTIONS: dict[str, Any] = {
+    "time_limit": DEFAULT_TIME_LIMIT_S,
+    "threads": 1,
+    "random_seed": 0,
+    "qp_regularization_value": 0.0,
+}
+"""HiGHS options of every solve; one thread keeps results identical run to run. The QP
+solver's default regularisation (1e-7) perturbs its duals by about 1e-6 relative; without it
+the prices are exact to about 1e-12 and the 40x30 QP solves 1.7-2.7x faster (measured)."""
+
+_REGULARISED = {k: v for k, v in SOLVER_OPTIONS.items() if k != "qp_regularization_value"}
+RETRY_OPTIONS: tuple[dict[str, Any], ...] = (
+    _REGULARISED,
+    {**_REGULARISED, "user_bound_scale": 10},
+    {**_REGULARISED, "user_bound_scale": 20},
+)
+"""Options of the retries when HiGHS stops without a verdict ("solve error", "not set"), in
+order. Without regularisation HiGHS 1.16's QP solver can stop with no status on a Hessian that
+is only semidefinite (seen on the example with an EU-California link): the first retry
+regularises as HiGHS does by default (prices then exact to about 1e-6 relative). HiGHS's QP
+solver also treats a row violated by less than about 1e-4 (here MtCO2e, i.e. 100 t) as
+satisfied, stops and then rejects its own point (a system that must abate 1e-5 MtCO2e):
+scaling bounds and right-hand sides by 2^10 (then 2^20) inside HiGHS removes that; prices of
+such tiny markets then carry an absolute error near 1e-9."""
+
+SHORTFALL_PENALTY_PER_tCO2e = 1e6
+"""Cost of one tonne of non-compliance in the diagnosis re-solve [CUR per tCO2e]."""
+SHORTFALL_TOLERANCE_MtCO2e = 1e-6
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    """What the solver did: status, objective [M CUR, base-year money], wall time [s].
+
+    `stage_two` is the termination of the second stage (E14), or "not needed" when no group
+    of linked systems can have other transfers, banks or credit uses at the same cost. With a
+    reserve, `reserve` holds its operations at the market equilibrium, found after
+    `reserve_iterations` solves.
+    """
+
+    status: str
+    termination: str
+    objective_Mcur: float
+    seconds: float
+    solver: str = SOLVER
+    solver_version: str = ""
+    options: dict[str, Any] = field(default_factory=lambda: dict(SOLVER_OPTIONS))
+    stage_two: str = "not needed"
+    reserve: tuple[ReserveYear, ...] = ()
+    reserve_iterations: int = 0
+
+
+def solver_version() -> str:
+    """Return the HiGHS version as "major.minor.patch"."""
+    parts = (highspy.HIGHS_VERSION_MAJOR, highspy.HIGHS_VERSION_MINOR, highspy.HIGHS_VERSION_PATCH)
+    return ".".join(str(part) for part in parts)
+
+
+def compile_case(model: Any) -> CompiledCase:
+    """Return the model compiled for HiGHS with the options of every solve."""
+    return CompiledCase(model, SOLVER_OPTIONS)
+
+
+def solve_once(
+    case: str, compiled: CompiledCase, data: ModelData, time_limit_s: float
+) -> tuple[Solution, SolveOutcome]:
+    """Solve (or re-solve warm) once, then (E14) where it can change the answer."""
+    solution, outcome = first_stage(case, compiled, data, time_limit_s)
+    stage_two = smallest_transfers(solution, data, time_limit_s)
+    return solution, replace(outcome, stage_two=stage_two)
+
+
+def first_stage(
+    case: str, compiled: CompiledCase, data: ModelData, time_limit_s: float
+) -> tuple[Solution, SolveOutcome]:
+    """Solve (or re-solve warm) once, without the second stage."""
+    run = compiled.solve(time_limit_s, RETRY_OPTIONS)
+    if run.optimal:
+        solution = compiled.solution()
+        outcome = SolveOutcome(
+            "ok",
+            run.termination,
+            run.objective,
+            run.seconds,
+            solver_version=solver_version(),
+            options=run.options,
+        )
+        return solution, outcome
+    if run.termination in ("infeasible", "infeasibleOrUnbounded"):
+        raise InfeasibleError(case, diagnose_infeasibility(data, time_limit_s))
+    raise SolverTroubleError(_trouble_message(case, run, time_limit_s))
+
+
+def _trouble_message(case: str, run: Solve, time_limit_s: float) -> str:
+    if run.termination == "maxTimeLimit":
+        return (
+            f"The solver reached the time limit of {time_limit_s:g} s in the {case} case. "
+            "Fix: run again with a larger --time-limit, or shorten the workbook (fewer years "
+            "or systems)."
+        )
+    return (
+        f"The solver stopped without an optimal solution in the {case} case "
+        f"({run.termination}). Fix: check the workbook for extreme numbers (e.g. a slope of "
+        "1e12 next to one of 1e-6), or report this with the workbook attached."
+    )
+
+
+def smallest_transfers(first: Solution, data: ModelData, time_limit_s: float) -> str:
+    """Solve (E14) for the least trade with the same costs; keep the first stage's duals.
+
+    Only where it can change the answer (`groups_needing_stage_two`). The second stage is a
+    small LP (no abatement options, no quadratic costs); its transfers, banks and credit
+    uses replace the first stage's. Any dual optimum pairs with any primal optimum of a
+    convex problem, so the first stage's prices stay valid. If the second stage fails, the
+    first stage's solution stays, and its termination is returned for the run record.
+    """
+    prices = {key: -dual for key, dual in first.duals("compliance").items()}
+    if not data.links or not groups_needing_stage_two(data, prices):
+        return "not needed"
+    compiled = second_stage(first, data)
+    run = compiled.solve(time_limit_s, RETRY_OPTIONS)
+    if run.optimal:
+        copy_back(compiled.solution(), first, data)
+    return run.termination
+
+
+_SECOND_STAGES: weakref.WeakKeyDictionary[CompiledCase, tuple[str, CompiledCase]] = (
+    weakref.WeakKeyDictionary()
+)
+"""The compiled second stage of each first stage, and the digest of the data it is for."""
+
+
+def second_stage(first: Solution, data: ModelData) -> CompiledCase:
+    """Return (E14) compiled for the first stage's case, built once and then re-solved warm.
+
+    A fixed point or plan solves the second stage at every step; its structure does not
+    change, only the decided amounts (column bounds) and the mutable Params do.
+    """
+    cached = _SECOND_STAGES.get(first.case)
+    if cached is not None and cached[0] == data.digest:
+        compiled = cached[1]
+        take_parameters(compiled.model, first)
+        compiled.refresh()
+        for name, values in decided_values(compiled.model, first).items():
+            compiled.set_column_bounds(name, {key: (v, v) for key, v in values.items()})
+        return compiled
+    second = build_model(stage_two_data(first, data))
+    add_smallest_transfers(second, first, data.transfer_timing)
+    compiled = compile_case(second)
+    _SECOND_STAGES[first.case] = (data.digest, compiled)
+    return compiled
+
+
+def diagnose_infeasibility(
+    data: ModelData, time_limit_s: float = DEFAULT_TIME_LIMIT_S
+) -> list[Shortfall]:
+    """Re-solve with a penalised shortfall per system-year; return the positive ones."""
+    model = build_model(data, shortfall_penalty_per_tCO2e=SHORTFALL_PENALTY_PER_tCO2e)
+    compiled = compile_case(model)
+    if not compiled.solve(time_limit_s, RETRY_OPTIONS).optimal:
+        return []
+    shortfalls = compiled.solution().values("shortfall_MtCO2e")
+    return [
+        Shortfall(s, y, float(shortfalls[s, y]))
+        for s, y in model.system_years
+        if shortfalls.get((s, y), 0.0) > SHORTFALL_TOLERANCE_MtCO2e
+    ]

@@ -1,0 +1,391 @@
+"""Put finished runs side by side: their result tables stacked, and differences to the first.
+
+`compare_runs` reads the folders that `etslink run` wrote (results.xlsx and run.json), checks
+them all and reports every problem at once; `write_comparison` writes comparison.xlsx,
+report.html and run.json into a new folder, atomically. See docs/compare.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from python_calamine import CalamineError
+
+from etslink.errors import InputError, Issue
+from etslink.inputs.data import Forest
+from etslink.outputs.columns import Columns
+from etslink.outputs.comparison import SCENARIO, Comparison, FinishedRun
+from etslink.outputs.runrecord import (
+    atomic_output_dir,
+    file_sha256,
+    package_versions,
+    utc_stamp,
+    write_json,
+)
+
+KEYS: dict[str, tuple[str, ...]] = {
+    "prices": ("case", "system", "year"),
+    "balances": ("case", "system", "year"),
+    "costs": ("case", "system", "year"),
+    "gains": ("system",),
+}
+"""The compared sheets of results.xlsx and the columns that identify one of their rows."""
+LINKS_SHEET = "transfers"
+"""Where the links are read: every direction of every link-year has a row in the linked case."""
+LINK_KEYS = ("case", "from_system", "to_system")
+BASE_SCENARIO = "base_scenario"
+"""Column of the difference tables naming the run subtracted (the first)."""
+RESULTS, RECORD = "results.xlsx", "run.json"
+TITLE_PREFIX = "etslink results: "
+"""How the summary sheet of results.xlsx starts its title cell, before the scenario name."""
+PRICE_COLUMN = re.compile(r"^price_(?P<currency>.+)_per_tCO2e$")
+RERUN = "run its workbook again with `etslink run WORKBOOK --out DIR` and compare that folder"
+
+
+def compare_runs(run_dirs: Sequence[Path]) -> Comparison:
+    """Read and check finished run folders; return their tables side by side.
+
+    Args:
+        run_dirs: Two or more folders written by `etslink run`; the first is the base the
+            others are compared with.
+
+    Raises:
+        InputError: listing every problem: fewer than two folders, a folder given twice, a
+            folder that is not a finished run, a results.xlsx without a compared sheet or
+            column, runs in different currencies.
+    """
+    folders = [Path(d) for d in run_dirs]
+    issues = _check_folder_list(folders)
+    runs: list[FinishedRun] = []
+    for folder in dict.fromkeys(folders):
+        run, found = _read_run(folder)
+        issues += found
+        if run is not None:
+            runs.append(run)
+    if not issues:
+        issues = _check_currencies(runs)
+    if issues:
+        raise InputError(issues)
+    runs = _unique_scenarios(runs)
+    groups, unlinked = _linked_groups(runs)
+    return Comparison(
+        runs=tuple(runs),
+        currency=runs[0].currency,
+        stacked={sheet: _stack(runs, sheet) for sheet in KEYS},
+        differences={sheet: _differences(runs, sheet) for sheet in KEYS},
+        groups=groups,
+        unlinked=unlinked,
+    )
+
+
+def write_comparison(comparison: Comparison, out_dir: Path) -> dict[str, Any]:
+    """Write comparison.xlsx, report.html and run.json into `out_dir`; return the record.
+
+    Nothing is written unless all three files are: they are made in a temporary folder
+    that is then renamed to `out_dir`.
+
+    Raises:
+        InputError: `out_dir` exists and is not an empty folder.
+    """
+    # imported here: the report module imports this one for the Comparison it draws
+    from etslink.outputs.report.compare import write_comparison_report, write_comparison_workbook
+
+    with atomic_output_dir(out_dir) as tmp:
+        record = comparison_record(comparison)
+        write_comparison_workbook(comparison, record, tmp / "comparison.xlsx")
+        write_comparison_report(comparison, record, tmp / "report.html")
+        write_json(tmp / RECORD, record)
+    return record
+
+
+def comparison_record(comparison: Comparison) -> dict[str, Any]:
+    """Return the comparison's own run record: the compared folders and their input hashes."""
+    return {
+        "command": sys.argv,
+        "started_utc": utc_stamp(),
+        "versions": package_versions(),
+        "currency": comparison.currency,
+        "base_scenario": comparison.scenarios[0],
+        "compared": [
+            {
+                SCENARIO: run.scenario,
+                "folder": str(run.folder),
+                "input": run.record.get("input", {}),
+                "run_started_utc": run.record.get("started_utc", ""),
+                "results_sha256": file_sha256(run.folder / RESULTS),
+            }
+            for run in comparison.runs
+        ],
+    }
+
+
+# --- reading and checking -------------------------------------------------------------
+
+
+def _issue(where: Path | str, problem: str, fix: str) -> Issue:
+    """Return an issue about a folder or file rather than a workbook cell."""
+    return Issue(str(where), None, "", "", problem, fix)
+
+
+def _check_folder_list(folders: list[Path]) -> list[Issue]:
+    """Return issues with the list itself: too short, or a folder given twice."""
+    issues = []
+    if len(folders) < 2:
+        issues.append(
+            _issue(
+                "compare",
+                f"it needs at least two run folders and got {len(folders)}",
+                "give two or more folders written by `etslink run`, the base scenario first",
+            )
+        )
+    first_seen: dict[Path, Path] = {}
+    for folder in folders:
+        key = folder.resolve()
+        if key in first_seen:
+            problem = f'the folder is given twice (also as "{first_seen[key]}")'
+            issues.append(_issue(folder, problem, "give each run folder once"))
+        else:
+            first_seen[key] = folder
+    return issues
+
+
+def _not_a_run(folder: Path) -> Issue | None:
+    """Return why `folder` is not a finished run folder, or None when it looks like one."""
+    fix = f"give a folder written by `etslink run`, which holds {RESULTS} and {RECORD}"
+    if not folder.exists():
+        return _issue(folder, "the folder does not exist", f"check the path; {fix}")
+    if not folder.is_dir():
+        return _issue(folder, "this is a file, not a run folder", fix)
+    if (folder / "summary.xlsx").exists() and not (folder / RESULTS).exists():
+        return _issue(folder, "this is the output of `etslink sweep`, not of `etslink run`", fix)
+    if (folder / "comparison.xlsx").exists():
+        return _issue(folder, "this is the output of `etslink compare`, not of a run", fix)
+    missing = [name for name in (RESULTS, RECORD) if not (folder / name).is_file()]
+    if missing:
+        what = " and ".join(missing)
+        return _issue(folder, f"this is not a finished etslink run: it has no {what}", fix)
+    return None
+
+
+def _read_run(folder: Path) -> tuple[FinishedRun | None, list[Issue]]:
+    """Return the run in `folder` and no issues, or None and what is wrong with it."""
+    not_a_run = _not_a_run(folder)
+    if not_a_run is not None:
+        return None, [not_a_run]
+    record, issues = _read_record(folder)
+    tables, title, found = _read_tables(folder / RESULTS)
+    issues += found
+    if issues or record is None:
+        return None, issues
+    currency = _currency(tables["prices"])
+    if currency is None:
+        return None, [
+            _issue(
+                folder / RESULTS,
+                "the sheet prices has no column price_<CUR>_per_tCO2e",
+                RERUN,
+            )
+        ]
+    missing = _missing_gains(tables["gains"], Columns(currency))
+    if missing:
+        lacks = f"the sheet gains has no column {', '.join(missing)}"
+        return None, [_issue(folder / RESULTS, lacks, RERUN)]
+    name = str(record.get("scenario_name") or title or folder.name)
+    return FinishedRun(folder, name, record, currency, tables), []
+
+
+def _missing_gains(gains: pd.DataFrame, cols: Columns) -> list[str]:
+    """Return the columns of the gains sheet that the comparison's totals need and lacks."""
+    needed = (
+        cols.case_money("autarky", "compliance_cost"),
+        cols.case_money("linked", "compliance_cost"),
+        cols.money("gain_from_linking", pv=True),
+    )
+    return [c for c in needed if c not in gains.columns]
+
+
+def _read_record(folder: Path) -> tuple[dict[str, Any] | None, list[Issue]]:
+    """Return the run record of `folder`, or None and why it cannot be read."""
+    path = folder / RECORD
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return None, [_issue(path, f"the run record cannot be read ({error})", RERUN)]
+    if not isinstance(record, dict):
+        return None, [_issue(path, "the run record is not a JSON object", RERUN)]
+    return record, []
+
+
+def _read_tables(path: Path) -> tuple[dict[str, pd.DataFrame], str, list[Issue]]:
+    """Return the compared sheets of a results.xlsx, its scenario title, and any issues."""
+    try:
+        book = pd.ExcelFile(path, engine="calamine")
+    except (CalamineError, OSError, ValueError) as error:
+        problem = f"the file cannot be read as an Excel workbook ({error})"
+        return {}, "", [_issue(path, problem, RERUN)]
+    with book:
+        present = [s for s in (*KEYS, LINKS_SHEET) if s in book.sheet_names]
+        tables = pd.read_excel(book, sheet_name=present) if present else {}
+        title = _title(book) if "summary" in book.sheet_names else ""
+    issues = [
+        _issue(path, f"the sheet {sheet} is missing", RERUN)
+        for sheet in (*KEYS, LINKS_SHEET)
+        if sheet not in tables
+    ]
+    for sheet, frame in tables.items():
+        issues += _check_table(path, sheet, frame)
+    return tables, title, issues
+
+
+def _title(book: pd.ExcelFile) -> str:
+    """Return the scenario name in the summary's title cell, or "" when it has none."""
+    head = pd.read_excel(book, sheet_name="summary", header=None, nrows=1)
+    cell = str(head.iat[0, 0]) if head.size else ""
+    return cell.removeprefix(TITLE_PREFIX).strip() if cell.startswith(TITLE_PREFIX) else ""
+
+
+def _check_table(path: Path, sheet: str, frame: pd.DataFrame) -> list[Issue]:
+    """Return issues with one sheet: missing keys, fractional years, or duplicate keys."""
+    keys = LINK_KEYS if sheet == LINKS_SHEET else KEYS[sheet]
+    absent = [k for k in keys if k not in frame.columns]
+    if absent:
+        problem = f"the sheet {sheet} has no column {', '.join(absent)}"
+        return [_issue(path, problem, RERUN)]
+    if sheet == LINKS_SHEET:
+        return []
+    issues = []
+    if "year" in keys and frame["year"].dtype.kind not in "iu":
+        issues.append(
+            _issue(path, f"the sheet {sheet} has a year that is not a whole number", RERUN)
+        )
+    if frame.duplicated(list(keys)).any():
+        what = ", ".join(keys)
+        issues.append(_issue(path, f"the sheet {sheet} has two rows with the same {what}", RERUN))
+    return issues
+
+
+def _currency(prices: pd.DataFrame) -> str | None:
+    """Return the currency in the name of the price column, e.g. EUR, or None."""
+    for column in prices.columns:
+        found = PRICE_COLUMN.match(str(column))
+        if found:
+            return found["currency"]
+    return None
+
+
+def _check_currencies(runs: list[FinishedRun]) -> list[Issue]:
+    """Return an issue for each run whose currency differs from the first run's."""
+    first = runs[0]
+    return [
+        _issue(
+            run.folder,
+            f'its results are in {run.currency} and those of the first run "{first.folder}" '
+            f"in {first.currency}; compare converts no currencies",
+            f"set currency to {first.currency} on the settings sheet of "
+            f"{run.record.get('input', {}).get('path', 'its workbook')}, run it again and "
+            "compare that folder",
+        )
+        for run in runs[1:]
+        if run.currency != first.currency
+    ]
+
+
+def _unique_scenarios(runs: list[FinishedRun]) -> list[FinishedRun]:
+    """Return the runs with names made unique: a shared name gets its folder's name added.
+
+    If that is not enough (two folders of the same name), a running number follows.
+    """
+    count = pd.Series([r.scenario for r in runs]).value_counts()
+    named = [
+        f"{r.scenario} ({r.folder.name})" if count[r.scenario] > 1 else r.scenario for r in runs
+    ]
+    seen: dict[str, int] = {}
+    unique = []
+    for name in named:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name} #{seen[name]}")
+    return [
+        FinishedRun(r.folder, name, r.record, r.currency, r.tables)
+        for r, name in zip(runs, unique, strict=True)
+    ]
+
+
+# --- building the tables --------------------------------------------------------------
+
+
+def _stack(runs: list[FinishedRun], sheet: str) -> pd.DataFrame:
+    """Return every run's rows of a sheet under a leading `scenario` column."""
+    frames = [run.tables[sheet] for run in runs]
+    columns = list(dict.fromkeys(c for frame in frames for c in frame.columns))
+    stacked = pd.concat([frame.reindex(columns=columns) for frame in frames], ignore_index=True)
+    scenario = np.repeat([run.scenario for run in runs], [len(f) for f in frames])
+    stacked.insert(0, SCENARIO, scenario)
+    return stacked
+
+
+def _numeric(column: pd.Series) -> bool:
+    """Return whether a column holds numbers (truth values do not count)."""
+    return isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf"
+
+
+def _difference(base: pd.DataFrame, other: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Return `other` minus `base` on the same keys, for every numeric column of both.
+
+    Rows keep the base's order; keys only in `other` follow. A key in only one of the two
+    gets blank differences.
+    """
+    a, b = base.set_index(keys), other.set_index(keys)
+    values = [c for c in a.columns if c in b.columns and _numeric(a[c]) and _numeric(b[c])]
+    index = a.index.append(b.index[~b.index.isin(a.index)])
+    change = b[values].reindex(index).astype(float) - a[values].reindex(index).astype(float)
+    return change.reset_index()
+
+
+def _differences(runs: list[FinishedRun], sheet: str) -> pd.DataFrame:
+    """Return each later run minus the first on one sheet, stacked with scenario names."""
+    base, keys = runs[0], list(KEYS[sheet])
+    frames = []
+    for run in runs[1:]:
+        change = _difference(base.tables[sheet], run.tables[sheet], keys)
+        change.insert(0, BASE_SCENARIO, base.scenario)
+        change.insert(0, SCENARIO, run.scenario)
+        frames.append(change)
+    columns = list(dict.fromkeys(c for frame in frames for c in frame.columns))
+    return pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)
+
+
+def _systems(runs: list[FinishedRun]) -> tuple[str, ...]:
+    """Return every system of every run: the first run's in its workbook order, then new ones."""
+    names = (str(s) for run in runs for s in run.tables["gains"]["system"])
+    return tuple(dict.fromkeys(names))
+
+
+def _linked_groups(
+    runs: list[FinishedRun],
+) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """Return the groups of systems that a link joins in any run, and the systems in none.
+
+    A run's links are the rows of its linked case on the transfers sheet, which lists
+    every direction of every link-year, moved or not.
+    """
+    systems = _systems(runs)
+    forest = Forest(systems)
+    for run in runs:
+        links = run.tables[LINKS_SHEET]
+        linked = links[links["case"] == "linked"]
+        for a, b in zip(linked["from_system"], linked["to_system"], strict=True):
+            if str(a) in forest.parent and str(b) in forest.parent:
+                forest.join(str(a), str(b))
+    members: dict[str, list[str]] = {}
+    for s in systems:
+        members.setdefault(forest.root(s), []).append(s)
+    groups = tuple(tuple(g) for g in members.values() if len(g) > 1)
+    unlinked = tuple(g[0] for g in members.values() if len(g) == 1)
+    return groups, unlinked

@@ -1,0 +1,236 @@
+"""Sweeps: the linked and autarky cases solved for every draw of the uncertainty sheet.
+
+`plan_sweep`, `solve_sweep` and `write_sweep` (outputs/products.py) are what both `etslink
+sweep` and `etslink.sweep` do. Each dask worker builds the two models once, keeps a
+persistent HiGHS instance per model, and for each draw only changes the mutable parameters
+and re-solves (warm). Draw i depends on the base seed and i alone (uncertainty.py), so
+results do not depend on the number of workers or the order in which draws finish.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from etslink.errors import Issue, messages, reject
+from etslink.inputs.data import ModelData
+from etslink.inputs.uncertainty import perturbed
+from etslink.outputs.columns import Columns
+from etslink.outputs.products import SweepResult
+from etslink.outputs.results import extract_draw
+from etslink.outputs.runrecord import run_record
+from etslink.solving.cases import case_data
+from etslink.solving.solve import DrawSolver
+from etslink.solving.stages import solver_version
+from etslink.workflows.batch import run_on_dask
+
+
+@dataclass
+class CaseSolver:
+    """One case's data and its draw solver."""
+
+    case: str
+    data: ModelData
+    solver: DrawSolver = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.solver = DrawSolver(self.data)
+
+    def solve(self, drawn: ModelData) -> pd.DataFrame:
+        """Return the rows of one draw of this case (status "optimal" or the solver's)."""
+        solved = self.solver.solve(drawn)
+        if isinstance(solved, str):
+            keys = list(drawn.system_years)
+            return pd.DataFrame(
+                {"system": [s for s, _ in keys], "year": [y for _, y in keys], "status": solved}
+            )
+        return extract_draw(solved, drawn).assign(status="optimal")
+
+
+_WORKERS: dict[str, dict[str, CaseSolver]] = {}
+"""Per worker process: the case solvers of each workbook, built on first use."""
+
+
+def solve_draws(data: ModelData, draws: list[int]) -> pd.DataFrame:
+    """Return the rows of several draws (one dask task: fewer round trips per draw)."""
+    return pd.concat([solve_draw(data, draw) for draw in draws], ignore_index=True)
+
+
+def _solvers(data: ModelData) -> dict[str, CaseSolver]:
+    if data.digest not in _WORKERS:
+        _WORKERS[data.digest] = {case: CaseSolver(case, d) for case, d in case_data(data).items()}
+    return _WORKERS[data.digest]
+
+
+def solve_draw(data: ModelData, draw: int) -> pd.DataFrame:
+    """Return the rows of draw `draw` for both cases (runs on a dask worker)."""
+    frames = []
+    for case, solver in _solvers(data).items():
+        frames.append(solver.solve(perturbed(solver.data, draw)).assign(draw=draw, case=case))
+    table = pd.concat(frames, ignore_index=True)
+    return table[["draw", "case", *[c for c in table.columns if c not in ("draw", "case")]]]
+
+
+def summarise(draws: pd.DataFrame, currency: str) -> dict[str, pd.DataFrame]:
+    """Return the sweep's summary tables: price statistics and gains from linking."""
+    cols = Columns(currency)
+    price, cost = cols.price, cols.money("compliance_cost", pv=True)
+    ok = draws[draws["status"] == "optimal"]
+    stats = ok.groupby(["case", "system", "year"])[price].describe(percentiles=[0.05, 0.5, 0.95])
+    stats = stats.rename(columns={"count": "draws", "std": "sd"}).reset_index()
+    by_draw = ok.pivot_table(
+        index=["draw", "system"], columns="case", values=cost, aggfunc="sum"
+    ).reset_index()
+    by_draw["gain"] = by_draw["autarky"] - by_draw["linked"]
+    # a gain within the solver's accuracy is no gain: QP duals are exact to about 1e-5
+    by_draw["gains"] = by_draw["gain"] > GAIN_TOLERANCE * by_draw["autarky"].abs()
+    gains = by_draw.groupby("system").agg(
+        expected=("gain", "mean"), sd=("gain", "std"), probability_of_gain=("gains", "mean")
+    )
+    gains = gains.rename(
+        columns={
+            "expected": cols.money("expected_gain", pv=True),
+            "sd": cols.money("gain_sd", pv=True),
+        }
+    ).reset_index()
+    volatility = ok.groupby(["case", "system"])[price].std().unstack("case").reset_index()
+    volatility = volatility.rename(
+        columns={c: cols.per_tonne(f"{c}_price_sd") for c in ("linked", "autarky")}
+    )
+    return {"price_statistics": stats, "gains": gains, "volatility": volatility}
+
+
+def total_gain_by_draw(draws: pd.DataFrame, currency: str) -> pd.Series:
+    """Return the gain from linking of all systems together, per draw [M CUR, PV]."""
+    cost = Columns(currency).money("compliance_cost", pv=True)
+    totals = draws.pivot_table(index="draw", columns="case", values=cost, aggfunc="sum")
+    return totals["autarky"] - totals["linked"]
+
+
+GAIN_TOLERANCE = 1e-5
+"""A gain below this share of the autarky cost counts as none (solver accuracy)."""
+
+
+def finished_draws(path: Path) -> set[int]:
+    """Return the draws already written to a partial draws file."""
+    if not path.exists():
+        return set()
+    return set(pd.read_csv(path, usecols=["draw"])["draw"].unique().tolist())
+
+
+def read_draws(path: Path) -> pd.DataFrame:
+    """Return every draw written so far."""
+    return pd.read_csv(path)
+
+
+def run_draws(
+    data: ModelData,
+    draws: int,
+    partial: Path,
+    workers: int,
+    scheduler: str | None,
+    progress: Callable[[int, int], None],
+) -> None:
+    """Solve every draw not yet in `partial` on dask, appending each task's draws at once.
+
+    Draws go to workers in small tasks (`tasks.run_on_dask`). Ctrl-C cancels the outstanding
+    tasks; what was written stays for --resume.
+    """
+    todo = sorted(set(range(draws)) - finished_draws(partial))
+    done = draws - len(todo)
+    progress(done, draws)
+    if todo:
+        run_on_dask(
+            data,
+            solve_draws,
+            todo,
+            partial,
+            workers=workers,
+            scheduler=scheduler,
+            done=done,
+            total=draws,
+            progress=progress,
+        )
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """A workbook validated for a sweep: its data, its warnings and the number of draws."""
+
+    workbook: Path
+    data: ModelData
+    warnings: list[Issue]
+    draws: int
+
+
+def plan_sweep(
+    workbook: Path, draws: int | None, warn: Callable[[list[Issue]], None] | None = None
+) -> SweepPlan:
+    """Read and validate a workbook for a sweep.
+
+    Args:
+        workbook: The input workbook.
+        draws: Number of draws; None: the workbook's `draws` setting.
+        warn: Called with the workbook's warnings once it is validated.
+
+    Raises:
+        InputError: listing every problem of the workbook, or saying it has no uncertain
+            inputs.
+    """
+    from etslink.workflows.run import (
+        load_workbook,  # not on dask workers, which never read workbooks
+    )
+
+    data, warnings = load_workbook(workbook)
+    if warn:
+        warn(warnings)
+    if not data.uncertainty:
+        reject(
+            "uncertainty",
+            "a sweep needs uncertain inputs and the sheet is missing or empty",
+            "add rows on sheet uncertainty (etslink template shows one)",
+        )
+    return SweepPlan(workbook, data, warnings, draws or data.draws)
+
+
+def solve_sweep(
+    plan: SweepPlan,
+    partial: Path,
+    *,
+    workers: int,
+    scheduler: str | None,
+    started: str,
+    progress: Callable[[int, int], None] = lambda _done, _total: None,
+    command: list[str] | None = None,
+) -> SweepResult:
+    """Solve the draws not yet in `partial` (see `run_draws`), then summarise all of them.
+
+    Args:
+        plan: The validated workbook and the number of draws.
+        partial: The gzip CSV that collects finished draws (kept for a resume).
+        workers: Worker processes of a local cluster.
+        scheduler: Address of a running dask scheduler; None: start a local cluster.
+        started: When the sweep started (`runrecord.utc_stamp`).
+        progress: Called with the number of draws done and the total.
+        command: How the sweep was started, for the record; None: the command line.
+    """
+    start = time.perf_counter()
+    run_draws(plan.data, plan.draws, partial, workers, scheduler, progress)
+    table = read_draws(partial)
+    table = table[table["draw"] < plan.draws].sort_values(["draw", "case", "system", "year"])
+    table = table.reset_index(drop=True)
+    summary = summarise(table, plan.data.currency)
+    seconds = {"sweep": round(time.perf_counter() - start, 3)}
+    record = run_record(plan.workbook, {}, seconds, solver_version(), started, command)
+    record |= {
+        "draws": plan.draws,
+        "seed": plan.data.seed,
+        "draw_seeds": f"numpy SeedSequence(({plan.data.seed}, i)) for draw i",
+        "workers": scheduler or workers,
+        "failed_draws": sorted(set(table.loc[table["status"] != "optimal", "draw"])),
+    }
+    return SweepResult(plan.workbook, plan.data, table, summary, messages(plan.warnings), record)
