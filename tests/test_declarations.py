@@ -6,7 +6,7 @@ import pyomo.environ as pyo
 import pytest
 
 from conftest import EXAMPLE
-from etslink.formulation import HOLDINGS, RESTRICTIONS, VARIABLES, build_model
+from etslink.formulation import HELD, INSTRUMENTS, RESTRICTIONS, TERMS, VARIABLES, build_model
 from etslink.formulation.compliance import PRICE_ROWS
 from etslink.workflows.run import load_workbook
 
@@ -33,8 +33,23 @@ def test_every_constraint_is_a_declared_restriction_or_the_price_row(example_mod
     assert built == {*declared, PRICE_ROWS}
 
 
-def test_holdings_name_declared_variables():
-    assert {h.variable for h in HOLDINGS} <= {v.name for v in VARIABLES}
+def test_held_prices_name_declared_variables():
+    assert {h.variable for h in HELD if h.variable} <= {v.name for v in VARIABLES}
+
+
+def test_every_balance_term_names_a_model_part(example_model):
+    for term in TERMS:
+        if term.expression is None:
+            assert hasattr(example_model, term.name), term.name
+
+
+def test_instruments_have_unique_names_and_output_columns():
+    names = [i.name for i in INSTRUMENTS]
+    columns = [c.name for i in INSTRUMENTS for c in i.columns]
+    costs = [c.name for i in INSTRUMENTS for c in i.costs]
+    assert len(names) == len(set(names))
+    assert len(columns) == len(set(columns))
+    assert len(costs) == len(set(costs))
 
 
 def test_tags_are_unique():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from etslink.inputs.schema import render_markdown
+from etslink.outputs.sheets import render_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 TAG = re.compile(r"\(([EB]\d+)\)")
@@ -30,5 +30,47 @@ def test_every_equation_in_the_code_is_documented_and_vice_versa():
 
 def test_workbook_reference_is_generated_from_the_schema():
     text = (ROOT / "docs" / "workbook.md").read_text()
-    regenerate = "regenerate: python -m etslink.inputs.schema > docs/workbook.md"
+    regenerate = "regenerate: python -m etslink.outputs.sheets > docs/workbook.md"
     assert text == render_markdown(), regenerate
+
+
+TUTORIALS = sorted((ROOT / "inputs" / "tutorial").glob("*.xlsx"))
+
+
+def _documented_outputs() -> tuple[dict[str, list[str]], set[str]]:
+    """Return docs/workbook.md's output sheets with their columns, and the restriction names."""
+    text = (ROOT / "docs" / "workbook.md").read_text()
+    outputs = text.split("## Output sheets of `results.xlsx`", 1)[1]
+    sheets = {}
+    for part in re.split(r"^### ", outputs, flags=re.M)[1:]:
+        name = re.match(r"`(\w+)`", part).group(1)
+        sheets[name] = re.findall(r"^\| `([^`]+)` \|", part, flags=re.M)
+    restriction = re.search(r"^\| `restriction` \| (.+) \|$", outputs, flags=re.M).group(1)
+    return sheets, set(restriction.split(", "))
+
+
+@pytest.mark.solve
+@pytest.mark.parametrize("workbook", TUTORIALS, ids=lambda p: p.stem)
+def test_a_run_writes_only_documented_sheets_columns_and_restrictions(workbook, tmp_path):
+    from python_calamine import CalamineWorkbook
+
+    from etslink.outputs.report.excel import write_results_workbook
+    from etslink.workflows.run import load_workbook, run_cases
+
+    results = run_cases(load_workbook(workbook)[0])
+    write_results_workbook(results, {"scenario": "test"}, tmp_path / "results.xlsx")
+    book = CalamineWorkbook.from_path(tmp_path / "results.xlsx")
+    sheets, restrictions = _documented_outputs()
+    cur = results.data.currency
+    for name in book.sheet_names:
+        if name == "summary":
+            continue
+        assert name in sheets, f"sheet {name} is not in docs/workbook.md"
+        header = book.get_sheet_by_name(name).to_python()[0]
+        documented = {c.replace("<CUR>", cur) for c in sheets[name]}
+        documented |= {
+            c.replace("<case>", case) for c in documented for case in ("linked", "autarky")
+        }
+        assert set(header) <= documented, f"{name}: {set(header) - documented}"
+    written = set(results.table("shadow_prices")["restriction"])
+    assert written <= restrictions

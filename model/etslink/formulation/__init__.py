@@ -1,4 +1,9 @@
-"""The optimisation model: `build_model(data)` adds each concept in the order of the docs."""
+"""The optimisation model: `build_model(data)` adds each instrument in the order of the docs.
+
+Every instrument (instruments/) declares what it contributes; this module gathers the
+declarations, and the allowance balance (E11), the objective (E12), the result tables and
+their documentation are loops over them.
+"""
 
 from __future__ import annotations
 
@@ -8,35 +13,56 @@ from etslink.formulation import compliance
 from etslink.formulation.compliance import add_compliance, add_shortfall
 from etslink.formulation.objective import add_objective
 from etslink.inputs.data import ModelData
-from etslink.instruments import abatement, banking, links, offsets, price_controls
-from etslink.instruments.abatement import add_abatement
-from etslink.instruments.banking import add_banking
-from etslink.instruments.declarations import Holding, Restriction, Variable
-from etslink.instruments.links import add_links
-from etslink.instruments.offsets import add_offsets
+from etslink.instruments import (
+    abatement,
+    banking,
+    cap,
+    links,
+    offsets,
+    price_controls,
+    reserve,
+    supply_steps,
+)
+from etslink.instruments.declarations import (
+    Column,
+    CostItem,
+    Held,
+    Instrument,
+    Restriction,
+    Term,
+    Variable,
+)
 from etslink.instruments.parameters import add_parameters
-from etslink.instruments.price_controls import add_price_controls
-from etslink.instruments.reserve import add_reserve_supply
 from etslink.instruments.sets import add_sets
 
+INSTRUMENTS: tuple[Instrument, ...] = (
+    cap.INSTRUMENT,
+    abatement.INSTRUMENT,
+    links.INSTRUMENT,
+    offsets.INSTRUMENT,
+    price_controls.INSTRUMENT,
+    supply_steps.INSTRUMENT,
+    banking.INSTRUMENT,
+    reserve.INSTRUMENT,
+)
+"""Every instrument, in the order they are built and their terms and columns appear."""
 VARIABLES: tuple[Variable, ...] = (
-    *abatement.VARIABLES,
-    *links.VARIABLES,
-    *offsets.VARIABLES,
-    *price_controls.VARIABLES,
-    *banking.VARIABLES,
+    *(v for i in INSTRUMENTS for v in i.variables),
     *compliance.VARIABLES,
 )
 """Every variable component of the model, with its role in the two stages."""
-RESTRICTIONS: tuple[Restriction, ...] = (
-    *links.RESTRICTIONS,
-    *offsets.RESTRICTIONS,
-    *price_controls.RESTRICTIONS,
-    *banking.RESTRICTIONS,
-)
+RESTRICTIONS: tuple[Restriction, ...] = tuple(r for i in INSTRUMENTS for r in i.restrictions)
 """Every constraint component whose shadow price `shadow_prices` reports, in table order."""
-HOLDINGS: tuple[Holding, ...] = price_controls.HOLDINGS
-"""Variables that hold the price at a floor or ceiling when used."""
+HELD: tuple[Held, ...] = tuple(h for i in INSTRUMENTS for h in i.held)
+"""Prices held at input levels (floors, ceilings, border fees): `shadow_prices` rows."""
+TERMS: tuple[Term, ...] = tuple(t for i in INSTRUMENTS for t in i.terms)
+"""The terms of the allowance balance (E11), in order."""
+OBJECTIVE: tuple[str, ...] = tuple(c for i in INSTRUMENTS for c in i.objective)
+"""The cost components of the objective (E12)."""
+BALANCE_COLUMNS: tuple[Column, ...] = tuple(c for i in INSTRUMENTS for c in i.columns)
+"""The columns of the `balances` sheet after system and year, but `surplus_MtCO2e`."""
+COST_ITEMS: tuple[CostItem, ...] = tuple(c for i in INSTRUMENTS for c in i.costs)
+"""The cost items of the `costs` sheet, in column order."""
 
 
 def build_model(
@@ -56,14 +82,11 @@ def build_model(
     m = pyo.ConcreteModel(name=data.scenario_name)
     add_sets(m, data)
     add_parameters(m, data, mutable)
-    add_abatement(m, data)
-    add_links(m, data)
-    add_offsets(m, data)
-    add_price_controls(m, data)
-    add_banking(m, data)
-    add_reserve_supply(m, data)
+    for instrument in INSTRUMENTS:
+        if instrument.add is not None:
+            instrument.add(m, data)
     if shortfall_penalty_per_tCO2e is not None:
         add_shortfall(m, data)
-    add_compliance(m, data)
-    add_objective(m, data, shortfall_penalty_per_tCO2e)
+    add_compliance(m, data, TERMS)
+    add_objective(m, data, OBJECTIVE, shortfall_penalty_per_tCO2e)
     return m

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pyomo.environ as pyo
 
 from etslink.inputs.data import ModelData
-from etslink.instruments.banking import bank_in
-from etslink.instruments.declarations import Role, Variable
+from etslink.instruments.declarations import Role, Side, Term, Variable
 
 VARIABLES = (Variable("shortfall_MtCO2e", "B9", Role.DIAGNOSIS),)
 PRICE_ROWS = "compliance"
@@ -24,28 +24,21 @@ def add_shortfall(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
 
 
-def add_compliance(m: pyo.ConcreteModel, d: ModelData) -> None:
+def add_compliance(m: pyo.ConcreteModel, d: ModelData, terms: Iterable[Term]) -> None:
     """Add (E11) the allowance balance; price [CUR/tCO2e, money of y] = -dual / discount.
 
-    In a year whose allowances are carried to the next (`m.bank_years`) the balance holds with
-    equality, so the bank (TNAC) is determined even where the price is zero; elsewhere unused
-    allowances are worthless and the balance is an inequality.
+    What is owed (the `Side.OWED` terms) is at most what is available (`Side.AVAILABLE`), each
+    instrument's terms in order. In a year whose allowances are carried to the next
+    (`m.bank_years`) the balance holds with equality, so the bank (TNAC) is determined even
+    where the price is zero; elsewhere unused allowances are worthless and the balance is an
+    inequality.
     """
-
-    def term(component: pyo.Component, s: str, y: int) -> Any:
-        return component[s, y] if (s, y) in component.index_set() else 0.0
+    owed_terms = [t for t in terms if t.side is Side.OWED]
+    available_terms = [t for t in terms if t.side is Side.AVAILABLE]
 
     def rule(m: pyo.ConcreteModel, s: str, y: int) -> Any:
-        owed = m.emissions_MtCO2e[s, y] + term(m.bank_MtCO2e, s, y) + term(m.unsold_MtCO2e, s, y)
-        available = (
-            m.cap_MtCO2e[s, y]
-            + bank_in(m, d, s, y)
-            + m.net_imports_MtCO2e[s, y]
-            + m.offsets_used_MtCO2e[s, y]
-            + term(m.ceiling_sales_MtCO2e, s, y)
-            + term(m.reserve_supply_MtCO2e, s, y)
-            + m.supply_steps_MtCO2e[s, y]
-        )
+        owed = sum(t.of(m, d, s, y) for t in owed_terms)
+        available = sum(t.of(m, d, s, y) for t in available_terms)
         if hasattr(m, "shortfall_MtCO2e"):
             available += m.shortfall_MtCO2e[s, y]
         if (s, y) in m.bank_years:  # unused allowances are carried: none vanish before the end

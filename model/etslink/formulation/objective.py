@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
 
 import pyomo.environ as pyo
 
@@ -10,24 +10,24 @@ from etslink.inputs.data import ModelData
 
 
 def add_objective(
-    m: pyo.ConcreteModel, d: ModelData, shortfall_penalty_per_tCO2e: float | None = None
+    m: pyo.ConcreteModel,
+    d: ModelData,
+    costs: Iterable[str],
+    shortfall_penalty_per_tCO2e: float | None = None,
 ) -> None:
-    """Add (E12) total discounted cost [M CUR, money of base_year]."""
-    controls = d.price_controls
+    """Add (E12) total discounted cost [M CUR, money of base_year].
 
-    def system_year_cost(s: str, y: int) -> Any:
-        cost = m.abatement_cost_Mcur[s, y]
-        if (s, y) in m.ceiling_years:
-            cost += controls[s, y].ceiling_per_tCO2e * m.ceiling_sales_MtCO2e[s, y]
-        if (s, y) in m.floor_years:
-            cost -= controls[s, y].floor_per_tCO2e * m.unsold_MtCO2e[s, y]
-        return cost + m.supply_step_cost_Mcur[s, y]
-
-    total = sum(d.discount_factor(y) * system_year_cost(s, y) for s, y in m.system_years)
-    total += sum(
-        d.discount_factor(y) * m.offset_purchase_cost_Mcur[o, y] for o, y in m.offset_markets
+    Args:
+        m: The model.
+        d: The case's inputs.
+        costs: The instruments' cost components [M CUR, money of the year each key ends in].
+        shortfall_penalty_per_tCO2e: The (E13) penalty, when diagnosing infeasible inputs.
+    """
+    total = sum(
+        d.discount_factor(key[-1]) * entry
+        for name in costs
+        for key, entry in getattr(m, name).items()
     )
-    total += sum(d.discount_factor(y) * m.transfer_fees_Mcur[n, y] for n, y in m.fee_link_years)
     if shortfall_penalty_per_tCO2e is not None:
         total += sum(
             _penalty(d, shortfall_penalty_per_tCO2e, s, y) * m.shortfall_MtCO2e[s, y]

@@ -706,190 +706,6 @@ def sheet(name: str) -> Sheet:
     return next(s for s in SHEETS if s.name == name)
 
 
-@dataclass(frozen=True)
-class OutputSheet:
-    """One sheet of `results.xlsx`: its meaning and its columns (name, meaning)."""
-
-    name: str
-    doc: str
-    columns: tuple[tuple[str, str], ...]
-
-
-_CASE = ("case", "`linked` (the workbook as it is) or `autarky` (every `links` row removed)")
-OUTPUT_SHEETS: tuple[OutputSheet, ...] = (
-    OutputSheet(
-        "prices",
-        "Allowance price per system and year.",
-        (
-            _CASE,
-            ("system", "system id"),
-            ("year", "year"),
-            (
-                "price_<CUR>_per_tCO2e",
-                "allowance price in that year's money: the dual of the "
-                "system-year's allowance balance (E11)",
-            ),
-        ),
-    ),
-    OutputSheet(
-        "balances",
-        "Where each system's compliance comes from, per year (MtCO2e).",
-        (
-            _CASE,
-            ("system", "system id"),
-            ("year", "year"),
-            ("baseline_MtCO2e", "emissions with no carbon price (input)"),
-            ("cap_MtCO2e", "allowances issued (input)"),
-            ("abatement_MtCO2e", "abatement, linear and stepwise"),
-            ("emissions_MtCO2e", "baseline - abatement"),
-            (
-                "net_imports_MtCO2e",
-                "compliance that other systems' allowances provide here minus "
-                "this system's allowances used elsewhere; exports are negative",
-            ),
-            ("offsets_used_MtCO2e", "offset credits surrendered"),
-            (
-                "bank_end_MtCO2e",
-                "allowances carried to the next year (negative: borrowed); in a "
-                "system's last year, the allowances left unused, which are worthless",
-            ),
-            (
-                "unsold_at_floor_MtCO2e",
-                "allowances withheld because the price would fall below the floor",
-            ),
-            ("ceiling_sales_MtCO2e", "extra allowances sold at the ceiling price"),
-            (
-                "supply_steps_MtCO2e",
-                "allowances released at trigger prices less those withheld (sheet supply_steps)",
-            ),
-            ("surplus_MtCO2e", "allowances neither surrendered nor banked (they expire)"),
-        ),
-    ),
-    OutputSheet(
-        "transfers",
-        "Allowances moved along links, one row per direction and year (linked case only).",
-        (
-            _CASE,
-            ("from_system", "system whose allowances move"),
-            ("to_system", "system that surrenders them"),
-            ("year", "year"),
-            ("quantity_MtCO2e", "allowances moved, in from_system allowances"),
-            ("exchange_rate", "tonnes of compliance in to_system per from_system allowance"),
-            ("compliance_MtCO2e", "quantity * exchange_rate"),
-            ("payment_M<CUR>", "quantity * from_system's price: what to_system's firms pay"),
-        ),
-    ),
-    OutputSheet(
-        "costs",
-        "Cost of compliance per system and year, in that year's money.",
-        (
-            _CASE,
-            ("system", "system id"),
-            ("year", "year"),
-            ("abatement_cost_M<CUR>", "area under the MAC up to the abatement (E2)"),
-            ("offset_purchases_M<CUR>", "credits used * the credit market price"),
-            ("ceiling_purchases_M<CUR>", "ceiling sales * ceiling price"),
-            ("supply_step_purchases_M<CUR>", "allowances released by supply steps * trigger"),
-            (
-                "transfer_fees_paid_M<CUR>",
-                "border fees this system's firms pay on allowances they import",
-            ),
-            (
-                "transfer_fee_revenue_M<CUR>",
-                "the same fees, received by this system's government (they cancel)",
-            ),
-            ("allowance_imports_M<CUR>", "paid for other systems' allowances (transfers.payment)"),
-            ("allowance_exports_M<CUR>", "received for this system's allowances used elsewhere"),
-            (
-                "compliance_cost_M<CUR>",
-                "abatement + offsets + ceiling + supply steps + fees paid - fee revenue + "
-                "imports - exports",
-            ),
-            ("compliance_cost_pv_M<CUR>", "the same, discounted to base_year"),
-            ("discount_factor", "(1 + discount_rate)^-(year - base_year)"),
-        ),
-    ),
-    OutputSheet(
-        "gains",
-        "Per system: discounted cost items in each case, the gain from "
-        "linking and the money paid abroad (`<case>` is linked or autarky).",
-        (
-            ("system", "system id"),
-            ("<case>_compliance_cost_pv_M<CUR>", "sum over years of costs.compliance_cost_pv"),
-            (
-                "<case>_allowance_imports_pv_M<CUR>",
-                "paid for other systems' allowances, discounted",
-            ),
-            ("<case>_allowance_exports_pv_M<CUR>", "received for allowances sold, discounted"),
-            ("<case>_offset_purchases_pv_M<CUR>", "paid for offset credits, discounted"),
-            ("<case>_paid_abroad_pv_M<CUR>", "allowance imports + offset purchases"),
-            ("gain_from_linking_pv_M<CUR>", "autarky - linked compliance cost"),
-            ("gain_percent_of_autarky_cost", "gain as a percentage of the autarky cost"),
-        ),
-    ),
-    OutputSheet(
-        "shadow_prices",
-        "Every binding restriction with its shadow price, so that "
-        "every price gap between linked systems is explained by a number.",
-        (
-            _CASE,
-            (
-                "restriction",
-                "transfer_limit, reverse_transfer_limit, offset_market, "
-                "offset_quantity_limit, offset_share_limit, ceiling_reserve, borrowing_limit, "
-                "price_floor, price_ceiling",
-            ),
-            ("system", "the system the restriction belongs to (exporter for transfer limits)"),
-            ("counterpart", "the other system, or the offset type"),
-            ("year", "year"),
-            ("level_MtCO2e", "the restricted quantity at the solution"),
-            (
-                "shadow_price_<CUR>_per_tCO2e",
-                "value of relaxing the restriction by one tonne, in "
-                "that year's money (for price_floor/price_ceiling: the price they hold)",
-            ),
-            ("meaning", "what the number means, in words"),
-        ),
-    ),
-    OutputSheet(
-        "offset_prices",
-        "Market price of each credit type and year.",
-        (
-            _CASE,
-            ("offset_type", "credit type"),
-            ("year", "year"),
-            ("price_<CUR>_per_tCO2e", "dual of the credit market balance (E6)"),
-        ),
-    ),
-    OutputSheet(
-        "msr",
-        "The reserve's operations per system and year (workbooks with an msr sheet only), at "
-        "the market equilibrium.",
-        (
-            _CASE,
-            ("system", "system id"),
-            ("year", "year"),
-            ("tnac_previous_MtCO2e", "the previous year's TNAC: the bank at its end"),
-            ("intake_MtCO2e", "allowances taken into the reserve from this year's cap"),
-            ("release_MtCO2e", "allowances released from the reserve"),
-            ("invalidated_MtCO2e", "reserve holdings above the limit, cancelled"),
-            ("holdings_MtCO2e", "what the reserve holds at the end of the year"),
-        ),
-    ),
-    OutputSheet(
-        "run",
-        "The run record (same content as run.json): the input file and its SHA-256, the "
-        "command, the versions, per case the solver's `status`, `termination`, `stage_two` "
-        "(the second stage's status: `optimal`, `not needed`, or HiGHS's termination if it "
-        "failed), objective, time and options, and the time of each stage [s].",
-        (
-            ("item", "dotted name, e.g. versions.highs"),
-            ("value", "its value"),
-        ),
-    ),
-)
-
-
 DECISIONS: tuple[str, ...] = (
     "Errors, not guesses: a contract sheet that is hidden, merged cells in a table, a blank "
     "row with data below it, a formula with no stored value, a number typed where an id is "
@@ -949,7 +765,8 @@ DECISIONS: tuple[str, ...] = (
 )
 
 
-def _markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """Return the lines of a markdown table (a `|` in a cell is escaped)."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
     return lines
@@ -959,13 +776,16 @@ def _column_rows(columns: tuple[Column, ...]) -> list[tuple[str, ...]]:
     return [(f"`{c.name}`", c.unit or "-", c.default_text(), c.doc) for c in columns]
 
 
-def render_markdown() -> str:
-    """Return docs/workbook.md: every input sheet and column, and every output sheet."""
+def input_reference() -> list[str]:
+    """Return the lines of docs/workbook.md on every input sheet and column and the decisions.
+
+    outputs/sheets.py adds the output sheets and writes the whole page.
+    """
     lines = [
         "# Workbook reference",
         "",
-        "<!-- Generated from model/etslink/schema.py by `python -m etslink.inputs.schema`; "
-        "do not edit by hand. -->",
+        "<!-- Generated from model/etslink/inputs/schema.py and the instruments' declarations "
+        "by `python -m etslink.outputs.sheets`; do not edit by hand. -->",
         "",
         "Input workbooks follow the contract in `workbook-contract.md`: one header row in "
         "row 1, one record per row, no merged cells. Sheet names and headers match "
@@ -978,34 +798,16 @@ def render_markdown() -> str:
     for spec in SHEETS:
         need = "required" if spec.required else "optional"
         lines += ["", f"### `{spec.name}` ({need})", "", spec.doc, ""]
-        lines += _markdown_table(
+        lines += markdown_table(
             ("column", "unit", "default", "meaning"), _column_rows(spec.columns)
         )
         if spec.key:
             lines += ["", "Unique together: " + ", ".join(f"`{k}`" for k in spec.key) + "."]
         if spec is SETTINGS:
             lines += ["", "Keys:", ""]
-            lines += _markdown_table(
+            lines += markdown_table(
                 ("key", "unit", "default", "meaning"), _column_rows(SETTINGS_KEYS)
             )
     lines += ["", "## Decisions where the contract is silent", ""]
     lines += [f"- {decision}" for decision in DECISIONS]
-    lines += [
-        "",
-        "## Output sheets of `results.xlsx`",
-        "",
-        "`<CUR>` is the workbook's currency. Money of a year is undiscounted unless the "
-        "column name says `pv` (present value in base_year money).",
-    ]
-    for out in OUTPUT_SHEETS:
-        lines += ["", f"### `{out.name}`", "", out.doc, ""]
-        lines += _markdown_table(
-            ("column", "meaning"), [(f"`{name}`", doc) for name, doc in out.columns]
-        )
-    return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":
-    import sys
-
-    sys.stdout.write(render_markdown())
+    return lines

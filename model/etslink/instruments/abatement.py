@@ -7,7 +7,17 @@ from typing import Any
 import pyomo.environ as pyo
 
 from etslink.inputs.data import ModelData
-from etslink.instruments.declarations import Role, Variable
+from etslink.instruments.declarations import (
+    Column,
+    CostItem,
+    Instrument,
+    Role,
+    Side,
+    Term,
+    Variable,
+    by_system_year,
+    solved,
+)
 from etslink.instruments.sets import grouped
 
 VARIABLES = (
@@ -59,3 +69,24 @@ def add_abatement(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.abatement_cost_Mcur = pyo.Expression(
         m.system_years, rule=cost, doc="(E2) abatement cost [M CUR, money of year y]"
     )
+
+
+INSTRUMENT = Instrument(
+    "abatement",
+    add_abatement,
+    variables=VARIABLES,
+    terms=(Term("emissions_MtCO2e", Side.OWED),),
+    objective=("abatement_cost_Mcur",),
+    columns=(
+        Column("abatement_MtCO2e", "abatement, linear and stepwise", solved("abatement_MtCO2e")),
+        Column("emissions_MtCO2e", "baseline - abatement", solved("emissions_MtCO2e")),
+    ),
+    costs=(
+        CostItem(
+            "abatement_cost",
+            1.0,
+            "area under the MAC up to the abatement (E2)",
+            lambda sol, d, priced: by_system_year(d, sol.values("abatement_cost_Mcur")),
+        ),
+    ),
+)

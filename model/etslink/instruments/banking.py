@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pyomo.environ as pyo
 
 from etslink.inputs.data import ModelData
-from etslink.instruments.declarations import Restriction, Role, Variable, level
+from etslink.instruments.declarations import (
+    Column,
+    Instrument,
+    Restriction,
+    Role,
+    Side,
+    SystemYear,
+    Term,
+    Values,
+    Variable,
+    level,
+)
 
 VARIABLES = (Variable("bank_MtCO2e", "B8", Role.REDECIDED),)
 RESTRICTIONS = (
@@ -39,3 +51,33 @@ def bank_in(m: pyo.ConcreteModel, d: ModelData, s: str, y: int) -> Any:
         return d.initial_bank_MtCO2e[s]
     previous = (s, years[position - 1])
     return m.bank_MtCO2e[previous] if previous in m.bank_years else 0.0
+
+
+def _bank_end(sol: Values, d: ModelData) -> Mapping[SystemYear, float]:
+    """Return each system-year's bank at its end [MtCO2e].
+
+    In a system's last year, what it leaves unused: the surplus of its balance (E11).
+    """
+    banks = dict(sol.values("bank_MtCO2e"))
+    surplus = sol.slacks("compliance")
+    for s in d.systems:
+        last = (s, d.years_of(s)[-1])
+        banks[last] = surplus.get(last, 0.0)
+    return banks
+
+
+INSTRUMENT = Instrument(
+    "banking",
+    add_banking,
+    variables=VARIABLES,
+    restrictions=RESTRICTIONS,
+    terms=(Term("bank_MtCO2e", Side.OWED), Term("bank_in", Side.AVAILABLE, bank_in)),
+    columns=(
+        Column(
+            "bank_end_MtCO2e",
+            "allowances carried to the next year (negative: borrowed); in a system's last "
+            "year, the allowances left unused, which are worthless",
+            _bank_end,
+        ),
+    ),
+)

@@ -1,19 +1,27 @@
 """What the rest of the code needs to know about each model part, declared next to it.
 
-Each `add_*` module declares its variables (with their role in the two stages) and its
-restrictions (tag, what the shadow price means, where the restriction belongs in the
-results). Stage two (E14), the `shadow_prices` table and the tests loop over these
-declarations; no other module keeps a list of model names.
+Each instrument module declares one `Instrument`: its `add_*` function, its variables (with
+their role in the two stages), its restrictions (tag, what the shadow price means, where the
+restriction belongs in the results), the terms it adds to the allowance balance (E11) and to
+the objective (E12), and the columns it contributes to the `balances` and `costs` sheets.
+The balance, the objective, stage two (E14), the result tables, their documentation and the
+tests loop over these declarations; no other module keeps a list of model names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
+import numpy as np
+
 from etslink.inputs.data import ModelData
+
+SystemYear = tuple[str, int]
+LEVEL_TOLERANCE_MtCO2e = 1e-9
+"""Quantities below this [MtCO2e] are solver noise and reported as 0."""
 
 
 class Role(Enum):
@@ -45,6 +53,10 @@ class Values(Protocol):
         """Return the value of each entry of a component, by key."""
         ...
 
+    def slacks(self, name: str) -> Mapping[Any, float]:
+        """Return how far each row of a constraint component is from binding."""
+        ...
+
 
 Located = tuple[str, str, int]
 """(system, counterpart, year) of a restriction row in `shadow_prices`."""
@@ -71,17 +83,180 @@ class Restriction:
     always_reported: bool = False
 
 
-@dataclass(frozen=True)
-class Holding:
-    """A variable whose use holds a price at a set level (a floor or a ceiling).
+HeldRow = tuple[str, str, int, float, float]
+"""(system, counterpart, year, level [MtCO2e], shadow price [CUR per tCO2e]) of a held price."""
 
-    Each system-year where the variable is positive is a `shadow_prices` row whose shadow
-    price is the allowance price itself.
+
+@dataclass(frozen=True)
+class Held:
+    """A price held at a level set in the inputs: a floor, a ceiling, a border fee.
+
+    No constraint carries it, so no dual: each row of `shadow_prices` it gives is found from
+    the solution, with the held price as its shadow price.
+
+    Attributes:
+        restriction: Its name in `shadow_prices`.
+        meaning: One sentence: what its shadow price means.
+        rows: (solution, data, allowance price per system-year) -> the rows where it holds.
+        variable: The variable whose use holds the price, if one does.
     """
 
     restriction: str
-    variable: str
     meaning: str
+    rows: Callable[[Values, ModelData, Mapping[SystemYear, float]], Iterable[HeldRow]]
+    variable: str = ""
+
+
+def holding(restriction: str, variable: str, meaning: str) -> Held:
+    """Return the held price of a variable whose use holds the allowance price (floor, ceiling).
+
+    Each system-year where the variable is positive is a row whose shadow price is the
+    allowance price itself.
+    """
+
+    def rows(sol: Values, d: ModelData, prices: Mapping[SystemYear, float]) -> list[HeldRow]:
+        used = sol.values(variable).items()
+        return [(s, "", y, q, prices[s, y]) for (s, y), q in used if q > LEVEL_TOLERANCE_MtCO2e]
+
+    return Held(restriction, meaning, rows, variable)
+
+
+class Side(Enum):
+    """Which side of the allowance balance (E11) a term is on."""
+
+    OWED = "surrendered or set aside"
+    AVAILABLE = "can be surrendered"
+
+
+@dataclass(frozen=True)
+class Term:
+    """A quantity an instrument adds to each system-year's allowance balance (E11) [MtCO2e].
+
+    Attributes:
+        name: The model component, indexed by system-year (a Var, Expression or Param, or a
+            plain mapping for an input that is not swept); 0 where it has no such key.
+        side: Owed (left of E11) or available (right).
+        expression: (model, data, system, year) -> the term, where it is not simply the
+            component's entry (e.g. the bank carried in from the previous year).
+    """
+
+    name: str
+    side: Side
+    expression: Callable[[Any, ModelData, str, int], Any] | None = None
+
+    def of(self, m: Any, d: ModelData, s: str, y: int) -> Any:
+        """Return the term of system s in year y, as a Pyomo expression or a number."""
+        if self.expression is not None:
+            return self.expression(m, d, s, y)
+        component = getattr(m, self.name)
+        if isinstance(component, dict):
+            return component.get((s, y), 0.0)
+        return component[s, y] if (s, y) in component.index_set() else 0.0
+
+
+Reader = Callable[[Values, ModelData], Mapping[SystemYear, float]]
+"""(solution, data) -> a quantity by system-year."""
+
+
+def solved(name: str) -> Reader:
+    """Return a reader of a model component's values by system-year."""
+    return lambda sol, d: sol.values(name)
+
+
+def given(name: str) -> Reader:
+    """Return a reader of an input by system-year (a `ModelData` field)."""
+    return lambda sol, d: getattr(d, name)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the `balances` sheet: a quantity per system-year [MtCO2e].
+
+    Attributes:
+        name: The column name, with its unit.
+        doc: What it is, for docs/workbook.md.
+        read: (solution, data) -> its values by system-year (0 where absent).
+    """
+
+    name: str
+    doc: str
+    read: Reader
+
+
+class Priced(Protocol):
+    """A solved case's prices, which cost items need besides the solution."""
+
+    @property
+    def positions(self) -> Mapping[SystemYear, int]:
+        """Return each system-year's position in the data's `system_years`."""
+        ...
+
+    @property
+    def prices(self) -> np.ndarray:
+        """Return the allowance price per system-year [CUR per tCO2e, money of the year]."""
+        ...
+
+    @property
+    def offset_prices(self) -> Mapping[tuple[str, int], float]:
+        """Return each credit market's price [CUR per tCO2e, money of the year]."""
+        ...
+
+
+@dataclass(frozen=True)
+class CostItem:
+    """A column of the `costs` sheet: a cost item per system-year [M CUR, money of the year].
+
+    Attributes:
+        name: The item, e.g. "abatement_cost" (the column is `abatement_cost_M<CUR>`).
+        sign: +1 for money paid, -1 for money received, in the compliance cost.
+        doc: What it is, for docs/workbook.md.
+        value: (solution, data, prices) -> the item per system-year, in `system_years` order.
+    """
+
+    name: str
+    sign: float
+    doc: str
+    value: Callable[[Values, ModelData, Priced], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """One model part: how it is built and everything it contributes.
+
+    Attributes:
+        name: A short name, e.g. "links".
+        add: Adds its variables, expressions and restrictions to a model, or None when it
+            adds nothing of its own (its terms name inputs).
+        variables: Its variable components, with their role in the two stages.
+        restrictions: Its constraint components whose shadow prices `shadow_prices` reports.
+        held: Prices it holds at input levels (rows of `shadow_prices` without a dual).
+        terms: What it adds to each system-year's allowance balance (E11), in order.
+        objective: Its cost components in the objective (E12) [M CUR, money of the year the
+            key ends in]; each is discounted and summed over its keys.
+        columns: Its columns of the `balances` sheet.
+        costs: Its columns of the `costs` sheet.
+    """
+
+    name: str
+    add: Callable[[Any, ModelData], None] | None = None
+    variables: tuple[Variable, ...] = ()
+    restrictions: tuple[Restriction, ...] = ()
+    held: tuple[Held, ...] = ()
+    terms: tuple[Term, ...] = ()
+    objective: tuple[str, ...] = ()
+    columns: tuple[Column, ...] = ()
+    costs: tuple[CostItem, ...] = ()
+
+
+def cleaned(values: Mapping[Any, float]) -> dict[Any, float]:
+    """Return values by key with solver noise (below LEVEL_TOLERANCE_MtCO2e) reported as 0."""
+    return {k: 0.0 if abs(x) < LEVEL_TOLERANCE_MtCO2e else float(x) for k, x in values.items()}
+
+
+def by_system_year(d: ModelData, values: Mapping[SystemYear, float]) -> np.ndarray:
+    """Return values by system-year as an array in `system_years` order (0 where absent)."""
+    keys = d.system_years
+    return np.fromiter((values.get(k, 0.0) for k in keys), float, len(keys))
 
 
 def level(solution: Values, name: str, key: Any, sign: float = 1.0) -> float:

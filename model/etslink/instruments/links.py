@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyomo.environ as pyo
 
 from etslink.inputs.data import Forest, Link, ModelData
-from etslink.instruments.declarations import Restriction, Role, Variable, level
+from etslink.instruments.declarations import (
+    Column,
+    CostItem,
+    Held,
+    HeldRow,
+    Instrument,
+    LEVEL_TOLERANCE_MtCO2e,
+    Priced,
+    Restriction,
+    Role,
+    Side,
+    SystemYear,
+    Term,
+    Values,
+    Variable,
+    cleaned,
+    level,
+    solved,
+)
 
 VARIABLES = (Variable("transfer_MtCO2e", "B3", Role.REDECIDED),)
 
@@ -163,3 +185,146 @@ def _add_share_limits(m: pyo.ConcreteModel, d: ModelData) -> None:
         ),
         doc="(E17) compliance from the link, reverse direction <= share of from_system's cap",
     )
+
+
+@dataclass(frozen=True)
+class Flows:
+    """Each direction of each link-year as positions in arrays (built once per link set).
+
+    A flow moves max(coef * t, 0) allowances of its exporter, where t is its link-year's
+    transfer variable (B3): coef = 1 forward, -rate backward on a two-way link.
+    """
+
+    link_years: tuple[tuple[str, int], ...]
+    link_year: np.ndarray
+    coef: np.ndarray
+    rate: np.ndarray
+    exporter: np.ndarray
+    importer: np.ndarray
+
+    def quantities(self, transfers: dict[Any, float]) -> np.ndarray:
+        """Return each flow's allowances moved [MtCO2e of the exporter's allowances]."""
+        t = np.fromiter(
+            (transfers.get(k, 0.0) for k in self.link_years), float, len(self.link_years)
+        )
+        return np.maximum(self.coef * t[self.link_year], 0.0) + 0.0  # + 0.0: no -0.0
+
+
+@functools.lru_cache(maxsize=16)
+def flows_of(links: tuple[Link, ...], keys: tuple[tuple[str, int], ...]) -> Flows:
+    """Return the flows of the links, forward then backward per link-year, in link order."""
+    position = {key: i for i, key in enumerate(keys)}
+    link_years: list[tuple[str, int]] = []
+    columns: dict[str, list[float]] = {c: [] for c in ("j", "coef", "rate", "from", "to")}
+
+    def add(*values: float) -> None:
+        for column, value in zip(columns.values(), values, strict=True):
+            column.append(value)
+
+    for link in links:
+        for y in link.years:
+            ends = (position[link.from_system, y], position[link.to_system, y])
+            add(len(link_years), 1.0, link.exchange_rate, *ends)
+            if link.two_way:
+                add(len(link_years), -link.exchange_rate, 1 / link.exchange_rate, *ends[::-1])
+            link_years.append((link.name, y))
+    positions = {c: np.array(columns[c], dtype=int) for c in ("j", "from", "to")}
+    return Flows(
+        tuple(link_years),
+        positions["j"],
+        np.array(columns["coef"], dtype=float),
+        np.array(columns["rate"], dtype=float),
+        positions["from"],
+        positions["to"],
+    )
+
+
+def payments(sol: Values, d: ModelData, priced: Priced) -> tuple[Flows, np.ndarray, np.ndarray]:
+    """Return the flows, each flow's allowances moved and what its importer paid [M CUR].
+
+    A transfer is paid at the exporter's price, per exporter allowance.
+    """
+    flows = flows_of(d.links, d.system_years)
+    quantity = flows.quantities(cleaned(sol.values("transfer_MtCO2e")))
+    return flows, quantity, quantity * priced.prices[flows.exporter]
+
+
+def _fees_paid(sol: Values, d: ModelData, priced: Priced) -> np.ndarray:
+    """Return the border fees each system-year's firms pay on imports [M CUR]."""
+    fees = np.zeros(len(d.system_years))
+    for (name, y), paid in cleaned(sol.values("transfer_fees_Mcur")).items():
+        link = d.link_of().get((name, y))  # none in autarky, where every link is off
+        if link is not None:
+            fees[priced.positions[link.to_system, y]] += paid
+    return fees
+
+
+def _imports(sol: Values, d: ModelData, priced: Priced) -> np.ndarray:
+    flows, _, paid = payments(sol, d, priced)
+    return np.bincount(flows.importer, paid, minlength=len(d.system_years))
+
+
+def _exports(sol: Values, d: ModelData, priced: Priced) -> np.ndarray:
+    flows, _, paid = payments(sol, d, priced)
+    return np.bincount(flows.exporter, paid, minlength=len(d.system_years))
+
+
+FEE_MEANING = (
+    "border fee per exporter allowance, paid by the importer's firms to its government: "
+    "the importer's price exceeds the exporter's (times the rate) by it while the link is used"
+)
+
+
+def _fee_rows(sol: Values, d: ModelData, prices: Mapping[SystemYear, float]) -> list[HeldRow]:
+    """Return a row per used link-year with a border fee; its shadow price is the fee."""
+    rows = []
+    for (name, y), moved in cleaned(sol.values("transfer_MtCO2e")).items():
+        link = d.link_of().get((name, y))
+        if link is not None and link.fee_per_tCO2e > 0 and moved > LEVEL_TOLERANCE_MtCO2e:
+            rows.append((link.from_system, link.to_system, y, moved, link.fee_per_tCO2e))
+    return rows
+
+
+INSTRUMENT = Instrument(
+    "links",
+    add_links,
+    variables=VARIABLES,
+    restrictions=RESTRICTIONS,
+    held=(Held("transfer_fee", FEE_MEANING, _fee_rows),),
+    terms=(Term("net_imports_MtCO2e", Side.AVAILABLE),),
+    objective=("transfer_fees_Mcur",),
+    columns=(
+        Column(
+            "net_imports_MtCO2e",
+            "compliance that other systems' allowances provide here minus this system's "
+            "allowances used elsewhere; exports are negative",
+            solved("net_imports_MtCO2e"),
+        ),
+    ),
+    costs=(
+        CostItem(
+            "transfer_fees_paid",
+            1.0,
+            "border fees this system's firms pay on allowances they import",
+            _fees_paid,
+        ),
+        CostItem(
+            "transfer_fee_revenue",
+            -1.0,
+            "the same fees, received by this system's government (they cancel)",
+            _fees_paid,
+        ),
+        CostItem(
+            "allowance_imports",
+            1.0,
+            "paid for other systems' allowances (transfers.payment)",
+            _imports,
+        ),
+        CostItem(
+            "allowance_exports",
+            -1.0,
+            "received for this system's allowances used elsewhere",
+            _exports,
+        ),
+    ),
+)

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyomo.environ as pyo
 
 from etslink.inputs.data import ModelData
-from etslink.instruments.declarations import Restriction, Role, Variable, level
+from etslink.instruments.declarations import (
+    Column,
+    CostItem,
+    Instrument,
+    Priced,
+    Restriction,
+    Role,
+    Side,
+    Term,
+    Values,
+    Variable,
+    cleaned,
+    level,
+    solved,
+)
 from etslink.instruments.sets import grouped
 
 VARIABLES = (
@@ -95,3 +110,27 @@ def _add_offset_limits(m: pyo.ConcreteModel, d: ModelData) -> None:
         ),
         doc="(E8) credits used <= share of emissions [MtCO2e]",
     )
+
+
+def _purchases(sol: Values, d: ModelData, priced: Priced) -> np.ndarray:
+    """Return what each system-year pays for the credits it uses, at market price [M CUR]."""
+    paid = np.zeros(len(d.system_years))
+    for (s, o, y), used in cleaned(sol.values("offset_use_MtCO2e")).items():
+        paid[priced.positions[s, y]] += used * priced.offset_prices[o, y]
+    return paid
+
+
+INSTRUMENT = Instrument(
+    "offsets",
+    add_offsets,
+    variables=VARIABLES,
+    restrictions=RESTRICTIONS,
+    terms=(Term("offsets_used_MtCO2e", Side.AVAILABLE),),
+    objective=("offset_purchase_cost_Mcur",),
+    columns=(
+        Column("offsets_used_MtCO2e", "offset credits surrendered", solved("offsets_used_MtCO2e")),
+    ),
+    costs=(
+        CostItem("offset_purchases", 1.0, "credits used * the credit market price", _purchases),
+    ),
+)

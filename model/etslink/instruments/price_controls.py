@@ -1,22 +1,31 @@
-"""Price-triggered supply: floor, ceiling and supply steps.
-
-A floor withholds allowances, a ceiling sells extra ones at the ceiling, and supply steps
-release or withhold allowances at their trigger prices.
-"""
+"""Price controls: a floor withholds allowances, a ceiling sells extra ones at the ceiling."""
 
 from __future__ import annotations
 
+import numpy as np
 import pyomo.environ as pyo
 
 from etslink.inputs.data import ModelData
-from etslink.instruments.declarations import Holding, Restriction, Role, Variable, level
-from etslink.instruments.sets import grouped
+from etslink.instruments.declarations import (
+    Column,
+    CostItem,
+    Instrument,
+    Priced,
+    Restriction,
+    Role,
+    Side,
+    Term,
+    Values,
+    Variable,
+    cleaned,
+    holding,
+    level,
+    solved,
+)
 
 VARIABLES = (
     Variable("unsold_MtCO2e", "B6", Role.DECIDED),
     Variable("ceiling_sales_MtCO2e", "B7", Role.DECIDED),
-    Variable("released_MtCO2e", "B10", Role.DECIDED, year_position=1),
-    Variable("withheld_MtCO2e", "B11", Role.DECIDED, year_position=1),
 )
 RESTRICTIONS = (
     Restriction(
@@ -27,9 +36,9 @@ RESTRICTIONS = (
         level=lambda sol, d, key: level(sol, "ceiling_sales_MtCO2e", key),
     ),
 )
-HOLDINGS = (
-    Holding("price_floor", "unsold_MtCO2e", "allowances withheld: the price is held at the floor"),
-    Holding(
+HELD = (
+    holding("price_floor", "unsold_MtCO2e", "allowances withheld: the price is held at the floor"),
+    holding(
         "price_ceiling",
         "ceiling_sales_MtCO2e",
         "extra allowances sold: the price is held at the ceiling",
@@ -38,7 +47,7 @@ HOLDINGS = (
 
 
 def add_price_controls(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Add unsold allowances (B6), ceiling sales (B7) and (E9) the ceiling reserve."""
+    """Add unsold allowances (B6), ceiling sales (B7), (E9) the ceiling reserve, their costs."""
     controls = d.price_controls
     m.unsold_MtCO2e = pyo.Var(
         m.floor_years,
@@ -50,52 +59,52 @@ def add_price_controls(m: pyo.ConcreteModel, d: ModelData) -> None:
         domain=pyo.NonNegativeReals,
         doc="(B7) extra allowances sold at the ceiling [MtCO2e]",
     )
-    _add_supply_steps(m, d)
     m.ceiling_reserve = pyo.Constraint(
         m.ceiling_reserve_years,
         rule=lambda m, s, y: m.ceiling_sales_MtCO2e[s, y] <= controls[s, y].ceiling_reserve_MtCO2e,
         doc="(E9) ceiling sales <= reserve [MtCO2e]",
     )
-
-
-def _add_supply_steps(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Add (B10) allowances released at a trigger price and (B11) allowances withheld below it.
-
-    Each is valued at its trigger in the objective (E12), so a release happens once the price
-    reaches the trigger and a withholding while the price is below it.
-    """
-    step = d.supply_steps
-    m.released_MtCO2e = pyo.Var(
-        m.supply_releases,
-        bounds=lambda m, s, y, k: (0.0, step[k].quantity_MtCO2e),
-        doc="(B10) allowances released at a trigger price [MtCO2e]",
+    m.ceiling_cost_Mcur = pyo.Expression(
+        m.ceiling_years,
+        rule=lambda m, s, y: controls[s, y].ceiling_per_tCO2e * m.ceiling_sales_MtCO2e[s, y],
+        doc="(E12) extra allowances bought at the ceiling [M CUR, money of year y]",
     )
-    m.withheld_MtCO2e = pyo.Var(
-        m.supply_withholdings,
-        bounds=lambda m, s, y, k: (0.0, -step[k].quantity_MtCO2e),
-        doc="(B11) allowances withheld while the price is below a trigger [MtCO2e]",
+    m.floor_value_Mcur = pyo.Expression(
+        m.floor_years,
+        rule=lambda m, s, y: -(controls[s, y].floor_per_tCO2e or 0.0) * m.unsold_MtCO2e[s, y],
+        doc="(E12) allowances withheld at the floor, valued at it (negative) [M CUR, money of y]",
     )
-    releases = grouped(m.supply_releases, key=lambda s, y, k: (s, y), value=lambda s, y, k: k)
-    holds = grouped(m.supply_withholdings, key=lambda s, y, k: (s, y), value=lambda s, y, k: k)
-    m.supply_steps_MtCO2e = pyo.Expression(
-        m.system_years,
-        rule=lambda m, s, y: (
-            sum(m.released_MtCO2e[s, y, k] for k in releases.get((s, y), []))
-            - sum(m.withheld_MtCO2e[s, y, k] for k in holds.get((s, y), []))
+
+
+def _ceiling_purchases(sol: Values, d: ModelData, priced: Priced) -> np.ndarray:
+    """Return what each system-year pays for extra allowances at its ceiling [M CUR]."""
+    paid = np.zeros(len(d.system_years))
+    for key, sold in cleaned(sol.values("ceiling_sales_MtCO2e")).items():
+        paid[priced.positions[key]] = sold * (d.price_controls[key].ceiling_per_tCO2e or 0.0)
+    return paid
+
+
+INSTRUMENT = Instrument(
+    "price_controls",
+    add_price_controls,
+    variables=VARIABLES,
+    restrictions=RESTRICTIONS,
+    held=HELD,
+    terms=(Term("unsold_MtCO2e", Side.OWED), Term("ceiling_sales_MtCO2e", Side.AVAILABLE)),
+    objective=("ceiling_cost_Mcur", "floor_value_Mcur"),
+    columns=(
+        Column(
+            "unsold_at_floor_MtCO2e",
+            "allowances withheld because the price would fall below the floor",
+            solved("unsold_MtCO2e"),
         ),
-        doc="net allowances added by supply steps [MtCO2e]",
-    )
-    m.supply_step_cost_Mcur = pyo.Expression(
-        m.system_years,
-        rule=lambda m, s, y: (
-            sum(
-                step[k].trigger_per_tCO2e * m.released_MtCO2e[s, y, k]
-                for k in releases.get((s, y), [])
-            )
-            - sum(
-                step[k].trigger_per_tCO2e * m.withheld_MtCO2e[s, y, k]
-                for k in holds.get((s, y), [])
-            )
+        Column(
+            "ceiling_sales_MtCO2e",
+            "extra allowances sold at the ceiling price",
+            solved("ceiling_sales_MtCO2e"),
         ),
-        doc="(E12) released allowances at their triggers, less withheld ones [M CUR, money of y]",
-    )
+    ),
+    costs=(
+        CostItem("ceiling_purchases", 1.0, "ceiling sales * ceiling price", _ceiling_purchases),
+    ),
+)

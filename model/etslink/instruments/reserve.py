@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pyomo.environ as pyo
 
 from etslink.inputs.data import ModelData, ReserveRule
+from etslink.instruments.declarations import Instrument, Side, Term
 
 
 @dataclass(frozen=True)
@@ -104,3 +105,11 @@ def add_reserve_supply(m: pyo.ConcreteModel, d: ModelData) -> None:
         within=pyo.Any,
         doc="(E15) allowances released - taken in by the reserve [MtCO2e]",
     )
+
+
+INSTRUMENT = Instrument(
+    "reserve",
+    add_reserve_supply,
+    terms=(Term("reserve_supply_MtCO2e", Side.AVAILABLE),),
+)
+"""Its operations per year are the `msr` sheet (outputs/results.py, from `reserve_path`)."""

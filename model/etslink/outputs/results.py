@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from etslink.formulation import HOLDINGS, RESTRICTIONS
-from etslink.inputs.data import Link, ModelData
+from etslink.formulation import BALANCE_COLUMNS, COST_ITEMS, HELD, RESTRICTIONS
+from etslink.inputs.data import ModelData
+from etslink.instruments.declarations import cleaned
+from etslink.instruments.links import Flows, payments
 from etslink.instruments.reserve import ReserveYear
 from etslink.outputs.columns import Columns
 from etslink.solving.cases import CASES
@@ -21,8 +22,6 @@ from etslink.solving.stages import SolveOutcome
 SHADOW_TOLERANCE_per_tCO2e = 1e-4
 """Shadow prices below this [CUR per tCO2e] count as zero (restriction not binding); HiGHS's
 QP duals are exact to about 1e-5 relative."""
-LEVEL_TOLERANCE_MtCO2e = 1e-9
-"""Quantities below this [MtCO2e] are solver noise and reported as 0."""
 
 
 def year_money(dual: float, d: ModelData, year: int) -> float:
@@ -32,16 +31,6 @@ def year_money(dual: float, d: ModelData, year: int) -> float:
     in base-year money because the objective is discounted.
     """
     return float(-dual / d.discount_factor(year)) + 0.0
-
-
-def _clean(x: float) -> float:
-    """Return x, or 0.0 when it is solver noise below LEVEL_TOLERANCE_MtCO2e."""
-    return 0.0 if abs(x) < LEVEL_TOLERANCE_MtCO2e else float(x)
-
-
-def _values(sol: Solution, name: str) -> dict[Any, float]:
-    """Return a component's values by key, solver noise reported as 0."""
-    return {key: _clean(x) for key, x in sol.values(name).items()}
 
 
 MSR_COLUMNS = [f.name for f in dataclasses.fields(ReserveYear)]
@@ -118,58 +107,6 @@ class ExploreTables:
         }
 
 
-@dataclass(frozen=True)
-class _Flows:
-    """Each direction of each link-year as positions in arrays (built once per link set).
-
-    A flow moves max(coef * t, 0) allowances of its exporter, where t is its link-year's
-    transfer variable (B3): coef = 1 forward, -rate backward on a two-way link.
-    """
-
-    link_years: tuple[tuple[str, int], ...]
-    link_year: np.ndarray
-    coef: np.ndarray
-    rate: np.ndarray
-    exporter: np.ndarray
-    importer: np.ndarray
-
-    def quantities(self, transfers: dict[Any, float]) -> np.ndarray:
-        """Return each flow's allowances moved [MtCO2e of the exporter's allowances]."""
-        t = np.fromiter(
-            (transfers.get(k, 0.0) for k in self.link_years), float, len(self.link_years)
-        )
-        return np.maximum(self.coef * t[self.link_year], 0.0) + 0.0  # + 0.0: no -0.0
-
-
-@functools.lru_cache(maxsize=16)
-def _flows(links: tuple[Link, ...], keys: tuple[tuple[str, int], ...]) -> _Flows:
-    """Return the flows of the links, forward then backward per link-year, in link order."""
-    position = {key: i for i, key in enumerate(keys)}
-    link_years: list[tuple[str, int]] = []
-    columns: dict[str, list[float]] = {c: [] for c in ("j", "coef", "rate", "from", "to")}
-
-    def add(*values: float) -> None:
-        for column, value in zip(columns.values(), values, strict=True):
-            column.append(value)
-
-    for link in links:
-        for y in link.years:
-            ends = (position[link.from_system, y], position[link.to_system, y])
-            add(len(link_years), 1.0, link.exchange_rate, *ends)
-            if link.two_way:
-                add(len(link_years), -link.exchange_rate, 1 / link.exchange_rate, *ends[::-1])
-            link_years.append((link.name, y))
-    positions = {c: np.array(columns[c], dtype=int) for c in ("j", "from", "to")}
-    return _Flows(
-        tuple(link_years),
-        positions["j"],
-        np.array(columns["coef"], dtype=float),
-        np.array(columns["rate"], dtype=float),
-        positions["from"],
-        positions["to"],
-    )
-
-
 def _prices(sol: Solution, d: ModelData, discount: np.ndarray) -> np.ndarray:
     """Return the allowance price of each system-year [CUR per tCO2e, money of the year]."""
     duals = sol.duals("compliance")
@@ -186,7 +123,7 @@ def _offset_use(
     sol: Solution, offset_prices: dict[tuple[str, int], float], cols: Columns
 ) -> pd.DataFrame:
     """Return credits used per system, type and year, and what they cost at market price."""
-    used = _values(sol, "offset_use_MtCO2e")
+    used = cleaned(sol.values("offset_use_MtCO2e"))
     rows = [
         (s, o, y, used.get((s, o, y), 0.0), used.get((s, o, y), 0.0) * offset_prices[o, y])
         for s, o, y in sol.model.offset_uses
@@ -196,7 +133,7 @@ def _offset_use(
 
 
 def _transfers(
-    flows: _Flows, quantity: np.ndarray, payment: np.ndarray, d: ModelData, cols: Columns
+    flows: Flows, quantity: np.ndarray, payment: np.ndarray, d: ModelData, cols: Columns
 ) -> pd.DataFrame:
     """Return each direction of each link-year: allowances moved and what the importer paid."""
     keys = d.system_years
@@ -213,56 +150,19 @@ def _transfers(
     )
 
 
-_BALANCE_ITEMS = (
-    ("abatement_MtCO2e", "abatement_MtCO2e"),
-    ("emissions_MtCO2e", "emissions_MtCO2e"),
-    ("net_imports_MtCO2e", "net_imports_MtCO2e"),
-    ("offsets_used_MtCO2e", "offsets_used_MtCO2e"),
-    ("bank_MtCO2e", "bank_end_MtCO2e"),
-    ("unsold_MtCO2e", "unsold_at_floor_MtCO2e"),
-    ("ceiling_sales_MtCO2e", "ceiling_sales_MtCO2e"),
-    ("supply_steps_MtCO2e", "supply_steps_MtCO2e"),
-)
-"""Model components read per system-year into `balances`, and their column names."""
-
-
 def _balances(sol: Solution, d: ModelData) -> pd.DataFrame:
-    """Return each system-year's allowance balance [MtCO2e].
+    """Return each system-year's allowance balance [MtCO2e]: the instruments' columns.
 
-    The bank of a system's last year is what it leaves unused (the balance's surplus).
+    The surplus is what the balance (E11) leaves neither surrendered nor banked.
     """
-    items = {column: _values(sol, name) for name, column in _BALANCE_ITEMS}
-    surplus = {key: _clean(x) for key, x in sol.slacks("compliance").items()}
-    rows = []
-    for s, y in d.system_years:
-        row: dict[str, Any] = {
-            "system": s,
-            "year": y,
-            "baseline_MtCO2e": d.baseline_MtCO2e[s, y],
-            "cap_MtCO2e": d.cap_MtCO2e[s, y],
-        }
-        row |= {column: values.get((s, y), 0.0) for column, values in items.items()}
-        if y == d.years_of(s)[-1]:
-            row["bank_end_MtCO2e"] = surplus.get((s, y), 0.0)
-        row["surplus_MtCO2e"] = surplus.get((s, y), 0.0)
-        rows.append(row)
-    columns = ["system", "year", "baseline_MtCO2e", "cap_MtCO2e"]
-    columns += [c for _, c in _BALANCE_ITEMS] + ["surplus_MtCO2e"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-COST_ITEMS = (
-    ("abatement_cost", 1.0),
-    ("offset_purchases", 1.0),
-    ("ceiling_purchases", 1.0),
-    ("supply_step_purchases", 1.0),
-    ("transfer_fees_paid", 1.0),
-    ("transfer_fee_revenue", -1.0),
-    ("allowance_imports", 1.0),
-    ("allowance_exports", -1.0),
-)
-"""Cost items per system-year, in `costs` column order, and their sign in the compliance
-cost: money received (exports, the importer's own fee revenue) counts negative."""
+    keys = d.system_years
+    table: dict[str, Any] = {"system": [s for s, _ in keys], "year": [y for _, y in keys]}
+    for column in BALANCE_COLUMNS:
+        values = cleaned(column.read(sol, d))
+        table[column.name] = [values.get(key, 0.0) for key in keys]
+    surplus = cleaned(sol.slacks("compliance"))
+    table["surplus_MtCO2e"] = [surplus.get(key, 0.0) for key in keys]
+    return pd.DataFrame(table)
 
 
 def _cost_items(
@@ -270,39 +170,12 @@ def _cost_items(
 ) -> dict[str, np.ndarray]:
     """Return the compliance cost items per system-year [M CUR, money of the year].
 
-    They are the columns of `costs` after system and year.
+    They are the columns of `costs` after system and year: the instruments' cost items, then
+    their total (money received counts negative), discounted, and the discount factor.
     """
-    keys = d.system_years
-    position = {key: i for i, key in enumerate(keys)}
-    offsets = np.zeros(len(keys))
-    for (s, o, y), used in _values(sol, "offset_use_MtCO2e").items():
-        offsets[position[s, y]] += used * priced.offset_prices[o, y]
-    ceiling = np.zeros(len(keys))
-    for key, sold in _values(sol, "ceiling_sales_MtCO2e").items():
-        ceiling[position[key]] = sold * (d.price_controls[key].ceiling_per_tCO2e or 0.0)
-    released = np.zeros(len(keys))
-    for (s, y, k), quantity in _values(sol, "released_MtCO2e").items():
-        released[position[s, y]] += quantity * d.supply_steps[k].trigger_per_tCO2e
-    fees = np.zeros(len(keys))
-    for (name, y), paid in _values(sol, "transfer_fees_Mcur").items():
-        link = d.link_of().get((name, y))  # none in autarky, where every link is off
-        if link is not None:
-            fees[position[link.to_system, y]] += paid
-    exporter, importer = priced.flows.exporter, priced.flows.importer
-    abatement = sol.values("abatement_cost_Mcur")
-    items = (
-        np.fromiter((abatement[k] for k in keys), float, len(keys)),
-        offsets,
-        ceiling,
-        released,
-        fees,
-        fees,
-        np.bincount(importer, priced.payment, minlength=len(keys)),
-        np.bincount(exporter, priced.payment, minlength=len(keys)),
-    )
-    signs = np.array([sign for _, sign in COST_ITEMS])
-    net = signs @ np.vstack(items)
-    table = {cols.money(item): values for (item, _), values in zip(COST_ITEMS, items, strict=True)}
+    items = [item.value(sol, d, priced) for item in COST_ITEMS]
+    net = np.array([item.sign for item in COST_ITEMS]) @ np.vstack(items)
+    table = {cols.money(item.name): values for item, values in zip(COST_ITEMS, items, strict=True)}
     table[cols.money("compliance_cost")] = net
     table[cols.money("compliance_cost", pv=True)] = net * discount
     table["discount_factor"] = discount
@@ -330,7 +203,7 @@ def _restriction_rows(sol: Solution, d: ModelData) -> list[dict[str, Any]]:
                         "system": system,
                         "counterpart": counterpart,
                         "year": year,
-                        "level_MtCO2e": _clean(declared.level(sol, d, key)),
+                        "level_MtCO2e": cleaned({0: declared.level(sol, d, key)})[0],
                         "shadow": shadow,
                         "meaning": declared.meaning,
                     }
@@ -338,50 +211,18 @@ def _restriction_rows(sol: Solution, d: ModelData) -> list[dict[str, Any]]:
     return rows
 
 
-def _holding_rows(sol: Solution, prices: dict[tuple[str, int], float]) -> list[dict[str, Any]]:
-    """Return a row per active floor or ceiling; its shadow price is the price it holds."""
-    rows = []
-    for holding in HOLDINGS:
-        for (s, y), level in _values(sol, holding.variable).items():
-            if level > LEVEL_TOLERANCE_MtCO2e:
-                rows.append(
-                    {
-                        "restriction": holding.restriction,
-                        "system": s,
-                        "counterpart": "",
-                        "year": y,
-                        "level_MtCO2e": level,
-                        "shadow": prices[s, y],
-                        "meaning": holding.meaning,
-                    }
-                )
-    return rows
-
-
-FEE_MEANING = (
-    "border fee per exporter allowance, paid by the importer's firms to its government: "
-    "the importer's price exceeds the exporter's (times the rate) by it while the link is used"
-)
-
-
-def _fee_rows(sol: Solution, d: ModelData) -> list[dict[str, Any]]:
-    """Return a row per used link-year with a border fee; its shadow price is the fee."""
-    rows = []
-    for (name, y), moved in _values(sol, "transfer_MtCO2e").items():
-        link = d.link_of().get((name, y))
-        if link is not None and link.fee_per_tCO2e > 0 and moved > LEVEL_TOLERANCE_MtCO2e:
-            rows.append(
-                {
-                    "restriction": "transfer_fee",
-                    "system": link.from_system,
-                    "counterpart": link.to_system,
-                    "year": y,
-                    "level_MtCO2e": moved,
-                    "shadow": link.fee_per_tCO2e,
-                    "meaning": FEE_MEANING,
-                }
-            )
-    return rows
+def _held_rows(sol: Solution, d: ModelData, prices: dict[tuple[str, int], float]) -> list[dict]:
+    """Return a row per price held at an input level (floor, ceiling, border fee)."""
+    columns = ("system", "counterpart", "year", "level_MtCO2e", "shadow")
+    return [
+        {
+            "restriction": held.restriction,
+            **dict(zip(columns, row, strict=True)),
+            "meaning": held.meaning,
+        }
+        for held in HELD
+        for row in held.rows(sol, d, prices)
+    ]
 
 
 def _shadow_prices(
@@ -389,7 +230,7 @@ def _shadow_prices(
 ) -> pd.DataFrame:
     """Return every binding restriction (and every credit market) with its shadow price."""
     columns = ["restriction", "system", "counterpart", "year", "level_MtCO2e", "shadow", "meaning"]
-    rows = _restriction_rows(sol, d) + _holding_rows(sol, prices) + _fee_rows(sol, d)
+    rows = _restriction_rows(sol, d) + _held_rows(sol, d, prices)
     return pd.DataFrame(rows, columns=columns).rename(columns={"shadow": cols.shadow})
 
 
@@ -397,22 +238,21 @@ def _shadow_prices(
 class _Priced:
     """What both a full case and a sweep draw read: prices, money flows and cost items."""
 
+    positions: dict[tuple[str, int], int]
     prices: np.ndarray
     offset_prices: dict[tuple[str, int], float]
-    flows: _Flows
-    quantity: np.ndarray
-    payment: np.ndarray
+    flows: Flows = field(init=False)
+    quantity: np.ndarray = field(init=False)
+    payment: np.ndarray = field(init=False)
     costs: dict[str, np.ndarray] = field(default_factory=dict)
     """The columns of `costs` after system and year (see `_cost_items`)."""
 
 
 def _priced(sol: Solution, d: ModelData, cols: Columns) -> _Priced:
     discount = np.fromiter((d.discount_factor(y) for _, y in d.system_years), float)
-    prices = _prices(sol, d, discount)
-    flows = _flows(d.links, d.system_years)
-    quantity = flows.quantities(_values(sol, "transfer_MtCO2e"))
-    payment = quantity * prices[flows.exporter]
-    priced = _Priced(prices, _offset_prices(sol, d), flows, quantity, payment)
+    positions = {key: i for i, key in enumerate(d.system_years)}
+    priced = _Priced(positions, _prices(sol, d, discount), _offset_prices(sol, d))
+    priced.flows, priced.quantity, priced.payment = payments(sol, d, priced)
     priced.costs = _cost_items(sol, d, priced, discount, cols)
     return priced
 
