@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, TypeVar
 
+import numpy as np
 import pyomo.environ as pyo
 
 from etslink.inputs.data import ModelData
@@ -12,7 +13,34 @@ from etslink.instruments.declarations import Role, Side, Term, Variable
 
 VARIABLES = (Variable("shortfall_MtCO2e", "B9", Role.DIAGNOSIS),)
 PRICE_ROWS = "compliance"
-"""(E11): its dual is the allowance price (results.py), not a restriction's shadow price."""
+"""(E11): its dual is the allowance price, not a restriction's shadow price."""
+
+
+Dual = TypeVar("Dual", float, np.ndarray)
+"""A dual, or an array of them."""
+
+
+class Duals(Protocol):
+    """A solved case's duals of constraint rows by component name (HiGHS's sign)."""
+
+    def duals(self, name: str) -> Mapping[Any, float]:
+        """Return the dual of each row of a constraint component, by key."""
+        ...
+
+
+def price_pv(dual: Dual) -> Dual:
+    """Return what one more tonne on a `<=` row is worth [CUR per tCO2e, base-year money].
+
+    The dual of a `<=` row of a minimisation is <= 0, and in base-year money because the
+    objective (E12) is discounted: the price is -dual. Every price and shadow price goes
+    through here; outputs/results.py turns it into the year's money.
+    """
+    return -dual + 0.0  # + 0.0: no -0.0
+
+
+def allowance_prices_pv(solution: Duals) -> dict[tuple[str, int], float]:
+    """Return each system-year's allowance price [CUR per tCO2e, base-year money] (E11)."""
+    return {key: price_pv(dual) for key, dual in solution.duals(PRICE_ROWS).items()}
 
 
 def add_shortfall(m: pyo.ConcreteModel, d: ModelData) -> None:

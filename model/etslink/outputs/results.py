@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from etslink.formulation import BALANCE_COLUMNS, COST_ITEMS, HELD, RESTRICTIONS
+from etslink.formulation.compliance import price_pv
 from etslink.inputs.data import ModelData
 from etslink.instruments.declarations import cleaned
 from etslink.instruments.links import Flows, payments
@@ -27,10 +28,9 @@ QP duals are exact to about 1e-5 relative."""
 def year_money(dual: float, d: ModelData, year: int) -> float:
     """Return the shadow price [CUR per tCO2e, money of `year`] of a `<=` restriction.
 
-    Price = -dual / discount factor: the dual of a `<=` row in a minimisation is <= 0 and is
-    in base-year money because the objective is discounted.
+    The price in base-year money (`price_pv`) divided by the year's discount factor.
     """
-    return float(-dual / d.discount_factor(year)) + 0.0
+    return float(price_pv(dual) / d.discount_factor(year)) + 0.0
 
 
 MSR_COLUMNS = [f.name for f in dataclasses.fields(ReserveYear)]
@@ -111,7 +111,7 @@ def _prices(sol: Solution, d: ModelData, discount: np.ndarray) -> np.ndarray:
     """Return the allowance price of each system-year [CUR per tCO2e, money of the year]."""
     duals = sol.duals("compliance")
     dual = np.fromiter((duals.get(k, 0.0) for k in d.system_years), float, len(discount))
-    return -dual / discount + 0.0
+    return price_pv(dual) / discount + 0.0
 
 
 def _offset_prices(sol: Solution, d: ModelData) -> dict[tuple[str, int], float]:

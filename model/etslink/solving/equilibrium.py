@@ -13,7 +13,7 @@ from etslink.errors import SolverTroubleError
 from etslink.inputs.data import ModelData
 from etslink.instruments.reserve import ReserveYear, reserve_path
 from etslink.solving.engine import CompiledCase, Solution
-from etslink.solving.stages import DEFAULT_TIME_LIMIT_S, SolveOutcome, solve_once
+from etslink.solving.stages import SolveOutcome
 
 RESERVE_MAX_ITERATIONS = 200
 RESERVE_TOLERANCE = 1e-8
@@ -23,23 +23,18 @@ follows from the solution."""
 RESERVE_MIN_STEP = 1 / 64
 
 
-Step = Callable[[str, CompiledCase, ModelData, float], tuple[Solution, SolveOutcome]]
-"""One solve of the market: first stage only, or with the second stage (E14)."""
-
-
 def market_equilibrium(
     case: str,
     compiled: CompiledCase,
     data: ModelData,
-    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    step: Callable[[], tuple[Solution, SolveOutcome]],
     progress: Callable[[str], None] | None = None,
-    step: Step | None = None,
 ) -> tuple[Solution, SolveOutcome]:
     """Return the market equilibrium under the reserve: supply and solution at a fixed point.
 
     Firms take the reserve's release - intake (E15) as given. Each step solves the market
-    (warm, with the second stage where banks are not unique), applies the reserve's rules to
-    the resulting TNAC path, and moves the assumed supply towards what the rules give
+    (`step`: warm, with the second stage where banks are not unique), applies the reserve's
+    rules to the resulting TNAC path, and moves the assumed supply towards what the rules give
     (Anderson acceleration, with damped steps whenever the discrepancy does not shrink).
 
     Raises:
@@ -51,7 +46,7 @@ def market_equilibrium(
     supply = {key: float(param[key].value) for key in keys}
     accelerate = _Anderson()
     for iteration in range(1, RESERVE_MAX_ITERATIONS + 1):
-        solution, outcome = (step or solve_once)(case, compiled, data, time_limit_s)
+        solution, outcome = step()
         path = reserve_paths(solution, data)
         target = {(r.system, r.year): r.supply_change_MtCO2e for r in path}
         moving = _moving(data, supply, target)

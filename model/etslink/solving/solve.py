@@ -1,4 +1,4 @@
-"""Solving a case as its workbook asks: once, at a reserve's fixed point, or plan by plan.
+"""Solving the cases of a run, and a sweep's draws, through the stack of `stack.py`.
 
 Autarky is a warm re-solve of the linked case; a sweep's draws re-solve one compiled case.
 """
@@ -13,14 +13,12 @@ from etslink.inputs.data import ModelData
 from etslink.instruments.parameters import set_parameters, swept_parameters
 from etslink.solving.cases import Case
 from etslink.solving.engine import CompiledCase, Solution
-from etslink.solving.equilibrium import market_equilibrium
-from etslink.solving.foresight import limited_foresight, model_years
+from etslink.solving.stack import Job, stack
 from etslink.solving.stages import (
     DEFAULT_TIME_LIMIT_S,
     RETRY_OPTIONS,
     SolveOutcome,
     compile_case,
-    solve_once,
 )
 
 
@@ -65,20 +63,14 @@ def solve_compiled(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[Solution, SolveOutcome]:
-    """Solve (or re-solve warm) a compiled case, then (E14) where it can change the answer.
-
-    With a reserve, the market equilibrium under it (see `market_equilibrium`).
+    """Solve (or re-solve warm) a compiled case as its workbook asks (`stack.stack`).
 
     Raises:
         InfeasibleError: the inputs admit no solution (names the short system-years).
         SolverTroubleError: HiGHS stopped for another reason (time limit, numerics), or the
             reserve's operations found no fixed point.
     """
-    if data.foresight_years and data.foresight_years < len(model_years(data)):
-        return limited_foresight(case, compiled, data, time_limit_s, progress)
-    if data.reserve_rules:
-        return market_equilibrium(case, compiled, data, time_limit_s, progress)
-    return solve_once(case, compiled, data, time_limit_s)
+    return stack(data)(Job(case, compiled, data, time_limit_s, progress))
 
 
 class DrawSolver:

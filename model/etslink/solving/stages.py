@@ -1,22 +1,21 @@
 """One solve of the market: HiGHS's options, the first stage, the smallest transfers (E14).
 
-Also the diagnosis of an infeasible workbook.
-
-The loops that solve the market many times (the reserve's fixed point in `equilibrium.py`,
-limited foresight's plans in `foresight.py`) and the choice between them (`solve.py`) are
-built on these.
+Also the diagnosis of an infeasible workbook. The loops that solve the market many times
+(the reserve's fixed point in `equilibrium.py`, limited foresight's plans in `foresight.py`)
+are layers of `stack.py` around these.
 """
 
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import highspy
 
 from etslink.errors import InfeasibleError, Shortfall, SolverTroubleError
-from etslink.formulation import build_model
+from etslink.formulation import VARIABLES, build_model
+from etslink.formulation.compliance import allowance_prices_pv
 from etslink.formulation.stage_two import (
     add_smallest_transfers,
     copy_back,
@@ -26,6 +25,7 @@ from etslink.formulation.stage_two import (
     take_parameters,
 )
 from etslink.inputs.data import ModelData
+from etslink.instruments.declarations import Role
 from etslink.instruments.reserve import ReserveYear
 from etslink.solving.engine import CompiledCase, Solution, Solve
 
@@ -94,15 +94,6 @@ def compile_case(model: Any) -> CompiledCase:
     return CompiledCase(model, SOLVER_OPTIONS)
 
 
-def solve_once(
-    case: str, compiled: CompiledCase, data: ModelData, time_limit_s: float
-) -> tuple[Solution, SolveOutcome]:
-    """Solve (or re-solve warm) once, then (E14) where it can change the answer."""
-    solution, outcome = first_stage(case, compiled, data, time_limit_s)
-    stage_two = smallest_transfers(solution, data, time_limit_s)
-    return solution, replace(outcome, stage_two=stage_two)
-
-
 def first_stage(
     case: str, compiled: CompiledCase, data: ModelData, time_limit_s: float
 ) -> tuple[Solution, SolveOutcome]:
@@ -138,7 +129,9 @@ def _trouble_message(case: str, run: Solve, time_limit_s: float) -> str:
     )
 
 
-def smallest_transfers(first: Solution, data: ModelData, time_limit_s: float) -> str:
+def smallest_transfers(
+    first: Solution, data: ModelData, time_limit_s: float, span: tuple[int, int] | None = None
+) -> str:
     """Solve (E14) for the least trade with the same costs; keep the first stage's duals.
 
     Only where it can change the answer (`groups_needing_stage_two`). The second stage is a
@@ -146,15 +139,63 @@ def smallest_transfers(first: Solution, data: ModelData, time_limit_s: float) ->
     uses replace the first stage's. Any dual optimum pairs with any primal optimum of a
     convex problem, so the first stage's prices stay valid. If the second stage fails, the
     first stage's solution stays, and its termination is returned for the run record.
+
+    With `span`, a plan's first and last year, only within the plan: earlier and later years
+    are held as the plan holds them and the balances after it are lifted.
     """
-    prices = {key: -dual for key, dual in first.duals("compliance").items()}
-    if not data.links or not groups_needing_stage_two(data, prices):
+    if not data.links or not groups_needing_stage_two(data, allowance_prices_pv(first)):
         return "not needed"
-    compiled = second_stage(first, data)
-    run = compiled.solve(time_limit_s, RETRY_OPTIONS)
-    if run.optimal:
-        copy_back(compiled.solution(), first, data)
+    second = second_stage(first, data)
+    held = _outside_the_plan(second, first, data, span) if span else {}
+    before = {name: second.column_bounds(name) for name in held}
+    balances = list(second.row_positions["compliance"])
+    try:
+        for name, values in held.items():
+            second.set_column_bounds(name, {key: (v, v) for key, v in values.items()})
+        if span:
+            second.lift_rows("compliance", {key: key[1] > span[1] for key in balances})
+        run = second.solve(time_limit_s, RETRY_OPTIONS)
+        if run.optimal:
+            copy_back(second.solution(), first, data)
+    finally:
+        for name, bounds in before.items():
+            second.set_column_bounds(name, bounds)
+        if span:
+            second.lift_rows("compliance", dict.fromkeys(balances, False))
     return run.termination
+
+
+def _outside_the_plan(
+    second: CompiledCase, plan: Solution, d: ModelData, span: tuple[int, int]
+) -> dict[str, dict[Any, float]]:
+    """Return the values of the REDECIDED variables of (E14) outside the plan's years.
+
+    Banks and credit uses keep the plan's values; each link's transfer t becomes its
+    one-way flows max(t, 0) and max(-r t, 0).
+    """
+    first, last = span
+    outside = {}
+    for variable in VARIABLES:
+        if variable.role is Role.REDECIDED and variable.name != "transfer_MtCO2e":
+            values = plan.values(variable.name)
+            outside[variable.name] = {
+                key: values.get(key, 0.0)
+                for key in second.column_positions.get(variable.name, {})
+                if not first <= key[variable.year_position] <= last
+            }
+    transfers = plan.values("transfer_MtCO2e")
+    flows = {}
+    for link in d.links:
+        forward, *back = link.one_way()
+        for y in link.years:
+            if first <= y <= last:
+                continue
+            t = transfers.get((link.name, y), 0.0)
+            flows[forward.name, y] = max(t, 0.0)
+            if back:
+                flows[back[0].name, y] = max(-link.exchange_rate * t, 0.0)
+    outside["transfer_MtCO2e"] = flows
+    return outside
 
 
 _SECOND_STAGES: weakref.WeakKeyDictionary[CompiledCase, tuple[str, CompiledCase]] = (

@@ -1,0 +1,116 @@
+"""One stack of layers solves every case: first stage, smallest transfers, reserve, plans.
+
+Each layer takes a `Job` (the compiled case, its data, the years a plan decides) and returns
+the solution and what the solver did; a layer wraps the one below it. `stack(data)` puts
+together what the workbook asks for:
+
+- the first stage (E1-E13) alone, or followed by the smallest transfers (E14);
+- with a reserve (E15): the market equilibrium, each step of which solves the first stage
+  and the smallest transfers (the reserve reads the banks they leave);
+- with limited foresight: rolling plans, each solving the layers below within its years;
+  without a reserve the smallest transfers are taken once, over the path the plans decide.
+
+Run, autarky, sweep draws and explore combinations all solve through `stack`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from etslink.inputs.data import ModelData
+from etslink.solving.engine import CompiledCase, Solution
+from etslink.solving.equilibrium import market_equilibrium
+from etslink.solving.foresight import limited_foresight, model_years
+from etslink.solving.stages import (
+    DEFAULT_TIME_LIMIT_S,
+    SolveOutcome,
+    first_stage,
+    smallest_transfers,
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One solve of a case: what every layer of the stack receives.
+
+    Attributes:
+        case: The case's name, for messages.
+        compiled: The case compiled for HiGHS, re-solved in place.
+        data: The case's inputs.
+        time_limit_s: HiGHS's time limit per solve [s].
+        progress: Called with a short message at each step of a loop.
+        span: The first and last year a plan decides; None: every year.
+    """
+
+    case: str
+    compiled: CompiledCase
+    data: ModelData
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S
+    progress: Callable[[str], None] | None = None
+    span: tuple[int, int] | None = None
+
+
+Layer = Callable[[Job], tuple[Solution, SolveOutcome]]
+"""A way to solve a job: the first stage, or a layer wrapped around another."""
+
+
+def first(job: Job) -> tuple[Solution, SolveOutcome]:
+    """Solve (or re-solve warm) the first stage once."""
+    return first_stage(job.case, job.compiled, job.data, job.time_limit_s)
+
+
+def with_smallest_transfers(inner: Layer) -> Layer:
+    """Return `inner` followed by (E14) the smallest transfers, within the job's years."""
+
+    def solve(job: Job) -> tuple[Solution, SolveOutcome]:
+        solution, outcome = inner(job)
+        stage_two = smallest_transfers(solution, job.data, job.time_limit_s, job.span)
+        return solution, replace(outcome, stage_two=stage_two)
+
+    return solve
+
+
+def at_reserve_equilibrium(inner: Layer) -> Layer:
+    """Return `inner` iterated to the fixed point of the reserve's supply (E15)."""
+
+    def solve(job: Job) -> tuple[Solution, SolveOutcome]:
+        return market_equilibrium(
+            job.case, job.compiled, job.data, lambda: inner(job), job.progress
+        )
+
+    return solve
+
+
+def in_rolling_plans(inner: Layer) -> Layer:
+    """Return `inner` solved plan by plan, each deciding its first year (limited foresight)."""
+
+    def solve(job: Job) -> tuple[Solution, SolveOutcome]:
+        return limited_foresight(
+            job.case,
+            job.compiled,
+            job.data,
+            lambda span: inner(replace(job, span=span)),
+            job.progress,
+        )
+
+    return solve
+
+
+def stack(data: ModelData, transfers: bool = True) -> Layer:
+    """Return the layers that solve a case as its workbook asks (see the module's doc).
+
+    Args:
+        data: The case's inputs (a reserve, limited foresight).
+        transfers: False: a single solve of every year (no reserve, perfect foresight)
+            skips the smallest transfers, which move neither prices nor the present value
+            of costs (a sweep draw and an explore combination report only those).
+    """
+    horizon = data.foresight_years
+    plans = bool(horizon and horizon < len(model_years(data)))
+    if data.reserve_rules:
+        layer = at_reserve_equilibrium(with_smallest_transfers(first))
+        return in_rolling_plans(layer) if plans else layer
+    if plans:
+        return with_smallest_transfers(in_rolling_plans(first))
+    return with_smallest_transfers(first) if transfers else first
