@@ -73,6 +73,8 @@ class Restriction:
         locate: (data, key) -> (system, counterpart, year) of a row.
         level: (solution, data, key) -> the restricted quantity [MtCO2e].
         always_reported: report every row, binding or not (e.g. a credit market's price).
+        gap_words: How the report's headline names it where it keeps linked prices apart
+            (e.g. "the transfer limit"); blank when it does not sit between two systems.
     """
 
     name: str
@@ -81,6 +83,7 @@ class Restriction:
     locate: Callable[[ModelData, Any], Located]
     level: Callable[[Values, ModelData, Any], float]
     always_reported: bool = False
+    gap_words: str = ""
 
 
 HeldRow = tuple[str, str, int, float, float]

@@ -53,6 +53,7 @@ RESTRICTIONS = (
         "(= exchange_rate * to price - from price)",
         locate=_ends,
         level=lambda sol, d, key: level(sol, "transfer_MtCO2e", key),
+        gap_words="the transfer limit",
     ),
     Restriction(
         "reverse_transfer_limit",
@@ -62,6 +63,7 @@ RESTRICTIONS = (
         level=lambda sol, d, key: level(
             sol, "transfer_MtCO2e", key, sign=-d.link_of()[key].exchange_rate
         ),
+        gap_words="the transfer limit",
     ),
     Restriction(
         "transfer_share_limit",
@@ -71,6 +73,7 @@ RESTRICTIONS = (
         level=lambda sol, d, key: level(
             sol, "transfer_MtCO2e", key, sign=d.link_of()[key].exchange_rate
         ),
+        gap_words="the share-of-cap limit",
     ),
     Restriction(
         "reverse_transfer_share_limit",
@@ -78,6 +81,7 @@ RESTRICTIONS = (
         _SHARE_MEANING,
         locate=lambda d, key: _ends(d, key, reverse=True),
         level=lambda sol, d, key: level(sol, "transfer_MtCO2e", key, sign=-1.0),
+        gap_words="the share-of-cap limit",
     ),
 )
 
@@ -269,6 +273,8 @@ def _exports(sol: Values, d: ModelData, priced: Priced) -> np.ndarray:
     return np.bincount(flows.exporter, paid, minlength=len(d.system_years))
 
 
+TRANSFER_FEE = "transfer_fee"
+"""The `shadow_prices` name of a used border fee, whose shadow price is the fee."""
 FEE_MEANING = (
     "border fee per exporter allowance, paid by the importer's firms to its government: "
     "the importer's price exceeds the exporter's (times the rate) by it while the link is used"
@@ -290,7 +296,7 @@ INSTRUMENT = Instrument(
     add_links,
     variables=VARIABLES,
     restrictions=RESTRICTIONS,
-    held=(Held("transfer_fee", FEE_MEANING, _fee_rows),),
+    held=(Held(TRANSFER_FEE, FEE_MEANING, _fee_rows),),
     terms=(Term("net_imports_MtCO2e", Side.AVAILABLE),),
     objective=("transfer_fees_Mcur",),
     columns=(

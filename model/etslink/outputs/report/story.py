@@ -13,7 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from etslink.formulation import RESTRICTIONS
 from etslink.inputs.data import Forest, ModelData
+from etslink.instruments.links import TRANSFER_FEE
 from etslink.outputs.results import Results
 
 CONVERGED_REL = 1e-3
@@ -128,13 +130,8 @@ def _price_table(results: Results, case: str, year: int) -> dict[str, float]:
     return dict(zip(rows["system"], rows[results.columns.price], strict=True))
 
 
-LIMIT_WORDS = {
-    "transfer_limit": "the transfer limit",
-    "reverse_transfer_limit": "the transfer limit",
-    "transfer_share_limit": "the share-of-cap limit",
-    "reverse_transfer_share_limit": "the share-of-cap limit",
-}
-"""How the headline names each binding limit on a link (sheet links)."""
+LIMIT_WORDS = {r.name: r.gap_words for r in RESTRICTIONS if r.gap_words}
+"""How the headline names each binding limit that keeps linked prices apart."""
 
 
 def _limit_reasons(results: Results, group: tuple[str, ...], year: int) -> list[str]:
@@ -144,7 +141,7 @@ def _limit_reasons(results: Results, group: tuple[str, ...], year: int) -> list[
     rows = shadow[
         (shadow["year"] == year)
         & shadow["system"].isin(group)
-        & shadow["restriction"].isin([*LIMIT_WORDS, "transfer_fee"])
+        & shadow["restriction"].isin([*LIMIT_WORDS, TRANSFER_FEE])
     ].sort_values(col, ascending=False, kind="stable")
     reasons = [_limit_reason(r, col, cur) for r in rows.head(REASONS_SHOWN).to_dict("records")]
     if len(rows) > REASONS_SHOWN:
@@ -157,7 +154,7 @@ def _limit_reasons(results: Results, group: tuple[str, ...], year: int) -> list[
 
 def _limit_reason(row: dict[str, Any], col: str, cur: str) -> str:
     """Return the headline's words for one binding limit or used fee (a shadow_prices row)."""
-    if row["restriction"] == "transfer_fee":
+    if row["restriction"] == TRANSFER_FEE:
         return (
             f"a border fee of {row[col]:,.2f} {cur} per tCO2e on allowances from "
             f"{row['system']} to {row['counterpart']} ({row['level_MtCO2e']:,.2f} MtCO2e moved) "
