@@ -223,7 +223,8 @@ class CompiledCase:
         self.row_positions = _positions(model, pyo.Constraint, self.rows)
         self.column_positions = _positions(model, pyo.Var, self.columns)
         self._forms: dict[str, _Form] = {}
-        self._mutable = any(p.mutable for p in model.component_objects(pyo.Param))
+        # a mutable Param without entries (a reserve's supply, when none) moves nothing
+        self._mutable = any(p.mutable and len(p) for p in model.component_objects(pyo.Param))
         self._refreshable = self._parameter_entries(objective) if self._mutable else {}
 
     # -- compiling -------------------------------------------------------------------------
