@@ -204,10 +204,10 @@ def bare(workbook: str, folder: str, out: str) -> dict[str, float]:
 def prepare(size: tuple[int, int, int, str], folder: Path) -> Path:
     """Write the synthetic workbook and etslink's first-stage LPs of it; return the workbook."""
     sys.path.insert(0, str(HERE))
-    from etslink.cases import case_data
     from etslink.formulation import build_model
-    from etslink.pipeline import load_workbook
-    from etslink.workbook import write_workbook
+    from etslink.inputs.workbook import write_workbook
+    from etslink.solving.cases import case_data
+    from etslink.workflows.run import load_workbook
     from synthetic import synthetic, workbook_tables
 
     workbook = folder / "workbook.xlsx"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import shutil
@@ -238,3 +239,24 @@ def test_the_examples_of_docs_api_run(tmp_path, monkeypatch, capsys):
     }
     assert (tmp_path / "outputs" / "example-sweep" / DRAWS_FILE).is_file()
     assert (tmp_path / "outputs" / "explore" / "explore.xlsx").is_file()
+
+
+@pytest.mark.solve
+def test_run_and_write_leave_the_garbage_collector_as_they_found_it(example, tmp_path):
+    before = gc.get_threshold()
+    example.write(tmp_path / "out")
+    assert gc.get_threshold() == before
+
+
+@pytest.mark.solve
+def test_etslink_run_imports_neither_dask_nor_openpyxl(tmp_path):
+    """`etslink run` of an .xlsx workbook needs no cluster and reads with calamine alone."""
+    run = ["run", str(EXAMPLE), "--out", str(tmp_path / "out"), "--quiet"]
+    code = (
+        "import sys\n"
+        "from etslink.cli import main\n"
+        f"assert main({run!r}) == 0\n"
+        "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert not {"dask", "distributed", "openpyxl"} & set(done.stdout.split())

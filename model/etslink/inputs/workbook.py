@@ -22,22 +22,17 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
-import openpyxl
 import python_calamine
-from openpyxl.comments import Comment
-from openpyxl.reader.excel import SUPPORTED_FORMATS
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import column_index_from_string, get_column_letter
-from openpyxl.utils.cell import coordinate_to_tuple
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from etslink.errors import InputError, Issue
 from etslink.inputs.schema import SETTINGS_KEYS, SHEETS, Column, Sheet
 from etslink.inputs.schema import sheet as sheet_named
+
+if TYPE_CHECKING:
+    import openpyxl
 
 
 @dataclass(frozen=True)
@@ -89,6 +84,39 @@ Position = tuple[int, int]
 
 Block = tuple[int, int, int, int]
 """First row, first column, last row and last column of a block of cells."""
+
+# openpyxl is imported only where a file needs it (about 0.1 s, with Pillow): the readers of
+# files that calamine cannot read and the writers. The helpers below do its cell names.
+
+XLSX_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
+"""The files calamine reads first: those openpyxl reads (its SUPPORTED_FORMATS)."""
+_CELL_NAME = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+)")
+
+
+def _column_letter(index: int) -> str:
+    """Return the letters of a column from its number (from 1), e.g. 28 -> "AB"."""
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _column_number(letters: str) -> int:
+    """Return the number (from 1) of a column from its letters, e.g. "AB" -> 28."""
+    number = 0
+    for letter in letters:
+        number = 26 * number + ord(letter) - ord("A") + 1
+    return number
+
+
+def _cell_position(name: str) -> Position:
+    """Return the (row, column) of a cell from its name, e.g. "B3" -> (3, 2)."""
+    match = _CELL_NAME.fullmatch(name)
+    if match is None:
+        msg = f"{name!r} is not a cell name"
+        raise ValueError(msg)
+    return int(match[2]), _column_number(match[1].upper())
 
 
 @dataclass
@@ -247,7 +275,7 @@ def _scan_cells(xml: bytes) -> tuple[set[Position], dict[Position, str]]:
             row, column = int(element.get("r") or row + 1), 0
         elif event == "end" and tag == "c":
             ref = element.get("r")
-            position = coordinate_to_tuple(ref) if ref else (row, column + 1)
+            position = _cell_position(ref) if ref else (row, column + 1)
             column = position[1]
             if any(_local(child.tag) == "f" for child in element):
                 formulas.add(position)
@@ -461,6 +489,9 @@ def _read_ods(path: Path) -> tuple[list[str], dict[str, _Cells]]:
 
 
 def _open(path: Path, *, data_only: bool, read_only: bool) -> openpyxl.Workbook:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         return openpyxl.load_workbook(path, read_only=read_only, data_only=data_only)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -535,7 +566,7 @@ def _read_cells(path: Path) -> tuple[list[str], dict[str, _Cells]]:
     """Return the sheet titles and the cells of each contract sheet."""
     if path.suffix.lower() == ".ods":
         return _read_ods(path)
-    if path.suffix.lower() not in SUPPORTED_FORMATS:
+    if path.suffix.lower() not in XLSX_SUFFIXES:
         return _read_with_openpyxl(path)  # which refuses it with its usual message
     try:
         return _read_fast(path)
@@ -576,7 +607,7 @@ def _read_header(table: RawTable, header: list[object]) -> None:
     for index, title in enumerate(header, start=1):
         name = by_name.get(_normalise(title))
         if name is not None and name not in table.letters:
-            table.letters[name] = get_column_letter(index)
+            table.letters[name] = _column_letter(index)
         elif title is not None:
             table.other_headers.append(str(title).strip())
 
@@ -594,7 +625,7 @@ def _flag_formula(table: RawTable, excel_row: int, name: str, program: _Program)
 
 
 def _read_rows(table: RawTable, cells: _Cells, program: _Program) -> None:
-    positions = {name: column_index_from_string(letter) for name, letter in table.letters.items()}
+    positions = {name: _column_number(letter) for name, letter in table.letters.items()}
     blank_since: int | None = None
     for excel_row, row in enumerate(cells.rows[1:], start=2):
         values = {
@@ -622,10 +653,10 @@ def _read_rows(table: RawTable, cells: _Cells, program: _Program) -> None:
 def _block_ref(block: Block) -> str:
     """Return the Excel reference of a block of cells, e.g. "C2:C3" (or "C2" for one cell)."""
     first_row, first_col, last_row, last_col = block
-    first = f"{get_column_letter(first_col)}{first_row}"
+    first = f"{_column_letter(first_col)}{first_row}"
     if (first_row, first_col) == (last_row, last_col):
         return first
-    return f"{first}:{get_column_letter(last_col)}{last_row}"
+    return f"{first}:{_column_letter(last_col)}{last_row}"
 
 
 def _flag_layout(table: RawTable, cells: _Cells, program: _Program) -> None:
@@ -637,7 +668,7 @@ def _flag_layout(table: RawTable, cells: _Cells, program: _Program) -> None:
             "the sheet is hidden, so its data is easy to overlook",
             f"unhide it ({program.unhide}) or delete it",
         )
-    columns = {column_index_from_string(letter) for letter in table.letters.values()}
+    columns = {_column_number(letter) for letter in table.letters.values()}
     last_row = max((r.row for r in table.rows), default=1)
     for block in cells.merged:
         first_row, first_col, _, last_col = block
@@ -676,7 +707,8 @@ def read_workbook(path: Path) -> RawWorkbook:
     return RawWorkbook(tables, others)
 
 
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+HEADER_FILL = "DDEBF7"
+"""Background colour of the template's headers."""
 
 
 def _header_comment(column: Column) -> str:
@@ -689,6 +721,8 @@ TEMPLATE_ROWS = 500
 
 
 def _write_readme(ws: Any) -> None:
+    from openpyxl.styles import Font
+
     ws.title = "README"
     ws.append(["etslink input workbook"])
     ws["A1"].font = Font(bold=True, size=14)
@@ -727,13 +761,17 @@ def _dropdown(column: Column) -> str | None:
 
 
 def _write_template_sheet(ws: Any, spec: Sheet) -> None:
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     ws.append([c.name for c in spec.columns])
     for index, column in enumerate(spec.columns, start=1):
         cell = ws.cell(row=1, column=index)
         cell.font = Font(bold=True)
-        cell.fill = _HEADER_FILL
+        cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
         cell.comment = Comment(_header_comment(column), "etslink")
-        letter = get_column_letter(index)
+        letter = _column_letter(index)
         ws.column_dimensions[letter].width = max(14, len(column.name) + 2)
         formula = _dropdown(column)
         if formula:
@@ -753,6 +791,8 @@ def write_template(path: Path) -> None:
     meaning, unit and default), dropdown lists for ids and choices, and example rows that
     validate together.
     """
+    import openpyxl
+
     wb = openpyxl.Workbook()
     _write_readme(wb.active)
     for spec in SHEETS:
@@ -765,6 +805,8 @@ def write_workbook(path: Path, tables: dict[str, list[dict[str, object]]]) -> No
 
     The columns of each sheet are those of the contract that appear in any of its rows.
     """
+    import openpyxl
+
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for name, rows in tables.items():

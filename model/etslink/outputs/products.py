@@ -8,9 +8,11 @@ the report writers are imported by the functions that need them.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +26,24 @@ if TYPE_CHECKING:
 StrPath = str | os.PathLike[str]
 """A file or folder name, as a string or a path."""
 DRAWS_FILE = "draws.csv.gz"
+COLLECTION_THRESHOLDS = (100_000, 50, 100)
+"""Python's garbage collector thresholds while a run builds, solves and writes (default
+700, 10, 10). A run makes millions of small objects (Pyomo's model, the tables, the charts)
+that live to its end; scanning them every 700 new objects took about 1.3 s of a 50x30x20
+run (measured), for about 15 MB more at its peak."""
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Collect cyclic garbage less often (`COLLECTION_THRESHOLDS`) within, as before after."""
+    before = gc.get_threshold()
+    gc.set_threshold(*COLLECTION_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 EXPLORE_WORKBOOK = "explore.xlsx"
 
 
@@ -264,6 +284,7 @@ def case_record(results: Results) -> dict[str, Any]:
     }
 
 
+@fewer_collections()
 def write_run(result: RunResult, out: Path, check: Callable[[Path], None]) -> None:
     """Write results.xlsx, report.html and run.json into `out`, all or nothing.
 

@@ -10,7 +10,7 @@ from etslink.errors import Issue, messages
 from etslink.inputs.data import ModelData, build_model_data
 from etslink.inputs.validate import validate
 from etslink.inputs.workbook import read_workbook
-from etslink.outputs.products import RunResult, case_record
+from etslink.outputs.products import RunResult, case_record, fewer_collections
 from etslink.outputs.results import CaseResults, Results, extract_case, gains
 from etslink.outputs.runrecord import Timings, run_record, utc_stamp
 from etslink.solving.cases import case_data
@@ -71,6 +71,7 @@ def run_cases(
     return results
 
 
+@fewer_collections()
 def solve_workbook(
     workbook: Path,
     *,
