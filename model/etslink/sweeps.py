@@ -2,22 +2,24 @@
 
 `plan_sweep`, `solve_sweep` and `write_sweep` are what both `etslink sweep` and
 `etslink.sweep` do. Each dask worker builds the two models once, keeps a persistent HiGHS
-instance per model, and for each draw only changes the mutable parameters and re-solves
-(warm). Draw i depends on the base seed and i alone (uncertainty.py), so results do not
-depend on the number of workers or the order in which draws finish.
+instance per model, and for each draw only moves the mutable parameters, by arrays drawn
+once for both cases (`uncertainty.DrawPlan`), and re-solves (warm). Draw i depends on the
+base seed and i alone (uncertainty.py), so results do not depend on the number of workers
+or the order in which draws finish.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from etslink.api import SweepResult, messages
-from etslink.cases import case_data
+from etslink.cases import Case, case_data
 from etslink.columns import Columns
 from etslink.data import ModelData
 from etslink.errors import Issue, reject
@@ -26,7 +28,7 @@ from etslink.runrecord import atomic_output_dir, run_record, write_json
 from etslink.solve import DrawSolver
 from etslink.stages import solver_version
 from etslink.tasks import run_on_dask
-from etslink.uncertainty import perturbed
+from etslink.uncertainty import DrawPlan
 
 
 @dataclass
@@ -40,19 +42,32 @@ class CaseSolver:
     def __post_init__(self) -> None:
         self.solver = DrawSolver(self.data)
 
-    def solve(self, drawn: ModelData) -> pd.DataFrame:
-        """Return the rows of one draw of this case (status "optimal" or the solver's)."""
-        solved = self.solver.solve(drawn)
+    def solve(self, draw: int, values: Mapping[str, np.ndarray]) -> pd.DataFrame:
+        """Return the rows of one draw of this case (status "optimal" or the solver's).
+
+        Args:
+            draw: The draw's number.
+            values: The drawn Params' values (`DrawPlan.values`).
+        """
+        solved = self.solver.solve(draw, values)
         if isinstance(solved, str):
-            keys = list(drawn.system_years)
+            keys = list(self.data.system_years)
             return pd.DataFrame(
                 {"system": [s for s, _ in keys], "year": [y for _, y in keys], "status": solved}
             )
-        return extract_draw(solved, drawn).assign(status="optimal")
+        return extract_draw(solved, self.data).assign(status="optimal")
 
 
-_WORKERS: dict[str, dict[str, CaseSolver]] = {}
-"""Per worker process: the case solvers of each workbook, built on first use."""
+@dataclass
+class WorkbookSolvers:
+    """What a worker keeps per workbook: where draws go, and each case's solver."""
+
+    plan: DrawPlan
+    cases: dict[Case, CaseSolver]
+
+
+_WORKERS: dict[str, WorkbookSolvers] = {}
+"""Per worker process: the draw plan and case solvers of each workbook, built on first use."""
 
 
 def solve_draws(data: ModelData, draws: list[int]) -> pd.DataFrame:
@@ -60,17 +75,23 @@ def solve_draws(data: ModelData, draws: list[int]) -> pd.DataFrame:
     return pd.concat([solve_draw(data, draw) for draw in draws], ignore_index=True)
 
 
-def _solvers(data: ModelData) -> dict[str, CaseSolver]:
+def _solvers(data: ModelData) -> WorkbookSolvers:
     if data.digest not in _WORKERS:
-        _WORKERS[data.digest] = {case: CaseSolver(case, d) for case, d in case_data(data).items()}
+        cases = {case: CaseSolver(case, d) for case, d in case_data(data).items()}
+        _WORKERS[data.digest] = WorkbookSolvers(DrawPlan(data), cases)
     return _WORKERS[data.digest]
 
 
 def solve_draw(data: ModelData, draw: int) -> pd.DataFrame:
-    """Return the rows of draw `draw` for both cases (runs on a dask worker)."""
+    """Return the rows of draw `draw` for both cases (runs on a dask worker).
+
+    Both cases draw the same numbers (they differ only in links), so the draw is made once.
+    """
+    solvers = _solvers(data)
+    values = solvers.plan.values(draw)
     frames = []
-    for case, solver in _solvers(data).items():
-        frames.append(solver.solve(perturbed(solver.data, draw)).assign(draw=draw, case=case))
+    for case, solver in solvers.cases.items():
+        frames.append(solver.solve(draw, values).assign(draw=draw, case=case))
     table = pd.concat(frames, ignore_index=True)
     return table[["draw", "case", *[c for c in table.columns if c not in ("draw", "case")]]]
 

@@ -91,14 +91,3 @@ def add_parameters(m: pyo.ConcreteModel, d: ModelData, mutable: frozenset[str]) 
             setattr(m, name, param)
         else:
             setattr(m, name, values_of(d))
-
-
-def set_parameters(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Set the mutable parameters from `d`, which must have the same sets as the model's.
-
-    The values are validated data for the model's own index sets, so Pyomo's per-entry
-    checks are skipped (`store_values(check=False)`: a sweep draw sets hundreds of them).
-    """
-    for param in m.component_objects(pyo.Param):
-        if param.name in VALUES and param.mutable:
-            param.store_values(VALUES[param.name](d), check=False)
