@@ -257,6 +257,7 @@ class CompiledCase:
         self.row_positions = _positions(model, pyo.Constraint, self.rows)
         self.column_positions = _positions(model, pyo.Var, self.columns)
         self._forms: dict[str, _Form] = {}
+        self._variable_columns: dict[str, tuple[list[Any], np.ndarray, list[int]]] = {}
         self._mutable = any(p.mutable for p in model.component_objects(pyo.Param))
         self._params = _Params(model)
         self._refreshable = self._parameter_entries(objective) if self._mutable else {}
@@ -513,6 +514,20 @@ class CompiledCase:
             len(index), index, lower, upper
         )
 
+    def variable_columns(self, name: str) -> tuple[list[Any], np.ndarray, list[int]]:
+        """Return a variable component's keys, their columns and which keys have none.
+
+        A key without a column (a variable in no row) has column 0 here, to be replaced.
+        """
+        found = self._variable_columns.get(name)
+        if found is None:
+            positions = self.column_positions.get(name, {})
+            keys = list(getattr(self.model, name).keys())
+            columns = np.array([positions.get(key, -1) for key in keys], dtype=np.int64)
+            loose = np.flatnonzero(columns < 0).tolist()
+            found = self._variable_columns[name] = (keys, np.maximum(columns, 0), loose)
+        return found
+
     def column_bounds(self, name: str) -> dict[Any, tuple[float, float]]:
         """Return (lower, upper) of each column of a variable component, by key."""
         lp = self.highs.getLp()
@@ -596,10 +611,11 @@ class Solution:
 
     def _variable(self, name: str, component: Any) -> dict[Any, float]:
         """Return a variable's values; one in no row keeps its own (fixed) value, or 0."""
-        values = {key: float(var.value or 0.0) for key, var in component.items()}
-        for key, position in self.case.column_positions.get(name, {}).items():
-            values[key] = float(self.x[position])
-        return values
+        keys, columns, loose = self.case.variable_columns(name)
+        values = self.x[columns]
+        for i in loose:
+            values[i] = float(component[keys[i]].value or 0.0)
+        return dict(zip(keys, values.tolist(), strict=True))
 
     def set_values(self, name: str, values: Mapping[Any, float]) -> None:
         """Replace values of a variable component, by key (every expression follows)."""

@@ -27,7 +27,7 @@ from etslink.results import extract_draw
 from etslink.runrecord import atomic_output_dir, run_record, write_json
 from etslink.solve import DrawSolver
 from etslink.stages import solver_version
-from etslink.tasks import run_on_dask
+from etslink.tasks import GZIP, run_on_dask
 from etslink.uncertainty import DrawPlan
 
 
@@ -43,7 +43,7 @@ class CaseSolver:
         self.solver = DrawSolver(self.data)
 
     def solve(self, draw: int, values: Mapping[str, np.ndarray]) -> pd.DataFrame:
-        """Return the rows of one draw of this case (status "optimal" or the solver's).
+        """Return the rows of one draw of this case: draw, case, the results, status.
 
         Args:
             draw: The draw's number.
@@ -52,10 +52,15 @@ class CaseSolver:
         solved = self.solver.solve(draw, values)
         if isinstance(solved, str):
             keys = list(self.data.system_years)
-            return pd.DataFrame(
+            rows = pd.DataFrame(
                 {"system": [s for s, _ in keys], "year": [y for _, y in keys], "status": solved}
             )
-        return extract_draw(solved, self.data).assign(status="optimal")
+        else:
+            rows = extract_draw(solved, self.data)
+            rows["status"] = "optimal"
+        rows.insert(0, "draw", draw)
+        rows.insert(1, "case", self.case)
+        return rows
 
 
 @dataclass
@@ -72,7 +77,7 @@ _WORKERS: dict[str, WorkbookSolvers] = {}
 
 def solve_draws(data: ModelData, draws: list[int]) -> pd.DataFrame:
     """Return the rows of several draws (one dask task: fewer round trips per draw)."""
-    return pd.concat([solve_draw(data, draw) for draw in draws], ignore_index=True)
+    return pd.concat([rows for draw in draws for rows in _case_rows(data, draw)], ignore_index=True)
 
 
 def _solvers(data: ModelData) -> WorkbookSolvers:
@@ -83,17 +88,18 @@ def _solvers(data: ModelData) -> WorkbookSolvers:
 
 
 def solve_draw(data: ModelData, draw: int) -> pd.DataFrame:
-    """Return the rows of draw `draw` for both cases (runs on a dask worker).
+    """Return the rows of draw `draw` for both cases (runs on a dask worker)."""
+    return pd.concat(_case_rows(data, draw), ignore_index=True)
+
+
+def _case_rows(data: ModelData, draw: int) -> list[pd.DataFrame]:
+    """Return the rows of draw `draw` of each case.
 
     Both cases draw the same numbers (they differ only in links), so the draw is made once.
     """
     solvers = _solvers(data)
     values = solvers.plan.values(draw)
-    frames = []
-    for case, solver in solvers.cases.items():
-        frames.append(solver.solve(draw, values).assign(draw=draw, case=case))
-    table = pd.concat(frames, ignore_index=True)
-    return table[["draw", "case", *[c for c in table.columns if c not in ("draw", "case")]]]
+    return [solver.solve(draw, values) for solver in solvers.cases.values()]
 
 
 def summarise(draws: pd.DataFrame, currency: str) -> dict[str, pd.DataFrame]:
@@ -269,7 +275,7 @@ def write_sweep(result: SweepResult, out: Path, check: Callable[[Path], None]) -
 
     currency = result.data.currency
     with atomic_output_dir(out, check) as tmp:
-        result.draws.to_csv(tmp / DRAWS_FILE, index=False, compression="gzip")
+        result.draws.to_csv(tmp / DRAWS_FILE, index=False, compression=GZIP)
         write_sweep_workbook(result.summary, result.record, currency, tmp / "summary.xlsx")
         write_sweep_report(result.summary, result.data, result.record, tmp / "report.html")
         write_json(tmp / "run.json", result.record)

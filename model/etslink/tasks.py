@@ -15,11 +15,14 @@ import pandas as pd
 
 TASK_SIZE_MAX = 8
 """Items per task at most; and at least about this many tasks per worker."""
+GZIP = {"method": "gzip", "compresslevel": 1}
+"""How result CSVs are compressed: Python's default level 9 took 3 times as long as level 1
+to write a sweep's draws (measured), for files 15% smaller."""
 
 
 def append_rows(path: Path, frame: pd.DataFrame) -> None:
     """Append rows to the gzip CSV at once (a new gzip member per call)."""
-    frame.to_csv(path, mode="a", header=not path.exists(), index=False, compression="gzip")
+    frame.to_csv(path, mode="a", header=not path.exists(), index=False, compression=GZIP)
 
 
 def chunks(todo: Sequence[Any], workers: int) -> list[list[Any]]:
