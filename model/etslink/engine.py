@@ -552,6 +552,16 @@ class CompiledCase:
 
     # -- solving and reading ---------------------------------------------------------------
 
+    def basis(self) -> highspy.HighsBasis:
+        """Return HiGHS's basis after the last solve (invalid after a QP: it keeps none)."""
+        return self.highs.getBasis()
+
+    def start_from(self, basis: highspy.HighsBasis | None) -> None:
+        """Start the next solve from `basis` (of this case's structure); without one, cold."""
+        self.highs.clearSolver()
+        if basis is not None and basis.valid:
+            self.highs.setBasis(basis)
+
     def solve(self, time_limit_s: float, retries: Iterable[dict[str, Any]] = ()) -> Solve:
         """Solve from the last basis; without a verdict from HiGHS, retry with each option set."""
         start = time.perf_counter()
