@@ -38,7 +38,7 @@ from synthetic import CLUSTER, synthetic, workbook_tables  # noqa: E402
 from targets import _bare, _bare_resolve, _compliance_rows, _equalities  # noqa: E402
 
 SWEEP = (20, 20, 10, "clusters")
-SWEEP_DRAWS = (40, 440)
+SWEEP_DRAWS = (40, 1040)
 EXPLORE = (50, 30, 20, "clusters")
 EXPLORE_SIZES = (1, 2)
 CAP_SHOCK = {"parameter": "cap", "target": "*", "distribution": "normal", "apply": "scale"}

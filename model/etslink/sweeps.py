@@ -10,6 +10,7 @@ or the order in which draws finish.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -93,13 +94,13 @@ def solve_draw(data: ModelData, draw: int) -> pd.DataFrame:
 
 
 def _case_rows(data: ModelData, draw: int) -> list[pd.DataFrame]:
-    """Return the rows of draw `draw` of each case.
+    """Return the rows of draw `draw` of each case, cases in the order of draws.csv.gz.
 
     Both cases draw the same numbers (they differ only in links), so the draw is made once.
     """
     solvers = _solvers(data)
     values = solvers.plan.values(draw)
-    return [solver.solve(draw, values) for solver in solvers.cases.values()]
+    return [solvers.cases[case].solve(draw, values) for case in sorted(solvers.cases)]
 
 
 def summarise(draws: pd.DataFrame, currency: str) -> dict[str, pd.DataFrame]:
@@ -262,7 +263,9 @@ def solve_sweep(
     return SweepResult(plan.workbook, plan.data, table, summary, messages(plan.warnings), record)
 
 
-def write_sweep(result: SweepResult, out: Path, check: Callable[[Path], None]) -> None:
+def write_sweep(
+    result: SweepResult, out: Path, check: Callable[[Path], None], partial: Path | None = None
+) -> None:
     """Write draws.csv.gz, summary.xlsx, report.html and run.json into `out`, all or nothing.
 
     Args:
@@ -270,12 +273,18 @@ def write_sweep(result: SweepResult, out: Path, check: Callable[[Path], None]) -
         out: The output folder.
         check: Raises unless `out` may be used (the CLI's InputError, the API's
             FileExistsError).
+        partial: The gzip CSV the draws were collected in; copied as draws.csv.gz when it
+            holds exactly `result.draws` in their order (draws finished in order, none
+            beyond the sweep's), which saves writing every number again.
     """
     from etslink.report.sweep import write_sweep_report, write_sweep_workbook
 
     currency = result.data.currency
     with atomic_output_dir(out, check) as tmp:
-        result.draws.to_csv(tmp / DRAWS_FILE, index=False, compression=GZIP)
+        if partial is not None and read_draws(partial).equals(result.draws):
+            shutil.copyfile(partial, tmp / DRAWS_FILE)
+        else:
+            result.draws.to_csv(tmp / DRAWS_FILE, index=False, compression=GZIP)
         write_sweep_workbook(result.summary, result.record, currency, tmp / "summary.xlsx")
         write_sweep_report(result.summary, result.data, result.record, tmp / "report.html")
         write_json(tmp / "run.json", result.record)
