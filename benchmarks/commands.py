@@ -14,7 +14,9 @@ Run: python benchmarks/commands.py [--markdown FILE] [--repeats 3] [--before MOD
    --before /tmp/old/model), each timed in turn in this run.
 
 Every command runs in a fresh process; the bare references are timed in this process
-between the commands (interleaved), and each ratio is the median over --repeats rounds.
+between the commands (interleaved), and each ratio is the median over --repeats rounds. With
+--before, the sweep's and explore's marginal times of the other model are measured in each
+round too (reported, not part of a ratio).
 """
 
 from __future__ import annotations
@@ -44,6 +46,21 @@ EXPLORE_SIZES = (1, 2)
 CAP_SHOCK = {"parameter": "cap", "target": "*", "distribution": "normal", "apply": "scale"}
 CAP_SHOCK_SD = 0.05
 EXAMPLE = ROOT / "inputs" / "example.xlsx"
+
+
+def _marginal(
+    command: Callable[[int, Path], list[str]],
+    sizes: tuple[int, int],
+    items: tuple[int, int],
+    folder: Path,
+    model: Path | None,
+) -> float:
+    """Return the marginal time per item [ms]: the command at two sizes, difference / items."""
+    times = [
+        _etslink(command(size, folder / f"{model is not None}-{size}-{time.time_ns()}"), model)
+        for size in sizes
+    ]
+    return 1000 * (times[1] - times[0]) / (items[1] - items[0])
 
 
 def _etslink(args: list[str], model: Path | None = None) -> float:
@@ -113,22 +130,21 @@ def _bare_sweep(book: Path, folder: Path, draws: int) -> Callable[[], float]:
     return resolve_all
 
 
-def sweep_rounds(folder: Path, repeats: int) -> dict[str, object]:
+def sweep_rounds(folder: Path, repeats: int, before: Path | None) -> dict[str, object]:
     """Return ms per draw through `etslink sweep` and of warm bare re-solves, per round."""
     book = folder / "sweep.xlsx"
     _sweep_workbook(book)
     bare = _bare_sweep(book, folder, 100)
-    few, many = SWEEP_DRAWS
+
+    def command(draws: int, out: Path) -> list[str]:
+        return ["sweep", str(book), "--draws", str(draws), "--workers", "1", "--out", str(out)]
+
     rounds = []
-    for r in range(repeats):
-        times = {}
-        for draws in (few, many):
-            out = folder / f"sweep-{r}-{draws}"
-            times[draws] = _etslink(
-                ["sweep", str(book), "--draws", str(draws), "--workers", "1", "--out", str(out)]
-            )
-        ours = (times[many] - times[few]) / (many - few)
-        rounds.append({"ours_ms": 1000 * ours, "bare_ms": 1000 * bare(), "seconds": times})
+    for _ in range(repeats):
+        ours = _marginal(command, SWEEP_DRAWS, SWEEP_DRAWS, folder, None)
+        rounds.append({"ours_ms": ours, "bare_ms": 1000 * bare()})
+        if before:
+            rounds[-1]["before_ms"] = _marginal(command, SWEEP_DRAWS, SWEEP_DRAWS, folder, before)
     return _summary(rounds)
 
 
@@ -162,24 +178,25 @@ def _bare_cold(book: Path, folder: Path) -> Callable[[], float]:
     return solve_cold
 
 
-def explore_rounds(folder: Path, repeats: int) -> dict[str, object]:
+def explore_rounds(folder: Path, repeats: int, before: Path | None) -> dict[str, object]:
     """Return ms per combination through `etslink explore` and of a cold bare solve."""
     from math import comb
 
     book = folder / "explore.xlsx"
     _explore_workbook(book)
     bare = _bare_cold(book, folder)
-    counts = {k: sum(comb(10, j) for j in range(1, k + 1)) for k in EXPLORE_SIZES}
-    few, many = EXPLORE_SIZES
+    few, many = (sum(comb(10, j) for j in range(1, k + 1)) for k in EXPLORE_SIZES)
+
+    def command(size: int, out: Path) -> list[str]:
+        args = ["explore", str(book), "--max-size", str(size), "--workers", "1"]
+        return [*args, "--out", str(out)]
+
     rounds = []
-    for r in range(repeats):
-        times = {}
-        for size in EXPLORE_SIZES:
-            out = folder / f"explore-{r}-{size}"
-            args = ["explore", str(book), "--max-size", str(size), "--workers", "1"]
-            times[size] = _etslink([*args, "--out", str(out)])
-        ours = (times[many] - times[few]) / (counts[many] - counts[few])
-        rounds.append({"ours_ms": 1000 * ours, "bare_ms": 1000 * bare(), "seconds": times})
+    for _ in range(repeats):
+        ours = _marginal(command, EXPLORE_SIZES, (few, many), folder, None)
+        rounds.append({"ours_ms": ours, "bare_ms": 1000 * bare()})
+        if before:
+            rounds[-1]["before_ms"] = _marginal(command, EXPLORE_SIZES, (few, many), folder, before)
     return _summary(rounds)
 
 
@@ -199,6 +216,8 @@ def _summary(rounds: list[dict[str, object]]) -> dict[str, object]:
     ours = [float(r["ours_ms"]) for r in rounds]  # type: ignore[arg-type]
     refs = [r["bare_ms"] for r in rounds]
     summary: dict[str, object] = {"rounds": rounds, "ours_ms": statistics.median(ours)}
+    if all("before_ms" in r for r in rounds) and rounds:
+        summary["before_ms"] = statistics.median(float(r["before_ms"]) for r in rounds)  # type: ignore[arg-type]
     if all(ref is not None for ref in refs):
         summary["reference_ms"] = statistics.median(float(ref) for ref in refs)  # type: ignore[arg-type]
         summary["ratio"] = statistics.median(
@@ -209,7 +228,7 @@ def _summary(rounds: list[dict[str, object]]) -> dict[str, object]:
 
 
 def markdown(results: dict[str, dict[str, object]]) -> str:
-    """Return the measures as a Markdown table."""
+    """Return the measures as a Markdown table (with the --before model's, if measured)."""
     rows = [
         (
             "sweep",
@@ -231,22 +250,24 @@ def markdown(results: dict[str, dict[str, object]]) -> str:
         ),
     ]
     lines = [
-        "| measure | etslink | reference | ratio | target | status |",
-        "|---|---|---|---|---|---|",
+        "| measure | etslink | before | reference | ratio | target | status |",
+        "|---|---|---|---|---|---|---|",
     ]
     for key, what, against, target in rows:
         r = results.get(key)
         if not r:
             continue
-        ratio = r.get("ratio")
-        reference = r.get("reference_ms")
+        ratio, reference, before = r.get("ratio"), r.get("reference_ms"), r.get("before_ms")
+        status = "-" if ratio is None else ("met" if float(ratio) <= target else "missed")  # type: ignore[arg-type]
         lines.append(
-            f"| {what} | {r['ours_ms']:.1f} | {against}: "
-            f"{'-' if reference is None else f'{reference:.1f}'} | "
-            f"{'-' if ratio is None else f'{ratio:.2f}x'} | <= {target:g}x | "
-            f"{'-' if ratio is None else ('met' if ratio <= target else 'missed')} |"
+            f"| {what} | {r['ours_ms']:.1f} | {_number(before)} | {against}: "
+            f"{_number(reference)} | {_number(ratio, 'x')} | <= {target:g}x | {status} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _number(value: object, unit: str = "") -> str:
+    return "-" if value is None else f"{float(value):.{2 if unit else 1}f}{unit}"  # type: ignore[arg-type]
 
 
 def main() -> None:
@@ -263,9 +284,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if "sweep" in wanted:
-            results["sweep"] = sweep_rounds(folder, args.repeats)
+            results["sweep"] = sweep_rounds(folder, args.repeats, args.before)
         if "explore" in wanted:
-            results["explore"] = explore_rounds(folder, args.repeats)
+            results["explore"] = explore_rounds(folder, args.repeats, args.before)
         if "example" in wanted:
             results["example"] = example_rounds(folder, args.repeats, args.before)
     table = markdown(results)
