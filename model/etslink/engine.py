@@ -258,6 +258,7 @@ class CompiledCase:
         self.column_positions = _positions(model, pyo.Var, self.columns)
         self._forms: dict[str, _Form] = {}
         self._variable_columns: dict[str, tuple[list[Any], np.ndarray, list[int]]] = {}
+        self._constraint_rows: dict[str, tuple[list[Any], np.ndarray]] = {}
         self._mutable = any(p.mutable for p in model.component_objects(pyo.Param))
         self._params = _Params(model)
         self._refreshable = self._parameter_entries(objective) if self._mutable else {}
@@ -514,6 +515,15 @@ class CompiledCase:
             len(index), index, lower, upper
         )
 
+    def constraint_rows(self, name: str) -> tuple[list[Any], np.ndarray]:
+        """Return the keys of a constraint component's rows and their positions."""
+        found = self._constraint_rows.get(name)
+        if found is None:
+            positions = self.row_positions.get(name, {})
+            found = (list(positions), np.fromiter(positions.values(), np.int64, len(positions)))
+            self._constraint_rows[name] = found
+        return found
+
     def variable_columns(self, name: str) -> tuple[list[Any], np.ndarray, list[int]]:
         """Return a variable component's keys, their columns and which keys have none.
 
@@ -642,8 +652,8 @@ class Solution:
 
     def duals(self, name: str) -> dict[Any, float]:
         """Return the dual of each row of a constraint component, by key (HiGHS's sign)."""
-        positions = self.case.row_positions.get(name, {})
-        return {key: float(self._duals[p]) for key, p in positions.items()}
+        keys, rows = self.case.constraint_rows(name)
+        return dict(zip(keys, self._duals[rows].tolist(), strict=True))
 
     def slacks(self, name: str) -> dict[Any, float]:
         """Return upper bound - activity of each `<=` row of a constraint component, by key."""

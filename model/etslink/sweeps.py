@@ -52,16 +52,14 @@ class CaseSolver:
         """
         solved = self.solver.solve(draw, values)
         if isinstance(solved, str):
-            keys = list(self.data.system_years)
-            rows = pd.DataFrame(
-                {"system": [s for s, _ in keys], "year": [y for _, y in keys], "status": solved}
-            )
+            keys = self.data.system_years
+            columns = {"system": [s for s, _ in keys], "year": [y for _, y in keys]}
+            status = solved
         else:
-            rows = extract_draw(solved, self.data)
-            rows["status"] = "optimal"
-        rows.insert(0, "draw", draw)
-        rows.insert(1, "case", self.case)
-        return rows
+            found = extract_draw(solved, self.data)
+            columns = {name: found[name].to_numpy() for name in found.columns}
+            status = "optimal"
+        return pd.DataFrame({"draw": draw, "case": self.case, **columns, "status": status})
 
 
 @dataclass
