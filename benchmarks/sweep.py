@@ -30,16 +30,17 @@ def per_draw(data, draws: int) -> tuple[float, float]:
     import highspy
 
     from etslink.formulation import build_model
-    from etslink.inputs.uncertainty import perturbed
+    from etslink.inputs.uncertainty import DrawPlan, perturbed
     from etslink.outputs.results import extract_draw
     from etslink.solving.solve import DrawSolver
 
     drawn = [perturbed(data, i) for i in range(draws + 1)]
+    plan = DrawPlan(data)
     solver = DrawSolver(data)
-    solver.solve(drawn[0])  # the first solve builds HiGHS's model; it is not a draw
+    solver.solve(0, plan.values(0))  # the first solve builds HiGHS's model; it is not a draw
     start = time.perf_counter()
-    for d in drawn[1:]:
-        extract_draw(solver.solve(d), d)
+    for i in range(1, draws + 1):
+        extract_draw(solver.solve(i, plan.values(i)), data)
     ours = (time.perf_counter() - start) / draws
 
     with tempfile.TemporaryDirectory() as folder:

@@ -149,7 +149,7 @@ def _equalities(h, index: list[int]) -> list[bool]:  # noqa: ANN001
 def sweep_draws(draws: int) -> dict[str, object]:
     """Return ms per draw of both cases: etslink's case solvers and warm bare re-solves."""
     from etslink.inputs.data import UncertainInput
-    from etslink.inputs.uncertainty import perturbed
+    from etslink.inputs.uncertainty import DrawPlan, perturbed
     from etslink.workflows.sweep import CaseSolver
 
     shock = UncertainInput(
@@ -160,12 +160,14 @@ def sweep_draws(draws: int) -> dict[str, object]:
         CaseSolver(case, d) for case, d in (("linked", data), ("autarky", data.without_links()))
     ]
     drawn = {s.case: [perturbed(s.data, i) for i in range(draws + 1)] for s in solvers}
+    plan = DrawPlan(data)
     for s in solvers:
-        s.solve(drawn[s.case][0])  # the first solve is not a draw
+        s.solve(0, plan.values(0))  # the first solve is not a draw
     start = time.perf_counter()
     for i in range(1, draws + 1):
+        values = plan.values(i)
         for s in solvers:
-            s.solve(drawn[s.case][i])
+            s.solve(i, values)
     ours = (time.perf_counter() - start) / draws
     with tempfile.TemporaryDirectory() as folder:
         write_lps(list(SWEEP), folder)

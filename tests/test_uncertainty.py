@@ -9,7 +9,8 @@ import pytest
 
 from conftest import BASELINE, linear_case
 from etslink.cli import main
-from etslink.inputs.uncertainty import perturbed
+from etslink.inputs.uncertainty import DrawPlan, perturbed
+from etslink.inputs.values import VALUES
 from etslink.workflows.run import load_workbook
 
 pytestmark = pytest.mark.unit
@@ -116,6 +117,76 @@ def test_abatement_is_cut_back_to_the_drawn_baseline(workbook):
         assert mac.max_abatement_MtCO2e <= drawn.baseline_MtCO2e["A", year] + 1e-12
 
 
+def _every_kind_of_input(workbook):
+    """Three systems with linear MACs, steps and credits; every uncertain input drawn."""
+    years = (2030, 2031, 2032)
+    tables = linear_case({"A": 2.0, "B": 8.0, "C": 4.0}, {"A": 10.0, "B": 10.0, "C": 20.0}, years)
+    for row in tables["mac_linear"]:
+        row["intercept_per_tCO2e"] = 3.0
+    tables["mac_steps"] = [
+        {"system": s, "year": y, "option": o, "abatement_MtCO2e": q, "cost_per_tCO2e": c}
+        for s in ("A", "C")
+        for y in years
+        for o, q, c in (("x", 20.0, 40.0), ("w", 25.0, 10.0), ("v", 15.0, 25.0))
+    ]
+    tables["offsets"] = [
+        {"offset_type": o, "year": y, "supply_MtCO2e": q, "price_per_tCO2e": p}
+        for o in ("CDM", "VER")
+        for y in years
+        for q, p in ((1.0, 5.0), (4.0, 12.0))
+    ]
+    tables["offset_rules"] = [
+        {"system": s, "offset_type": o, "max_share_of_emissions": 0.1}
+        for s in ("A", "B", "C")
+        for o in ("CDM", "VER")
+    ]
+
+    def row(parameter, target, distribution, apply, group=None, **numbers):
+        return {
+            "parameter": parameter,
+            "target": target,
+            "distribution": distribution,
+            "apply": apply,
+            "group": group,
+            **numbers,
+        }
+
+    tables["uncertainty"] = [
+        row("baseline", "A", "lognormal", "scale", "g", mean=0.0, sd=0.4),
+        row("baseline", "C", "normal", "add", "g", sd=30.0),
+        row("baseline", "*", "uniform", "scale", low=0.6, high=1.05),
+        row("cap", "*", "normal", "scale", sd=0.05, first_year=2031),
+        row("cap", "B", "triangular", "add", low=-5.0, mode=1.0, high=3.0),
+        row("mac_slope", "*", "uniform", "scale", "h", low=0.5, high=1.5),
+        row("mac_intercept", "B", "normal", "add", sd=2.0),
+        row("step_cost", "A", "triangular", "scale", "h", low=0.3, mode=1.0, high=3.0),
+        row("step_cost", "*", "normal", "add", sd=10.0),
+        row("offset_supply", "*", "uniform", "add", "o", low=-3.0, high=3.0),
+        row("offset_price", "CDM", "lognormal", "scale", "o", mean=0.0, sd=0.5),
+        row("offset_price", "VER", "normal", "add", sd=4.0),
+    ]
+    tables["settings"] += [{"key": "seed", "value": 11}]
+    return load_workbook(workbook(tables))[0]
+
+
+def test_a_draw_as_arrays_holds_exactly_the_numbers_of_the_drawn_data(workbook):
+    """Every Param a sweep moves, with cut-backs to drawn baselines and clipped negatives."""
+    data = _every_kind_of_input(workbook)
+    plan = DrawPlan(data)
+    assert plan.names == set(VALUES)
+    cut_back = clipped = 0
+    for draw in range(30):
+        arrays, drawn = plan.values(draw), perturbed(data, draw)
+        for name, values in arrays.items():
+            expected = VALUES[name](drawn)
+            assert values.tolist() == [expected[key] for key in VALUES[name](data)], name
+        steps = VALUES["step_abatement_MtCO2e"]
+        cut_back += sum(steps(drawn)[k] < q for k, q in steps(data).items())
+        clipped += int((arrays["offer_supply_MtCO2e"] == 0.0).sum())
+    assert cut_back > 0
+    assert clipped > 0
+
+
 @pytest.mark.parametrize(
     ("row", "message"),
     [
@@ -159,3 +230,31 @@ def test_uncertainty_rows_are_checked(workbook, capsys, row, message):
     assert code == 2
     assert message in err
     assert "Fix:" in err
+
+
+@pytest.mark.solve
+def test_a_draw_moved_by_arrays_solves_as_its_drawn_data_built_anew(workbook):
+    """The compiled case, moved draw after draw, gives the prices of each drawn workbook."""
+    from etslink.errors import InfeasibleError
+    from etslink.outputs.results import extract_draw
+    from etslink.solving.solve import solve_case
+    from etslink.workflows.sweep import solve_draw
+
+    data = _every_kind_of_input(workbook)
+    solved = 0
+    for draw in range(6):
+        rows = solve_draw(data, draw)
+        for case, case_data in (("linked", data), ("autarky", data.without_links())):
+            drawn = perturbed(case_data, draw)
+            got = rows[rows["case"] == case].reset_index(drop=True)
+            if set(got["status"]) != {"optimal"}:
+                with pytest.raises(InfeasibleError):
+                    solve_case(case, drawn)
+                continue
+            expected = extract_draw(solve_case(case, drawn)[0], drawn)
+            for column in ("price_EUR_per_tCO2e", "abatement_cost_MEUR"):
+                assert got[column].to_numpy() == pytest.approx(
+                    expected[column].to_numpy(), rel=1e-9, abs=1e-9
+                )
+            solved += 1
+    assert solved >= 6

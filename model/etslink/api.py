@@ -112,9 +112,9 @@ def explore(
 ) -> ExploreResult:
     """Solve the workbook with each combination of candidate links added, as `etslink explore`.
 
-    Each combination is solved from scratch in one model compiled once, so the numbers do
-    not depend on `workers`. With `workers` above 1 (or a `scheduler`) this starts a local
-    dask cluster of worker processes: call it under `if __name__ == "__main__":`.
+    Each combination starts from the status quo's basis in one model compiled once, so the
+    numbers do not depend on `workers`. With `workers` above 1 (or a `scheduler`) this starts
+    a local dask cluster of worker processes: call it under `if __name__ == "__main__":`.
 
     Args:
         path: The input workbook (.xlsx or .ods), with or without a `candidate_links` sheet.

@@ -272,7 +272,7 @@ def _sweep(args: argparse.Namespace) -> int:
             started=started,
             progress=progress,
         )
-    write_sweep(result, out, check_output_dir)
+    write_sweep(result, out, check_output_dir, partial / DRAWS_FILE)
     shutil.rmtree(partial)
     if not args.quiet:
         print(f"{plan.draws} draws; results in {out}")

@@ -5,19 +5,24 @@ gives the same numbers whichever worker computes it and in whichever order. With
 each group label gets one standard uniform number u, shared by all its rows (perfect rank
 correlation); a row without a group gets a fresh u per year. Each row turns u into its draw
 through its distribution's inverse CDF, then adds it to the input or scales the input by it.
+
+A sweep draws with `DrawPlan`: where each row's numbers go is found once, and a draw is a few
+numpy operations on the values of the Params it moves (the same numbers as `perturbed`, which
+builds the drawn ModelData and serves where whole data are needed).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 
 import numpy as np
 
-from etslink.inputs.data import AbatementStep, LinearMac, ModelData, UncertainInput
+from etslink.inputs.data import AbatementStep, Frozen, LinearMac, ModelData, UncertainInput
 from etslink.inputs.schema import OFFSET_PARAMETERS
+from etslink.inputs.values import VALUES, swept_parameters
 
 Key = tuple[str, int]  # (system or offset type, year)
 
@@ -141,3 +146,217 @@ def _fit_steps(steps: tuple[AbatementStep, ...], baseline: float) -> tuple[Abate
 
 def _fit_linear(mac: LinearMac, intercept: float, slope: float, room: float) -> LinearMac:
     return LinearMac(intercept, slope, max(0.0, min(mac.max_abatement_MtCO2e, room)))
+
+
+# -- draws as arrays -----------------------------------------------------------------------
+
+DRAWN = {
+    "baseline": "baseline_MtCO2e",
+    "cap": "cap_MtCO2e",
+    "mac_slope": "mac_slope_per_tCO2e_per_MtCO2e",
+    "mac_intercept": "mac_intercept_per_tCO2e",
+    "step_cost": "step_cost_per_tCO2e",
+    "offset_supply": "offer_supply_MtCO2e",
+    "offset_price": "offer_price_per_tCO2e",
+}
+"""The Param whose values each uncertain input moves directly (SWEPT: all that it moves)."""
+
+
+@dataclass(frozen=True)
+class _Change:
+    """One row's draws applied to a Param: entries[i] takes the row's draw number which[i]."""
+
+    row: int
+    entries: np.ndarray
+    which: np.ndarray
+    scale: bool
+
+
+@dataclass(frozen=True)
+class _Moved:
+    """A Param that rows move: its values in the data (VALUES order) and the rows' changes."""
+
+    base: np.ndarray
+    changes: tuple[_Change, ...]
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """Abatement cut back to a drawn baseline, as `_fit_steps` and `_fit_linear` do.
+
+    `steps[i, k]` is the position (among the step Params' entries) of system-year i's k-th
+    cheapest step, -1 past its last; `baseline_of` the position of system-year i (and
+    `linear_baseline` of each linear MAC) among the baselines; `steps_of_linear` the row of
+    `steps` of each linear MAC's system-year, -1 without steps.
+    """
+
+    steps: np.ndarray
+    quantity: np.ndarray
+    baseline_of: np.ndarray
+    linear_max: np.ndarray
+    linear_baseline: np.ndarray
+    steps_of_linear: np.ndarray
+
+
+class DrawPlan:
+    """Where each uncertainty row's random numbers go, found once; then draws as arrays.
+
+    `values(draw)` returns the values of every Param the rows move (`swept_parameters`), in
+    the order of `values.VALUES`: the same numbers as `perturbed(data, draw)` holds.
+    """
+
+    def __init__(self, data: ModelData) -> None:
+        self.seed = data.seed
+        self.rows = data.uncertainty
+        targets = [_targets(data, row) for row in self.rows]
+        self._slots, self._fresh = _slots(self.rows, targets)
+        self.names = swept_parameters(data)
+        self._moved = {
+            DRAWN[p]: _moved(data, DRAWN[p], self.rows, targets)
+            for p in {row.parameter for row in self.rows}
+        }
+        self._fit = _fit(data) if "baseline" in {r.parameter for r in self.rows} else None
+
+    def values(self, draw: int) -> dict[str, np.ndarray]:
+        """Return the drawn values of each moved Param, by name [the Param's unit]."""
+        rng = generator(self.seed, draw)
+        u = np.clip(rng.random(self._fresh), 1e-12, 1 - 1e-12)
+        drawn = [
+            _inverse_cdfs(row, u[unique])[which]
+            for row, (unique, which) in zip(self.rows, self._slots, strict=True)
+        ]
+        out = {name: _apply_changes(moved, drawn) for name, moved in self._moved.items()}
+        if self._fit is not None:
+            out |= _fitted(self._fit, out["baseline_MtCO2e"])
+        return {name: out[name] for name in self.names}
+
+
+def _slots(
+    rows: tuple[UncertainInput, ...], targets: list[list[Key]]
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+    """Return where each row's uniform numbers come from, and how many a draw takes.
+
+    Per row: the positions of its distinct numbers among the draw's, and which of them each
+    target takes. As `draw_factors` draws them: in row order, one per target, a group's
+    first one shared by its later rows.
+    """
+    shared: dict[str, int] = {}
+    fresh, slots = 0, []
+    for row, keys in zip(rows, targets, strict=True):
+        taken = []
+        for _ in keys:
+            if row.group in shared:
+                taken.append(shared[row.group])
+                continue
+            taken.append(fresh)
+            if row.group:
+                shared[row.group] = fresh
+            fresh += 1
+        unique, which = np.unique(np.array(taken, dtype=np.int64), return_inverse=True)
+        slots.append((unique, which.reshape(-1)))
+    return slots, fresh
+
+
+def _inverse_cdfs(row: UncertainInput, u: np.ndarray) -> np.ndarray:
+    """Return the draws of a row for standard uniform numbers u (as `inverse_cdf`, exactly)."""
+    if row.distribution == "uniform":
+        low, high = float(row.low or 0.0), float(row.high or 0.0)
+        return low + u * (high - low)
+    return np.fromiter((inverse_cdf(row, x) for x in u.tolist()), float, len(u))
+
+
+def _moved(
+    data: ModelData, name: str, rows: tuple[UncertainInput, ...], targets: list[list[Key]]
+) -> _Moved:
+    """Return a moved Param's data values and, per row on it, the entries each draw moves."""
+    values = VALUES[name](data)
+    target_of = [(key[0], key[1]) for key in values]
+    changes = []
+    for index, (row, keys) in enumerate(zip(rows, targets, strict=True)):
+        if DRAWN[row.parameter] != name:
+            continue
+        position = {key: i for i, key in enumerate(keys)}
+        hit = [(e, position[t]) for e, t in enumerate(target_of) if t in position]
+        changes.append(
+            _Change(
+                index,
+                np.array([e for e, _ in hit], dtype=np.int64),
+                np.array([w for _, w in hit], dtype=np.int64),
+                row.apply == "scale",
+            )
+        )
+    base = np.fromiter(values.values(), float, len(values))
+    return _Moved(base, tuple(changes))
+
+
+def _apply_changes(moved: _Moved, drawn: list[np.ndarray]) -> np.ndarray:
+    """Return a Param's values with each row's draws applied in row order, at least zero."""
+    values = moved.base.copy()
+    for change in moved.changes:
+        by = drawn[change.row][change.which]
+        current = values[change.entries]
+        values[change.entries] = current * by if change.scale else current + by
+    return np.maximum(values, 0.0)
+
+
+def _fit(data: ModelData) -> _Fit:
+    """Return where the steps and linear MACs of each system-year are (see `_Fit`)."""
+    baseline = {key: i for i, key in enumerate(VALUES["baseline_MtCO2e"](data))}
+    step = {key: i for i, key in enumerate(VALUES["step_abatement_MtCO2e"](data))}
+    ordered = {
+        key: [step[(*key, s.option)] for s in sorted(steps, key=lambda s: s.cost_per_tCO2e)]
+        for key, steps in data.mac_steps.items()
+    }
+    width = max((len(p) for p in ordered.values()), default=0)
+    steps = np.full((len(ordered), width), -1, dtype=np.int64)
+    for i, positions in enumerate(ordered.values()):
+        steps[i, : len(positions)] = positions
+    row_of = {key: i for i, key in enumerate(ordered)}
+    linear = data.mac_linear
+    return _Fit(
+        steps,
+        np.fromiter(VALUES["step_abatement_MtCO2e"](data).values(), float, len(step)),
+        np.array([baseline[key] for key in ordered], dtype=np.int64),
+        np.fromiter((m.max_abatement_MtCO2e for m in linear.values()), float, len(linear)),
+        np.array([baseline[key] for key in linear], dtype=np.int64),
+        np.array([row_of.get(key, -1) for key in linear], dtype=np.int64),
+    )
+
+
+def _fitted(fit: _Fit, baseline: np.ndarray) -> dict[str, np.ndarray]:
+    """Return the steps' quantities and linear MACs' room cut back to the drawn baseline.
+
+    Step by step, cheapest first, as `_fit_steps` and `_fit_linear` compute them.
+    """
+    room = baseline[fit.baseline_of]
+    used = np.zeros(len(room))
+    quantity = np.empty(len(fit.quantity))
+    for k in range(fit.steps.shape[1]):
+        present = fit.steps[:, k] >= 0
+        position = fit.steps[present, k]
+        taken = np.minimum(fit.quantity[position], np.maximum(room[present], 0.0))
+        quantity[position] = taken
+        room[present] -= taken
+        used[present] += taken
+    steps_used = np.append(used, 0.0)[fit.steps_of_linear]  # -1: no steps, none used
+    linear_room = baseline[fit.linear_baseline] - steps_used
+    return {
+        "step_abatement_MtCO2e": quantity,
+        "mac_max_abatement_MtCO2e": np.maximum(0.0, np.minimum(fit.linear_max, linear_room)),
+    }
+
+
+def with_drawn_quantities(data: ModelData, values: Mapping[str, np.ndarray]) -> ModelData:
+    """Return the data with a draw's baselines and caps, for the loops that read them.
+
+    A reserve's fixed point reads the caps, limited foresight and the smallest transfers
+    (E14) the baselines and caps; every other drawn input reaches them through the compiled
+    case's Params. One new mapping per drawn field, not a copy per entry.
+    """
+
+    def drawn(field: str) -> Mapping[Key, float]:
+        if field not in values:
+            return getattr(data, field)
+        return Frozen(dict(zip(getattr(data, field), values[field].tolist(), strict=True)))
+
+    return replace(data, baseline_MtCO2e=drawn("baseline_MtCO2e"), cap_MtCO2e=drawn("cap_MtCO2e"))

@@ -2,74 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pyomo.environ as pyo
 
 from etslink.inputs.data import ModelData
-
-SWEPT = {
-    "baseline": ("baseline_MtCO2e", "mac_max_abatement_MtCO2e", "step_abatement_MtCO2e"),
-    "cap": ("cap_MtCO2e",),
-    "mac_slope": ("mac_slope_per_tCO2e_per_MtCO2e",),
-    "mac_intercept": ("mac_intercept_per_tCO2e",),
-    "step_cost": ("step_cost_per_tCO2e",),
-    "offset_supply": ("offer_supply_MtCO2e",),
-    "offset_price": ("offer_price_per_tCO2e",),
-}
-"""The Params each uncertain input changes (a drawn baseline also moves abatement room)."""
-
-
-def swept_parameters(d: ModelData) -> frozenset[str]:
-    """Return the names of the Params that the data's uncertainty rows change."""
-    return frozenset(name for row in d.uncertainty for name in SWEPT[row.parameter])
-
-
-def _steps(d: ModelData, field: str) -> dict[Any, float]:
-    return {
-        (s, y, step.option): getattr(step, field)
-        for (s, y), steps in d.mac_steps.items()
-        for step in steps
-    }
-
-
-def _offers(d: ModelData, field: str) -> dict[Any, float]:
-    return {(o.offset_type, o.year, o.step): getattr(o, field) for o in d.offset_offers}
-
-
-VALUES: dict[str, Callable[[ModelData], dict[Any, float]]] = {
-    "baseline_MtCO2e": lambda d: dict(d.baseline_MtCO2e),
-    "cap_MtCO2e": lambda d: dict(d.cap_MtCO2e),
-    "mac_intercept_per_tCO2e": lambda d: {
-        k: m.intercept_per_tCO2e for k, m in d.mac_linear.items()
-    },
-    "mac_slope_per_tCO2e_per_MtCO2e": lambda d: {
-        k: m.slope_per_tCO2e_per_MtCO2e for k, m in d.mac_linear.items()
-    },
-    "mac_max_abatement_MtCO2e": lambda d: {
-        k: m.max_abatement_MtCO2e for k, m in d.mac_linear.items()
-    },
-    "step_abatement_MtCO2e": lambda d: _steps(d, "abatement_MtCO2e"),
-    "step_cost_per_tCO2e": lambda d: _steps(d, "cost_per_tCO2e"),
-    "offer_supply_MtCO2e": lambda d: _offers(d, "supply_MtCO2e"),
-    "offer_price_per_tCO2e": lambda d: _offers(d, "price_per_tCO2e"),
-}
-"""Each parameter's values by index, from the data."""
-
-
-INDEX = {
-    "baseline_MtCO2e": "system_years",
-    "cap_MtCO2e": "system_years",
-    "mac_intercept_per_tCO2e": "linear_macs",
-    "mac_slope_per_tCO2e_per_MtCO2e": "linear_macs",
-    "mac_max_abatement_MtCO2e": "linear_macs",
-    "step_abatement_MtCO2e": "abatement_steps",
-    "step_cost_per_tCO2e": "abatement_steps",
-    "offer_supply_MtCO2e": "offset_offers",
-    "offer_price_per_tCO2e": "offset_offers",
-}
-"""Each mutable parameter and the set it is indexed by."""
+from etslink.inputs.values import INDEX, VALUES
 
 
 def add_parameters(m: pyo.ConcreteModel, d: ModelData, mutable: frozenset[str]) -> None:
@@ -91,14 +27,3 @@ def add_parameters(m: pyo.ConcreteModel, d: ModelData, mutable: frozenset[str]) 
             setattr(m, name, param)
         else:
             setattr(m, name, values_of(d))
-
-
-def set_parameters(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Set the mutable parameters from `d`, which must have the same sets as the model's.
-
-    The values are validated data for the model's own index sets, so Pyomo's per-entry
-    checks are skipped (`store_values(check=False)`: a sweep draw sets hundreds of them).
-    """
-    for param in m.component_objects(pyo.Param):
-        if param.name in VALUES and param.mutable:
-            param.store_values(VALUES[param.name](d), check=False)

@@ -119,6 +119,44 @@ def _has_mutable_params(expr: Any) -> bool:
     return next(iter(identify_mutable_parameters(expr)), None) is not None
 
 
+Basis = highspy.HighsBasis
+"""HiGHS's basis of a solve (`Basis()` is an invalid one: start cold)."""
+
+
+class _Params:
+    """The values of a model's mutable Params as one vector, component by component."""
+
+    def __init__(self, model: pyo.ConcreteModel) -> None:
+        self.entries: list[Any] = []
+        self.keys: dict[str, list[Any]] = {}
+        self.slices: dict[str, slice] = {}
+        self.components: dict[str, Any] = {}
+        for param in model.component_objects(pyo.Param):
+            if param.mutable:
+                start = len(self.entries)
+                self.keys[param.name] = list(param.keys())
+                self.entries += [param[key] for key in self.keys[param.name]]
+                self.slices[param.name] = slice(start, len(self.entries))
+                self.components[param.name] = param
+        self.position = {id(entry): i for i, entry in enumerate(self.entries)}
+        self.name_of = np.empty(len(self.entries), dtype=object)
+        for name, part in self.slices.items():
+            self.name_of[part] = name
+        self.values = np.zeros(len(self.entries))
+        self.read()
+
+    def read(self) -> None:
+        """Take the values the Params hold now."""
+        self.values = np.fromiter((e.value for e in self.entries), float, len(self.entries))
+
+    def move(self, name: str, values: np.ndarray) -> None:
+        """Set a Param's values (in the order of its keys), here and in Pyomo."""
+        self.values[self.slices[name]] = values
+        self.components[name].store_values(
+            dict(zip(self.keys[name], values.tolist(), strict=True)), check=False
+        )
+
+
 class _Refreshable:
     """Numbers of the compiled model that mutable Params move, as affine maps of the Params.
 
@@ -127,12 +165,10 @@ class _Refreshable:
     Params is evaluated through Pyomo each time instead.
     """
 
-    def __init__(self, positions: list[int], expressions: list[Any]) -> None:
+    def __init__(self, positions: list[int], expressions: list[Any], params: _Params) -> None:
         self.positions = np.array(positions, dtype=np.int32)
         self._expressions = expressions
-        self.params: list[Any] = []
-        index: dict[int, int] = {}
-        entries, params, coefs, constants, self._other = [], [], [], [], []
+        entries, indices, coefs, constants, self._other = [], [], [], [], []
         for entry, expr in enumerate(expressions):
             terms = _affine_terms(expr)
             if terms is None:
@@ -143,23 +179,25 @@ class _Refreshable:
             constants.append(constant)
             for param, coef in linear:
                 entries.append(entry)
-                params.append(index.setdefault(id(param), len(self.params)))
-                if params[-1] == len(self.params):
-                    self.params.append(param)
+                indices.append(params.position[id(param)])
                 coefs.append(coef)
         self._constant = np.array(constants, dtype=float)
         self._terms = (
             np.array(entries, dtype=np.int64),
-            np.array(params, dtype=np.int64),
+            np.array(indices, dtype=np.int64),
             np.array(coefs, dtype=float),
         )
+        other_params = (identify_mutable_parameters(expressions[e]) for e in self._other)
+        self.names = frozenset(params.name_of[self._terms[1]]) | frozenset(
+            params.name_of[params.position[id(q)]] for found in other_params for q in found
+        )
+        """The Params (by component name) that move these numbers."""
 
-    def evaluate(self) -> np.ndarray:
-        """Return the numbers at the Params' current values."""
-        entries, params, coefs = self._terms
-        p = np.fromiter((q.value for q in self.params), float, len(self.params))
+    def evaluate(self, p: np.ndarray) -> np.ndarray:
+        """Return the numbers at the Params' values p (a `_Params` vector)."""
+        entries, indices, coefs = self._terms
         values = self._constant + np.bincount(
-            entries, coefs * p[params], minlength=len(self._constant)
+            entries, coefs * p[indices], minlength=len(self._constant)
         )
         for entry in self._other:
             values[entry] = pyo.value(self._expressions[entry])
@@ -223,8 +261,11 @@ class CompiledCase:
         self.row_positions = _positions(model, pyo.Constraint, self.rows)
         self.column_positions = _positions(model, pyo.Var, self.columns)
         self._forms: dict[str, _Form] = {}
+        self._variable_columns: dict[str, tuple[list[Any], np.ndarray, list[int]]] = {}
+        self._constraint_rows: dict[str, tuple[list[Any], np.ndarray]] = {}
         # a mutable Param without entries (a reserve's supply, when none) moves nothing
         self._mutable = any(p.mutable and len(p) for p in model.component_objects(pyo.Param))
+        self._params = _Params(model)
         self._refreshable = self._parameter_entries(objective) if self._mutable else {}
 
     # -- compiling -------------------------------------------------------------------------
@@ -377,38 +418,57 @@ class CompiledCase:
             for (a, b), c in zip(repn.quadratic_vars, repn.quadratic_coefs, strict=True)
             if not _number(c) and a is b
         ]
+        params = self._params
         return {
-            "rhs": _Refreshable(rows, rhs),
-            "lower": _Refreshable(columns, lower),
-            "upper": _Refreshable(columns, upper),
-            "cost": _Refreshable([p for p, _ in costs], [c for _, c in costs]),
-            "square": _Refreshable([p for p, _ in squares], [c for _, c in squares]),
+            "rhs": _Refreshable(rows, rhs, params),
+            "lower": _Refreshable(columns, lower, params),
+            "upper": _Refreshable(columns, upper, params),
+            "cost": _Refreshable([p for p, _ in costs], [c for _, c in costs], params),
+            "square": _Refreshable([p for p, _ in squares], [c for _, c in squares], params),
         }
 
     def refresh(self) -> None:
         """Pass HiGHS the numbers that moved since the model's mutable Params were set."""
         if not self._refreshable:
             return
+        self._params.read()
+        self._pass_parameters(frozenset(self._params.slices))
+
+    def move_parameters(self, values: Mapping[str, np.ndarray]) -> None:
+        """Set mutable Params by arrays and pass HiGHS only the numbers they move.
+
+        Args:
+            values: Values of Param components by name, each in the order of its keys
+                (`parameter_keys`) [the Param's unit].
+        """
+        for name, array in values.items():
+            self._params.move(name, array)
+        self._pass_parameters(frozenset(values))
+
+    def parameter_keys(self, name: str) -> list[Any]:
+        """Return the keys of a mutable Param component, in the order `move_parameters` takes."""
+        return self._params.keys[name]
+
+    def _pass_parameters(self, moved: frozenset[str]) -> None:
+        """Pass HiGHS the row bounds, column bounds and costs that the Params `moved` move."""
+        p = self._params.values
         rhs = self._refreshable["rhs"]
-        if len(rhs.positions):
-            self._set_rhs(rhs.positions, rhs.evaluate())
-        bounds = self._refreshable["lower"]
-        if len(bounds.positions):
+        if len(rhs.positions) and rhs.names & moved:
+            self._set_rhs(rhs.positions, rhs.evaluate(p))
+        lower, upper = self._refreshable["lower"], self._refreshable["upper"]
+        if len(lower.positions) and (lower.names | upper.names) & moved:
             self.highs.changeColsBounds(
-                len(bounds.positions),
-                bounds.positions,
-                bounds.evaluate(),
-                self._refreshable["upper"].evaluate(),
+                len(lower.positions), lower.positions, lower.evaluate(p), upper.evaluate(p)
             )
         cost = self._refreshable["cost"]
-        if len(cost.positions):
-            self._cost[cost.positions] = cost.evaluate()
+        if len(cost.positions) and cost.names & moved:
+            self._cost[cost.positions] = cost.evaluate(p)
             self.highs.changeColsCost(
                 len(cost.positions), cost.positions, self._cost[cost.positions]
             )
         square = self._refreshable["square"]
-        if len(square.positions):
-            for position, value in zip(square.positions, square.evaluate(), strict=True):
+        if len(square.positions) and square.names & moved:
+            for position, value in zip(square.positions, square.evaluate(p), strict=True):
                 self._hessian[int(position), int(position)] = 2.0 * float(value)
             self._pass_hessian()
         stale = [name for name, form in self._forms.items() if form.mutable]
@@ -460,6 +520,29 @@ class CompiledCase:
             len(index), index, lower, upper
         )
 
+    def constraint_rows(self, name: str) -> tuple[list[Any], np.ndarray]:
+        """Return the keys of a constraint component's rows and their positions."""
+        found = self._constraint_rows.get(name)
+        if found is None:
+            positions = self.row_positions.get(name, {})
+            found = (list(positions), np.fromiter(positions.values(), np.int64, len(positions)))
+            self._constraint_rows[name] = found
+        return found
+
+    def variable_columns(self, name: str) -> tuple[list[Any], np.ndarray, list[int]]:
+        """Return a variable component's keys, their columns and which keys have none.
+
+        A key without a column (a variable in no row) has column 0 here, to be replaced.
+        """
+        found = self._variable_columns.get(name)
+        if found is None:
+            positions = self.column_positions.get(name, {})
+            keys = list(getattr(self.model, name).keys())
+            columns = np.array([positions.get(key, -1) for key in keys], dtype=np.int64)
+            loose = np.flatnonzero(columns < 0).tolist()
+            found = self._variable_columns[name] = (keys, np.maximum(columns, 0), loose)
+        return found
+
     def column_bounds(self, name: str) -> dict[Any, tuple[float, float]]:
         """Return (lower, upper) of each column of a variable component, by key."""
         lp = self.highs.getLp()
@@ -483,6 +566,16 @@ class CompiledCase:
         self.highs.changeColsBounds(len(index), index, lower, upper)
 
     # -- solving and reading ---------------------------------------------------------------
+
+    def basis(self) -> Basis:
+        """Return HiGHS's basis after the last solve (invalid after a QP: it keeps none)."""
+        return self.highs.getBasis()
+
+    def start_from(self, basis: Basis | None) -> None:
+        """Start the next solve from `basis` (of this case's structure); without one, cold."""
+        self.highs.clearSolver()
+        if basis is not None and basis.valid:
+            self.highs.setBasis(basis)
 
     def solve(self, time_limit_s: float, retries: Iterable[dict[str, Any]] = ()) -> Solve:
         """Solve from the last basis; without a verdict from HiGHS, retry with each option set."""
@@ -543,10 +636,11 @@ class Solution:
 
     def _variable(self, name: str, component: Any) -> dict[Any, float]:
         """Return a variable's values; one in no row keeps its own (fixed) value, or 0."""
-        values = {key: float(var.value or 0.0) for key, var in component.items()}
-        for key, position in self.case.column_positions.get(name, {}).items():
-            values[key] = float(self.x[position])
-        return values
+        keys, columns, loose = self.case.variable_columns(name)
+        values = self.x[columns]
+        for i in loose:
+            values[i] = float(component[keys[i]].value or 0.0)
+        return dict(zip(keys, values.tolist(), strict=True))
 
     def set_values(self, name: str, values: Mapping[Any, float]) -> None:
         """Replace values of a variable component, by key (every expression follows)."""
@@ -563,8 +657,8 @@ class Solution:
 
     def duals(self, name: str) -> dict[Any, float]:
         """Return the dual of each row of a constraint component, by key (HiGHS's sign)."""
-        positions = self.case.row_positions.get(name, {})
-        return {key: float(self._duals[p]) for key, p in positions.items()}
+        keys, rows = self.case.constraint_rows(name)
+        return dict(zip(keys, self._duals[rows].tolist(), strict=True))
 
     def slacks(self, name: str) -> dict[Any, float]:
         """Return upper bound - activity of each `<=` row of a constraint component, by key."""

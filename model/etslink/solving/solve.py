@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 
+import numpy as np
+
 from etslink.errors import InfeasibleError, SolverTroubleError
 from etslink.formulation import build_model
 from etslink.inputs.data import ModelData
-from etslink.instruments.parameters import set_parameters, swept_parameters
+from etslink.inputs.uncertainty import perturbed, with_drawn_quantities
+from etslink.inputs.values import VALUES, swept_parameters
 from etslink.solving.cases import Case
 from etslink.solving.engine import CompiledCase, Solution
 from etslink.solving.stack import Job, stack
@@ -19,6 +22,7 @@ from etslink.solving.stages import (
     RETRY_OPTIONS,
     SolveOutcome,
     compile_case,
+    diagnose_infeasibility,
 )
 
 
@@ -76,25 +80,47 @@ def solve_compiled(
 class DrawSolver:
     """One case's model compiled once and re-solved draw after draw.
 
-    Each draw only changes the mutable parameters (the swept inputs); HiGHS starts from the
-    previous draw's basis.
+    Each draw only moves the mutable parameters (the swept inputs), by arrays; HiGHS starts
+    from the previous draw's basis. A reserve's fixed point and limited foresight's plans
+    re-solve the same compiled case.
     """
 
     def __init__(self, data: ModelData) -> None:
+        self.data = data
         self.model = build_model(data, mutable=swept_parameters(data))
         self.compiled = compile_case(self.model)
+        self._order = {
+            name: _positions_of(list(VALUES[name](data)), self.compiled.parameter_keys(name))
+            for name in swept_parameters(data)
+        }
 
-    def solve(self, drawn: ModelData) -> Solution | str:
-        """Re-solve with the parameters of `drawn`; return the solution.
+    def solve(self, draw: int, values: Mapping[str, np.ndarray]) -> Solution | str:
+        """Re-solve draw `draw` with its Params' values; return the solution.
 
+        `values` are `uncertainty.DrawPlan.values`, each in the order of `parameters.VALUES`.
         Returns HiGHS's termination instead when it is not optimal.
         """
-        set_parameters(self.model, drawn)
-        self.compiled.refresh()
-        if drawn.reserve_rules or drawn.foresight_years:
-            try:  # a reserve's fixed point, limited foresight's plans
-                return solve_compiled("drawn", self.compiled, drawn)[0]
-            except (InfeasibleError, SolverTroubleError) as exc:
-                return f"no solution: {exc}"
+        self.compiled.move_parameters({name: values[name][o] for name, o in self._order.items()})
+        if self.data.reserve_rules or self.data.foresight_years:
+            return self._solve_loops(draw, with_drawn_quantities(self.data, values))
         run = self.compiled.solve(DEFAULT_TIME_LIMIT_S, RETRY_OPTIONS)
         return self.compiled.solution() if run.optimal else run.termination
+
+    def _solve_loops(self, draw: int, drawn: ModelData) -> Solution | str:
+        """Solve a reserve's fixed point or limited foresight's plans; say why none, if so.
+
+        An infeasible draw is diagnosed with every input drawn (`perturbed`).
+        """
+        try:
+            return solve_compiled("drawn", self.compiled, drawn)[0]
+        except InfeasibleError:
+            full = perturbed(self.data, draw)
+            return f"no solution: {InfeasibleError('drawn', diagnose_infeasibility(full))}"
+        except SolverTroubleError as exc:
+            return f"no solution: {exc}"
+
+
+def _positions_of(keys: list[object], wanted: list[object]) -> np.ndarray:
+    """Return the position in `keys` of each key of `wanted`."""
+    position = {key: i for i, key in enumerate(keys)}
+    return np.array([position[key] for key in wanted], dtype=np.int64)

@@ -13,13 +13,15 @@ from typing import Any
 
 import pandas as pd
 
+from etslink.outputs.products import GZIP
+
 TASK_SIZE_MAX = 8
 """Items per task at most; and at least about this many tasks per worker."""
 
 
 def append_rows(path: Path, frame: pd.DataFrame) -> None:
     """Append rows to the gzip CSV at once (a new gzip member per call)."""
-    frame.to_csv(path, mode="a", header=not path.exists(), index=False, compression="gzip")
+    frame.to_csv(path, mode="a", header=not path.exists(), index=False, compression=GZIP)
 
 
 def chunks(todo: Sequence[Any], workers: int) -> list[list[Any]]:

@@ -7,8 +7,9 @@ transfers (B3) of the other candidates off by their bounds, (0, 0), and re-solve
 combination's results are those of the workbook with the combination's rows added to `links`
 (see docs/explore.md).
 
-Each solve starts from scratch (`clearSolver`), so the numbers do not depend on which solves
-came before: not on the number of workers, nor on the order in which tasks finish.
+The status quo is solved from scratch; every combination starts from the status quo's
+basis (each worker solves the status quo first), so the numbers do not depend on which
+solves came before: not on the number of workers, nor on the order in which tasks finish.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from etslink.outputs.columns import EMISSIONS_CHANGE, Columns
 from etslink.outputs.products import ExploreResult
 from etslink.outputs.results import CaseResults, ExploreTables, extract_case
 from etslink.outputs.runrecord import run_record
+from etslink.solving.engine import Basis
 from etslink.solving.solve import solve_compiled
 from etslink.solving.stages import (
     DEFAULT_TIME_LIMIT_S,
@@ -261,6 +263,9 @@ class ExploreSolver:
 
     def __init__(self, model: ExploreModel) -> None:
         self.model = model
+        self._start: Basis | None = None
+        """The status quo's basis, where every combination starts (None: not solved yet;
+        invalid: the status quo has none, and each combination starts from scratch)."""
         self._compile()
 
     def _compile(self) -> None:
@@ -288,11 +293,15 @@ class ExploreSolver:
             strict: Raise (InfeasibleError, SolverTroubleError) instead of returning the
                 solver's status in the rows (for the status quo).
         """
+        if members and self._start is None:
+            self.solve(STATUS_QUO, ())
         links = self.model.status_quo + tuple(k for i in members for k in self.model.candidates[i])
         data = replace(self.model.data, links=links)
         self._switch(data)
         try:
             solution, outcome = self._solve(label, data)
+            if not members:
+                self._start = self._status_quo_basis(outcome)
         except (InfeasibleError, SolverTroubleError) as error:
             self._compile()
             if strict:
@@ -308,7 +317,10 @@ class ExploreSolver:
         return _rows(label, results, Columns(data.currency))
 
     def _switch(self, data: ModelData) -> None:
-        """Set every transfer's bounds: its own (B3) if its link is in `data`, else (0, 0)."""
+        """Set every transfer's bounds: its own (B3) if its link is in `data`, else (0, 0).
+
+        The solve then starts from the status quo's basis, or from scratch before it is known.
+        """
         on = {(k.name, y) for k in data.links for y in k.years} - redundant_link_years(data)
         self.compiled.set_column_bounds(
             "transfer_MtCO2e",
@@ -319,7 +331,11 @@ class ExploreSolver:
             for key, value in self.reserve.items():
                 param[key].set_value(value)
             self.compiled.refresh()
-        self.compiled.highs.clearSolver()
+        self.compiled.start_from(self._start)
+
+    def _status_quo_basis(self, outcome: SolveOutcome) -> Basis:
+        """Return the basis every combination starts from (invalid: none, start cold)."""
+        return self.compiled.basis() if outcome.termination == OPTIMAL else Basis()
 
     def _solve(self, label: str, data: ModelData) -> tuple[Any, SolveOutcome]:
         """Solve once (first stage); with a reserve or limited foresight, as `run` does."""
@@ -577,7 +593,7 @@ def solve_explore(
 
 def _solves_note(data: ModelData) -> str:
     """Return how each combination was solved, for the run record."""
-    start = "each combination from scratch (HiGHS clearSolver)"
+    start = "the status quo from scratch, each combination from the status quo's basis"
     if data.reserve_rules or data.foresight_years:
         what = "the reserve's fixed point" if data.reserve_rules else "limited foresight"
         timing = f"transfer_timing {data.transfer_timing}"

@@ -2,28 +2,30 @@
 
 `plan_sweep`, `solve_sweep` and `write_sweep` (outputs/products.py) are what both `etslink
 sweep` and `etslink.sweep` do. Each dask worker builds the two models once, keeps a
-persistent HiGHS instance per model, and for each draw only changes the mutable parameters
-and re-solves (warm). Draw i depends on the base seed and i alone (uncertainty.py), so
-results do not depend on the number of workers or the order in which draws finish.
+persistent HiGHS instance per model, and for each draw only moves the mutable parameters, by
+arrays drawn once for both cases (`uncertainty.DrawPlan`), and re-solves (warm). Draw i
+depends on the base seed and i alone (uncertainty.py), so results do not depend on the
+number of workers or the order in which draws finish.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from etslink.errors import Issue, messages, reject
 from etslink.inputs.data import ModelData
-from etslink.inputs.uncertainty import perturbed
+from etslink.inputs.uncertainty import DrawPlan
 from etslink.outputs.columns import Columns
 from etslink.outputs.products import SweepResult
 from etslink.outputs.results import extract_draw
 from etslink.outputs.runrecord import run_record
-from etslink.solving.cases import case_data
+from etslink.solving.cases import Case, case_data
 from etslink.solving.solve import DrawSolver
 from etslink.solving.stages import solver_version
 from etslink.workflows.batch import run_on_dask
@@ -40,39 +42,62 @@ class CaseSolver:
     def __post_init__(self) -> None:
         self.solver = DrawSolver(self.data)
 
-    def solve(self, drawn: ModelData) -> pd.DataFrame:
-        """Return the rows of one draw of this case (status "optimal" or the solver's)."""
-        solved = self.solver.solve(drawn)
+    def solve(self, draw: int, values: Mapping[str, np.ndarray]) -> pd.DataFrame:
+        """Return the rows of one draw of this case: draw, case, the results, status.
+
+        Args:
+            draw: The draw's number.
+            values: The drawn Params' values (`DrawPlan.values`).
+        """
+        solved = self.solver.solve(draw, values)
         if isinstance(solved, str):
-            keys = list(drawn.system_years)
-            return pd.DataFrame(
-                {"system": [s for s, _ in keys], "year": [y for _, y in keys], "status": solved}
-            )
-        return extract_draw(solved, drawn).assign(status="optimal")
+            keys = self.data.system_years
+            columns = {"system": [s for s, _ in keys], "year": [y for _, y in keys]}
+            status = solved
+        else:
+            found = extract_draw(solved, self.data)
+            columns = {name: found[name].to_numpy() for name in found.columns}
+            status = "optimal"
+        return pd.DataFrame({"draw": draw, "case": self.case, **columns, "status": status})
 
 
-_WORKERS: dict[str, dict[str, CaseSolver]] = {}
-"""Per worker process: the case solvers of each workbook, built on first use."""
+@dataclass
+class WorkbookSolvers:
+    """What a worker keeps per workbook: where draws go, and each case's solver."""
+
+    plan: DrawPlan
+    cases: dict[Case, CaseSolver]
+
+
+_WORKERS: dict[str, WorkbookSolvers] = {}
+"""Per worker process: the draw plan and case solvers of each workbook, built on first use."""
 
 
 def solve_draws(data: ModelData, draws: list[int]) -> pd.DataFrame:
     """Return the rows of several draws (one dask task: fewer round trips per draw)."""
-    return pd.concat([solve_draw(data, draw) for draw in draws], ignore_index=True)
+    return pd.concat([rows for draw in draws for rows in _case_rows(data, draw)], ignore_index=True)
 
 
-def _solvers(data: ModelData) -> dict[str, CaseSolver]:
+def _solvers(data: ModelData) -> WorkbookSolvers:
     if data.digest not in _WORKERS:
-        _WORKERS[data.digest] = {case: CaseSolver(case, d) for case, d in case_data(data).items()}
+        cases = {case: CaseSolver(case, d) for case, d in case_data(data).items()}
+        _WORKERS[data.digest] = WorkbookSolvers(DrawPlan(data), cases)
     return _WORKERS[data.digest]
 
 
 def solve_draw(data: ModelData, draw: int) -> pd.DataFrame:
     """Return the rows of draw `draw` for both cases (runs on a dask worker)."""
-    frames = []
-    for case, solver in _solvers(data).items():
-        frames.append(solver.solve(perturbed(solver.data, draw)).assign(draw=draw, case=case))
-    table = pd.concat(frames, ignore_index=True)
-    return table[["draw", "case", *[c for c in table.columns if c not in ("draw", "case")]]]
+    return pd.concat(_case_rows(data, draw), ignore_index=True)
+
+
+def _case_rows(data: ModelData, draw: int) -> list[pd.DataFrame]:
+    """Return the rows of draw `draw` of each case, cases in the order of draws.csv.gz.
+
+    Both cases draw the same numbers (they differ only in links), so the draw is made once.
+    """
+    solvers = _solvers(data)
+    values = solvers.plan.values(draw)
+    return [solvers.cases[case].solve(draw, values) for case in sorted(solvers.cases)]
 
 
 def summarise(draws: pd.DataFrame, currency: str) -> dict[str, pd.DataFrame]:
