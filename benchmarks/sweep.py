@@ -5,7 +5,7 @@ Run: python benchmarks/sweep.py [--systems 20 --years 20 --steps 20 --draws 40]
 - per draw: etslink's DrawSolver (parameters changed in place, warm re-solve, the needed
   values loaded, result rows built) against highspy re-solving the same first-stage LP after
   changing the compliance rows' bounds in place;
-- throughput: the same draws through `run_draws` on a LocalCluster of 1 and of 2 workers.
+- throughput: the same draws through `run_batch`: here (1 worker) and on a LocalCluster of 2.
 """
 
 from __future__ import annotations
@@ -73,20 +73,20 @@ def per_draw(data, draws: int) -> tuple[float, float]:
 def throughput(draws: int, workers: int) -> float:
     """Return draws per second of a sweep of _workbook_tables() on `workers` processes."""
     from etslink.inputs.workbook import write_workbook
+    from etslink.workflows.batch import run_batch
     from etslink.workflows.run import load_workbook
-    from etslink.workflows.sweep import run_draws
+    from etslink.workflows.sweep import sweep_batch
 
     with tempfile.TemporaryDirectory() as folder:
         book = Path(folder) / "sweep.xlsx"
         write_workbook(book, _workbook_tables())
         start = time.perf_counter()
-        run_draws(
-            load_workbook(book)[0],
-            draws,
+        run_batch(
+            sweep_batch(load_workbook(book)[0], draws),
             Path(folder) / "draws.csv.gz",
-            workers,
-            None,
-            lambda done, total: None,
+            workers=workers,
+            scheduler=None,
+            progress=lambda done, total: None,
         )
         return draws / (time.perf_counter() - start)
 

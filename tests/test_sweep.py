@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 
 import pandas as pd
 import pytest
 
 from conftest import linear_case
-from etslink.cli import main
+from etslink.cli import WORKBOOK_HASH, main
 from etslink.outputs.products import DRAWS_FILE
-from etslink.workflows.batch import append_rows
+from etslink.outputs.runrecord import file_sha256
+from etslink.workflows.batch import Batch, append_rows, run_batch
 from etslink.workflows.run import load_workbook
 from etslink.workflows.sweep import solve_draw, total_gain_by_draw
 
@@ -20,12 +22,12 @@ pytestmark = pytest.mark.solve
 C, NEED, SD = {"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}, 3.0
 
 
-def _shocked(workbook):
+def _shocked(workbook, need=NEED):
     """Two linked systems whose baselines (so requirements) get independent N(0, 3) shocks."""
     return workbook(
         linear_case(
             C,
-            NEED,
+            need,
             links=[{"from_system": "A", "to_system": "B"}],
             uncertainty=[
                 {
@@ -94,6 +96,52 @@ def test_an_interrupted_sweep_resumes(workbook, tmp_path):
         check_dtype=False,
     )
     assert not partial.exists()
+
+
+def test_resume_refuses_a_workbook_changed_since_the_interruption(workbook, tmp_path, capsys):
+    path = _shocked(workbook)
+    data, _ = load_workbook(path)
+    for name in ("same", "changed"):
+        partial = tmp_path / f".{name}.partial"
+        partial.mkdir()
+        (partial / WORKBOOK_HASH).write_text(file_sha256(path) + "\n")
+        append_rows(partial / DRAWS_FILE, solve_draw(data, 0))
+    assert _sweep(path, tmp_path / "same", "--draws", 2, "--workers", 1, "--resume") == 0
+    shutil.copyfile(_shocked(workbook, {"A": 20.0, "B": 10.0}), path)  # edited since
+    capsys.readouterr()
+    assert _sweep(path, tmp_path / "changed", "--draws", 2, "--workers", 1, "--resume") == 2
+    message = capsys.readouterr().err
+    assert "has changed since the interrupted sweep" in message
+    assert "Fix: run the sweep again into a new --out folder" in message
+    assert (tmp_path / ".changed.partial" / DRAWS_FILE).exists()  # nothing was lost
+    assert not (tmp_path / "changed").exists()
+
+
+def test_a_task_whose_draws_all_fail_keeps_the_columns_of_the_others(tmp_path):
+    columns = ("draw", "case", "system", "year", "price_EUR_per_tCO2e", "status")
+
+    def solve(shared, draws):
+        if draws == [1]:  # a task whose draws all failed has no result columns
+            return pd.DataFrame({"draw": draws, "case": "linked", "status": "infeasible"})
+        return pd.DataFrame(
+            {
+                "draw": draws,
+                "case": "linked",
+                "system": "A",
+                "year": 2030,
+                "price_EUR_per_tCO2e": 20.0,
+                "status": "optimal",
+            }
+        )
+
+    batch = Batch("draw", columns, None, solve, [(i, i) for i in range(3)])
+    rows = run_batch(
+        batch, tmp_path / "p.csv.gz", workers=1, scheduler=None, progress=lambda done, total: None
+    )
+    assert list(rows.columns) == list(columns)
+    assert rows.set_index("draw").loc[1, "status"] == "infeasible"
+    assert math.isnan(rows.set_index("draw").loc[1, "price_EUR_per_tCO2e"])
+    assert rows.set_index("draw").loc[2, "price_EUR_per_tCO2e"] == 20.0
 
 
 def test_a_sweep_needs_uncertain_inputs(workbook, tmp_path, capsys):

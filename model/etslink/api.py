@@ -60,16 +60,18 @@ def sweep(
     workers: int = 1,
     scheduler: str | None = None,
 ) -> SweepResult:
-    """Solve both cases for each draw of the workbook's `uncertainty` sheet, on dask.
+    """Solve both cases for each draw of the workbook's `uncertainty` sheet.
 
     Draw i depends only on the workbook's `seed` and i, so the numbers do not depend on
-    `workers`. Unless `scheduler` is given, this starts a local dask cluster of worker
-    processes: call it under `if __name__ == "__main__":` in a script.
+    `workers`. With one worker the draws are solved in this process; with more (or a
+    `scheduler`) on dask, which starts worker processes: call it under
+    `if __name__ == "__main__":` in a script.
 
     Args:
         path: The input workbook (.xlsx or .ods) with an `uncertainty` sheet.
         draws: Number of draws; None: the `draws` setting (default 100).
-        workers: Worker processes of the local cluster (ignored with `scheduler`).
+        workers: Worker processes of a local dask cluster (1: solve in this process;
+            ignored with `scheduler`).
         scheduler: Address of a running dask scheduler, e.g. "tcp://host:8786".
 
     Returns:

@@ -262,21 +262,50 @@ def _sweep(args: argparse.Namespace) -> int:
     started = utc_stamp()
     out = _resumable_out(args, "sweep", started)
     plan = plan_sweep(args.workbook, args.draws, _print_warnings)
-    partial = _partial_folder(out, args.resume, "sweep")
-    with _draw_progress(args.quiet, plan.draws) as progress:
-        result = solve_sweep(
+    _batch(
+        args,
+        "sweep",
+        out,
+        (plan.draws, "draws"),
+        lambda partial, progress: solve_sweep(
             plan,
             partial / DRAWS_FILE,
             workers=args.workers,
             scheduler=args.scheduler,
             started=started,
             progress=progress,
-        )
-    write_sweep(result, out, check_output_dir, partial / DRAWS_FILE)
-    shutil.rmtree(partial)
+        ),
+        lambda result, partial: write_sweep(result, out, check_output_dir, partial / DRAWS_FILE),
+    )
     if not args.quiet:
         print(f"{plan.draws} draws; results in {out}")
     return EXIT_OK
+
+
+def _batch(
+    args: argparse.Namespace,
+    what: str,
+    out: Path,
+    count: tuple[int, str],
+    solve: Callable[[Path, Callable[[int, int], None]], Any],
+    write: Callable[[Any, Path], None],
+) -> Any:
+    """Solve a sweep or explore with its partial folder and a progress bar, then write it.
+
+    Args:
+        args: The command's arguments (workbook, --resume, --quiet).
+        what: "sweep" or "explore", for messages.
+        out: The output folder, checked.
+        count: How many items and what they are called, for the progress bar.
+        solve: solve(partial folder, progress) returns the result.
+        write: write(result, partial folder) writes the outputs into `out`.
+    """
+    partial = _partial_folder(out, args.resume, what, args.workbook)
+    with _draw_progress(args.quiet, *count) as progress:
+        result = solve(partial, progress)
+    write(result, partial)
+    shutil.rmtree(partial)
+    return result
 
 
 def _resumable_out(args: argparse.Namespace, what: str, started: str) -> Path:
@@ -294,8 +323,18 @@ def _resumable_out(args: argparse.Namespace, what: str, started: str) -> Path:
     return out
 
 
-def _partial_folder(out: Path, resume: bool, what: str) -> Path:
-    """Return the folder that keeps finished work for --resume, next to `out`."""
+WORKBOOK_HASH = "workbook.sha256"
+"""The file in a partial folder that records the SHA-256 of the workbook being solved."""
+
+
+def _partial_folder(out: Path, resume: bool, what: str, workbook: Path) -> Path:
+    """Return the folder that keeps finished work for --resume, next to `out`.
+
+    It records the workbook's SHA-256; --resume refuses a workbook that has changed since,
+    which would mix results of two workbooks.
+    """
+    from etslink.outputs.runrecord import file_sha256
+
     partial = out.parent / f".{out.name}.partial"
     if partial.exists() and not resume:
         reject(
@@ -303,7 +342,17 @@ def _partial_folder(out: Path, resume: bool, what: str) -> Path:
             f"an interrupted {what} is in {partial}",
             "add --resume to finish it, or delete that folder",
         )
+    digest, recorded = file_sha256(workbook), partial / WORKBOOK_HASH
+    if recorded.exists() and recorded.read_text().strip() != digest:
+        reject(
+            "--resume",
+            f"{workbook} has changed since the interrupted {what} in {partial} started "
+            "(its SHA-256 differs): resuming would mix results of two workbooks",
+            f"run the {what} again into a new --out folder, or restore the workbook it "
+            "started with",
+        )
     partial.mkdir(parents=True, exist_ok=True)
+    recorded.write_text(digest + "\n")
     return partial
 
 
@@ -317,18 +366,21 @@ def _explore(args: argparse.Namespace) -> int:
         reject("--workers", f"--workers {args.workers} is below 1", "give 1 or more workers")
     out = _resumable_out(args, "explore", started)
     plan = plan_explore(args.workbook, args.max_size, _print_warnings)
-    partial = _partial_folder(out, args.resume, "explore")
-    with _draw_progress(args.quiet, len(plan.solvable), "combinations") as progress:
-        result = solve_explore(
+    result = _batch(
+        args,
+        "explore",
+        out,
+        (len(plan.solvable), "combinations"),
+        lambda partial, progress: solve_explore(
             plan,
             partial / PARTIAL_FILE,
             workers=args.workers,
             scheduler=args.scheduler,
             started=started,
             progress=progress,
-        )
-    write_explore(result, out, check_output_dir)
-    shutil.rmtree(partial)
+        ),
+        lambda result, _partial: write_explore(result, out, check_output_dir),
+    )
     if not args.quiet:
         _print_explore(result, out)
     return EXIT_OK

@@ -1,13 +1,15 @@
-"""Many solves on dask, results written as they arrive: what `sweep` and `explore` share.
+"""One batch runner for many solves, results written as they arrive: sweep, explore.
 
-Each run has a partial file (a gzip CSV, one member per finished task) from which `--resume`
-learns what is done; the items left go to the workers in small tasks, each worker receiving
-the shared data once.
+Each batch has a partial file (a gzip CSV, one member per finished task, every task's rows
+in the same columns) from which `--resume` learns what is done; the items left are solved
+here (one worker) or go to dask workers in small tasks, each worker receiving the shared
+data once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,46 +50,94 @@ def client(workers: int, scheduler: str | None) -> Any:
     return Client(cluster)
 
 
-def run_on_dask(
-    shared: Any,
-    solve: Callable[[Any, list[Any]], pd.DataFrame],
-    todo: Sequence[Any],
+@dataclass(frozen=True)
+class Batch:
+    """Many solves of one workbook: a sweep's draws, explore's combinations.
+
+    Attributes:
+        key: The partial file's column that names an item (e.g. "draw", "combination").
+        columns: The partial file's columns, in order; every task's rows are written so.
+        shared: What every solve needs (the data, the model), sent to each worker once.
+        solve: solve(shared, items) returns the rows of those items; a module-level
+            function, so that dask workers can unpickle it.
+        items: Every item: its name in the `key` column, and what `solve` receives.
+        first: An item solved here before all others, whose errors stop the batch (the
+            status quo of explore): its name and a function returning its rows.
+    """
+
+    key: str
+    columns: tuple[str, ...]
+    shared: Any
+    solve: Callable[[Any, list[Any]], pd.DataFrame]
+    items: Sequence[tuple[Any, Any]]
+    first: tuple[Any, Callable[[], pd.DataFrame]] | None = None
+
+
+def finished(partial: Path, key: str) -> set[Any]:
+    """Return the names of the items already written to a partial file."""
+    if not partial.exists():
+        return set()
+    return set(pd.read_csv(partial, usecols=[key])[key].unique().tolist())
+
+
+def run_batch(
+    batch: Batch,
     partial: Path,
     *,
     workers: int,
     scheduler: str | None,
-    done: int,
-    total: int,
     progress: Callable[[int, int], None],
+) -> pd.DataFrame:
+    """Solve the items not yet in `partial`, appending each task's rows; return every row.
+
+    With one worker and no scheduler the items are solved here, else on dask (a local
+    cluster of `workers` processes, or the cluster at `scheduler`). Rows are appended as each
+    task finishes, so that Ctrl-C keeps what was solved for --resume.
+    """
+    done = finished(partial, batch.key)
+    if batch.first is not None and batch.first[0] not in done:
+        append_rows(partial, batch.first[1]().reindex(columns=list(batch.columns)))
+    todo = [item for name, item in batch.items if name not in done]
+    total = len(batch.items)
+    count = total - len(todo)
+    progress(count, total)
+
+    def record(rows: pd.DataFrame, solved: int) -> None:
+        nonlocal count
+        append_rows(partial, rows.reindex(columns=list(batch.columns)))
+        count += solved
+        progress(count, total)
+
+    if todo and workers == 1 and scheduler is None:
+        for task in chunks(todo, 1):
+            record(batch.solve(batch.shared, task), len(task))
+    elif todo:
+        _on_dask(batch, todo, record, workers=workers, scheduler=scheduler)
+    return pd.read_csv(partial)
+
+
+def _on_dask(
+    batch: Batch,
+    todo: Sequence[Any],
+    record: Callable[[pd.DataFrame, int], None],
+    *,
+    workers: int,
+    scheduler: str | None,
 ) -> None:
-    """Solve `todo` on dask, appending each task's rows to `partial` as it finishes.
+    """Solve `todo` on dask in small tasks, recording each task's rows as it finishes.
 
-    Args:
-        shared: What every task needs (the data or the model), sent to each worker once.
-        solve: solve(shared, items) returns the rows of those items; a module-level
-            function, so that the workers can unpickle it.
-        todo: The items left to solve.
-        partial: The gzip CSV the rows are appended to.
-        workers: Processes of a new local cluster (ignored with `scheduler`).
-        scheduler: The address of a running dask scheduler, or None.
-        done: Items finished before (in `partial` already).
-        total: Items in all.
-        progress: Called with the items finished and `total` as each task finishes.
-
-    Ctrl-C cancels the outstanding tasks; what was written stays for --resume.
+    Ctrl-C cancels the outstanding tasks.
     """
     from distributed import as_completed
 
     dask = client(workers, scheduler)
     try:
-        scattered = dask.scatter(shared, broadcast=True)
+        scattered = dask.scatter(batch.shared, broadcast=True)
         tasks = chunks(todo, len(dask.scheduler_info()["workers"]))
-        futures = dask.map(solve, [scattered] * len(tasks), tasks, pure=False)
+        futures = dask.map(batch.solve, [scattered] * len(tasks), tasks, pure=False)
         sizes = {future.key: len(task) for future, task in zip(futures, tasks, strict=True)}
         for future in as_completed(futures):
-            append_rows(partial, future.result())
-            done += sizes[future.key]
-            progress(done, total)
+            record(future.result(), sizes[future.key])
     finally:
         dask.close()
         if dask.cluster is not None:

@@ -44,7 +44,7 @@ from etslink.solving.stages import (
     diagnose_infeasibility,
     solver_version,
 )
-from etslink.workflows.batch import append_rows, run_on_dask
+from etslink.workflows.batch import Batch, run_batch
 
 STATUS_QUO = "status quo"
 """The label of the workbook's own links (no candidate added) in the partial results."""
@@ -400,66 +400,46 @@ def _failed(label: str, data: ModelData, status: str) -> pd.DataFrame:
 
 
 _WORKERS: dict[str, ExploreSolver] = {}
-"""Per worker process: the compiled model of each explore, built on first use."""
+"""Per process: the compiled model of each explore, built on first use."""
+
+
+def _solver(model: ExploreModel) -> ExploreSolver:
+    """Return this process's solver of `model`, built once."""
+    if model.digest not in _WORKERS:
+        _WORKERS.clear()  # one model per worker at a time: they can be large
+        _WORKERS[model.digest] = ExploreSolver(model)
+    return _WORKERS[model.digest]
 
 
 def solve_combinations(
     model: ExploreModel, task: list[tuple[str, tuple[int, ...]]]
 ) -> pd.DataFrame:
-    """Return the rows of several combinations (one dask task: the model is built once)."""
-    if model.digest not in _WORKERS:
-        _WORKERS.clear()  # one model per worker at a time: they can be large
-        _WORKERS[model.digest] = ExploreSolver(model)
-    solver = _WORKERS[model.digest]
+    """Return the rows of several combinations (one task: the model is built once)."""
+    solver = _solver(model)
     return pd.concat([solver.solve(label, members) for label, members in task], ignore_index=True)
 
 
-def finished(path: Path) -> set[str]:
-    """Return the combinations already written to a partial file."""
-    if not path.exists():
-        return set()
-    return set(pd.read_csv(path, usecols=["combination"])["combination"].unique().tolist())
+def combination_columns(currency: str) -> tuple[str, ...]:
+    """Return the columns of the partial file: a combination's rows per system and year."""
+    cols = Columns(currency)
+    money = (cols.money("compliance_cost", pv=True), cols.money("paid_abroad", pv=True))
+    return ("combination", "system", "year", cols.price, *money, EMISSIONS, "status")
 
 
-def run_combinations(
-    plan: ExplorePlan,
-    partial: Path,
-    workers: int,
-    scheduler: str | None,
-    progress: Callable[[int, int], None],
-) -> None:
-    """Solve the status quo and every combination not yet in `partial`, appending as they come.
+def explore_batch(plan: ExplorePlan) -> Batch:
+    """Return the batch of an exploration: the status quo first, then every combination.
 
-    The status quo is solved here (its errors stop the run: exit 3 or 4). With one worker
-    and no scheduler the combinations are solved here too; otherwise on dask, in small
-    tasks (`tasks.run_on_dask`), each worker building the model once.
+    The status quo is solved here, with every error raised (exit 3 or 4); each worker then
+    solves it again as the start of its combinations (`ExploreSolver`).
     """
-    done = finished(partial)
-    total = len(plan.solvable)
-    todo = [(plan.label(c), c) for c in plan.solvable if plan.label(c) not in done]
-    progress(total - len(todo), total)
-    local = None
-    if STATUS_QUO not in done:
-        local = ExploreSolver(plan.model)
-        append_rows(partial, local.solve(STATUS_QUO, (), strict=True))
-    if not todo:
-        return
-    if workers == 1 and scheduler is None:
-        local = local or ExploreSolver(plan.model)
-        for count, (label, members) in enumerate(todo, start=total - len(todo) + 1):
-            append_rows(partial, local.solve(label, members))
-            progress(count, total)
-        return
-    run_on_dask(
-        plan.model,
-        solve_combinations,
-        todo,
-        partial,
-        workers=workers,
-        scheduler=scheduler,
-        done=total - len(todo),
-        total=total,
-        progress=progress,
+    model = plan.model
+    return Batch(
+        key="combination",
+        columns=combination_columns(model.data.currency),
+        shared=model,
+        solve=solve_combinations,
+        items=[(plan.label(c), (plan.label(c), c)) for c in plan.solvable],
+        first=(STATUS_QUO, lambda: _solver(model).solve(STATUS_QUO, (), strict=True)),
     )
 
 
@@ -558,7 +538,7 @@ def solve_explore(
     progress: Callable[[int, int], None] = lambda _done, _total: None,
     command: list[str] | None = None,
 ) -> ExploreResult:
-    """Solve what `partial` lacks (see `run_combinations`), then summarise every combination.
+    """Solve what `partial` lacks (`batch.run_batch`), then summarise every combination.
 
     Args:
         plan: The validated workbook, its candidates and combinations.
@@ -570,8 +550,8 @@ def solve_explore(
         command: How explore was started, for the record; None: the command line.
     """
     start = time.perf_counter()
-    run_combinations(plan, partial, workers, scheduler, progress)
-    rows = pd.read_csv(partial)
+    batch = explore_batch(plan)
+    rows = run_batch(batch, partial, workers=workers, scheduler=scheduler, progress=progress)
     known = {STATUS_QUO, *(plan.label(c) for c in plan.solvable)}
     rows = rows[rows["combination"].isin(known)].reset_index(drop=True)
     tables = summarise(plan, rows)

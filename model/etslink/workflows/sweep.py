@@ -28,7 +28,7 @@ from etslink.outputs.runrecord import run_record
 from etslink.solving.cases import Case, case_data
 from etslink.solving.solve import DrawSolver
 from etslink.solving.stages import solver_version
-from etslink.workflows.batch import run_on_dask
+from etslink.workflows.batch import Batch, run_batch
 
 
 @dataclass
@@ -140,46 +140,22 @@ GAIN_TOLERANCE = 1e-5
 """A gain below this share of the autarky cost counts as none (solver accuracy)."""
 
 
-def finished_draws(path: Path) -> set[int]:
-    """Return the draws already written to a partial draws file."""
-    if not path.exists():
-        return set()
-    return set(pd.read_csv(path, usecols=["draw"])["draw"].unique().tolist())
+def draw_columns(currency: str) -> tuple[str, ...]:
+    """Return the columns of draws.csv.gz: a draw's rows per case, system and year."""
+    cols = Columns(currency)
+    results = (cols.price, cols.money("abatement_cost"), cols.money("compliance_cost", pv=True))
+    return ("draw", "case", "system", "year", *results, "status")
 
 
-def read_draws(path: Path) -> pd.DataFrame:
-    """Return every draw written so far."""
-    return pd.read_csv(path)
-
-
-def run_draws(
-    data: ModelData,
-    draws: int,
-    partial: Path,
-    workers: int,
-    scheduler: str | None,
-    progress: Callable[[int, int], None],
-) -> None:
-    """Solve every draw not yet in `partial` on dask, appending each task's draws at once.
-
-    Draws go to workers in small tasks (`tasks.run_on_dask`). Ctrl-C cancels the outstanding
-    tasks; what was written stays for --resume.
-    """
-    todo = sorted(set(range(draws)) - finished_draws(partial))
-    done = draws - len(todo)
-    progress(done, draws)
-    if todo:
-        run_on_dask(
-            data,
-            solve_draws,
-            todo,
-            partial,
-            workers=workers,
-            scheduler=scheduler,
-            done=done,
-            total=draws,
-            progress=progress,
-        )
+def sweep_batch(data: ModelData, draws: int) -> Batch:
+    """Return the batch of a sweep: draws 0..draws-1, both cases of each, in tasks."""
+    return Batch(
+        key="draw",
+        columns=draw_columns(data.currency),
+        shared=data,
+        solve=solve_draws,
+        items=[(draw, draw) for draw in range(draws)],
+    )
 
 
 @dataclass(frozen=True)
@@ -232,7 +208,7 @@ def solve_sweep(
     progress: Callable[[int, int], None] = lambda _done, _total: None,
     command: list[str] | None = None,
 ) -> SweepResult:
-    """Solve the draws not yet in `partial` (see `run_draws`), then summarise all of them.
+    """Solve the draws not yet in `partial` (`batch.run_batch`), then summarise all of them.
 
     Args:
         plan: The validated workbook and the number of draws.
@@ -244,8 +220,8 @@ def solve_sweep(
         command: How the sweep was started, for the record; None: the command line.
     """
     start = time.perf_counter()
-    run_draws(plan.data, plan.draws, partial, workers, scheduler, progress)
-    table = read_draws(partial)
+    batch = sweep_batch(plan.data, plan.draws)
+    table = run_batch(batch, partial, workers=workers, scheduler=scheduler, progress=progress)
     table = table[table["draw"] < plan.draws].sort_values(["draw", "case", "system", "year"])
     table = table.reset_index(drop=True)
     summary = summarise(table, plan.data.currency)
