@@ -187,6 +187,29 @@ def test_eu_balances_close_with_the_reserves_reported_operations(example_run, ca
         carried = r["bank_end_MtCO2e"]
 
 
+@pytest.mark.solve
+@pytest.mark.parametrize("case", ["linked", "autarky"])
+def test_every_balance_closes_from_the_balances_sheet_alone(example_run, case):
+    """(E11) read off the sheet: owed + surplus = available in every system-year, with the
+    bank carried in and the reserve's supply as columns of their own."""
+    balances = _sheet(example_run, "balances", case)
+    last = balances.groupby("system")["year"].transform("max") == balances["year"]
+    carried_out = balances["bank_end_MtCO2e"].where(~last, 0.0)
+    owed = balances["emissions_MtCO2e"] + balances["unsold_at_floor_MtCO2e"] + carried_out
+    supply = [
+        "cap_MtCO2e",
+        "net_imports_MtCO2e",
+        "offsets_used_MtCO2e",
+        "ceiling_sales_MtCO2e",
+        "supply_steps_MtCO2e",
+        "bank_start_MtCO2e",
+        "reserve_supply_MtCO2e",
+    ]
+    gap = balances[supply].sum(axis=1) - owed - balances["surplus_MtCO2e"]
+    assert gap.abs().max() < 1e-4  # the reserve's fixed point: 1e-8 of the largest cap
+    assert balances["reserve_supply_MtCO2e"].abs().max() > 100  # the EU's reserve acts
+
+
 @pytest.mark.unit
 def test_example_documentation_quotes_the_fit_the_foresight_search_and_the_variant():
     page = (Path(__file__).resolve().parents[1] / "docs" / "example.md").read_text()

@@ -28,6 +28,7 @@ from etslink.instruments.declarations import (
     CostItem,
     Held,
     Instrument,
+    Payee,
     Restriction,
     Term,
     Variable,
@@ -61,8 +62,11 @@ OBJECTIVE: tuple[str, ...] = tuple(c for i in INSTRUMENTS for c in i.objective)
 """The cost components of the objective (E12)."""
 BALANCE_COLUMNS: tuple[Column, ...] = tuple(c for i in INSTRUMENTS for c in i.columns)
 """The columns of the `balances` sheet after system and year, but `surplus_MtCO2e`."""
-COST_ITEMS: tuple[CostItem, ...] = tuple(c for i in INSTRUMENTS for c in i.costs)
-"""The cost items of the `costs` sheet, in column order."""
+COST_ITEMS: tuple[CostItem, ...] = tuple(
+    sorted((c for i in INSTRUMENTS for c in i.costs), key=lambda c: list(Payee).index(c.payee))
+)
+"""The cost items of the `costs` sheet, in column order: grouped by who receives the money
+(`Payee`), in the instruments' order within a group."""
 
 
 def build_model(

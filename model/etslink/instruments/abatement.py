@@ -11,6 +11,7 @@ from etslink.instruments.declarations import (
     Column,
     CostItem,
     Instrument,
+    Payee,
     Role,
     Side,
     Term,
@@ -85,6 +86,7 @@ INSTRUMENT = Instrument(
         CostItem(
             "abatement_cost",
             1.0,
+            Payee.ABATEMENT,
             "area under the MAC up to the abatement (E2)",
             lambda sol, d, priced: by_system_year(d, sol.values("abatement_cost_Mcur")),
         ),

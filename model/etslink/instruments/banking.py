@@ -66,6 +66,18 @@ def _bank_end(sol: Values, d: ModelData) -> Mapping[SystemYear, float]:
     return banks
 
 
+def _bank_start(sol: Values, d: ModelData) -> Mapping[SystemYear, float]:
+    """Return the bank each system-year starts with [MtCO2e]: the bank carried in (B8)."""
+    banks = sol.values("bank_MtCO2e")
+    start = {}
+    for s in d.systems:
+        years = d.years_of(s)
+        start[s, years[0]] = d.initial_bank_MtCO2e[s]
+        pairs = zip(years, years[1:], strict=False)
+        start |= {(s, y): banks.get((s, before), 0.0) for before, y in pairs}
+    return start
+
+
 INSTRUMENT = Instrument(
     "banking",
     add_banking,
@@ -73,6 +85,12 @@ INSTRUMENT = Instrument(
     restrictions=RESTRICTIONS,
     terms=(Term("bank_MtCO2e", Side.OWED), Term("bank_in", Side.AVAILABLE, bank_in)),
     columns=(
+        Column(
+            "bank_start_MtCO2e",
+            "allowances carried in from the previous year (in a system's first year, its "
+            "initial bank)",
+            _bank_start,
+        ),
         Column(
             "bank_end_MtCO2e",
             "allowances carried to the next year (negative: borrowed); in a system's last "

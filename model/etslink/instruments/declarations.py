@@ -205,6 +205,15 @@ class Priced(Protocol):
         ...
 
 
+class Payee(Enum):
+    """Who receives the money of a cost item; the `costs` sheet's columns go in this order."""
+
+    ABATEMENT = "the system's own firms, abating"
+    ABROAD = "other systems and credit markets"
+    SUPPLY = "the system's own government, for extra allowances"
+    FEES = "the system's own government, as border fees (paid and received: they cancel)"
+
+
 @dataclass(frozen=True)
 class CostItem:
     """A column of the `costs` sheet: a cost item per system-year [M CUR, money of the year].
@@ -212,12 +221,14 @@ class CostItem:
     Attributes:
         name: The item, e.g. "abatement_cost" (the column is `abatement_cost_M<CUR>`).
         sign: +1 for money paid, -1 for money received, in the compliance cost.
+        payee: Who receives it: the columns are grouped so, in the order of `Payee`.
         doc: What it is, for docs/workbook.md.
         value: (solution, data, prices) -> the item per system-year, in `system_years` order.
     """
 
     name: str
     sign: float
+    payee: Payee
     doc: str
     value: Callable[[Values, ModelData, Priced], np.ndarray]
 

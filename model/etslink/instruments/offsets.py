@@ -10,6 +10,7 @@ from etslink.instruments.declarations import (
     Column,
     CostItem,
     Instrument,
+    Payee,
     Priced,
     Restriction,
     Role,
@@ -131,6 +132,12 @@ INSTRUMENT = Instrument(
         Column("offsets_used_MtCO2e", "offset credits surrendered", solved("offsets_used_MtCO2e")),
     ),
     costs=(
-        CostItem("offset_purchases", 1.0, "credits used * the credit market price", _purchases),
+        CostItem(
+            "offset_purchases",
+            1.0,
+            Payee.ABROAD,
+            "credits used * the credit market price",
+            _purchases,
+        ),
     ),
 )

@@ -10,6 +10,7 @@ from etslink.instruments.declarations import (
     Column,
     CostItem,
     Instrument,
+    Payee,
     Priced,
     Restriction,
     Role,
@@ -105,6 +106,12 @@ INSTRUMENT = Instrument(
         ),
     ),
     costs=(
-        CostItem("ceiling_purchases", 1.0, "ceiling sales * ceiling price", _ceiling_purchases),
+        CostItem(
+            "ceiling_purchases",
+            1.0,
+            Payee.SUPPLY,
+            "ceiling sales * ceiling price",
+            _ceiling_purchases,
+        ),
     ),
 )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pyomo.environ as pyo
 
 from etslink.inputs.data import ModelData, ReserveRule
-from etslink.instruments.declarations import Instrument, Side, Term
+from etslink.instruments.declarations import Column, Instrument, Side, Term, Values
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,30 @@ def reserve_path(
     return path
 
 
+def reserve_paths(solution: Values, d: ModelData) -> list[ReserveYear]:
+    """Return the reserve's operations in every year of every system with a reserve.
+
+    Year y reads the TNAC at the end of y-1: the system's bank, or with
+    `tnac_includes_linked` the banks of every system linked with it in y-1 (for its first
+    year, the initial banks of those linked with it then).
+    """
+    banks = solution.values("bank_MtCO2e")
+    paths = []
+    for system in sorted({rule.system for rule in d.reserve_rules}):
+        rules = [r for r in d.reserve_rules if r.system == system]
+        joint = {y for r in rules if r.tnac_includes_linked for y in r.years}
+        years = d.years_of(system)
+        counted = {
+            y: d.linked_with(system, previous) if y in joint else (system,)
+            for previous, y in zip([years[0], *years], years, strict=False)
+        }
+        tnac = {years[0]: sum(d.initial_bank_MtCO2e[s] for s in counted[years[0]])}
+        for previous, y in zip(years, years[1:], strict=False):
+            tnac[y] = sum(banks.get((s, previous), 0.0) for s in counted[y])
+        paths += reserve_path(d, system, tnac)
+    return paths
+
+
 def add_reserve_supply(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Add (E15) each reserve system-year's release - intake [MtCO2e] as a mutable Param.
 
@@ -107,9 +131,22 @@ def add_reserve_supply(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
 
 
+def _supply_change(sol: Values, d: ModelData) -> dict[tuple[str, int], float]:
+    """Return the reserve's release - intake per system-year at the solution [MtCO2e]."""
+    return {(r.system, r.year): r.supply_change_MtCO2e for r in reserve_paths(sol, d)}
+
+
 INSTRUMENT = Instrument(
     "reserve",
     add_reserve_supply,
     terms=(Term("reserve_supply_MtCO2e", Side.AVAILABLE),),
+    columns=(
+        Column(
+            "reserve_supply_MtCO2e",
+            "allowances the reserve released less those it took in (sheet msr; the msr "
+            "sheet shows each operation)",
+            _supply_change,
+        ),
+    ),
 )
-"""Its operations per year are the `msr` sheet (outputs/results.py, from `reserve_path`)."""
+"""Its operations per year are also the `msr` sheet (outputs/results.py)."""

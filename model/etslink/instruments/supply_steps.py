@@ -10,6 +10,7 @@ from etslink.instruments.declarations import (
     Column,
     CostItem,
     Instrument,
+    Payee,
     Priced,
     Role,
     Side,
@@ -95,6 +96,7 @@ INSTRUMENT = Instrument(
         CostItem(
             "supply_step_purchases",
             1.0,
+            Payee.SUPPLY,
             "allowances released by supply steps * trigger",
             _purchases,
         ),

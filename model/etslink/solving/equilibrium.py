@@ -11,7 +11,7 @@ import numpy as np
 
 from etslink.errors import SolverTroubleError
 from etslink.inputs.data import ModelData
-from etslink.instruments.reserve import ReserveYear, reserve_path
+from etslink.instruments.reserve import reserve_paths
 from etslink.solving.engine import CompiledCase, Solution
 from etslink.solving.stages import SolveOutcome
 
@@ -119,27 +119,3 @@ def _cycle_message(case: str, moving: Mapping[tuple[str, int], float]) -> str:
         "check the reserve's thresholds and the caps of those years on sheet msr and "
         "emissions; a threshold a little above or below the TNAC gives a fixed point."
     )
-
-
-def reserve_paths(solution: Solution, d: ModelData) -> list[ReserveYear]:
-    """Return the reserve's operations in every year of every system with a reserve.
-
-    Year y reads the TNAC at the end of y-1: the system's bank, or with
-    `tnac_includes_linked` the banks of every system linked with it in y-1 (for its first
-    year, the initial banks of those linked with it then).
-    """
-    banks = solution.values("bank_MtCO2e")
-    paths = []
-    for system in sorted({rule.system for rule in d.reserve_rules}):
-        rules = [r for r in d.reserve_rules if r.system == system]
-        joint = {y for r in rules if r.tnac_includes_linked for y in r.years}
-        years = d.years_of(system)
-        counted = {
-            y: d.linked_with(system, previous) if y in joint else (system,)
-            for previous, y in zip([years[0], *years], years, strict=False)
-        }
-        tnac = {years[0]: sum(d.initial_bank_MtCO2e[s] for s in counted[years[0]])}
-        for previous, y in zip(years, years[1:], strict=False):
-            tnac[y] = sum(banks.get((s, previous), 0.0) for s in counted[y])
-        paths += reserve_path(d, system, tnac)
-    return paths

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -10,8 +11,8 @@ import numpy as np
 
 from etslink.formulation import VARIABLES
 from etslink.inputs.data import ModelData
+from etslink.instruments.reserve import reserve_paths
 from etslink.solving.engine import CompiledCase, Solution
-from etslink.solving.equilibrium import reserve_paths
 from etslink.solving.stages import SolveOutcome, solver_version
 
 
@@ -43,6 +44,7 @@ def limited_foresight(
     duals = np.zeros(len(compiled.rows))
     held: dict[str, dict[Any, tuple[float, float]]] = {name: {} for name in columns}
     stage_twos: set[str] = set()
+    start = time.perf_counter()
     try:
         for i, year in enumerate(years):
             end = years[min(i + horizon, len(years)) - 1]
@@ -62,7 +64,7 @@ def limited_foresight(
         "ok",
         "optimal",
         compiled.objective_value(path.x),
-        0.0,
+        time.perf_counter() - start,  # every plan's solves
         solver_version=solver_version(),
         options=dict(compiled.options),
         stage_two=_worst(stage_twos),
