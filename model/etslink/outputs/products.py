@@ -125,11 +125,7 @@ class RunResult:
         Raises:
             FileExistsError: `out` exists and is not an empty folder; it is left untouched.
         """
-        from etslink.outputs.runrecord import refuse_output_dir_in_use
-
-        folder = Path(out)
-        write_run(self, folder, refuse_output_dir_in_use)
-        return folder
+        return _write_into(Path(out), lambda folder, check: write_run(self, folder, check))
 
     def __repr__(self) -> str:
         d = self.results.data
@@ -188,11 +184,7 @@ class SweepResult:
         Raises:
             FileExistsError: `out` exists and is not an empty folder; it is left untouched.
         """
-        from etslink.outputs.runrecord import refuse_output_dir_in_use
-
-        folder = Path(out)
-        write_sweep(self, folder, refuse_output_dir_in_use)
-        return folder
+        return _write_into(Path(out), lambda folder, check: write_sweep(self, folder, check))
 
     def __repr__(self) -> str:
         return (
@@ -252,11 +244,7 @@ class ExploreResult:
         Raises:
             FileExistsError: `out` exists and is not an empty folder; it is left untouched.
         """
-        from etslink.outputs.runrecord import refuse_output_dir_in_use
-
-        folder = Path(out)
-        write_explore(self, folder, refuse_output_dir_in_use)
-        return folder
+        return _write_into(Path(out), lambda folder, check: write_explore(self, folder, check))
 
     def __repr__(self) -> str:
         return (
@@ -264,6 +252,14 @@ class ExploreResult:
             f"candidates={len(self.record['candidates'])}, "
             f"combinations={self.record['combinations']}, warnings={len(self.warnings)})"
         )
+
+
+def _write_into(folder: Path, write: Callable[[Path, Callable[[Path], None]], None]) -> Path:
+    """Write a result into `folder` as the API does: refuse a folder in use; return it."""
+    from etslink.outputs.runrecord import refuse_output_dir_in_use
+
+    write(folder, refuse_output_dir_in_use)
+    return folder
 
 
 def case_record(results: Results) -> dict[str, Any]:
