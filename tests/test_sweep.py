@@ -219,3 +219,24 @@ def test_a_sweep_keeps_the_workbooks_limited_foresight(workbook):
         row = rows[(rows["case"] == "autarky") & (rows["year"] == y)]
         expected = 2.0 * (100.0 - drawn.cap_MtCO2e["A", y])
         assert row["price_EUR_per_tCO2e"].iloc[0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_task_has_the_columns_of_draws_csv_whichever_draw_failed(workbook, monkeypatch):
+    """Rows of a task go to the partial file without a header: an unsolved draw first in a
+    task has the same columns in the same order as a solved one, its results empty."""
+    from etslink.solving.solve import DrawSolver
+    from etslink.workflows.sweep import solve_draws
+
+    data, _ = load_workbook(_shocked(workbook))
+    solved = solve_draws(data, [1])
+    real = DrawSolver.solve
+    monkeypatch.setattr(
+        DrawSolver,
+        "solve",
+        lambda self, draw, values: "infeasible" if draw == 0 else real(self, draw, values),
+    )
+    rows = solve_draws(data, [0, 1])
+    assert rows.columns.tolist() == solved.columns.tolist()
+    assert rows.loc[rows["draw"] == 0, "status"].eq("infeasible").all()
+    assert rows.loc[rows["draw"] == 0, "price_EUR_per_tCO2e"].isna().all()
+    pd.testing.assert_frame_equal(rows[rows["draw"] == 1].reset_index(drop=True), solved)

@@ -234,25 +234,37 @@ def _shadow_prices(
     return pd.DataFrame(rows, columns=columns).rename(columns={"shadow": cols.shadow})
 
 
+@dataclass(frozen=True)
+class _SystemYears:
+    """A case's system-years as arrays: what every solution of the case shares."""
+
+    keys: tuple[tuple[str, int], ...]
+    positions: dict[tuple[str, int], int]
+    discount: np.ndarray
+    """Each system-year's discount factor [base-year money per money of the year]."""
+
+    @classmethod
+    def of(cls, d: ModelData) -> _SystemYears:
+        """Return the system-years of a case's data."""
+        keys = d.system_years
+        discount = np.fromiter((d.discount_factor(y) for _, y in keys), float, len(keys))
+        return cls(keys, {key: i for i, key in enumerate(keys)}, discount)
+
+
 @dataclass
 class _Priced:
-    """What both a full case and a sweep draw read: prices, money flows and cost items."""
+    """What both a full case and a sweep draw read: prices and cost items."""
 
     positions: dict[tuple[str, int], int]
     prices: np.ndarray
     offset_prices: dict[tuple[str, int], float]
-    flows: Flows = field(init=False)
-    quantity: np.ndarray = field(init=False)
-    payment: np.ndarray = field(init=False)
     costs: dict[str, np.ndarray] = field(default_factory=dict)
     """The columns of `costs` after system and year (see `_cost_items`)."""
 
 
-def _priced(sol: Solution, d: ModelData, cols: Columns) -> _Priced:
-    discount = np.fromiter((d.discount_factor(y) for _, y in d.system_years), float)
-    positions = {key: i for i, key in enumerate(d.system_years)}
-    priced = _Priced(positions, _prices(sol, d, discount), _offset_prices(sol, d))
-    priced.flows, priced.quantity, priced.payment = payments(sol, d, priced)
+def _priced(sol: Solution, d: ModelData, cols: Columns, years: _SystemYears) -> _Priced:
+    discount = years.discount
+    priced = _Priced(years.positions, _prices(sol, d, discount), _offset_prices(sol, d))
     priced.costs = _cost_items(sol, d, priced, discount, cols)
     return priced
 
@@ -260,7 +272,8 @@ def _priced(sol: Solution, d: ModelData, cols: Columns) -> _Priced:
 def extract_case(case: str, sol: Solution, d: ModelData, outcome: SolveOutcome) -> CaseResults:
     """Return the result tables of one solved case."""
     cols = Columns(d.currency)
-    priced = _priced(sol, d, cols)
+    priced = _priced(sol, d, cols, _SystemYears.of(d))
+    flows, quantity, payment = payments(sol, d, priced)
     offset_prices = priced.offset_prices
     prices = dict(zip(d.system_years, priced.prices.tolist(), strict=True))
     return CaseResults(
@@ -270,7 +283,7 @@ def extract_case(case: str, sol: Solution, d: ModelData, outcome: SolveOutcome) 
             [{"system": s, "year": y, cols.price: p} for (s, y), p in prices.items()]
         ),
         balances=_balances(sol, d),
-        transfers=_transfers(priced.flows, priced.quantity, priced.payment, d, cols),
+        transfers=_transfers(flows, quantity, payment, d, cols),
         costs=_costs(d, priced.costs),
         shadow_prices=_shadow_prices(sol, d, prices, cols),
         offset_prices=pd.DataFrame(
@@ -311,23 +324,41 @@ def gains(results: Results) -> pd.DataFrame:
     return out
 
 
-def extract_draw(sol: Solution, d: ModelData) -> pd.DataFrame:
-    """Return one sweep draw's rows: price, abatement and compliance cost per system-year.
+class DrawReader:
+    """Reads the sweep rows of one case's solutions; what all of them share is found once."""
 
-    Needs the duals of (E11) and (E6) and the primal values of abatement, transfers, credit
-    use and ceiling sales; nothing else.
-    """
-    cols = Columns(d.currency)
-    priced = _priced(sol, d, cols)
+    def __init__(self, d: ModelData) -> None:
+        """Find the case's system-years, their discount factors and the column names.
+
+        Args:
+            d: The case's data (its draws move only the numbers of the solution).
+        """
+        self.data = d
+        self.cols = Columns(d.currency)
+        self.years = _SystemYears.of(d)
+        self.names = (
+            self.cols.price,
+            self.cols.money("abatement_cost"),
+            self.cols.money("compliance_cost", pv=True),
+        )
+        """The result columns of a draw's rows, in order."""
+
+    def read(self, sol: Solution) -> dict[str, np.ndarray]:
+        """Return a solution's results per system-year, in `system_years` order.
+
+        The allowance price [CUR per tCO2e, money of the year], the abatement cost [M CUR,
+        money of the year] and the compliance cost [M CUR, base-year money], by column name
+        (`names`). Needs the duals of (E11) and (E6) and the primal values of abatement,
+        transfers, credit use and ceiling sales; nothing else.
+        """
+        priced = _priced(sol, self.data, self.cols, self.years)
+        price, abatement, cost = self.names
+        return {price: priced.prices, abatement: priced.costs[abatement], cost: priced.costs[cost]}
+
+
+def extract_draw(sol: Solution, d: ModelData) -> pd.DataFrame:
+    """Return one sweep draw's rows: price, abatement and compliance cost per system-year."""
     keys = d.system_years
     return pd.DataFrame(
-        {
-            "system": [s for s, _ in keys],
-            "year": [y for _, y in keys],
-            cols.price: priced.prices,
-            cols.money("abatement_cost"): priced.costs[cols.money("abatement_cost")],
-            cols.money("compliance_cost", pv=True): priced.costs[
-                cols.money("compliance_cost", pv=True)
-            ],
-        }
+        {"system": [s for s, _ in keys], "year": [y for _, y in keys], **DrawReader(d).read(sol)}
     )

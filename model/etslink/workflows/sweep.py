@@ -23,7 +23,7 @@ from etslink.inputs.data import ModelData
 from etslink.inputs.uncertainty import DrawPlan
 from etslink.outputs.columns import Columns
 from etslink.outputs.products import SweepResult
-from etslink.outputs.results import extract_draw
+from etslink.outputs.results import DrawReader
 from etslink.outputs.runrecord import run_record
 from etslink.solving.cases import Case, case_data
 from etslink.solving.solve import DrawSolver
@@ -33,17 +33,26 @@ from etslink.workflows.batch import Batch, run_batch
 
 @dataclass
 class CaseSolver:
-    """One case's data and its draw solver."""
+    """One case's data, its draw solver and the reader of its draws' rows."""
 
     case: str
     data: ModelData
     solver: DrawSolver = field(init=False)
+    reader: DrawReader = field(init=False)
 
     def __post_init__(self) -> None:
         self.solver = DrawSolver(self.data)
+        self.reader = DrawReader(self.data)
+        keys = self.data.system_years
+        self._systems = np.array([s for s, _ in keys], dtype=object)
+        self._years = np.array([y for _, y in keys], dtype=np.int64)
+        self._unsolved = np.full(len(keys), np.nan)
 
-    def solve(self, draw: int, values: Mapping[str, np.ndarray]) -> pd.DataFrame:
-        """Return the rows of one draw of this case: draw, case, the results, status.
+    def columns(self, draw: int, values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Return the rows of one draw of this case by column: draw, case, the results, status.
+
+        A draw without an optimal solution has its results empty (NaN) and HiGHS's
+        termination as its status; every draw has the same columns, in the same order.
 
         Args:
             draw: The draw's number.
@@ -51,14 +60,24 @@ class CaseSolver:
         """
         solved = self.solver.solve(draw, values)
         if isinstance(solved, str):
-            keys = self.data.system_years
-            columns = {"system": [s for s, _ in keys], "year": [y for _, y in keys]}
+            found = dict.fromkeys(self.reader.names, self._unsolved)
             status = solved
         else:
-            found = extract_draw(solved, self.data)
-            columns = {name: found[name].to_numpy() for name in found.columns}
+            found = self.reader.read(solved)
             status = "optimal"
-        return pd.DataFrame({"draw": draw, "case": self.case, **columns, "status": status})
+        rows = len(self._years)
+        return {
+            "draw": np.full(rows, draw, dtype=np.int64),
+            "case": np.full(rows, self.case, dtype=object),
+            "system": self._systems,
+            "year": self._years,
+            **found,
+            "status": np.full(rows, status, dtype=object),
+        }
+
+    def solve(self, draw: int, values: Mapping[str, np.ndarray]) -> pd.DataFrame:
+        """Return the rows of one draw of this case (see `columns`)."""
+        return pd.DataFrame(self.columns(draw, values))
 
 
 @dataclass
@@ -74,8 +93,13 @@ _WORKERS: dict[str, WorkbookSolvers] = {}
 
 
 def solve_draws(data: ModelData, draws: list[int]) -> pd.DataFrame:
-    """Return the rows of several draws (one dask task: fewer round trips per draw)."""
-    return pd.concat([rows for draw in draws for rows in _case_rows(data, draw)], ignore_index=True)
+    """Return the rows of several draws (one dask task: fewer round trips per draw).
+
+    Cases in the order of draws.csv.gz within each draw; one frame built from the columns
+    of all of them.
+    """
+    parts = [columns for draw in draws for columns in _case_columns(data, draw)]
+    return pd.DataFrame({name: np.concatenate([part[name] for part in parts]) for name in parts[0]})
 
 
 def _solvers(data: ModelData) -> WorkbookSolvers:
@@ -86,18 +110,18 @@ def _solvers(data: ModelData) -> WorkbookSolvers:
 
 
 def solve_draw(data: ModelData, draw: int) -> pd.DataFrame:
-    """Return the rows of draw `draw` for both cases (runs on a dask worker)."""
-    return pd.concat(_case_rows(data, draw), ignore_index=True)
+    """Return the rows of draw `draw` for both cases."""
+    return solve_draws(data, [draw])
 
 
-def _case_rows(data: ModelData, draw: int) -> list[pd.DataFrame]:
-    """Return the rows of draw `draw` of each case, cases in the order of draws.csv.gz.
+def _case_columns(data: ModelData, draw: int) -> list[dict[str, np.ndarray]]:
+    """Return the columns of draw `draw` of each case, cases in the order of draws.csv.gz.
 
     Both cases draw the same numbers (they differ only in links), so the draw is made once.
     """
     solvers = _solvers(data)
     values = solvers.plan.values(draw)
-    return [solvers.cases[case].solve(draw, values) for case in sorted(solvers.cases)]
+    return [solvers.cases[case].columns(draw, values) for case in sorted(solvers.cases)]
 
 
 def summarise(draws: pd.DataFrame, currency: str) -> dict[str, pd.DataFrame]:
