@@ -68,16 +68,21 @@ class CaseSolver:
         rows = len(self._years)
         return {
             "draw": np.full(rows, draw, dtype=np.int64),
-            "case": np.full(rows, self.case, dtype=object),
+            "case": _repeated(self.case, rows),
             "system": self._systems,
             "year": self._years,
             **found,
-            "status": np.full(rows, status, dtype=object),
+            "status": _repeated(status, rows),
         }
 
     def solve(self, draw: int, values: Mapping[str, np.ndarray]) -> pd.DataFrame:
         """Return the rows of one draw of this case (see `columns`)."""
         return pd.DataFrame(self.columns(draw, values))
+
+
+def _repeated(text: str, rows: int) -> np.ndarray:
+    """Return `rows` references to one string (pickled once per task; `np.full` copies it)."""
+    return np.array([text] * rows, dtype=object)
 
 
 @dataclass
