@@ -236,9 +236,8 @@ def _shadow_prices(
 
 @dataclass(frozen=True)
 class _SystemYears:
-    """A case's system-years as arrays: what every solution of the case shares."""
+    """Each system-year's position and discount factor: what a case's solutions share."""
 
-    keys: tuple[tuple[str, int], ...]
     positions: dict[tuple[str, int], int]
     discount: np.ndarray
     """Each system-year's discount factor [base-year money per money of the year]."""
@@ -248,7 +247,7 @@ class _SystemYears:
         """Return the system-years of a case's data."""
         keys = d.system_years
         discount = np.fromiter((d.discount_factor(y) for _, y in keys), float, len(keys))
-        return cls(keys, {key: i for i, key in enumerate(keys)}, discount)
+        return cls({key: i for i, key in enumerate(keys)}, discount)
 
 
 @dataclass
