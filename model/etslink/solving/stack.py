@@ -4,13 +4,15 @@ Each layer takes a `Job` (the compiled case, its data, the years a plan decides)
 the solution and what the solver did; a layer wraps the one below it. `stack(data)` puts
 together what the workbook asks for:
 
-- the first stage (E1-E13) alone, or followed by the smallest transfers (E14);
+- the first stage (E1-E13) followed by the smallest transfers (E14);
 - with a reserve (E15): the market equilibrium, each step of which solves the first stage
   and the smallest transfers (the reserve reads the banks they leave);
 - with limited foresight: rolling plans, each solving the layers below within its years;
   without a reserve the smallest transfers are taken once, over the path the plans decide.
 
-Run, autarky, sweep draws and explore combinations all solve through `stack`.
+Run and autarky solve through `stack`, and so do sweep draws and explore combinations with
+a reserve or limited foresight; without them, those solve the first stage alone (they report
+prices and costs, which the smallest transfers do not move).
 """
 
 from __future__ import annotations
@@ -97,20 +99,11 @@ def in_rolling_plans(inner: Layer) -> Layer:
     return solve
 
 
-def stack(data: ModelData, transfers: bool = True) -> Layer:
-    """Return the layers that solve a case as its workbook asks (see the module's doc).
-
-    Args:
-        data: The case's inputs (a reserve, limited foresight).
-        transfers: False: a single solve of every year (no reserve, perfect foresight)
-            skips the smallest transfers, which move neither prices nor the present value
-            of costs (a sweep draw and an explore combination report only those).
-    """
+def stack(data: ModelData) -> Layer:
+    """Return the layers that solve a case as its workbook asks (see the module's doc)."""
     horizon = data.foresight_years
     plans = bool(horizon and horizon < len(model_years(data)))
     if data.reserve_rules:
         layer = at_reserve_equilibrium(with_smallest_transfers(first))
         return in_rolling_plans(layer) if plans else layer
-    if plans:
-        return with_smallest_transfers(in_rolling_plans(first))
-    return with_smallest_transfers(first) if transfers else first
+    return with_smallest_transfers(in_rolling_plans(first) if plans else first)
