@@ -144,6 +144,15 @@ def test_a_task_whose_draws_all_fail_keeps_the_columns_of_the_others(tmp_path):
     assert rows.set_index("draw").loc[2, "price_EUR_per_tCO2e"] == 20.0
 
 
+@pytest.mark.parametrize("option", ["--draws", "--workers"])
+def test_a_sweep_refuses_a_count_below_one(workbook, tmp_path, capsys, option):
+    assert _sweep(_shocked(workbook), tmp_path / "out", option, 0) == 2
+    err = capsys.readouterr().err
+    assert f"{option} 0 is below 1" in err
+    assert "Fix: give 1 or more" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_sweep_needs_uncertain_inputs(workbook, tmp_path, capsys):
     path = workbook(linear_case(C, NEED))
     assert _sweep(path, tmp_path / "out") == 2

@@ -146,6 +146,11 @@ CELL_RULES = [
         'emissions!B2 (year): "2030.5" is not a whole year',
     ),
     (
+        "share of cap as a percentage",
+        lambda t: t["links"][0].update(max_transfer_share_of_cap=5),
+        "links!D2 (max_transfer_share_of_cap): 5 looks like a percentage",
+    ),
+    (
         "share as a percentage",
         lambda t: t["offset_rules"][0].update(max_share_of_emissions=5),
         "offset_rules!C2 (max_share_of_emissions): 5 looks like a percentage",

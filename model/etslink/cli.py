@@ -260,6 +260,8 @@ def _sweep(args: argparse.Namespace) -> int:
     from etslink.workflows.sweep import plan_sweep, solve_sweep
 
     started = utc_stamp()
+    _at_least_one("--draws", args.draws, "draws")
+    _at_least_one("--workers", args.workers, "workers")
     out = _resumable_out(args, "sweep", started)
     plan = plan_sweep(args.workbook, args.draws, _print_warnings)
     _batch(
@@ -306,6 +308,12 @@ def _batch(
     write(result, partial)
     shutil.rmtree(partial)
     return result
+
+
+def _at_least_one(option: str, value: int | None, what: str) -> None:
+    """Refuse a count below 1 given on the command line (None: not given)."""
+    if value is not None and value < 1:
+        reject(option, f"{option} {value} is below 1", f"give 1 or more {what}")
 
 
 def _resumable_out(args: argparse.Namespace, what: str, started: str) -> Path:
@@ -362,8 +370,7 @@ def _explore(args: argparse.Namespace) -> int:
     from etslink.workflows.explore import PARTIAL_FILE, plan_explore, solve_explore
 
     started = utc_stamp()
-    if args.workers < 1:
-        reject("--workers", f"--workers {args.workers} is below 1", "give 1 or more workers")
+    _at_least_one("--workers", args.workers, "workers")
     out = _resumable_out(args, "explore", started)
     plan = plan_explore(args.workbook, args.max_size, _print_warnings)
     result = _batch(

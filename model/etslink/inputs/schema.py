@@ -357,11 +357,12 @@ LINKS = Sheet(
             "max_transfer_share_of_cap",
             "number",
             "Per year and direction: compliance the link may provide (in the importing "
-            "system's tonnes) as a fraction of the importing system's cap that year; blank = "
-            "no such limit.",
+            "system's tonnes) as a fraction of the importing system's cap that year (5% = "
+            "0.05; at most 1); blank = no such limit.",
             unit="fraction",
             default_doc="no limit",
             minimum=0.0,
+            maximum=1.0,
         ),
     ),
     examples=(("A", "B", "two-way", 1, None, 2030, 2030, 0, None),),
