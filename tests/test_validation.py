@@ -146,6 +146,14 @@ CELL_RULES = [
         'emissions!B2 (year): "2030.5" is not a whole year',
     ),
     (
+        "a ceiling below a linked partner's floor",
+        lambda t: t["price_controls"].append(
+            {"system": "A", "year": 2030, "ceiling_price_per_tCO2e": 4}
+        ),
+        "links!A2 (from_system): in 2030 A's ceiling price 4 is below what its allowances are "
+        "worth at B's floor (5 per A allowance)",
+    ),
+    (
         "share of cap as a percentage",
         lambda t: t["links"][0].update(max_transfer_share_of_cap=5),
         "links!D2 (max_transfer_share_of_cap): 5 looks like a percentage",
@@ -489,3 +497,15 @@ def test_a_reader_warning_goes_to_the_log_not_the_terminal(workbook, tmp_path, c
         err = _rejects(path, tmp_path, capsys, 'emissions!D2 (cap_MtCO2e): "#VALUE!" is not a')
     assert "UserWarning" not in err
     assert "Cell D2 is marked as a date" in caplog.text
+
+
+@pytest.mark.solve
+def test_a_ceiling_below_a_floor_is_no_pump_when_the_link_cannot_carry_its_allowances(
+    workbook, tmp_path
+):
+    """A's ceiling (4) is below B's floor (5), but B's allowances only flow into A."""
+    tables = _tables()
+    tables["links"] = [{"from_system": "B", "to_system": "A", "direction": "one-way"}]
+    tables["price_controls"].append({"system": "A", "year": 2030, "ceiling_price_per_tCO2e": 4})
+    out = tmp_path / "out"
+    assert main(["run", str(workbook(tables)), "--out", str(out), "--quiet"]) == 0

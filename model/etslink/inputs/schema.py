@@ -746,6 +746,10 @@ DECISIONS: tuple[str, ...] = (
     "count as paid abroad in `gains`.",
     "A price floor withholds allowances of that year's cap (at most the cap); a price ceiling "
     "sells extra allowances from a reserve (blank reserve = unlimited).",
+    "A link (or candidate link) that carries a system's allowances to a partner whose floor, "
+    "per allowance at the exchange rate, is above that system's ceiling plus the border fee "
+    "in a year is an error: no price satisfies both controls, and the least-cost solution "
+    "would buy ceiling allowances without end to hold the partner's back at its floor.",
     "The discount rate must be between 0 and 0.5; the currency a 3-letter code.",
     "Quantities are meaningful to about 1e-6 MtCO2e (one tonne); prices to about 1e-5 "
     "relative (HiGHS's QP duals).",

@@ -546,6 +546,59 @@ def _check_price_controls(checker: _Checker, rows: list[Record]) -> None:
             )
 
 
+def _check_price_control_pumps(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """A link may not carry allowances bought at a ceiling to a system that holds a floor above it.
+
+    With such a link no price satisfies both controls: the least-cost solution buys the
+    exporter's ceiling allowances to hold the importer's back at its floor, without end
+    (a money pump). Checked per row of `links` and `candidate_links` and per direction.
+    """
+    ceiling, floor = {}, {}
+    for r in tables["price_controls"]:
+        if r["ceiling_price_per_tCO2e"] is not None:
+            ceiling[r["system"], r["year"]] = r["ceiling_price_per_tCO2e"]
+        if r["floor_price_per_tCO2e"] is not None:
+            floor[r["system"], r["year"]] = r["floor_price_per_tCO2e"]
+    for sheet in ("links", "candidate_links"):
+        for record in tables[sheet]:
+            for exporter, importer in _arcs(record):
+                pump = _first_pump(record, exporter, importer, ceiling, floor)
+                if pump is not None:
+                    checker.flag(checker.raw[sheet], record["_row"], "from_system", *pump)
+
+
+def _first_pump(
+    record: Record,
+    exporter: str,
+    importer: str,
+    ceiling: dict[tuple[str, int], float],
+    floor: dict[tuple[str, int], float],
+) -> tuple[str, str] | None:
+    """Return (problem, fix) for the first year a direction of a link is a money pump."""
+    rate = record["exchange_rate"] or 1.0
+    if importer == record["from_system"]:
+        rate = 1 / rate  # the reverse direction of a two-way link
+    fee = record["transfer_fee_per_tCO2e"] or 0.0
+    first, last = _span(record)
+    for (system, year), price in sorted(ceiling.items()):
+        held = floor.get((importer, year))
+        if system != exporter or held is None or not first <= year <= last:
+            continue
+        if price + fee < rate * held:
+            problem = (
+                f"in {year} {exporter}'s ceiling price {price:g} is below what its "
+                f"allowances are worth at {importer}'s floor ({rate * held:g} per "
+                f"{exporter} allowance): the model would buy {exporter}'s allowances at the "
+                f"ceiling to hold {importer}'s back at the floor, a money pump"
+            )
+            fix = (
+                f"raise {exporter}'s ceiling or lower {importer}'s floor on sheet "
+                f"price_controls, or end the link before {year}"
+            )
+            return problem, fix
+    return None
+
+
 def _check_abatement_room(checker: _Checker, tables: dict[str, list[Record]]) -> None:
     """Total possible abatement (linear max + steps) may not exceed the baseline."""
     baseline = {(r["system"], r["year"]): r["baseline_MtCO2e"] for r in tables["emissions"]}
@@ -803,6 +856,7 @@ def validate(workbook: RawWorkbook) -> Validated:
     _check_rule_periods(checker, tables["offset_rules"])
     _check_uncertainty(checker, tables)
     _check_price_controls(checker, tables["price_controls"])
+    _check_price_control_pumps(checker, tables)
     _check_reserve(checker, tables)
     _check_minting_cycles(checker, tables)
     _check_abatement_room(checker, tables)
