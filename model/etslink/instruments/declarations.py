@@ -204,6 +204,11 @@ class Priced(Protocol):
         """Return each credit market's price [CUR per tCO2e, money of the year]."""
         ...
 
+    @property
+    def shared(self) -> dict[str, Any]:
+        """Return what an instrument's cost items of this solution compute once, by name."""
+        ...
+
 
 class Payee(Enum):
     """Who receives the money of a cost item; the `costs` sheet's columns go in this order."""
@@ -262,9 +267,14 @@ class Instrument:
     costs: tuple[CostItem, ...] = ()
 
 
+def clean(x: float) -> float:
+    """Return x, or 0.0 when it is solver noise (below LEVEL_TOLERANCE_MtCO2e)."""
+    return 0.0 if abs(x) < LEVEL_TOLERANCE_MtCO2e else float(x)
+
+
 def cleaned(values: Mapping[Any, float]) -> dict[Any, float]:
-    """Return values by key with solver noise (below LEVEL_TOLERANCE_MtCO2e) reported as 0."""
-    return {k: 0.0 if abs(x) < LEVEL_TOLERANCE_MtCO2e else float(x) for k, x in values.items()}
+    """Return values by key with solver noise reported as 0 (`clean`)."""
+    return {k: clean(x) for k, x in values.items()}
 
 
 def by_system_year(d: ModelData, values: Mapping[SystemYear, float]) -> np.ndarray:

@@ -247,11 +247,15 @@ def flows_of(links: tuple[Link, ...], keys: tuple[tuple[str, int], ...]) -> Flow
 def payments(sol: Values, d: ModelData, priced: Priced) -> tuple[Flows, np.ndarray, np.ndarray]:
     """Return the flows, each flow's allowances moved and what its importer paid [M CUR].
 
-    A transfer is paid at the exporter's price, per exporter allowance.
+    A transfer is paid at the exporter's price, per exporter allowance. Computed once per
+    solution (`priced.shared`): the imports, the exports and the transfers table read it.
     """
-    flows = flows_of(d.links, d.system_years)
-    quantity = flows.quantities(cleaned(sol.values("transfer_MtCO2e")))
-    return flows, quantity, quantity * priced.prices[flows.exporter]
+    if "payments" not in priced.shared:
+        flows = flows_of(d.links, d.system_years)
+        quantity = flows.quantities(cleaned(sol.values("transfer_MtCO2e")))
+        priced.shared["payments"] = (flows, quantity, quantity * priced.prices[flows.exporter])
+    found: tuple[Flows, np.ndarray, np.ndarray] = priced.shared["payments"]
+    return found
 
 
 def _fees_paid(sol: Values, d: ModelData, priced: Priced) -> np.ndarray:

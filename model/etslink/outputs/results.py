@@ -12,7 +12,7 @@ import pandas as pd
 from etslink.formulation import BALANCE_COLUMNS, COST_ITEMS, HELD, RESTRICTIONS
 from etslink.formulation.compliance import price_pv
 from etslink.inputs.data import ModelData
-from etslink.instruments.declarations import cleaned
+from etslink.instruments.declarations import clean, cleaned
 from etslink.instruments.links import Flows, payments
 from etslink.instruments.reserve import ReserveYear
 from etslink.outputs.columns import Columns
@@ -203,7 +203,7 @@ def _restriction_rows(sol: Solution, d: ModelData) -> list[dict[str, Any]]:
                         "system": system,
                         "counterpart": counterpart,
                         "year": year,
-                        "level_MtCO2e": cleaned({0: declared.level(sol, d, key)})[0],
+                        "level_MtCO2e": clean(declared.level(sol, d, key)),
                         "shadow": shadow,
                         "meaning": declared.meaning,
                     }
@@ -257,6 +257,8 @@ class _Priced:
     positions: dict[tuple[str, int], int]
     prices: np.ndarray
     offset_prices: dict[tuple[str, int], float]
+    shared: dict[str, Any] = field(default_factory=dict)
+    """What an instrument's cost items compute once for this solution (`Priced.shared`)."""
     costs: dict[str, np.ndarray] = field(default_factory=dict)
     """The columns of `costs` after system and year (see `_cost_items`)."""
 
@@ -323,6 +325,11 @@ def gains(results: Results) -> pd.DataFrame:
     return out
 
 
+def draw_results(cols: Columns) -> tuple[str, str, str]:
+    """Return the result columns of a sweep draw's rows: price, abatement and compliance cost."""
+    return cols.price, cols.money("abatement_cost"), cols.money("compliance_cost", pv=True)
+
+
 class DrawReader:
     """Reads the sweep rows of one case's solutions; what all of them share is found once."""
 
@@ -335,11 +342,7 @@ class DrawReader:
         self.data = d
         self.cols = Columns(d.currency)
         self.years = _SystemYears.of(d)
-        self.names = (
-            self.cols.price,
-            self.cols.money("abatement_cost"),
-            self.cols.money("compliance_cost", pv=True),
-        )
+        self.names = draw_results(self.cols)
         """The result columns of a draw's rows, in order."""
 
     def read(self, sol: Solution) -> dict[str, np.ndarray]:

@@ -23,7 +23,7 @@ from etslink.inputs.data import ModelData
 from etslink.inputs.uncertainty import DrawPlan
 from etslink.outputs.columns import Columns
 from etslink.outputs.products import SweepResult
-from etslink.outputs.results import DrawReader
+from etslink.outputs.results import DrawReader, draw_results
 from etslink.outputs.runrecord import run_record
 from etslink.solving.cases import Case, case_data
 from etslink.solving.solve import DrawSolver
@@ -171,9 +171,7 @@ GAIN_TOLERANCE = 1e-5
 
 def draw_columns(currency: str) -> tuple[str, ...]:
     """Return the columns of draws.csv.gz: a draw's rows per case, system and year."""
-    cols = Columns(currency)
-    results = (cols.price, cols.money("abatement_cost"), cols.money("compliance_cost", pv=True))
-    return ("draw", "case", "system", "year", *results, "status")
+    return ("draw", "case", "system", "year", *draw_results(Columns(currency)), "status")
 
 
 def sweep_batch(data: ModelData, draws: int) -> Batch:
