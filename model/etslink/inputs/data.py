@@ -137,6 +137,22 @@ class ReserveRule:
     tnac_includes_linked: bool = False
 
 
+@dataclass(frozen=True)
+class Observation:
+    """What a market did in one system-year, to hold the model against (sheet `observed`).
+
+    `value` is a price [CUR per tCO2e, money of the year] or a quantity [MtCO2e]; `weight`
+    is its weight in a calibration (0 = shown, not fitted).
+    """
+
+    system: str
+    year: int
+    quantity: str
+    value: float
+    weight: float = 1.0
+    source: str = ""
+
+
 class Forest:
     """Systems joined into groups one link at a time (union-find)."""
 
@@ -226,6 +242,7 @@ class ModelData:
     uncertainty: tuple[UncertainInput, ...] = ()
     draws: int = 100
     seed: int = 0
+    observations: tuple[Observation, ...] = ()
 
     @cached_property
     def system_years(self) -> tuple[SystemYear, ...]:
@@ -350,6 +367,13 @@ def build_model_data(
         uncertainty=tuple(_uncertain(r) for r in tables.get("uncertainty", [])),
         draws=int(settings.get("draws") or 100),
         seed=int(settings.get("seed") or 0),
+        observations=tuple(
+            Observation(
+                r["system"], r["year"], r["quantity"], r["value"], r["weight"], r["source"] or ""
+            )
+            for r in tables.get("observed", [])
+            if r["year"] in years_of[r["system"]]
+        ),
     )
 
 

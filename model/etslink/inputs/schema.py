@@ -685,6 +685,50 @@ UNCERTAINTY = Sheet(
     examples=(("cap", "A", 2030, 2030, "normal", "scale", 1, 0.05, None, None, None, "caps"),),
 )
 
+OBSERVED_QUANTITIES = ("price", "emissions", "bank", "msr_intake")
+"""What an `observed` row may hold: see `OBSERVED`."""
+
+OBSERVED = Sheet(
+    "observed",
+    "What a market did, to hold the model against: one row per system, year and quantity. "
+    "`etslink run` writes the model's figure next to each (results.xlsx sheet `fit`, a "
+    "chart per system in the report).",
+    (
+        _system(),
+        _year(),
+        Column(
+            "quantity",
+            "choice",
+            "price: the average allowance price of the year; emissions: verified emissions; "
+            "bank: the allowances banked at the end of the year (the EU's TNAC); "
+            "msr_intake: the reserve's intake that the previous year's TNAC triggers (the "
+            "EU's from September of the year to August of the next).",
+            required=True,
+            choices=OBSERVED_QUANTITIES,
+        ),
+        Column(
+            "value",
+            "number",
+            "The observed figure: a price in the workbook's currency per tCO2e (money of the "
+            "year, at the exchange rates used for the workbook's other prices), a quantity "
+            "in MtCO2e.",
+            unit="CUR per tCO2e or MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "weight",
+            "number",
+            "How much the row counts in `etslink calibrate`; 0 = shown but not fitted.",
+            default=1.0,
+            minimum=0.0,
+        ),
+        Column("source", "text", "Where the figure comes from.", default_doc="blank"),
+    ),
+    key=("system", "year", "quantity"),
+    examples=(("A", 2030, "price", 40, 1, "assumed"),),
+)
+
 SHEETS: tuple[Sheet, ...] = (
     SETTINGS,
     SYSTEMS,
@@ -699,6 +743,7 @@ SHEETS: tuple[Sheet, ...] = (
     SUPPLY_STEPS,
     MSR,
     UNCERTAINTY,
+    OBSERVED,
 )
 
 

@@ -805,9 +805,46 @@ def _warn_year_gaps(checker: _Checker, tables: dict[str, list[Record]]) -> None:
         )
 
 
+def _check_observed(checker: _Checker, rows: list[Record]) -> None:
+    """An observed price is compared as a ratio (and fitted as a log ratio): it must be > 0."""
+    for r in rows:
+        if r["quantity"] == "price" and r["value"] == 0:
+            checker.flag(
+                checker.raw["observed"],
+                r["_row"],
+                "value",
+                "an observed price of 0 cannot be compared with the model's as a ratio",
+                "enter the year's average price, or delete the row",
+            )
+
+
+def _warn_unmodelled_observations(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """Observations outside a system's model years are left out of the fit: say so once."""
+    years: dict[str, set[int]] = defaultdict(set)
+    for r in tables["emissions"]:
+        years[r["system"]].add(r["year"])
+    outside: dict[str, list[Record]] = defaultdict(list)
+    for r in tables["observed"]:
+        if r["year"] not in years[r["system"]]:
+            outside[r["system"]].append(r)
+    for system, rows in outside.items():
+        modelled = years[system]
+        checker.warn(
+            checker.raw["observed"],
+            rows[0]["_row"],
+            "year",
+            f"{len(rows)} observed row(s) of {system} "
+            f"({_year_spans(sorted({r['year'] for r in rows}))}) "
+            f"fall outside its model years ({min(modelled)}-{max(modelled)}) and are left "
+            "out of the fit",
+            "add those years on sheet emissions to compare them, or delete the rows",
+        )
+
+
 def _warn_suspicious(checker: _Checker, tables: dict[str, list[Record]]) -> None:
     _warn_rate_cycles(checker, tables["links"])
     _warn_year_gaps(checker, tables)
+    _warn_unmodelled_observations(checker, tables)
     abating = {r["system"] for name in ("mac_linear", "mac_steps") for r in tables[name]}
     for r in tables["systems"]:
         if r["system"] not in abating:
@@ -860,6 +897,7 @@ def validate(workbook: RawWorkbook) -> Validated:
     _check_reserve(checker, tables)
     _check_minting_cycles(checker, tables)
     _check_abatement_room(checker, tables)
+    _check_observed(checker, tables["observed"])
     if checker.issues:
         raise InputError(checker.issues)
     _warn_suspicious(checker, tables)

@@ -111,6 +111,17 @@ class RunResult:
         """Credits used per case, system, type and year [MtCO2e] and their cost [M CUR]."""
         return self.results.table("offset_use")
 
+    @property
+    def fit(self) -> pd.DataFrame:
+        """Each `observed` row beside the linked case's figure (empty without observations).
+
+        Columns as the `fit` sheet: `observed` and `model` in the row's `unit`,
+        `difference` = model / observed - 1.
+        """
+        from etslink.outputs.fit import fit_table
+
+        return fit_table(self.results)
+
     def write(self, out: StrPath) -> Path:
         """Write results.xlsx, report.html and run.json into `out`, as `etslink run --out`.
 

@@ -162,6 +162,27 @@ OUTPUT_SHEETS: tuple[OutputSheet, ...] = (
         ),
     ),
     OutputSheet(
+        "fit",
+        "The model held against what the markets did (workbooks with an observed sheet "
+        "only): each `observed` row within the model's years beside the linked case's "
+        "figure.",
+        (
+            ("system", "system id"),
+            ("year", "year"),
+            ("quantity", "price, emissions, bank or msr_intake (as on sheet observed)"),
+            ("unit", "<CUR> per tCO2e for a price (money of the year), else MtCO2e"),
+            ("observed", "the observed figure"),
+            (
+                "model",
+                "the linked case's figure: prices.price, balances.emissions_MtCO2e, "
+                "balances.bank_end_MtCO2e or msr.intake_MtCO2e (0 without a reserve)",
+            ),
+            ("difference", "model / observed - 1 (blank where 0 was observed)"),
+            ("weight", "the row's weight in `etslink calibrate`"),
+            ("source", "where the observed figure comes from"),
+        ),
+    ),
+    OutputSheet(
         "run",
         "The run record (same content as run.json): the input file and its SHA-256, the "
         "command, the versions, per case the solver's `status`, `termination`, `stage_two` "

@@ -10,6 +10,7 @@ from etslink.errors import Issue, messages
 from etslink.inputs.data import ModelData, build_model_data
 from etslink.inputs.validate import validate
 from etslink.inputs.workbook import read_workbook
+from etslink.outputs.fit import fit_table, largest_differences
 from etslink.outputs.products import RunResult, case_record, fewer_collections
 from etslink.outputs.results import CaseResults, Results, extract_case, gains
 from etslink.outputs.runrecord import Timings, run_record, utc_stamp
@@ -107,4 +108,6 @@ def solve_workbook(
     record = run_record(
         workbook, case_record(results), timings.seconds, solver_version(), started, command
     )
+    if data.observations:
+        record["fit"] = largest_differences(fit_table(results))
     return RunResult(workbook, results, messages(warnings), record)

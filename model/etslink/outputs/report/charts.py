@@ -515,6 +515,50 @@ def reserve_path(msr: pd.DataFrame, system: str, rules: Sequence[ReserveRule] = 
         return _svg(fig)
 
 
+FIT_TITLES = {
+    "price": "price, {cur} per tCO2e",
+    "emissions": "emissions, MtCO2e",
+    "bank": "bank at year end (TNAC), MtCO2e",
+    "msr_intake": "reserve intake, MtCO2e",
+}
+"""Panel titles of `model_against_observed`, one per observable quantity, in panel order."""
+
+
+def model_against_observed(
+    fit: pd.DataFrame, figures: dict[tuple[str, str, int], float], system: str, d: ModelData
+) -> str:
+    """Return one panel per quantity observed in `system`: the model's path and the points.
+
+    Args:
+        fit: The `fit` table (see outputs/fit.py).
+        figures: The linked case's figure per (quantity, system, year), drawn as a line over
+            all the system's years so that the observed points sit against the whole path.
+        system: The system drawn.
+        d: The workbook's data (currency, years).
+    """
+    rows = fit[fit["system"] == system]
+    quantities = [q for q in FIT_TITLES if q in set(rows["quantity"])]
+    years = list(d.years_of(system))
+    colour = colours(d.systems)[system]
+    with _figure(min(7.5, 0.6 + 2.4 * len(quantities)), 2.5) as fig:
+        axes = fig.subplots(1, len(quantities), squeeze=False).ravel()
+        for ax, quantity in zip(axes, quantities, strict=True):
+            seen = rows[rows["quantity"] == quantity]
+            model = [figures.get((quantity, system, y), 0.0) for y in years]
+            (line,) = ax.plot(years, model, color=colour, label="model (linked)")
+            line.set_gid(f"fit-model-{quantity}-{system}")
+            (points,) = ax.plot(
+                seen["year"], seen["observed"], "o", color="black", markersize=3.5, label="observed"
+            )
+            points.set_gid(f"fit-observed-{quantity}-{system}")
+            ax.set_title(FIT_TITLES[quantity].format(cur=d.currency), fontsize=8)
+            ax.set_ylim(bottom=0)
+            ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+            ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+        axes[0].legend(fontsize=7, frameon=False, loc="lower left")
+        return _svg(fig)
+
+
 def _thresholds(ax: Axes, rules: Sequence[ReserveRule]) -> None:
     """Draw each rule's intake and release thresholds as steps over its years."""
     styles: tuple[tuple[str, str, Literal[":", "-."]], ...] = (

@@ -20,6 +20,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
+from etslink.outputs.fit import fit_table
 from etslink.outputs.report.charts import colours
 from etslink.outputs.report.story import headline_year, price_change_table
 from etslink.outputs.results import Results
@@ -56,6 +57,10 @@ def run_sheet(record: dict[str, Any]) -> pd.DataFrame:
 
 def number_format(column: str, currency: str) -> str | None:
     """Return the Excel number format of a column named with its unit, or None."""
+    if column in ("observed", "model"):  # the fit sheet: a price or a quantity per row
+        return "#,##0.00"
+    if column == "difference":
+        return "+0.0%;-0.0%;0.0%"
     if column.endswith("_per_tCO2e"):
         return "#,##0.00"
     if column.endswith("_MtCO2e"):
@@ -410,6 +415,8 @@ def write_results_workbook(results: Results, record: dict[str, Any], path: Path)
     if not any(not case.msr.empty for case in results.cases.values()):
         del sheets["msr"]  # only workbooks with a reserve have the sheet
     sheets["gains"] = results.gains
+    if results.data.observations:
+        sheets["fit"] = fit_table(results)
     sheets["run"] = run_sheet(record)
     with TableBook(path) as tb:
         _write_summary(tb, results)

@@ -14,6 +14,7 @@ from typing import Any
 
 import jinja2
 
+from etslink.outputs.fit import FIT_CASE, fit_table, model_figures, unit
 from etslink.outputs.report import charts
 from etslink.outputs.report.story import (
     abatement_table,
@@ -185,6 +186,44 @@ def _charts(results: Results, mac_systems: list[str]) -> dict[str, Any]:
     }
 
 
+def _fit(results: Results) -> dict[str, Any]:
+    """Return the model against observations: a row per system and quantity, worst first.
+
+    Each row holds the years observed, the mean and the largest |model / observed - 1| and
+    that year's figures; systems are charted (at most `LINES_MAX`, the furthest off first).
+    Empty without observations.
+    """
+    d = results.data
+    fit = fit_table(results).dropna(subset=["difference"])
+    if fit.empty:
+        return {}
+    rows = []
+    for (system, quantity), group in fit.groupby(["system", "quantity"], sort=False):
+        worst = group.loc[group["difference"].abs().idxmax()]
+        years = sorted(int(y) for y in group["year"])
+        rows.append(
+            {
+                "system": system,
+                "quantity": quantity,
+                "unit": unit(str(quantity), d.currency),
+                "years": f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0]),
+                "mean": float(group["difference"].abs().mean()),
+                "year": int(worst["year"]),
+                "observed": float(worst["observed"]),
+                "model": float(worst["model"]),
+                "difference": float(worst["difference"]),
+            }
+        )
+    rows.sort(key=lambda row: -abs(row["difference"]))
+    figures = model_figures(results.cases[FIT_CASE], results.columns.price)
+    charted = list(dict.fromkeys(row["system"] for row in rows))[:LINES_MAX]
+    return {
+        "rows": fold(rows),
+        "worst": rows[0],
+        "charts": {s: charts.model_against_observed(fit, figures, s, d) for s in charted},
+    }
+
+
 def _inputs(results: Results) -> dict[str, Folded]:
     d = results.data
     systems = [
@@ -271,6 +310,7 @@ def build_context(results: Results, record: dict[str, Any]) -> dict[str, Any]:
         "shadow_col": results.columns.shadow,
         "mac_systems": mac_systems,
         "charts": _charts(results, mac_systems),
+        "fit": _fit(results),
         **_tables(results, mac_systems),
         "record": record,
     }
