@@ -1,9 +1,9 @@
 """etslink: a model of linked carbon emissions trading systems.
 
-The Python API (docs/api.md): `run`, `sweep` and `explore`, their results `RunResult`,
-`SweepResult` and `ExploreResult`, and the errors `WorkbookError`, `InfeasibleError` and
-`SolverTroubleError` (all `EtslinkError`s). `import etslink` is light: Pyomo, HiGHS,
-matplotlib and dask load on the first `run`, `sweep` or `explore`.
+The Python API (docs/api.md): `run`, `sweep`, `explore` and `calibrate`, their results
+`RunResult`, `SweepResult`, `ExploreResult` and `CalibrationResult`, and the errors
+`WorkbookError`, `InfeasibleError` and `SolverTroubleError` (all `EtslinkError`s).
+`import etslink` is light: Pyomo, HiGHS, matplotlib and dask load on first use.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from etslink.api import (
+    CalibrationResult,
     ExploreResult,
     RunResult,
     SweepResult,
     WorkbookError,
+    calibrate,
     explore,
     run,
     sweep,
@@ -27,6 +29,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0+unknown"
 
 __all__ = [
+    "CalibrationResult",
     "EtslinkError",
     "ExploreResult",
     "InfeasibleError",
@@ -34,6 +37,7 @@ __all__ = [
     "SolverTroubleError",
     "SweepResult",
     "WorkbookError",
+    "calibrate",
     "explore",
     "run",
     "sweep",

@@ -1,11 +1,12 @@
-"""The Python API: `etslink.run`, `etslink.sweep` and `etslink.explore`, results and errors.
+"""The Python API: `etslink.run`, `sweep`, `explore` and `calibrate`, results and errors.
 
 `run` and the `etslink run` command share one implementation (`solve_workbook` in
 workflows/run.py, `write_run` in outputs/products.py), as do `sweep` and `etslink sweep`
 (`plan_sweep` and `solve_sweep` in workflows/sweep.py, `write_sweep`) and `explore` and
 `etslink explore` (`plan_explore` and `solve_explore` in workflows/explore.py,
-`write_explore`): the command line only adds progress, printing, exit codes and the
-resumable partial folder. Nothing here prints.
+`write_explore`), and `calibrate` and `etslink calibrate` (`plan_calibration` and
+`calibrate` in workflows/calibrate.py, `write_calibration`): the command line only adds
+progress, printing, exit codes and the resumable partial folder. Nothing here prints.
 
 Importing this module is light: pandas, Pyomo, HiGHS, matplotlib and dask are imported by
 the functions that need them, so that `import etslink` stays fast (a test checks it).
@@ -18,7 +19,13 @@ import tempfile
 from pathlib import Path
 
 from etslink.errors import InputError, WorkbookError
-from etslink.outputs.products import ExploreResult, RunResult, StrPath, SweepResult
+from etslink.outputs.products import (
+    CalibrationResult,
+    ExploreResult,
+    RunResult,
+    StrPath,
+    SweepResult,
+)
 
 
 def run(path: StrPath, *, time_limit_s: float | None = None) -> RunResult:
@@ -154,3 +161,47 @@ def explore(
             started=started,
             command=["etslink.explore", str(workbook)],
         )
+
+
+def calibrate(
+    path: StrPath,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    time_limit_s: float | None = None,
+) -> CalibrationResult:
+    """Fit the parameters of sheet `calibration` to sheet `observed`, as `etslink calibrate`.
+
+    Nothing is written: call `.write(folder)` on the result for calibrated.xlsx (the
+    workbook with the fitted values), calibration.xlsx, report.html and run.json. With a
+    `foresight_years` row and `workers` above 1 (or a `scheduler`), the horizons are fitted
+    on a local dask cluster: call it under `if __name__ == "__main__":`.
+
+    Args:
+        path: The input workbook (.xlsx).
+        workers: Worker processes of the local cluster (1: fit in this process).
+        scheduler: Address of a running dask scheduler, e.g. "tcp://host:8786".
+        time_limit_s: HiGHS's time limit per solve [s]; None: 3600.
+
+    Returns:
+        The fitted parameters, the fit before and after, the warnings and the run record.
+
+    Raises:
+        WorkbookError: the workbook has problems, no calibration rows or no observations.
+        InfeasibleError: the workbook as it stands admits no solution.
+        ValueError: `workers` is not a positive whole number.
+    """
+    if not isinstance(workers, numbers.Integral) or workers < 1:
+        msg = f"workers must be a positive whole number, not {workers!r}"
+        raise ValueError(msg)
+    from etslink.workflows.calibrate import calibrate as fit
+    from etslink.workflows.calibrate import plan_calibration
+
+    workbook = Path(path)
+    try:
+        plan = plan_calibration(workbook, time_limit_s)
+    except InputError as error:
+        raise WorkbookError(error.issues) from error
+    return fit(
+        plan, workers=workers, scheduler=scheduler, command=["etslink.calibrate", str(workbook)]
+    )

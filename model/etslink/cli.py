@@ -1,4 +1,6 @@
-"""The `etslink` command: run, sweep, explore, compare, validate, template. The only printer.
+"""The `etslink` command: run, sweep, explore, calibrate, compare, validate, template.
+
+The only printer.
 
 `run`, `sweep` and `explore` call what `etslink.run`, `etslink.sweep` and `etslink.explore`
 call (api.py, sweeps.py, explore.py); this module adds progress, printing, exit codes and,
@@ -87,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--quiet", action="store_true", help="print only problems")
     _explore_parser(commands)
+    _calibrate_parser(commands)
     compare = commands.add_parser(
         "compare", help="put finished runs side by side (the first is the base)"
     )
@@ -137,6 +140,39 @@ def _explore_parser(commands: Any) -> None:
         "--resume", action="store_true", help="continue an interrupted explore into the same --out"
     )
     explore.add_argument("--quiet", action="store_true", help="print only problems")
+
+
+def _calibrate_parser(commands: Any) -> None:
+    calibrate = commands.add_parser(
+        "calibrate", help="fit the calibration sheet's parameters to the observed sheet"
+    )
+    calibrate.add_argument("workbook", type=Path)
+    calibrate.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (must not exist or be empty); default "
+        "outputs/<workbook name>/calibrate-<UTC time>/",
+    )
+    calibrate.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes that fit foresight horizons side by side (default 1)",
+    )
+    calibrate.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of an existing dask scheduler, e.g. tcp://host:8786",
+    )
+    calibrate.add_argument(
+        "--time-limit",
+        type=_positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="solver time limit per solve (default 3600)",
+    )
+    calibrate.add_argument("--quiet", action="store_true", help="print only problems")
 
 
 def _positive_seconds(text: str) -> float:
@@ -282,6 +318,58 @@ def _sweep(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{plan.draws} draws; results in {out}")
     return EXIT_OK
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from etslink.outputs.products import write_calibration
+    from etslink.outputs.runrecord import check_output_dir, utc_stamp
+    from etslink.workflows.calibrate import calibrate, plan_calibration
+
+    started = utc_stamp()
+    _at_least_one("--workers", args.workers, "workers")
+    out: Path = args.out or Path("outputs") / args.workbook.stem / f"calibrate-{started}"
+    check_output_dir(out)
+    with _stages(args.quiet) as stage:
+        stage(f"reading and validating {args.workbook}")
+        plan = plan_calibration(args.workbook, args.time_limit)
+        _print_warnings(plan.warnings)
+        stage("fitting")
+        result = calibrate(
+            plan,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            progress=lambda done, total: stage(f"fitting: horizon {done} of {total} done"),
+            started=started,
+        )
+        stage(f"writing {out}")
+        write_calibration(result, out, check_output_dir)
+    if not args.quiet:
+        _print_calibration(result.record["calibration"], out)
+    return EXIT_OK
+
+
+def _print_calibration(c: dict[str, Any], out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Calibrated parameters")
+    for column in ("parameter", "target", "initial", "fitted"):
+        table.add_column(column, justify="left" if column in ("parameter", "target") else "right")
+    for row in c["fitted"]:
+        table.add_row(
+            row["parameter"], row["target"], f"{row['initial']:g}", f"{row['fitted']:.4g}"
+        )
+    console = Console()
+    console.print(table)
+    console.print(
+        f"Objective {c['objective_before']:.4g} before, {c['objective_after']:.4g} after "
+        f"({c['trials']} solves). {c['far_after']} observation(s) still more than 25% off."
+    )
+    for line in c["pulls"]:
+        console.print(f"Pulling apart: {line}")
+    console.print(
+        f"Results in [bold]{out}[/bold]: calibrated.xlsx, calibration.xlsx, report.html, run.json"
+    )
 
 
 def _batch(
@@ -485,6 +573,7 @@ def main(argv: list[str] | None = None) -> int:
         "run": _run,
         "sweep": _sweep,
         "explore": _explore,
+        "calibrate": _calibrate,
         "compare": _compare,
         "validate": _validate,
         "template": _template,

@@ -729,6 +729,61 @@ OBSERVED = Sheet(
     examples=(("A", 2030, "price", 40, 1, "assumed"),),
 )
 
+CALIBRATED_PARAMETERS = ("mac_scale", "baseline_scale", "foresight_years")
+"""What `etslink calibrate` fits: see `CALIBRATION`."""
+SCALES = ("mac_scale", "baseline_scale")
+"""The calibrated parameters that multiply cells of the workbook (factors, initial 1)."""
+
+CALIBRATION = Sheet(
+    "calibration",
+    "The free parameters `etslink calibrate` fits to the observed rows with weight > 0, one "
+    "row each; ignored by the other commands.",
+    (
+        Column(
+            "parameter",
+            "choice",
+            "mac_scale: multiplies every cost of the target's abatement options (the linear "
+            "slope and intercept, every step's cost); baseline_scale: multiplies the target's "
+            "baselines; foresight_years: the horizon of the market's plans (settings "
+            "foresight_years), tried as every whole number from lower to upper.",
+            required=True,
+            choices=CALIBRATED_PARAMETERS,
+        ),
+        Column(
+            "target",
+            "text",
+            "The system the parameter applies to, or several joined by + (e.g. CA+QC), which "
+            "share one value; * = every system. foresight_years applies to every system "
+            "(target *).",
+            required=True,
+        ),
+        Column(
+            "lower",
+            "number",
+            "Smallest value allowed.",
+            default_doc="none (required for foresight_years)",
+            minimum=0.0,
+        ),
+        Column(
+            "upper",
+            "number",
+            "Largest value allowed.",
+            default_doc="none (required for foresight_years)",
+            minimum=0.0,
+        ),
+        Column(
+            "initial",
+            "number",
+            "Where the search starts.",
+            default_doc="1 for factors; lower for foresight_years",
+            exclusive_minimum=True,
+            minimum=0.0,
+        ),
+    ),
+    key=("parameter", "target"),
+    examples=(("mac_scale", "A", 0.2, 5, 1),),
+)
+
 SHEETS: tuple[Sheet, ...] = (
     SETTINGS,
     SYSTEMS,
@@ -744,6 +799,7 @@ SHEETS: tuple[Sheet, ...] = (
     MSR,
     UNCERTAINTY,
     OBSERVED,
+    CALIBRATION,
 )
 
 

@@ -818,6 +818,86 @@ def _check_observed(checker: _Checker, rows: list[Record]) -> None:
             )
 
 
+def _check_calibration(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """Targets name systems, each in one row per parameter; ranges hold their start."""
+    known = {r["system"] for r in tables["systems"]}
+    taken: dict[tuple[str, str], int] = {}
+    raw = checker.raw.get("calibration")
+    for r in tables["calibration"]:
+        assert raw is not None
+        target, parameter = str(r["target"]).strip(), r["parameter"]
+        members = sorted(known) if target == "*" else [s.strip() for s in target.split("+")]
+        for system in members:
+            if system not in known:
+                checker.flag(
+                    raw,
+                    r["_row"],
+                    "target",
+                    f"{_quote(system)} is not on sheet systems{_closest(system, known)}",
+                    "use system ids joined by + (e.g. CA+QC), or * for every system",
+                )
+            elif (parameter, system) in taken:
+                checker.flag(
+                    raw,
+                    r["_row"],
+                    "target",
+                    f"{system}'s {parameter} is already fitted on row {taken[parameter, system]}",
+                    "give each system one row per parameter (join systems that share a "
+                    "value with +)",
+                )
+            else:
+                taken[parameter, system] = r["_row"]
+        _check_calibration_range(checker, raw, r)
+
+
+def _check_calibration_range(checker: _Checker, raw: RawTable, r: Record) -> None:
+    lower, upper, initial = r["lower"], r["upper"], r["initial"]
+    if r["parameter"] == "foresight_years":
+        if str(r["target"]).strip() != "*":
+            checker.flag(
+                raw,
+                r["_row"],
+                "target",
+                "the market's foresight is one setting for every system",
+                "set target to *",
+            )
+        for name, value in (("lower", lower), ("upper", upper)):
+            if value is None or value < 1 or value != int(value):
+                checker.flag(
+                    raw,
+                    r["_row"],
+                    name,
+                    f"foresight_years needs a whole number of years here, not {_quote(value)}",
+                    "enter the shortest (lower) and longest (upper) horizon to try, e.g. 1 and 10",
+                )
+        return
+    if lower == 0:
+        checker.flag(
+            raw,
+            r["_row"],
+            "lower",
+            "a factor of 0 removes the cells it scales",
+            "enter a positive lower bound, e.g. 0.1, or leave it blank",
+        )
+    start = 1.0 if initial is None else initial
+    if lower is not None and upper is not None and lower > upper:
+        checker.flag(
+            raw,
+            r["_row"],
+            "upper",
+            f"upper {upper:g} is below lower {lower:g}",
+            "swap the two bounds",
+        )
+    elif (lower is not None and start < lower) or (upper is not None and start > upper):
+        checker.flag(
+            raw,
+            r["_row"],
+            "initial",
+            f"the search would start at {start:g}, outside {lower}-{upper}",
+            "enter an initial value between lower and upper",
+        )
+
+
 def _warn_unmodelled_observations(checker: _Checker, tables: dict[str, list[Record]]) -> None:
     """Observations outside a system's model years are left out of the fit: say so once."""
     years: dict[str, set[int]] = defaultdict(set)
@@ -898,6 +978,7 @@ def validate(workbook: RawWorkbook) -> Validated:
     _check_minting_cycles(checker, tables)
     _check_abatement_room(checker, tables)
     _check_observed(checker, tables["observed"])
+    _check_calibration(checker, tables)
     if checker.issues:
         raise InputError(checker.issues)
     _warn_suspicious(checker, tables)

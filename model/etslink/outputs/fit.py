@@ -26,6 +26,9 @@ FIT_COLUMNS = (
     "source",
 )
 """Columns of the `fit` sheet; `observed` and `model` are in the row's `unit`."""
+FAR = 0.25
+"""A model figure further than this from its observation (|model / observed - 1|) is named
+as far off in reports."""
 FIT_CASE = "linked"
 """The case held against observations: the markets as they are linked."""
 _QUANTITY_COLUMNS = {

@@ -265,6 +265,60 @@ class ExploreResult:
         )
 
 
+@dataclass(repr=False)
+class CalibrationResult:
+    """A calibration: the fitted parameters, the fit before and after, the run record.
+
+    Attributes:
+        workbook: The input workbook (never changed).
+        data: The validated workbook as it stands (before calibration).
+        tables: Its validated records (they locate the cells the factors scale).
+        factors: The fitted factor per (parameter, system).
+        settings: Settings keys the calibration sets (foresight_years).
+        parameters: calibration.xlsx's `parameters` sheet.
+        fit: calibration.xlsx's `fit` sheet.
+        horizons: The best objective at each foresight horizon tried (empty if none).
+        figures: The linked case's figure per (quantity, system, year), "before" and
+            "after" calibration [CUR per tCO2e or MtCO2e].
+        warnings: Messages about the workbook that did not stop the calibration.
+        record: The run record, as run.json holds it (with `calibration`).
+    """
+
+    workbook: Path
+    data: ModelData
+    tables: dict[str, list[dict[str, Any]]]
+    factors: dict[tuple[str, str], float]
+    settings: dict[str, Any]
+    parameters: pd.DataFrame
+    fit: pd.DataFrame
+    horizons: pd.DataFrame
+    figures: dict[str, dict[tuple[str, str, int], float]]
+    warnings: list[str]
+    record: dict[str, Any]
+
+    def write(self, out: StrPath) -> Path:
+        """Write calibrated.xlsx, calibration.xlsx, report.html and run.json into `out`.
+
+        Args:
+            out: The output folder; it must not exist or be empty.
+
+        Returns:
+            The output folder.
+
+        Raises:
+            FileExistsError: `out` exists and is not an empty folder; it is left untouched.
+        """
+        return _write_into(Path(out), lambda folder, check: write_calibration(self, folder, check))
+
+    def __repr__(self) -> str:
+        c = self.record["calibration"]
+        return (
+            f"CalibrationResult(workbook={str(self.workbook)!r}, "
+            f"objective={c['objective_before']:.4g}->{c['objective_after']:.4g}, "
+            f"trials={c['trials']})"
+        )
+
+
 def _write_into(folder: Path, write: Callable[[Path, Callable[[Path], None]], None]) -> Path:
     """Write a result into `folder` as the API does: refuse a folder in use; return it."""
     from etslink.outputs.runrecord import refuse_output_dir_in_use
@@ -367,4 +421,38 @@ def write_explore(result: ExploreResult, out: Path, check: Callable[[Path], None
             result.tables, result.record, result.data.currency, tmp / EXPLORE_WORKBOOK
         )
         write_explore_report(result.tables, result.data, result.record, tmp / "report.html")
+        write_json(tmp / "run.json", result.record)
+
+
+def write_calibration(result: CalibrationResult, out: Path, check: Callable[[Path], None]) -> None:
+    """Write calibrated.xlsx, calibration.xlsx, report.html and run.json, all or nothing.
+
+    Args:
+        result: The finished calibration.
+        out: The output folder.
+        check: Raises unless `out` may be used (the CLI's InputError, the API's
+            FileExistsError).
+    """
+    from etslink.inputs.calibration import write_calibrated
+    from etslink.outputs.report.calibration import (
+        write_calibration_report,
+        write_calibration_workbook,
+    )
+    from etslink.outputs.runrecord import atomic_output_dir, write_json
+
+    with atomic_output_dir(out, check) as tmp:
+        write_calibrated(
+            result.workbook, tmp / "calibrated.xlsx", result.tables, result.factors, result.settings
+        )
+        sheets = {
+            "parameters": result.parameters,
+            "fit": result.fit,
+            "horizons": result.horizons,
+        }
+        write_calibration_workbook(
+            sheets, result.record, result.data.currency, tmp / "calibration.xlsx"
+        )
+        write_calibration_report(
+            result.data, sheets, result.figures, result.record, tmp / "report.html"
+        )
         write_json(tmp / "run.json", result.record)

@@ -32,7 +32,7 @@ def file_sha256(path: Path) -> str:
 def package_versions() -> dict[str, str]:
     """Return the versions of Python and of the packages that shape the results."""
     versions = {"python": platform.python_version()}
-    for name in ("etslink", "pyomo", "highspy", "pandas", "numpy", "openpyxl"):
+    for name in ("etslink", "pyomo", "highspy", "pandas", "numpy", "scipy", "openpyxl"):
         try:
             versions[name] = version(name)
         except PackageNotFoundError:

@@ -124,3 +124,33 @@ def _positions_of(keys: list[object], wanted: list[object]) -> np.ndarray:
     """Return the position in `keys` of each key of `wanted`."""
     position = {key: i for i, key in enumerate(keys)}
     return np.array([position[key] for key in wanted], dtype=np.int64)
+
+
+class Resolver:
+    """One case compiled once and re-solved warm for data that differs in some inputs only.
+
+    The inputs named in `moved` (names of `values.VALUES`) are mutable Params; every other
+    input must be the same in the data of each `solve`. A reserve's fixed point and limited
+    foresight's plans run on the same compiled case (`stack.stack`).
+    """
+
+    def __init__(self, data: ModelData, moved: frozenset[str]) -> None:
+        self.moved = frozenset(name for name in moved if VALUES[name](data))
+        self.compiled = compile_case(build_model(data, mutable=self.moved))
+
+    def solve(
+        self, case: str, data: ModelData, time_limit_s: float = DEFAULT_TIME_LIMIT_S
+    ) -> tuple[Solution, SolveOutcome]:
+        """Move the Params to `data`'s values and re-solve from the last basis.
+
+        Raises:
+            InfeasibleError: the inputs admit no solution.
+            SolverTroubleError: HiGHS stopped without an optimal solution.
+        """
+        values = {}
+        for name in self.moved:
+            by_key = VALUES[name](data)
+            values[name] = np.array([by_key[k] for k in self.compiled.parameter_keys(name)])
+        if values:
+            self.compiled.move_parameters(values)
+        return solve_compiled(case, self.compiled, data, time_limit_s)

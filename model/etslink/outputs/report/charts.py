@@ -524,29 +524,36 @@ FIT_TITLES = {
 """Panel titles of `model_against_observed`, one per observable quantity, in panel order."""
 
 
+ModelPath = tuple[str, str, dict[tuple[str, str, int], float]]
+"""A model path of `model_against_observed`: its SVG id, label and figure per (quantity,
+system, year)."""
+
+
 def model_against_observed(
-    fit: pd.DataFrame, figures: dict[tuple[str, str, int], float], system: str, d: ModelData
+    fit: pd.DataFrame, paths: Sequence[ModelPath], system: str, d: ModelData
 ) -> str:
-    """Return one panel per quantity observed in `system`: the model's path and the points.
+    """Return one panel per quantity observed in `system`: the model's paths and the points.
 
     Args:
-        fit: The `fit` table (see outputs/fit.py).
-        figures: The linked case's figure per (quantity, system, year), drawn as a line over
-            all the system's years so that the observed points sit against the whole path.
+        fit: A table with the columns `system`, `year`, `quantity` and `observed`.
+        paths: The model's paths, each drawn as a line over all the system's years so that
+            the observed points sit against it: the first solid in the system's colour, the
+            others dashed grey.
         system: The system drawn.
         d: The workbook's data (currency, years).
     """
     rows = fit[fit["system"] == system]
     quantities = [q for q in FIT_TITLES if q in set(rows["quantity"])]
     years = list(d.years_of(system))
-    colour = colours(d.systems)[system]
+    styles = [("-", colours(d.systems)[system])] + [("--", "#888888")] * (len(paths) - 1)
     with _figure(min(7.5, 0.6 + 2.4 * len(quantities)), 2.5) as fig:
         axes = fig.subplots(1, len(quantities), squeeze=False).ravel()
         for ax, quantity in zip(axes, quantities, strict=True):
+            for (gid, label, figures), (style, colour) in zip(paths, styles, strict=True):
+                model = [figures.get((quantity, system, y), 0.0) for y in years]
+                (line,) = ax.plot(years, model, style, color=colour, label=label)
+                line.set_gid(f"fit-{gid}-{quantity}-{system}")
             seen = rows[rows["quantity"] == quantity]
-            model = [figures.get((quantity, system, y), 0.0) for y in years]
-            (line,) = ax.plot(years, model, color=colour, label="model (linked)")
-            line.set_gid(f"fit-model-{quantity}-{system}")
             (points,) = ax.plot(
                 seen["year"], seen["observed"], "o", color="black", markersize=3.5, label="observed"
             )

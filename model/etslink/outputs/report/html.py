@@ -14,7 +14,7 @@ from typing import Any
 
 import jinja2
 
-from etslink.outputs.fit import FIT_CASE, fit_table, model_figures, unit
+from etslink.outputs.fit import FAR, FIT_CASE, fit_table, model_figures, unit
 from etslink.outputs.report import charts
 from etslink.outputs.report.story import (
     abatement_table,
@@ -220,7 +220,11 @@ def _fit(results: Results) -> dict[str, Any]:
     return {
         "rows": fold(rows),
         "worst": rows[0],
-        "charts": {s: charts.model_against_observed(fit, figures, s, d) for s in charted},
+        "far": FAR,
+        "charts": {
+            s: charts.model_against_observed(fit, [("model", "model (linked)", figures)], s, d)
+            for s in charted
+        },
     }
 
 
