@@ -31,6 +31,7 @@ from buildkit import (
     search_factors,
     write_csv,
 )
+from etslink.api import run
 from etslink.inputs.workbook import write_workbook
 from etslink.outputs.results import CaseResults
 
@@ -297,6 +298,7 @@ def tables(
             for r in read("uncertainty")
             if r["target"] in kept
         ],
+        "observed": [r for r in observed_sheet() if r["system"] in kept],
     }
     return {name: rows for name, rows in out.items() if rows}
 
@@ -346,10 +348,30 @@ def calibrate(
     return search_factors(brackets, mismatch, steps)
 
 
+def observed_sheet() -> Table:
+    """Return the `observed` sheet: inputs/data/observed.csv, prices in EUR.
+
+    Prices are converted at the 2019 rates that convert the workbook's other money (S36),
+    so that model and observation share one currency; each row names its sources.
+    """
+    return [
+        {
+            "system": r["system"],
+            "year": int(r["year"]),
+            "quantity": r["quantity"],
+            "value": to_eur(r["value"], r["currency"]) if r["currency"] else float(r["value"]),
+            "source": f"{r['status']}; inputs/data/sources.csv {r['source_id'].replace(';', ', ')}",
+        }
+        for r in read("observed")
+    ]
+
+
 def observed(quantity: str) -> dict[int, float]:
-    """Return the observed EU series of a quantity ("price" or "tnac") by year."""
+    """Return the observed EU series of a quantity ("price" or "bank") by year."""
     return {
-        int(r["year"]): float(r["value"]) for r in read("eu_observed") if r["quantity"] == quantity
+        int(r["year"]): float(r["value"])
+        for r in read("observed")
+        if r["system"] == "EU" and r["quantity"] == quantity
     }
 
 
@@ -484,22 +506,20 @@ def calibration_report(case: Figures) -> Table:
     ]
 
 
-def eu_fit(case: Figures) -> Table:
-    """Return the EU's prices and TNAC, model against observed, by year."""
+def fit(workbook: Path) -> Table:
+    """Return etslink's `fit` of the built workbook: every observation against the model."""
     rows = []
-    for quantity in ("price", "tnac"):
-        for year, value in observed(quantity).items():
-            if (quantity, "EU", year) in case:
-                model = case[quantity, "EU", year]
-                rows.append(
-                    {
-                        "quantity": quantity,
-                        "year": year,
-                        "observed": round(value, 2),
-                        "model": round(model, 2),
-                        "difference_percent": percent(model, value),
-                    }
-                )
+    for r in run(workbook).fit.itertuples(index=False):
+        rows.append(
+            {
+                "quantity": r.quantity,
+                "system": r.system,
+                "year": r.year,
+                "observed": round(r.observed, 2),
+                "model": round(r.model, 2),
+                "difference_percent": percent(r.model, r.observed),
+            }
+        )
     return rows
 
 
@@ -542,7 +562,7 @@ def main(
     )
     write_csv(results, "calibration_foresight", horizons)
     write_csv(results, "calibration_check", calibration_report(case))
-    write_csv(results, "calibration_eu_fit", eu_fit(case))
+    write_csv(results, "calibration_fit", fit(output))
     write_csv(results, "calibration_no_invalidation", no_invalidation(case, without))
 
 

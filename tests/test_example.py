@@ -213,7 +213,7 @@ def test_every_balance_closes_from_the_balances_sheet_alone(example_run, case):
 @pytest.mark.unit
 def test_example_documentation_quotes_the_fit_the_foresight_search_and_the_variant():
     page = (Path(__file__).resolve().parents[1] / "docs" / "example.md").read_text()
-    for row in _rows("calibration_eu_fit"):
+    for row in _rows("calibration_fit"):
         line = (
             f"| {row['year']} | {row['observed']} | {row['model']} | {row['difference_percent']}% |"
         )
@@ -234,7 +234,11 @@ def test_observed_eu_figures_are_those_their_sources_give():
     intake / 24% (S67); prices appear in their source's value as written there."""
     sources = {r["id"]: r["value"] for r in _rows("sources")}
     derived_from_intake = {2020: "S48", 2021: "S50"}
-    for row in _rows("eu_observed"):
+    eu = [
+        r for r in _rows("observed") if r["system"] == "EU" and r["quantity"] in ("price", "bank")
+    ]
+    assert len(eu) == 14  # prices 2018-2024, banks 2018-2022, 2024 and 2025
+    for row in eu:
         first, value, year = row["source_id"].split(";")[0], float(row["value"]), int(row["year"])
         if row["quantity"] == "price":
             assert f"{value:.2f}" in sources[first], row
@@ -245,3 +249,48 @@ def test_observed_eu_figures_are_those_their_sources_give():
             assert value == pytest.approx(intake / 0.24, abs=1e-6), row
         else:  # 2024: only a rounded intake of 276 million is published (S53)
             assert value == pytest.approx(276 / 0.24, rel=0.01), row
+
+
+@pytest.mark.unit
+def test_observed_reserve_intakes_are_the_published_allowance_counts():
+    """Each intake is the second number its source gives (TNAC; intake), or the only one."""
+    for row in _rows("observed"):
+        if row["quantity"] != "msr_intake":
+            continue
+        value = next(
+            r["value"] for r in _rows("sources") if r["id"] == row["source_id"].split(";")[0]
+        )
+        numbers = value.split(";")
+        published = float(numbers[1 if len(numbers) > 1 else 0].split()[0])
+        assert float(row["value"]) == published / ALLOWANCES_PER_MT, row
+
+
+@pytest.mark.unit
+def test_observed_wci_prices_are_the_mean_of_the_auctions_their_source_lists():
+    """The source lists each auction's settlement price, e.g. "14.61 (Feb), 14.65 (May), ...";
+    California's and Quebec's rows are the mean of those found (the same joint auctions)."""
+    import re
+
+    prices = {}
+    for row in _rows("observed"):
+        if row["quantity"] != "price" or row["system"] not in ("CA", "QC"):
+            continue
+        value = next(r["value"] for r in _rows("sources") if r["id"] == row["source_id"])
+        auctions = [float(x) for x in re.findall(r"([0-9.]+) \((?:Feb|May|Aug|Nov)\)", value)]
+        assert len(auctions) >= 3, row
+        assert float(row["value"]) == pytest.approx(sum(auctions) / len(auctions), abs=0.005), row
+        prices.setdefault(row["year"], set()).add(row["value"])
+    assert all(len(values) == 1 for values in prices.values())
+
+
+@pytest.mark.solve
+def test_every_run_of_the_example_holds_it_against_the_observations(example_run):
+    import json
+
+    import pandas as pd
+
+    fit = pd.read_excel(example_run / "results.xlsx", sheet_name="fit")
+    assert len(fit) == len(_rows("observed"))
+    record = json.loads((example_run / "run.json").read_text())
+    assert set(record["fit"]) == {"EU", "CA", "QC"}
+    assert record["fit"]["CA"]["price"]["difference"] > 1  # more than double: said in the docs
