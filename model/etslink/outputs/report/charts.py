@@ -518,7 +518,7 @@ def reserve_path(msr: pd.DataFrame, system: str, rules: Sequence[ReserveRule] = 
 FIT_TITLES = {
     "price": "price, {cur} per tCO2e",
     "emissions": "emissions, MtCO2e",
-    "bank": "bank at year end (TNAC), MtCO2e",
+    "bank": "bank at the end of the year (TNAC), MtCO2e",
     "msr_intake": "reserve intake, MtCO2e",
 }
 """Panel titles of `model_against_observed`, one per observable quantity, in panel order."""
@@ -542,27 +542,32 @@ def model_against_observed(
         system: The system drawn.
         d: The workbook's data (currency, years).
     """
-    rows = fit[fit["system"] == system]
-    quantities = [q for q in FIT_TITLES if q in set(rows["quantity"])]
+    observed = fit[fit["system"] == system]
+    quantities = [q for q in FIT_TITLES if q in set(observed["quantity"])]
     years = list(d.years_of(system))
     styles = [("-", colours(d.systems)[system])] + [("--", "#888888")] * (len(paths) - 1)
-    with _figure(min(7.5, 0.6 + 2.4 * len(quantities)), 2.5) as fig:
-        axes = fig.subplots(1, len(quantities), squeeze=False).ravel()
+    cols = min(len(quantities), 2)
+    rows = -(-len(quantities) // cols)
+    with _figure(1.6 + 2.9 * cols, 0.3 + 2.3 * rows) as fig:
+        axes = fig.subplots(rows, cols, squeeze=False).ravel()
+        for ax in axes[len(quantities) :]:
+            ax.set_visible(False)
         for ax, quantity in zip(axes, quantities, strict=True):
             for (gid, label, figures), (style, colour) in zip(paths, styles, strict=True):
                 model = [figures.get((quantity, system, y), 0.0) for y in years]
                 (line,) = ax.plot(years, model, style, color=colour, label=label)
                 line.set_gid(f"fit-{gid}-{quantity}-{system}")
-            seen = rows[rows["quantity"] == quantity]
+            seen = observed[observed["quantity"] == quantity]
             (points,) = ax.plot(
                 seen["year"], seen["observed"], "o", color="black", markersize=3.5, label="observed"
             )
             points.set_gid(f"fit-observed-{quantity}-{system}")
             ax.set_title(FIT_TITLES[quantity].format(cur=d.currency), fontsize=8)
             ax.set_ylim(bottom=0)
-            ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+            ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
             ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-        axes[0].legend(fontsize=7, frameon=False, loc="lower left")
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, fontsize=7, frameon=False, loc="outside right upper")
         return _svg(fig)
 
 
