@@ -58,6 +58,14 @@ that a candidate horizon's solution may show (see `reserve_gap`)."""
 NO_INVALIDATION_FROM = 2027
 """First year without invalidation in the variant: the Commission proposed in April 2026 to
 stop it (S54, S66); until a change takes effect the rules stay (S54)."""
+FREE_PARAMETERS = (
+    {"parameter": "mac_scale", "target": "EU+CH", "lower": 0.05, "upper": 20},
+    {"parameter": "mac_scale", "target": "CA+QC+ON", "lower": 0.05, "upper": 20},
+    {"parameter": "baseline_scale", "target": "CA+QC+ON", "lower": 0.7, "upper": 1.3},
+    {"parameter": "foresight_years", "target": "*", "lower": 3, "upper": 11},
+)
+"""The workbook's `calibration` sheet, for `etslink calibrate inputs/example.xlsx` to try
+(docs/calibrate.md); `etslink run` ignores it. Tokyo and Saitama have no observations."""
 Figures = dict[tuple[str, str, int], float]
 """Prices [EUR per tCO2e], emissions and TNAC [MtCO2e] by (quantity, system, year)."""
 
@@ -299,6 +307,7 @@ def tables(
             if r["target"] in kept
         ],
         "observed": [r for r in observed_sheet() if r["system"] in kept],
+        "calibration": list(FREE_PARAMETERS) if groups is None else [],
     }
     return {name: rows for name, rows in out.items() if rows}
 

@@ -221,10 +221,10 @@ def test_run_and_sweep_stay_the_api_functions_once_every_module_is_imported():
 def test_the_examples_of_docs_api_run(tmp_path, monkeypatch, capsys):
     """Every python block of docs/api.md, in order, from a folder holding the two examples."""
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "api.md").read_text(), re.S)
-    assert len(blocks) == 4
-    (tmp_path / "inputs").mkdir()
-    for name in ("example.xlsx", "explore.xlsx"):
-        shutil.copy(EXAMPLE.with_name(name), tmp_path / "inputs" / name)
+    assert len(blocks) == 5
+    (tmp_path / "inputs" / "tutorial").mkdir(parents=True)
+    for name in ("example.xlsx", "explore.xlsx", "tutorial/15_calibrate.xlsx"):
+        shutil.copy(EXAMPLE.parent / name, tmp_path / "inputs" / name)
     monkeypatch.chdir(tmp_path)
     namespace: dict = {"__name__": "__main__"}
     for block in blocks:
@@ -238,6 +238,8 @@ def test_the_examples_of_docs_api_run(tmp_path, monkeypatch, capsys):
         "run.json",
     }
     assert (tmp_path / "outputs" / "example-sweep" / DRAWS_FILE).is_file()
+    assert "1.48716" in printed  # mac_scale of A, printed by pandas
+    assert (tmp_path / "outputs" / "calibrated" / "calibrated.xlsx").is_file()
     assert (tmp_path / "outputs" / "explore" / "explore.xlsx").is_file()
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import re
 from pathlib import Path
 
@@ -67,7 +69,7 @@ def _run(name: str, tmp_path: Path) -> dict[str, pd.DataFrame]:
 def test_every_tutorial_has_a_workbook_and_a_table():
     workbooks = {p.stem for p in (ROOT / "inputs" / "tutorial").glob("*.xlsx")}
     assert workbooks == set(EXPECTED)
-    assert len(workbooks) == 14
+    assert len(workbooks) == 15
 
 
 def test_every_column_of_the_expect_tables_is_checked():
@@ -168,3 +170,21 @@ def test_tutorial_floor_across_a_link_numbers(tmp_path):
     shadow = book["shadow_prices"].set_index(["case", "restriction"])
     floor = shadow.loc[("linked", "price_floor")]
     assert floor["shadow_price_EUR_per_tCO2e"] == pytest.approx(40, abs=0.005)
+
+
+def test_tutorial_calibrate_finds_the_geometric_mean_of_the_price_ratios(tmp_path):
+    """Tutorial 15: k = (25/19.03 * 30/19.98 * 35/20.98)^(1/3), prices k times tutorial 6's."""
+    out = tmp_path / "calibrated"
+    assert main(["calibrate", str(_workbook("15_calibrate")), "--out", str(out), "--quiet"]) == 0
+    parameters = pd.read_excel(out / "calibration.xlsx", sheet_name="parameters")
+    base = [60 / 3.1525 * 1.05**t for t in range(3)]
+    k = math.prod(o / m for o, m in zip((25, 30, 35), base, strict=True)) ** (1 / 3)
+    assert k == pytest.approx(1.4872, abs=5e-5)
+    assert parameters["fitted"].item() == pytest.approx(k, rel=1e-5)
+    fit = pd.read_excel(out / "calibration.xlsx", sheet_name="fit")
+    assert fit["model_after"].round(2).tolist() == [28.30, 29.72, 31.21]
+    assert fit["difference_after"].mul(100).round(0).tolist() == [13, -1, -11]
+    pulls = json.loads((out / "run.json").read_text())["calibration"]["pulls"]
+    assert pulls == ["mac_scale of A: A's price 2032 pulls it up, A's price 2030 pulls it down"]
+    slopes = pd.read_excel(out / "calibrated.xlsx", sheet_name="mac_linear")
+    assert slopes["slope_per_tCO2e_per_MtCO2e"].round(3).unique().tolist() == [2.974]

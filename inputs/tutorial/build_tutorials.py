@@ -119,6 +119,15 @@ TUTORIALS["14_floor_across_a_link"] = two_systems(
     price_controls=[{"system": "B", "year": 2030, "floor_price_per_tCO2e": 40}],
 )
 
+TUTORIALS["15_calibrate"] = {
+    **TUTORIALS["6_banking"],
+    "observed": [
+        {"system": "A", "year": y, "quantity": "price", "value": v, "source": "made up"}
+        for y, v in ((2030, 25.0), (2031, 30.0), (2032, 35.0))
+    ],
+    "calibration": [{"parameter": "mac_scale", "target": "A", "lower": 0.1, "upper": 10}],
+}
+
 
 def main() -> None:
     """Write every tutorial workbook next to this script."""

@@ -338,7 +338,7 @@ def _calibrate(args: argparse.Namespace) -> int:
             plan,
             workers=args.workers,
             scheduler=args.scheduler,
-            progress=lambda done, total: stage(f"fitting: horizon {done} of {total} done"),
+            progress=stage,
             started=started,
         )
         stage(f"writing {out}")
@@ -352,6 +352,8 @@ def _print_calibration(c: dict[str, Any], out: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from etslink.outputs.fit import FAR
+
     table = Table(title="Calibrated parameters")
     for column in ("parameter", "target", "initial", "fitted"):
         table.add_column(column, justify="left" if column in ("parameter", "target") else "right")
@@ -363,7 +365,8 @@ def _print_calibration(c: dict[str, Any], out: Path) -> None:
     console.print(table)
     console.print(
         f"Objective {c['objective_before']:.4g} before, {c['objective_after']:.4g} after "
-        f"({c['trials']} solves). {c['far_after']} observation(s) still more than 25% off."
+        f"({c['trials']} solves). {c['far_after']} observation(s) still more than "
+        f"{FAR:.0%} off."
     )
     for line in c["pulls"]:
         console.print(f"Pulling apart: {line}")

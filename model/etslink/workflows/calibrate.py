@@ -59,6 +59,14 @@ DIFF_STEP = 1e-3
 noise of HiGHS's duals (about 1e-5 relative)."""
 MAX_TRIALS = 200
 """Solves per fit at most (one horizon)."""
+ENDINGS = {
+    0: f"it stopped after {MAX_TRIALS} solves, the most allowed, still improving",
+    1: "no small change of the parameters improves the fit (a local optimum)",
+    2: "the fit stopped improving (by less than 1e-8 relative)",
+    3: "the parameters stopped moving (by less than 1e-8 relative)",
+    4: "the fit and the parameters stopped moving",
+}
+"""How a search ended, by scipy's `least_squares` status, in words."""
 
 
 @dataclass(frozen=True)
@@ -106,11 +114,20 @@ class Problem:
 
 
 class Trials:
-    """The linked case of one horizon, re-solved warm for each set of factors."""
+    """The linked case of one horizon, re-solved warm for each set of factors.
 
-    def __init__(self, problem: Problem, horizon: int | None | str) -> None:
+    `progress`, if given, is called with a short message before each solve.
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        horizon: int | None | str,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
         self.problem = problem
         self.horizon = horizon
+        self.progress = progress
         start = [p.initial for p in problem.scales]
         moved = frozenset(
             name for p in problem.scales for swept in MOVES[p.parameter] for name in SWEPT[swept]
@@ -122,6 +139,8 @@ class Trials:
         """Return the linked case's figures at the factors `values` (None: no solution)."""
         data = self.problem.data(values, self.horizon)
         self.count += 1
+        if self.progress:
+            self.progress(f"fitting: solve {self.count}")
         try:
             solution, outcome = self.resolver.solve("linked", data, self.problem.time_limit_s)
         except (InfeasibleError, SolverTroubleError):
@@ -165,7 +184,10 @@ def _log_bound(value: float | None, none: float) -> float:
 
 
 def fit_factors(
-    problem: Problem, horizon: int | None | str, start: list[float] | None = None
+    problem: Problem,
+    horizon: int | None | str,
+    start: list[float] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Fitted:
     """Return the factors that fit the observations best at one horizon.
 
@@ -173,10 +195,11 @@ def fit_factors(
         problem: The calibration.
         horizon: foresight_years of every trial ("as is": the workbook's).
         start: Where the search starts (default: each parameter's `initial`).
+        progress: Called with a short message before each solve.
     """
     from scipy.optimize import least_squares
 
-    trials = Trials(problem, horizon)
+    trials = Trials(problem, horizon, progress)
     values = start or [p.initial for p in problem.scales]
     if not problem.scales:
         residuals = trials.residuals(np.zeros(0))
@@ -198,7 +221,7 @@ def fit_factors(
         [math.exp(x) for x in found.x],
         float(found.fun @ found.fun),
         trials.count,
-        str(found.message),
+        ENDINGS.get(found.status, str(found.message)),
         np.asarray(found.jac),
         np.asarray(found.fun),
     )
@@ -320,7 +343,7 @@ def _figures_as_is(problem: Problem) -> dict[tuple[str, str, int], float]:
 
 
 def _best_horizon(
-    plan: Plan, workers: int, scheduler: str | None, progress: Callable[[int, int], None]
+    plan: Plan, workers: int, scheduler: str | None, progress: Callable[[str], None]
 ) -> tuple[Fitted, pd.DataFrame]:
     """Fit the factors at every horizon (a batch); return the best, polished, and the table."""
     factors = [f"factor_{i}" for i in range(len(plan.problem.scales))]
@@ -337,12 +360,12 @@ def _best_horizon(
             Path(folder) / "horizons.csv.gz",
             workers=workers,
             scheduler=scheduler,
-            progress=progress,
+            progress=lambda done, total: progress(f"fitting: {done} of {total} horizons done"),
         )
     rows = rows.sort_values("foresight_years", ignore_index=True)
     best = rows.loc[rows["objective"].idxmin()]
     fitted = fit_factors(
-        plan.problem, int(best["foresight_years"]), [float(best[f]) for f in factors]
+        plan.problem, int(best["foresight_years"]), [float(best[f]) for f in factors], progress
     )
     fitted.trials += int(rows["trials"].sum())
     return fitted, rows[list(HORIZON_COLUMNS)]
@@ -439,7 +462,7 @@ def calibrate(
     *,
     workers: int = 1,
     scheduler: str | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[str], None] | None = None,
     started: str | None = None,
     command: list[str] | None = None,
 ) -> CalibrationResult:
@@ -456,12 +479,11 @@ def calibrate(
     before = _figures_as_is(problem)
     objective_before = float(np.sum(problem.residuals(before) ** 2))
     horizons = pd.DataFrame(columns=list(HORIZON_COLUMNS))
+    say = progress or (lambda _message: None)
     if plan.horizons:
-        fitted, horizons = _best_horizon(
-            plan, workers, scheduler, progress or (lambda _d, _t: None)
-        )
+        fitted, horizons = _best_horizon(plan, workers, scheduler, say)
     else:
-        fitted = fit_factors(problem, "as is")
+        fitted = fit_factors(problem, "as is", progress=say)
     after = Trials(problem, fitted.horizon).figures(fitted.values) or {}
     timings.stage("calibrate", start)
     factors = factors_of(list(problem.scales), fitted.values)

@@ -33,6 +33,11 @@ def write_calibration_workbook(
             book.add_table_sheet(name, frame, currency)
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Return the rows as dicts, blank cells (NaN) as None."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
 def write_calibration_report(
     d: ModelData,
     sheets: dict[str, pd.DataFrame],
@@ -60,7 +65,7 @@ def write_calibration_report(
         "d": d,
         "record": record,
         "c": record["calibration"],
-        "parameters": sheets["parameters"].to_dict("records"),
+        "parameters": _records(sheets["parameters"]),
         "horizons": sheets["horizons"].to_dict("records"),
         "far": far.sort_values("difference_after", key=abs, ascending=False).to_dict("records"),
         "limit": FAR,
