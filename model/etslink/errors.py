@@ -67,6 +67,16 @@ def reject(where: str, problem: str, fix: str) -> NoReturn:
     raise InputError([Issue(where, None, "", "", problem, fix)])
 
 
+def refuse_announcements(command: str) -> NoReturn:
+    """Raise an InputError: `command` does not yet solve rows announced later."""
+    reject(
+        "emissions",
+        f"{command} does not yet solve rules announced later (announced_year on sheets "
+        "emissions or msr): it would hold every draw or combination to the rules in force",
+        f"run {command} on a copy without the later rows, or use etslink run or calibrate",
+    )
+
+
 @dataclass(frozen=True)
 class Shortfall:
     """A system-year that cannot comply, and by how much [MtCO2e]."""

@@ -13,6 +13,7 @@ from etslink.formulation import compliance
 from etslink.formulation.compliance import add_compliance, add_shortfall
 from etslink.formulation.objective import add_objective
 from etslink.inputs.data import ModelData
+from etslink.inputs.values import REVISED
 from etslink.instruments import (
     abatement,
     banking,
@@ -81,8 +82,11 @@ def build_model(
         data: The case's inputs.
         shortfall_penalty_per_tCO2e: If given, each compliance balance may fall short at this
             cost (used only to diagnose infeasible inputs; see docs/formulation.md, (E13)).
-        mutable: Names of the input Params a sweep will change (parameters.swept_parameters).
+        mutable: Names of the input Params a sweep will change (parameters.swept_parameters);
+            with rows announced later, those the plans move (`values.REVISED`) are too.
     """
+    if data.vintages:
+        mutable = mutable | frozenset(REVISED)
     m = pyo.ConcreteModel(name=data.scenario_name)
     add_sets(m, data)
     add_parameters(m, data, mutable)

@@ -243,6 +243,10 @@ class ModelData:
     draws: int = 100
     seed: int = 0
     observations: tuple[Observation, ...] = ()
+    vintages: Mapping[int, ModelData] = field(default_factory=lambda: _frozen({}))
+    """With rows announced later (`announced_year`): the inputs as known in each year from
+    which they differ, keyed by that year (the first model year: as known from the start).
+    The fields above are the rules in force: for each year, those known in that year."""
 
     @cached_property
     def system_years(self) -> tuple[SystemYear, ...]:
@@ -295,8 +299,14 @@ class ModelData:
         return tuple(s for s in self.systems if forest.root(s) == root)
 
     def without_links(self) -> ModelData:
-        """Return the same data with every link removed (offsets stay)."""
-        return replace(self, links=())
+        """Return the same data with every link removed (offsets stay), in every vintage."""
+        vintages = {t: v.without_links() for t, v in self.vintages.items()}
+        return replace(self, links=(), vintages=_frozen(vintages))
+
+    def known_in(self, year: int) -> ModelData:
+        """Return the inputs as known in `year`: the plan made then decides with them."""
+        known = [t for t in self.vintages if t <= year]
+        return self.vintages[max(known)] if known else self
 
 
 def _years_between(first: int | None, last: int | None, years: set[int]) -> tuple[int, ...]:
@@ -305,11 +315,86 @@ def _years_between(first: int | None, last: int | None, years: set[int]) -> tupl
     return tuple(sorted(y for y in years if low <= y <= high))
 
 
+FROM_THE_START = -(10**9)
+"""The announcement year of a row whose `announced_year` is blank: known from the start."""
+
+
+def announced(r: Mapping[str, Any]) -> int:
+    """Return the year a row was announced in (`FROM_THE_START` when blank)."""
+    value = r.get("announced_year")
+    return FROM_THE_START if value is None else int(value)
+
+
+def announcement_years(tables: Mapping[str, list[dict[str, Any]]]) -> list[int]:
+    """Return the years after the first model year in which rows are announced, sorted."""
+    first = min(r["year"] for r in tables["emissions"])
+    said = {announced(r) for name in ANNOUNCED for r in tables.get(name, [])}
+    return sorted(year for year in said if year > first)
+
+
+ANNOUNCED = ("emissions", "msr")
+"""Sheets whose rows may carry `announced_year`."""
+
+
 def build_model_data(
     tables: Mapping[str, list[dict[str, Any]]], settings: Mapping[str, Any], default_name: str
 ) -> ModelData:
-    """Return ModelData from validated, typed records (see `validate.validate`)."""
+    """Return ModelData from validated, typed records (see `validate.validate`).
+
+    With rows announced later, the data holds the rules in force (for each year those known
+    in that year) and, as `vintages`, the inputs as known in each announcement year.
+    """
+    data = _build(tables, settings, default_name, None)
+    years = announcement_years(tables)
+    if not years:
+        return data
+    first = min(y for _, y in data.system_years)
+    vintages = {t: _build(tables, settings, default_name, t) for t in [first, *years]}
+    return replace(data, vintages=_frozen(vintages))
+
+
+def _in_force(
+    rows: list[dict[str, Any]], known_in: int | None, years_of: Mapping[str, set[int]]
+) -> list[tuple[dict[str, Any], tuple[int, ...]]]:
+    """Return each row with the years in which it is the rule, as known in `known_in`.
+
+    For each system and year: the row covering the year with the largest announcement
+    up to `known_in` (None: up to that year itself, the rule in force). Rows cover a
+    `year`, or `first_year` to `last_year` (default: the system's years).
+    """
+    chosen: dict[tuple[str, int], dict[str, Any]] = {}
+    for r in rows:
+        years: tuple[int, ...]
+        if "year" in r:
+            years = (r["year"],)
+        else:
+            years = _years_between(r["first_year"], r["last_year"], set(years_of[r["system"]]))
+        for y in years:
+            limit = y if known_in is None else known_in
+            key = (r["system"], y)
+            if announced(r) <= limit and (
+                key not in chosen or announced(r) > announced(chosen[key])
+            ):
+                chosen[key] = r
+    pieces: dict[int, tuple[dict[str, Any], list[int]]] = {}
+    for (_, y), r in sorted(chosen.items(), key=lambda item: item[0]):
+        pieces.setdefault(id(r), (r, []))[1].append(y)
+    return [(r, tuple(years)) for r, years in pieces.values()]
+
+
+def _build(
+    tables: Mapping[str, list[dict[str, Any]]],
+    settings: Mapping[str, Any],
+    default_name: str,
+    known_in: int | None,
+) -> ModelData:
+    """Return ModelData with the emissions and msr rows known in `known_in` (None: in force)."""
     systems = tuple(r["system"] for r in tables["systems"])
+    every_year: dict[str, set[int]] = defaultdict(set)
+    for r in tables["emissions"]:
+        every_year[r["system"]].add(r["year"])
+    emissions = [r for r, _ in _in_force(tables["emissions"], known_in, every_year)]
+    tables = {**tables, "emissions": emissions}
     baseline = {(r["system"], r["year"]): r["baseline_MtCO2e"] for r in tables["emissions"]}
     years_of: dict[str, set[int]] = defaultdict(set)
     for s, y in baseline:
@@ -361,7 +446,7 @@ def build_model_data(
             SupplyStep(r["system"], r["year"], r["trigger_price_per_tCO2e"], r["quantity_MtCO2e"])
             for r in tables.get("supply_steps", [])
         ),
-        reserve_rules=_reserve_rules(tables.get("msr", []), years_of),
+        reserve_rules=_reserve_rules(_in_force(tables.get("msr", []), known_in, years_of)),
         foresight_years=settings.get("foresight_years"),
         transfer_timing=settings.get("transfer_timing") or "earliest",
         uncertainty=tuple(_uncertain(r) for r in tables.get("uncertainty", [])),
@@ -378,16 +463,19 @@ def build_model_data(
 
 
 def _reserve_rules(
-    rows: list[dict[str, Any]], years_of: Mapping[str, set[int]]
+    pieces: list[tuple[dict[str, Any], tuple[int, ...]]],
 ) -> tuple[ReserveRule, ...]:
-    """Reserve rules by period; initial holdings count on a system's first row only."""
+    """Return reserve rules by period (each row with its years in force).
+
+    Initial holdings count on a system's first period only.
+    """
     rules: list[ReserveRule] = []
-    for r in sorted(rows, key=lambda r: (r["system"], r["first_year"])):
+    for r, years in sorted(pieces, key=lambda piece: (piece[0]["system"], piece[1][0])):
         first = not any(rule.system == r["system"] for rule in rules)
         rules.append(
             ReserveRule(
                 r["system"],
-                _years_between(r["first_year"], r["last_year"], years_of[r["system"]]),
+                years,
                 r["intake_threshold_MtCO2e"],
                 r["intake_rate"],
                 bool(r["intake_capped_at_excess"]),

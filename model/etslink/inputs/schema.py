@@ -91,6 +91,17 @@ def _year() -> Column:
     return Column("year", "year", "Year.", required=True)
 
 
+def _announced(what: str) -> Column:
+    return Column(
+        "announced_year",
+        "year",
+        f"The year in which {what} became known: plans made before it use the rule known "
+        "then (another row of the same system and year with an earlier or blank "
+        "announced_year). Blank = known from the start.",
+        default_doc="known from the start",
+    )
+
+
 def _first_last(what: str) -> tuple[Column, Column]:
     return (
         Column("first_year", "year", f"First year in which {what}.", default_doc="the first year"),
@@ -232,10 +243,11 @@ EMISSIONS = Sheet(
             required=True,
             minimum=0.0,
         ),
+        _announced("this row's baseline and cap"),
     ),
     required=True,
-    key=("system", "year"),
-    examples=(("A", 2030, 100, 90), ("B", 2030, 100, 80)),
+    key=("system", "year", "announced_year"),
+    examples=(("A", 2030, 100, 90, None), ("B", 2030, 100, 80, None)),
 )
 
 MAC_LINEAR = Sheet(
@@ -594,9 +606,10 @@ MSR = Sheet(
             default=False,
             default_doc="no",
         ),
+        _announced("this row's rules"),
     ),
-    key=("system", "first_year"),
-    examples=(("A", 2030, None, 20, 0.24, "no", None, 0, None, 0, "no"),),
+    key=("system", "first_year", "announced_year"),
+    examples=(("A", 2030, None, 20, 0.24, "no", None, 0, None, 0, "no", None),),
 )
 
 UNCERTAIN_PARAMETERS = (

@@ -242,11 +242,12 @@ def _check_duplicates(checker: _Checker, spec: Sheet, rows: list[Record]) -> Non
     for record in rows:
         key = tuple(str(record[k]).lower() for k in spec.key)
         if key in seen:
+            given = [k for k in spec.key if record[k] is not None]  # a blank key: its default
             checker.flag(
                 checker.raw[spec.name],
                 record["_row"],
-                spec.key[-1],
-                f"duplicate of row {seen[key]} ({', '.join(map(str, key))})",
+                given[-1],
+                f"duplicate of row {seen[key]} ({', '.join(str(record[k]) for k in given)})",
                 "delete one of the two rows or merge them",
             )
         else:
@@ -362,15 +363,51 @@ def _check_reserve(checker: _Checker, tables: dict[str, list[Record]]) -> None:
                 "reacts to) is always zero",
                 f"set banking to yes for {system} on sheet systems, or delete the row",
             )
-        other = periods.clash(system, record)
+        other = periods.clash((system, record.get("announced_year")), record)
         if other is not None:
             checker.flag(
                 checker.raw["msr"],
                 record["_row"],
                 "first_year",
                 f"{system} already has reserve rules for these years on row {other}",
-                "give each row its own first_year-last_year, without overlap",
+                "give each row its own first_year-last_year, without overlap (rules that "
+                "replace others once announced carry an announced_year)",
             )
+
+
+def _check_announcements(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """A rule applies from its announcement on; every system-year has one known from the start."""
+    first = min((r["year"] for r in tables["emissions"]), default=0)
+    for sheet, year_column in (("emissions", "year"), ("msr", "first_year")):
+        for r in tables[sheet]:
+            said, year = r.get("announced_year"), r[year_column]
+            if said is not None and said > year:
+                checker.flag(
+                    checker.raw[sheet],
+                    r["_row"],
+                    "announced_year",
+                    f"announced in {said} for {year}: the year {year} is decided before "
+                    "the rule is known, so it would never apply",
+                    f"set {year_column} to {said} or later, or the announced_year to {year} "
+                    "or earlier",
+                )
+    known: set[tuple[str, int]] = set()
+    for r in tables["emissions"]:
+        if r.get("announced_year") is None or r["announced_year"] <= first:
+            known.add((r["system"], r["year"]))
+    for r in tables["emissions"]:
+        if (r["system"], r["year"]) not in known:
+            checker.flag(
+                checker.raw["emissions"],
+                r["_row"],
+                "announced_year",
+                f"{r['system']} {r['year']} has no row known from the start (announced_year "
+                f"blank or {first} or earlier), so plans made before {r['announced_year']} "
+                "have no cap for it",
+                "add a row for the same system and year with announced_year blank: the "
+                "rule expected before the announcement",
+            )
+            known.add((r["system"], r["year"]))
 
 
 _NEEDS = {
@@ -975,6 +1012,7 @@ def validate(workbook: RawWorkbook) -> Validated:
     _check_price_controls(checker, tables["price_controls"])
     _check_price_control_pumps(checker, tables)
     _check_reserve(checker, tables)
+    _check_announcements(checker, tables)
     _check_minting_cycles(checker, tables)
     _check_abatement_room(checker, tables)
     _check_observed(checker, tables["observed"])

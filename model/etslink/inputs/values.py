@@ -24,6 +24,12 @@ SWEPT = {
 """The Params each uncertain input changes (a drawn baseline also moves abatement room)."""
 
 
+REVISED = ("baseline_MtCO2e", "cap_MtCO2e", "mac_max_abatement_MtCO2e")
+"""The Params that differ between the vintages of rows announced later (`announced_year` on
+sheet emissions; a blank maximum abatement follows the baseline): each plan moves them to
+the rules known when it is made."""
+
+
 def swept_parameters(d: ModelData) -> frozenset[str]:
     """Return the names of the Params that the data's uncertainty rows change."""
     return frozenset(name for row in d.uncertainty for name in SWEPT[row.parameter])

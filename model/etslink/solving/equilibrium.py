@@ -48,7 +48,10 @@ def market_equilibrium(
     for iteration in range(1, RESERVE_MAX_ITERATIONS + 1):
         solution, outcome = step()
         path = reserve_paths(solution, data)
-        target = {(r.system, r.year): r.supply_change_MtCO2e for r in path}
+        # a year whose rules are not known yet (announced later) has no operation
+        target = dict.fromkeys(keys, 0.0) | {
+            (r.system, r.year): r.supply_change_MtCO2e for r in path
+        }
         moving = _moving(data, supply, target)
         if progress:
             largest = max((abs(v) for v in moving.values()), default=0.0)

@@ -16,7 +16,7 @@ from etslink.inputs.uncertainty import perturbed, with_drawn_quantities
 from etslink.inputs.values import VALUES, swept_parameters
 from etslink.solving.cases import Case
 from etslink.solving.engine import CompiledCase, Solution
-from etslink.solving.stack import Job, stack
+from etslink.solving.stack import Job, move_inputs, stack
 from etslink.solving.stages import (
     DEFAULT_TIME_LIMIT_S,
     RETRY_OPTIONS,
@@ -147,10 +147,5 @@ class Resolver:
             InfeasibleError: the inputs admit no solution.
             SolverTroubleError: HiGHS stopped without an optimal solution.
         """
-        values = {}
-        for name in self.moved:
-            by_key = VALUES[name](data)
-            values[name] = np.array([by_key[k] for k in self.compiled.parameter_keys(name)])
-        if values:
-            self.compiled.move_parameters(values)
+        move_inputs(self.compiled, data, self.moved)
         return solve_compiled(case, self.compiled, data, time_limit_s)

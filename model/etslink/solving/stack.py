@@ -7,8 +7,9 @@ together what the workbook asks for:
 - the first stage (E1-E13) followed by the smallest transfers (E14);
 - with a reserve (E15): the market equilibrium, each step of which solves the first stage
   and the smallest transfers (the reserve reads the banks they leave);
-- with limited foresight: rolling plans, each solving the layers below within its years;
-  without a reserve the smallest transfers are taken once, over the path the plans decide.
+- with limited foresight, or rows announced later: rolling plans, each solving the layers
+  below within its years with the inputs known when it is made; without a reserve the
+  smallest transfers are taken once, over the path the plans decide.
 
 Run and autarky solve through `stack`, and so do sweep draws and explore combinations with
 a reserve or limited foresight; without them, those solve the first stage alone (they report
@@ -17,10 +18,13 @@ prices and costs, which the smallest transfers do not move).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from etslink.inputs.data import ModelData
+from etslink.inputs.values import REVISED, VALUES
 from etslink.solving.engine import CompiledCase, Solution
 from etslink.solving.equilibrium import market_equilibrium
 from etslink.solving.foresight import limited_foresight, model_years
@@ -84,17 +88,38 @@ def at_reserve_equilibrium(inner: Layer) -> Layer:
     return solve
 
 
+def move_inputs(compiled: CompiledCase, data: ModelData, names: Iterable[str]) -> None:
+    """Move the compiled case's mutable input Params `names` to `data`'s values."""
+    values = {}
+    for name in names:
+        by_key = VALUES[name](data)
+        values[name] = np.array([by_key[k] for k in compiled.parameter_keys(name)])
+    if values:
+        compiled.move_parameters(values)
+
+
 def in_rolling_plans(inner: Layer) -> Layer:
-    """Return `inner` solved plan by plan, each deciding its first year (limited foresight)."""
+    """Return `inner` solved plan by plan, each deciding its first year (limited foresight).
+
+    With rows announced later, each plan decides with the inputs known in its first year
+    (`ModelData.known_in`): their Params are moved before it and back to the rules in force
+    after the last.
+    """
+
+    def plan(job: Job, span: tuple[int, int]) -> tuple[Solution, SolveOutcome]:
+        known = job.data.known_in(span[0])
+        if job.data.vintages:
+            move_inputs(job.compiled, known, REVISED)
+        return inner(replace(job, span=span, data=known))
 
     def solve(job: Job) -> tuple[Solution, SolveOutcome]:
-        return limited_foresight(
-            job.case,
-            job.compiled,
-            job.data,
-            lambda span: inner(replace(job, span=span)),
-            job.progress,
-        )
+        try:
+            return limited_foresight(
+                job.case, job.compiled, job.data, lambda span: plan(job, span), job.progress
+            )
+        finally:
+            if job.data.vintages:
+                move_inputs(job.compiled, job.data, REVISED)
 
     return solve
 
@@ -102,7 +127,7 @@ def in_rolling_plans(inner: Layer) -> Layer:
 def stack(data: ModelData) -> Layer:
     """Return the layers that solve a case as its workbook asks (see the module's doc)."""
     horizon = data.foresight_years
-    plans = bool(horizon and horizon < len(model_years(data)))
+    plans = bool(horizon and horizon < len(model_years(data))) or bool(data.vintages)
     if data.reserve_rules:
         layer = at_reserve_equilibrium(with_smallest_transfers(first))
         return in_rolling_plans(layer) if plans else layer

@@ -25,7 +25,14 @@ from typing import Any
 
 import pandas as pd
 
-from etslink.errors import InfeasibleError, Issue, SolverTroubleError, messages, reject
+from etslink.errors import (
+    InfeasibleError,
+    Issue,
+    SolverTroubleError,
+    messages,
+    refuse_announcements,
+    reject,
+)
 from etslink.formulation import build_model
 from etslink.inputs.data import Link, ModelData, _links, build_model_data
 from etslink.inputs.validate import Record, minting_cycle
@@ -169,6 +176,8 @@ def plan_explore(
     data = build_model_data(checked.tables, checked.settings, default_name=workbook.stem)
     if warn:
         warn(checked.warnings)
+    if data.vintages:
+        refuse_announcements("etslink explore")
     years_of = {s: set(data.years_of(s)) for s in data.systems}
     candidates = _candidates(checked.tables, data, years_of)
     combinations = _combinations(len(candidates), max_size)

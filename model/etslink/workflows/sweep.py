@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from etslink.errors import Issue, messages, reject
+from etslink.errors import Issue, messages, refuse_announcements, reject
 from etslink.inputs.data import ModelData
 from etslink.inputs.uncertainty import DrawPlan
 from etslink.outputs.columns import Columns
@@ -216,6 +216,8 @@ def plan_sweep(
     data, warnings = load_workbook(workbook)
     if warn:
         warn(warnings)
+    if data.vintages:
+        refuse_announcements("etslink sweep")
     if not data.uncertainty:
         reject(
             "uncertainty",

@@ -1,0 +1,164 @@
+"""Expectations that change: rows announced later (`announced_year`), known answers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import linear_case
+from etslink.api import run
+from etslink.cli import main
+from etslink.errors import InputError
+from etslink.workflows.run import load_workbook
+
+YEARS = (2030, 2031, 2032)
+
+
+def _banking(rate: float, **sheets: list[dict[str, object]]) -> dict:
+    """One system, MAC = 1 * a, baseline 100, caps 100, 90, 80: it must abate 30 in all."""
+    tables = linear_case({"A": 1.0}, {"A": 0.0}, YEARS, **sheets)
+    tables["systems"] = [{"system": "A", "banking": "yes", "initial_bank_MtCO2e": 0}]
+    for r, cap in zip(tables["emissions"], (100.0, 90.0, 80.0), strict=True):
+        r["cap_MtCO2e"] = cap
+    tables["settings"] = [{"key": "discount_rate", "value": rate}]
+    return tables
+
+
+def _cut_2032_to_70(announced_year: int | None) -> dict[str, object]:
+    return {
+        "system": "A",
+        "year": 2032,
+        "baseline_MtCO2e": 100.0,
+        "cap_MtCO2e": 70.0,
+        "announced_year": announced_year,
+    }
+
+
+def _linked(result) -> pd.DataFrame:
+    frame = result.prices.merge(result.balances, on=["case", "system", "year"])
+    return frame[frame["case"] == "linked"].set_index("year")
+
+
+def test_a_cap_cut_announced_mid_horizon_makes_the_price_jump_when_it_is_announced(workbook):
+    """Known in 2030: prices p, 1.05 p, 1.05^2 p with p (1 + 1.05 + 1.1025) = 30 abated.
+
+    The plan of 2030 abates p = 30 / 3.1525 = 9.516 and banks it. In 2031 the 2032 cap is cut
+    by 10: the plan of 2031 must abate 10 + 30 - 9.516 more over two years, q (1 + 1.05) =
+    30.484, so q = 14.870 in 2031 and 15.614 in 2032.
+    """
+    tables = _banking(0.05)
+    tables["emissions"] = [r for r in tables["emissions"] if r["year"] != 2032]
+    tables["emissions"] += [
+        {"system": "A", "year": 2032, "baseline_MtCO2e": 100.0, "cap_MtCO2e": 80.0},
+        _cut_2032_to_70(2031),
+    ]
+    linked = _linked(run(workbook(tables)))
+    p = 30 / 3.1525
+    q = (40 - p) / 2.05
+    price = linked["price_EUR_per_tCO2e"]
+    assert price.tolist() == pytest.approx([p, q, 1.05 * q], rel=1e-6)
+    assert linked["abatement_MtCO2e"].tolist() == pytest.approx([p, q, 1.05 * q], rel=1e-6)
+    assert linked["bank_end_MtCO2e"][2030] == pytest.approx(p, rel=1e-6)
+    assert linked["cap_MtCO2e"].tolist() == [100.0, 90.0, 70.0]  # the rules in force
+
+
+def test_without_discounting_the_cut_moves_the_price_from_10_to_15(workbook):
+    """Rate 0: known in 2030, 30 abated at 10 a year; from 2031, 40 - 10 over two years."""
+    tables = _banking(0.0)
+    tables["emissions"].append(_cut_2032_to_70(2031))
+    linked = _linked(run(workbook(tables)))
+    assert linked["price_EUR_per_tCO2e"].tolist() == pytest.approx([10, 15, 15], rel=1e-6)
+
+
+@pytest.mark.parametrize("said", [None, 2030, 2029])
+def test_rows_known_from_the_start_give_the_answer_without_announcements(workbook, said):
+    """A row announced in the first year (or before, or blank) is simply the rule."""
+    plain = _banking(0.05)
+    plain["emissions"][-1]["cap_MtCO2e"] = 70.0
+    known = _banking(0.05)
+    known["emissions"][-1] = _cut_2032_to_70(said)
+    data, _ = load_workbook(workbook(known))
+    assert not data.vintages
+    assert _linked(run(workbook(known))).equals(_linked(run(workbook(plain))))
+
+
+def test_a_later_row_that_changes_nothing_gives_the_perfect_foresight_path(workbook):
+    """Plans made each year with the same rules repeat the first plan: time consistency."""
+    plain = _banking(0.05)
+    same = _banking(0.05)
+    same["emissions"].append({**same["emissions"][-1], "announced_year": 2031})
+    data, _ = load_workbook(workbook(same))
+    assert sorted(data.vintages) == [2030, 2031]
+    got = _linked(run(workbook(same)))["price_EUR_per_tCO2e"]
+    expected = _linked(run(workbook(plain)))["price_EUR_per_tCO2e"]
+    assert got.tolist() == pytest.approx(expected.tolist(), rel=1e-7)
+
+
+def _reserve(first_year: int, said: int | None) -> dict[str, object]:
+    return {
+        "system": "A",
+        "first_year": first_year,
+        "intake_threshold_MtCO2e": 5,
+        "intake_rate": 0.5,
+        "announced_year": said,
+    }
+
+
+def test_a_reserve_announced_later_is_unknown_to_the_plans_made_before(workbook):
+    """The plan of 2030 prices as if there were no reserve; from 2031 the reserve takes in
+    half of the bank above 5 Mt, which the plan of 2031 sees: prices jump."""
+    none = _linked(run(workbook(_banking(0.05))))
+    later = _linked(run(workbook(_banking(0.05, msr=[_reserve(2031, 2031)]))))
+    known = _linked(run(workbook(_banking(0.05, msr=[_reserve(2031, None)]))))
+    price = "price_EUR_per_tCO2e"
+    assert later[price][2030] == pytest.approx(none[price][2030], rel=1e-7)
+    assert known[price][2030] > none[price][2030] * 1.01  # anticipated when known
+    assert later[price][2031] > later[price][2030] * 1.05 * 1.01  # a jump, not the rate
+    assert later["bank_end_MtCO2e"][2030] == pytest.approx(none["bank_end_MtCO2e"][2030])
+
+
+def test_rules_announced_after_their_year_or_without_a_first_rule_are_errors(workbook):
+    tables = _banking(0.05)
+    tables["emissions"].append(
+        {
+            "system": "A",
+            "year": 2031,
+            "baseline_MtCO2e": 100,
+            "cap_MtCO2e": 80,
+            "announced_year": 2032,
+        }
+    )
+    tables["msr"] = [_reserve(2031, 2032)]
+    with pytest.raises(InputError) as error:
+        load_workbook(workbook(tables))
+    found = {(i.sheet, i.row, i.column) for i in error.value.issues}
+    assert found == {("emissions", 5, "announced_year"), ("msr", 2, "announced_year")}
+    assert "never apply" in error.value.issues[0].problem
+
+    only_later = _banking(0.05)
+    only_later["emissions"][-1]["announced_year"] = 2031
+    with pytest.raises(InputError) as error:
+        load_workbook(workbook(only_later))
+    (issue,) = error.value.issues
+    assert (issue.sheet, issue.row) == ("emissions", 4)
+    assert "no row known from the start" in issue.problem
+
+
+def test_sweep_and_explore_refuse_rules_announced_later(workbook, tmp_path, capsys):
+    tables = _banking(0.05)
+    tables["emissions"].append(_cut_2032_to_70(2031))
+    tables["uncertainty"] = [
+        {
+            "parameter": "cap",
+            "target": "A",
+            "distribution": "normal",
+            "method": "scale",
+            "mean": 1,
+            "sd": 0.01,
+        }
+    ]
+    path = workbook(tables)
+    for command in ("sweep", "explore"):
+        assert main([command, str(path), "--out", str(tmp_path / command), "--workers", "1"]) == 2
+        assert "announced later" in capsys.readouterr().err
+        assert not (tmp_path / command).exists()
