@@ -162,3 +162,27 @@ def test_sweep_and_explore_refuse_rules_announced_later(workbook, tmp_path, caps
         assert main([command, str(path), "--out", str(tmp_path / command), "--workers", "1"]) == 2
         assert "announced later" in capsys.readouterr().err
         assert not (tmp_path / command).exists()
+
+
+def test_an_announced_year_on_price_controls_or_supply_steps_is_refused_not_ignored(workbook):
+    tables = _banking(
+        0.05,
+        price_controls=[
+            {"system": "A", "year": 2031, "floor_price_per_tCO2e": 5, "announced_year": 2031}
+        ],
+        supply_steps=[
+            {
+                "system": "A",
+                "year": 2031,
+                "trigger_price_per_tCO2e": 50,
+                "quantity_MtCO2e": 1,
+                "announced_year": 2031,
+            }
+        ],
+    )
+    with pytest.raises(InputError) as error:
+        load_workbook(workbook(tables))
+    assert {(i.sheet, i.column) for i in error.value.issues} == {
+        ("price_controls", "announced_year"),
+        ("supply_steps", "announced_year"),
+    }

@@ -69,7 +69,7 @@ def _run(name: str, tmp_path: Path) -> dict[str, pd.DataFrame]:
 def test_every_tutorial_has_a_workbook_and_a_table():
     workbooks = {p.stem for p in (ROOT / "inputs" / "tutorial").glob("*.xlsx")}
     assert workbooks == set(EXPECTED)
-    assert len(workbooks) == 15
+    assert len(workbooks) == 16
 
 
 def test_every_column_of_the_expect_tables_is_checked():
@@ -188,3 +188,15 @@ def test_tutorial_calibrate_finds_the_geometric_mean_of_the_price_ratios(tmp_pat
     assert pulls == ["mac_scale of A: A's price 2032 pulls it up, A's price 2030 pulls it down"]
     slopes = pd.read_excel(out / "calibrated.xlsx", sheet_name="mac_linear")
     assert slopes["slope_per_tCO2e_per_MtCO2e"].round(3).unique().tolist() == [2.974]
+
+
+def test_tutorial_announced_cut_costs_more_than_a_cut_known_from_the_start(tmp_path):
+    """Tutorial 16's prose: 522.27 MEUR of abatement (PV) against 507.53 known from the start."""
+    costs = _run("16_announced_cut", tmp_path)["costs"]
+    linked = costs[costs["case"] == "linked"]
+    surprise = (linked["abatement_cost_MEUR"] * linked["discount_factor"]).sum()
+    assert surprise == pytest.approx(522.27, abs=0.005)
+    known = [80 / 3.1525 * 1.05**t for t in range(3)]
+    assert sum((p / 2) ** 2 / 1.05**t for t, p in enumerate(known)) == pytest.approx(
+        507.53, abs=0.005
+    )

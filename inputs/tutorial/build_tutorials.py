@@ -128,6 +128,20 @@ TUTORIALS["15_calibrate"] = {
     "calibration": [{"parameter": "mac_scale", "target": "A", "lower": 0.1, "upper": 10}],
 }
 
+TUTORIALS["16_announced_cut"] = {
+    **TUTORIALS["6_banking"],
+    "emissions": [
+        *TUTORIALS["6_banking"]["emissions"],
+        {
+            "system": "A",
+            "year": 2032,
+            "baseline_MtCO2e": BASELINE,
+            "cap_MtCO2e": BASELINE - 30.0,
+            "announced_year": 2031,
+        },
+    ],
+}
+
 
 def main() -> None:
     """Write every tutorial workbook next to this script."""

@@ -102,6 +102,16 @@ def _announced(what: str) -> Column:
     )
 
 
+def _not_yet_announced() -> Column:
+    return Column(
+        "announced_year",
+        "year",
+        "Not yet solved on this sheet (only on emissions and msr): leave blank; a year here "
+        "is an error rather than a rule silently known from the start.",
+        default_doc="blank",
+    )
+
+
 def _first_last(what: str) -> tuple[Column, Column]:
     return (
         Column("first_year", "year", f"First year in which {what}.", default_doc="the first year"),
@@ -490,9 +500,10 @@ PRICE_CONTROLS = Sheet(
             default_doc="unlimited",
             minimum=0.0,
         ),
+        _not_yet_announced(),
     ),
     key=("system", "year"),
-    examples=(("A", 2030, 10, 200, None),),
+    examples=(("A", 2030, 10, 200, None, None),),
 )
 
 SUPPLY_STEPS = Sheet(
@@ -519,8 +530,9 @@ SUPPLY_STEPS = Sheet(
             unit="MtCO2e",
             required=True,
         ),
+        _not_yet_announced(),
     ),
-    examples=(("A", 2030, 150, 5),),
+    examples=(("A", 2030, 150, 5, None),),
 )
 
 MSR = Sheet(
@@ -864,6 +876,12 @@ DECISIONS: tuple[str, ...] = (
     "per allowance at the exchange rate, is above that system's ceiling plus the border fee "
     "in a year is an error: no price satisfies both controls, and the least-cost solution "
     "would buy ceiling allowances without end to hold the partner's back at its floor.",
+    "Rules announced later (`announced_year` on emissions and msr rows): each year is "
+    "decided by a plan made in that year with the rules known then, starting from the bank "
+    "actually held; the results show the rules in force. A rule may not be announced after "
+    "the year it governs (it would never apply), and every system-year needs a row known "
+    "from the start. `announced_year` on price_controls and supply_steps is refused, not "
+    "ignored, until the plans solve it there; sweep and explore refuse announced rows.",
     "The discount rate must be between 0 and 0.5; the currency a 3-letter code.",
     "Quantities are meaningful to about 1e-6 MtCO2e (one tonne); prices to about 1e-5 "
     "relative (HiGHS's QP duals).",

@@ -391,6 +391,18 @@ def _check_announcements(checker: _Checker, tables: dict[str, list[Record]]) -> 
                     f"set {year_column} to {said} or later, or the announced_year to {year} "
                     "or earlier",
                 )
+    for sheet in ("price_controls", "supply_steps"):
+        for r in tables[sheet]:
+            if r.get("announced_year") is not None:
+                checker.flag(
+                    checker.raw[sheet],
+                    r["_row"],
+                    "announced_year",
+                    f"rules announced later are not yet solved on sheet {sheet} (only on "
+                    "emissions and msr)",
+                    "leave announced_year blank here (the row is then known from the start), "
+                    "or model the announcement with rows of emissions or msr",
+                )
     known: set[tuple[str, int]] = set()
     for r in tables["emissions"]:
         if r.get("announced_year") is None or r["announced_year"] <= first:
