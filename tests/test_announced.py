@@ -186,3 +186,64 @@ def test_an_announced_year_on_price_controls_or_supply_steps_is_refused_not_igno
         ("price_controls", "announced_year"),
         ("supply_steps", "announced_year"),
     }
+
+
+def _two_banking(**sheets: list[dict[str, object]]) -> dict:
+    """A and B, each tutorial 6's market (c = 2, must abate 0, 10, 20; 5%), not linked."""
+    tables = linear_case({"A": 2.0, "B": 2.0}, {"A": 0.0, "B": 0.0}, YEARS, **sheets)
+    tables["systems"] = [{"system": s, "banking": "yes"} for s in ("A", "B")]
+    for r in tables["emissions"]:
+        r["cap_MtCO2e"] = {2030: 100.0, 2031: 90.0, 2032: 80.0}[r["year"]]
+    tables["settings"] = [{"key": "discount_rate", "value": 0.05}]
+    return tables
+
+
+def _prices(result, system: str) -> list[float]:
+    linked = _linked(result)
+    return linked[linked["system"] == system]["price_EUR_per_tCO2e"].tolist()
+
+
+def test_a_horizon_that_lengthens_over_time(workbook):
+    """Seeing one year in 2030, the plan prices 2030 alone (nothing to abate: 0); seeing two
+    from 2031, 30 Mt over 2031-2032 at q and 1.05 q: q (1 + 1.05) / 2 = 30, q = 29.27."""
+    rows = [
+        {"system": "*", "first_year": 2030, "years": 1},
+        {"system": "*", "first_year": 2031, "years": 2},
+    ]
+    result = run(workbook(_two_banking(foresight=rows)))
+    q = 60 / 2.05
+    assert _prices(result, "A") == pytest.approx([0.0, q, 1.05 * q], abs=1e-6)
+
+
+def test_per_system_horizons_of_markets_that_are_not_linked(workbook):
+    """A sees one year at a time (tutorial 10: 0, 20, 40); B, with no row, keeps the setting:
+    perfect foresight (tutorial 6: 19.03, 19.98, 20.98)."""
+    result = run(
+        workbook(_two_banking(foresight=[{"system": "A", "first_year": 2030, "years": 1}]))
+    )
+    assert _prices(result, "A") == pytest.approx([0.0, 20.0, 40.0], abs=1e-6)
+    p = 60 / 3.1525
+    assert _prices(result, "B") == pytest.approx([p, 1.05 * p, 1.05**2 * p], rel=1e-6)
+
+
+def test_one_foresight_row_for_every_system_is_the_setting(workbook):
+    sheet = _two_banking(foresight=[{"system": "*", "first_year": 2030, "years": 2}])
+    setting = _two_banking()
+    setting["settings"].append({"key": "foresight_years", "value": 2})
+    assert _linked(run(workbook(sheet))).equals(_linked(run(workbook(setting))))
+
+
+def test_linked_systems_with_different_horizons_or_unknown_systems_are_errors(workbook):
+    tables = _two_banking(
+        links=[{"from_system": "A", "to_system": "B"}],
+        foresight=[
+            {"system": "A", "first_year": 2030, "years": 1},
+            {"system": "Z", "first_year": 2030, "years": 1},
+        ],
+    )
+    with pytest.raises(InputError) as error:
+        load_workbook(workbook(tables))
+    found = {(i.row, i.column) for i in error.value.issues}
+    assert found == {(2, "years"), (3, "system")}
+    linked = next(i for i in error.value.issues if i.column == "years")
+    assert "A and B are linked" in linked.problem

@@ -11,6 +11,7 @@ from conftest import linear_case
 from etslink.api import calibrate, run
 from etslink.cli import main
 from etslink.errors import InputError
+from etslink.workflows.calibrate import plan_calibration as calibrate_plan
 from etslink.workflows.run import load_workbook
 
 
@@ -182,3 +183,13 @@ def test_calibration_rows_are_checked_cell_by_cell(workbook):
         (5, "target", "the"),  # the market's foresight is one setting: target *
         (5, "lower", "foresight_years"),  # needs a whole number
     }
+
+
+def test_fitting_foresight_years_beside_a_foresight_sheet_is_refused(workbook):
+    rows = [{"parameter": "foresight_years", "target": "*", "lower": 1, "upper": 3}]
+    tables = _pair(rows, TRUE_PAIR)
+    tables["foresight"] = [{"system": "*", "first_year": 2030, "years": 1}]
+    with pytest.raises(InputError) as error:
+        calibrate_plan(workbook(tables))
+    (issue,) = error.value.issues
+    assert (issue.sheet, issue.row, issue.column) == ("calibration", 2, "parameter")

@@ -237,6 +237,8 @@ class ModelData:
     price_controls: Mapping[SystemYear, PriceControl] = field(default_factory=lambda: _frozen({}))
     supply_steps: tuple[SupplyStep, ...] = ()
     foresight_years: int | None = None
+    foresight_schedule: tuple[tuple[str, int, int], ...] = ()
+    """Rows of sheet `foresight`: (system or "*", first year, years), by first year."""
     transfer_timing: str = "earliest"
     reserve_rules: tuple[ReserveRule, ...] = ()
     uncertainty: tuple[UncertainInput, ...] = ()
@@ -302,6 +304,18 @@ class ModelData:
         """Return the same data with every link removed (offsets stay), in every vintage."""
         vintages = {t: v.without_links() for t, v in self.vintages.items()}
         return replace(self, links=(), vintages=_frozen(vintages))
+
+    def horizon(self, system: str, year: int) -> int | None:
+        """Return the years the plan made in `year` sees for `system` (None: to the end).
+
+        The sheet `foresight`'s latest row for the system from `year` or before, else its
+        latest row for every system (*), else the setting `foresight_years`.
+        """
+        for who in (system, "*"):
+            rows = [r for r in self.foresight_schedule if r[0] == who and r[1] <= year]
+            if rows:
+                return max(rows, key=lambda r: r[1])[2]
+        return self.foresight_years
 
     def known_in(self, year: int) -> ModelData:
         """Return the inputs as known in `year`: the plan made then decides with them."""
@@ -448,6 +462,12 @@ def _build(
         ),
         reserve_rules=_reserve_rules(_in_force(tables.get("msr", []), known_in, years_of)),
         foresight_years=settings.get("foresight_years"),
+        foresight_schedule=tuple(
+            sorted(
+                (r["system"].strip(), r["first_year"], r["years"])
+                for r in tables.get("foresight", [])
+            )
+        ),
         transfer_timing=settings.get("transfer_timing") or "earliest",
         uncertainty=tuple(_uncertain(r) for r in tables.get("uncertainty", [])),
         draws=int(settings.get("draws") or 100),

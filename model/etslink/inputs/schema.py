@@ -710,6 +710,34 @@ UNCERTAINTY = Sheet(
     examples=(("cap", "A", 2030, 2030, "normal", "scale", 1, 0.05, None, None, None, "caps"),),
 )
 
+FORESIGHT = Sheet(
+    "foresight",
+    "How far the market looks ahead, per system and over time: plans made from first_year "
+    "on use a horizon of `years` for the system (or every system, *). It overrides the "
+    "settings key foresight_years where it applies; a system and year it does not cover "
+    "keeps that setting. Linked systems (directly or through shared credits) must look "
+    "equally far in every year.",
+    (
+        Column(
+            "system",
+            "text",
+            "System id, as on sheet systems, or * for every system.",
+            required=True,
+        ),
+        Column("first_year", "year", "First year whose plan uses this horizon.", required=True),
+        Column(
+            "years",
+            "integer",
+            "Years each plan sees, its own year included (1: each year alone).",
+            unit="years",
+            required=True,
+            minimum=1,
+        ),
+    ),
+    key=("system", "first_year"),
+    examples=(("*", 2030, 3),),
+)
+
 OBSERVED_QUANTITIES = ("price", "emissions", "bank", "msr_intake")
 """What an `observed` row may hold: see `OBSERVED`."""
 
@@ -822,6 +850,7 @@ SHEETS: tuple[Sheet, ...] = (
     PRICE_CONTROLS,
     SUPPLY_STEPS,
     MSR,
+    FORESIGHT,
     UNCERTAINTY,
     OBSERVED,
     CALIBRATION,

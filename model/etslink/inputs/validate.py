@@ -375,6 +375,63 @@ def _check_reserve(checker: _Checker, tables: dict[str, list[Record]]) -> None:
             )
 
 
+def _check_foresight(
+    checker: _Checker, tables: dict[str, list[Record]], settings: dict[str, Any]
+) -> None:
+    """Rows name systems (or *); linked systems look equally far in every year."""
+    rows = tables["foresight"]
+    if not rows:
+        return
+    raw = checker.raw["foresight"]
+    known = {r["system"] for r in tables["systems"]}
+    for r in rows:
+        if r["system"] != "*" and r["system"] not in known:
+            checker.flag(
+                raw,
+                r["_row"],
+                "system",
+                f"{_quote(r['system'])} is not on sheet systems{_closest(r['system'], known)}",
+                "use a system id, or * for every system",
+            )
+    setting = settings.get("foresight_years")
+    years = sorted({r["year"] for r in tables["emissions"]})
+
+    def horizon(system: str, year: int) -> tuple[int | None, int | None]:
+        """Return (years, row) of the horizon the plan of `year` uses for `system`."""
+        for who in (system, "*"):
+            given = [r for r in rows if r["system"] == who and r["first_year"] <= year]
+            if given:
+                row = max(given, key=lambda r: r["first_year"])
+                return row["years"], row["_row"]
+        return setting, None
+
+    for a, b in _linked_pairs(tables):
+        for year in years:
+            (ha, ra), (hb, rb) = horizon(a, year), horizon(b, year)
+            if ha != hb:
+                where = " and ".join(f"row {r}" for r in (ra, rb) if r is not None)
+                checker.flag(
+                    raw,
+                    ra or rb,
+                    "years",
+                    f"{a} and {b} are linked but their plans of {year} look {ha or 'to the end'} "
+                    f"and {hb or 'to the end'} years ahead ({where}): one market, one horizon",
+                    f"give {a} and {b} the same horizon in every year (or one row with system *)",
+                )
+                break
+
+
+def _linked_pairs(tables: dict[str, list[Record]]) -> set[tuple[str, str]]:
+    """Return the pairs of systems linked directly (links) or through shared credits."""
+    pairs = {tuple(sorted((r["from_system"], r["to_system"]))) for r in tables["links"]}
+    users: dict[str, set[str]] = defaultdict(set)
+    for r in tables["offset_rules"]:
+        users[r["offset_type"]].add(r["system"])
+    for systems in users.values():
+        pairs |= {tuple(sorted(pair)) for pair in itertools.combinations(sorted(systems), 2)}
+    return {(a, b) for a, b in pairs}
+
+
 def _check_announcements(checker: _Checker, tables: dict[str, list[Record]]) -> None:
     """A rule applies from its announcement on; every system-year has one known from the start."""
     first = min((r["year"] for r in tables["emissions"]), default=0)
@@ -1025,6 +1082,7 @@ def validate(workbook: RawWorkbook) -> Validated:
     _check_price_control_pumps(checker, tables)
     _check_reserve(checker, tables)
     _check_announcements(checker, tables)
+    _check_foresight(checker, tables, settings)
     _check_minting_cycles(checker, tables)
     _check_abatement_room(checker, tables)
     _check_observed(checker, tables["observed"])

@@ -28,16 +28,17 @@ def limited_foresight(
     plan: Callable[[tuple[int, int]], tuple[Solution, SolveOutcome]],
     progress: Callable[[str], None] | None = None,
 ) -> tuple[Solution, SolveOutcome]:
-    """Decide the years one at a time, each plan seeing `data.foresight_years` years.
+    """Decide the years one at a time, each plan seeing a few years ahead.
 
-    The plan of year y covers y..y+H-1 (`plan` solves it, given those years): the balances
-    of later years are lifted (any bank carried past the horizon is worth nothing in it), the
-    decisions of earlier years are held at their values. Year y's decisions and the duals of
-    its rows (its prices) are kept; then the next plan. The outcome's `stage_two` is the
+    The plan of year y covers y..y+H-1 for each system, H its horizon then
+    (`ModelData.horizon`: sheet foresight, else the setting foresight_years, else to the
+    end); `plan` solves it, given the first and the last year of any system. The balances of
+    a system's later years are lifted (any bank carried past its horizon is worth nothing in
+    it), the decisions of earlier years are held at their values. Year y's decisions and the
+    duals of its rows (its prices) are kept; then the next plan. The outcome's `stage_two` is the
     worst of the plans' (solving/stack.py says where the smallest transfers are taken).
     """
     years = model_years(data)
-    horizon = data.foresight_years or len(years)
     balances = list(compiled.row_positions["compliance"])
     columns = {v.name: compiled.column_bounds(v.name) for v in VARIABLES}
     row_year = np.array([con.index()[-1] for con in compiled.rows])
@@ -47,8 +48,9 @@ def limited_foresight(
     start = time.perf_counter()
     try:
         for i, year in enumerate(years):
-            end = years[min(i + horizon, len(years)) - 1]
-            _plan_bounds(compiled, balances, columns, held, end)
+            ends = {s: _plan_end(years, i, data.horizon(s, year)) for s in data.systems}
+            end = max(ends.values())
+            _plan_bounds(compiled, balances, columns, held, ends, end)
             if progress:
                 progress(f"{case}: plan {year}-{end}")
             solution, planned = plan((year, end))
@@ -80,19 +82,26 @@ def _worst(stage_twos: set[str]) -> str:
     return failed[0] if failed else ("optimal" if "optimal" in stage_twos else "not needed")
 
 
+def _plan_end(years: list[int], i: int, horizon: int | None) -> int:
+    """Return the last year the plan made in years[i] sees with `horizon` (None: to the end)."""
+    return years[min(i + horizon, len(years)) - 1] if horizon else years[-1]
+
+
 def _plan_bounds(
     compiled: CompiledCase,
     balances: list[tuple[str, int]],
     columns: Mapping[str, Mapping[Any, tuple[float, float]]],
     held: Mapping[str, Mapping[Any, tuple[float, float]]],
+    ends: Mapping[str, int],
     end: int,
 ) -> None:
-    """Set the bounds of a plan ending in `end`: past decisions held, later years switched off.
+    """Set the bounds of a plan: past decisions held, years beyond its horizon switched off.
 
-    Balances after `end` are lifted and every decision after `end` is held at zero, so a bank
-    carried past the horizon is worth nothing in the plan.
+    A system's balances after its end (`ends`) are lifted, so a bank it carries past its
+    horizon is worth nothing in the plan; every decision after the last end (`end`) is held
+    at zero (a system's decisions between its own end and that are worth nothing to it).
     """
-    compiled.lift_rows("compliance", {key: key[1] > end for key in balances})
+    compiled.lift_rows("compliance", {key: key[1] > ends[key[0]] for key in balances})
     for variable in VARIABLES:
         original = columns[variable.name]
         compiled.set_column_bounds(

@@ -16,7 +16,7 @@ from etslink.inputs.uncertainty import perturbed, with_drawn_quantities
 from etslink.inputs.values import VALUES, swept_parameters
 from etslink.solving.cases import Case
 from etslink.solving.engine import CompiledCase, Solution
-from etslink.solving.stack import Job, move_inputs, stack
+from etslink.solving.stack import Job, move_inputs, rolling, stack
 from etslink.solving.stages import (
     DEFAULT_TIME_LIMIT_S,
     RETRY_OPTIONS,
@@ -101,7 +101,7 @@ class DrawSolver:
         Returns HiGHS's termination instead when it is not optimal.
         """
         self.compiled.move_parameters({name: values[name][o] for name, o in self._order.items()})
-        if self.data.reserve_rules or self.data.foresight_years:
+        if self.data.reserve_rules or rolling(self.data):
             return self._solve_loops(draw, with_drawn_quantities(self.data, values))
         run = self.compiled.solve(DEFAULT_TIME_LIMIT_S, RETRY_OPTIONS)
         return self.compiled.solution() if run.optimal else run.termination

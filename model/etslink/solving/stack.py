@@ -124,10 +124,16 @@ def in_rolling_plans(inner: Layer) -> Layer:
     return solve
 
 
+def rolling(data: ModelData) -> bool:
+    """Return whether the case is decided plan by plan (short horizons or later rules)."""
+    years = model_years(data)
+    horizons = {data.horizon(s, y) for s in data.systems for y in years}
+    return bool(data.vintages) or any(h is not None and h < len(years) for h in horizons)
+
+
 def stack(data: ModelData) -> Layer:
     """Return the layers that solve a case as its workbook asks (see the module's doc)."""
-    horizon = data.foresight_years
-    plans = bool(horizon and horizon < len(model_years(data))) or bool(data.vintages)
+    plans = rolling(data)
     if data.reserve_rules:
         layer = at_reserve_equilibrium(with_smallest_transfers(first))
         return in_rolling_plans(layer) if plans else layer

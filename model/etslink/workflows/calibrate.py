@@ -309,9 +309,21 @@ def plan_calibration(workbook: Path, time_limit_s: float | None = None) -> Plan:
                 "add rows with weight above 0 on sheet observed (within the model's years)",
             )
         )
+    horizon_rows = [p for p in parameters if p.parameter == "foresight_years"]
+    if horizon_rows and before.foresight_schedule:
+        missing.append(
+            Issue(
+                "calibration",
+                horizon_rows[0].row,
+                "",
+                "parameter",
+                "the sheet foresight sets the horizons, so a fitted foresight_years would "
+                "not apply where it does",
+                "delete this row, or the sheet foresight to fit one horizon for all years",
+            )
+        )
     if missing:
         raise InputError(missing)
-    horizon_rows = [p for p in parameters if p.parameter == "foresight_years"]
     horizons = (
         list(range(int(horizon_rows[0].lower or 1), int(horizon_rows[0].upper or 1) + 1))
         if horizon_rows

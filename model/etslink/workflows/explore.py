@@ -43,6 +43,7 @@ from etslink.outputs.results import CaseResults, ExploreTables, extract_case
 from etslink.outputs.runrecord import run_record
 from etslink.solving.engine import Basis
 from etslink.solving.solve import solve_compiled
+from etslink.solving.stack import rolling
 from etslink.solving.stages import (
     DEFAULT_TIME_LIMIT_S,
     RETRY_OPTIONS,
@@ -348,7 +349,7 @@ class ExploreSolver:
 
     def _solve(self, label: str, data: ModelData) -> tuple[Any, SolveOutcome]:
         """Solve once (first stage); with a reserve or limited foresight, as `run` does."""
-        if data.reserve_rules or data.foresight_years:
+        if data.reserve_rules or rolling(data):
             return solve_compiled(label, self.compiled, data)
         run = self.compiled.solve(DEFAULT_TIME_LIMIT_S, RETRY_OPTIONS)
         outcome = SolveOutcome(
@@ -583,7 +584,7 @@ def solve_explore(
 def _solves_note(data: ModelData) -> str:
     """Return how each combination was solved, for the run record."""
     start = "the status quo from scratch, each combination from the status quo's basis"
-    if data.reserve_rules or data.foresight_years:
+    if data.reserve_rules or rolling(data):
         what = "the reserve's fixed point" if data.reserve_rules else "limited foresight"
         timing = f"transfer_timing {data.transfer_timing}"
         return f"{start}, as run solves a case ({what}, smallest transfers (E14), {timing})"
