@@ -69,7 +69,7 @@ def _run(name: str, tmp_path: Path) -> dict[str, pd.DataFrame]:
 def test_every_tutorial_has_a_workbook_and_a_table():
     workbooks = {p.stem for p in (ROOT / "inputs" / "tutorial").glob("*.xlsx")}
     assert workbooks == set(EXPECTED)
-    assert len(workbooks) == 16
+    assert len(workbooks) == 17
 
 
 def test_every_column_of_the_expect_tables_is_checked():
@@ -200,3 +200,15 @@ def test_tutorial_announced_cut_costs_more_than_a_cut_known_from_the_start(tmp_p
     assert sum((p / 2) ** 2 / 1.05**t for t, p in enumerate(known)) == pytest.approx(
         507.53, abs=0.005
     )
+
+
+def test_tutorial_border_adjustment_money(tmp_path):
+    """Tutorial 17: A's exporters pay 150 alone and 0 linked; ROW's 160 and 64; B collects."""
+    book = _run("17_border_adjustment", tmp_path)
+    paid = book["border_adjustments"].set_index(["case", "origin"])["paid_MEUR"]
+    assert paid.to_dict() == pytest.approx(
+        {("linked", "A"): 0, ("linked", "ROW"): 64, ("autarky", "A"): 150, ("autarky", "ROW"): 160}
+    )
+    gains = book["gains"].set_index("system")
+    assert gains.loc["B", "autarky_border_adjustments_revenue_pv_MEUR"] == pytest.approx(310)
+    assert gains.loc["B", "linked_border_adjustments_revenue_pv_MEUR"] == pytest.approx(64)

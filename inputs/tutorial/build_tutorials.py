@@ -142,6 +142,16 @@ TUTORIALS["16_announced_cut"] = {
     ],
 }
 
+TUTORIALS["17_border_adjustment"] = two_systems(
+    SLOPES,
+    NEED,
+    links=[{"from_system": "A", "to_system": "B"}],
+    border_adjustments=[
+        {"importer": "B", "origin": "A", "year": 2030, "embedded_MtCO2e": 5, "phase_in": 0.5},
+        {"importer": "B", "origin": "ROW", "year": 2030, "embedded_MtCO2e": 2},
+    ],
+)
+
 
 def main() -> None:
     """Write every tutorial workbook next to this script."""

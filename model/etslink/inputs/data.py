@@ -138,6 +138,23 @@ class ReserveRule:
 
 
 @dataclass(frozen=True)
+class BorderAdjustment:
+    """A carbon border adjustment on one importer's imports from one origin in one year.
+
+    `embedded_MtCO2e` are the emissions embedded in the covered imports; `phase_in` the share
+    charged; `origin` a system id or a region that is not a system.
+    """
+
+    importer: str
+    origin: str
+    year: int
+    embedded_MtCO2e: float
+    phase_in: float = 1.0
+    deduct_origin_price: bool = True
+    exempt_when_linked: bool = True
+
+
+@dataclass(frozen=True)
 class Observation:
     """What a market did in one system-year, to hold the model against (sheet `observed`).
 
@@ -245,6 +262,7 @@ class ModelData:
     draws: int = 100
     seed: int = 0
     observations: tuple[Observation, ...] = ()
+    border_adjustments: tuple[BorderAdjustment, ...] = ()
     vintages: Mapping[int, ModelData] = field(default_factory=lambda: _frozen({}))
     """With rows announced later (`announced_year`): the inputs as known in each year from
     which they differ, keyed by that year (the first model year: as known from the start).
@@ -472,6 +490,18 @@ def _build(
         uncertainty=tuple(_uncertain(r) for r in tables.get("uncertainty", [])),
         draws=int(settings.get("draws") or 100),
         seed=int(settings.get("seed") or 0),
+        border_adjustments=tuple(
+            BorderAdjustment(
+                r["importer"],
+                str(r["origin"]).strip(),
+                r["year"],
+                r["embedded_MtCO2e"],
+                r["phase_in"],
+                bool(r["deduct_origin_price"]),
+                bool(r["exempt_when_linked"]),
+            )
+            for r in tables.get("border_adjustments", [])
+        ),
         observations=tuple(
             Observation(
                 r["system"], r["year"], r["quantity"], r["value"], r["weight"], r["source"] or ""

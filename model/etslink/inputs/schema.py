@@ -710,6 +710,67 @@ UNCERTAINTY = Sheet(
     examples=(("cap", "A", 2030, 2030, "normal", "scale", 1, 0.05, None, None, None, "caps"),),
 )
 
+BORDER_ADJUSTMENTS = Sheet(
+    "border_adjustments",
+    "A carbon border adjustment such as the EU CBAM: one row per importing system, origin "
+    "and year. The charge per tonne embedded is phase_in x (the importer's price, less the "
+    "origin's price where deducted and the origin is a system; never below 0); it is paid by "
+    "the origin's exporters to the importer and does not change the allowance markets.",
+    (
+        Column(
+            "importer",
+            "text",
+            "The system that charges at its border.",
+            required=True,
+            ref="system",
+        ),
+        Column(
+            "origin",
+            "text",
+            "Where the goods come from: a system id, or a region that is not a system (its "
+            "carbon price counts as 0).",
+            required=True,
+        ),
+        _year(),
+        Column(
+            "embedded_MtCO2e",
+            "number",
+            "Emissions embedded in the importer's covered imports from the origin that year.",
+            unit="MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "phase_in",
+            "number",
+            "Share of the embedded emissions charged, as a fraction (EU CBAM 2026: 0.025, "
+            "2030: 0.485, 2034: 1).",
+            unit="fraction",
+            default=1.0,
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        Column(
+            "deduct_origin_price",
+            "yesno",
+            "yes: the carbon price paid at origin (an origin system's allowance price) is "
+            "deducted; no: the importer's full price is charged.",
+            default=True,
+            default_doc="yes",
+        ),
+        Column(
+            "exempt_when_linked",
+            "yesno",
+            "yes: no charge in a year in which the importer and the origin are directly "
+            "linked (a links row between them in force).",
+            default=True,
+            default_doc="yes",
+        ),
+    ),
+    key=("importer", "origin", "year"),
+    examples=(("A", "B", 2030, 5, 0.5, "yes", "yes"),),
+)
+
 FORESIGHT = Sheet(
     "foresight",
     "How far the market looks ahead, per system and over time: plans made from first_year "
@@ -850,6 +911,7 @@ SHEETS: tuple[Sheet, ...] = (
     PRICE_CONTROLS,
     SUPPLY_STEPS,
     MSR,
+    BORDER_ADJUSTMENTS,
     FORESIGHT,
     UNCERTAINTY,
     OBSERVED,

@@ -305,6 +305,26 @@ def _check_years(checker: _Checker, tables: dict[str, list[Record]]) -> None:
                     f"use one of {system}'s years ({min(years[system])}-"
                     f"{max(years[system])}) or add {year} on sheet emissions",
                 )
+    for record in tables["border_adjustments"]:
+        importer, year = record["importer"], record["year"]
+        if importer is not None and str(record["origin"]).strip() == importer:
+            checker.flag(
+                checker.raw["border_adjustments"],
+                record["_row"],
+                "origin",
+                f"{importer} would charge its own goods at its own border",
+                "name the system or region the goods come from",
+            )
+        if importer in years and year is not None and year not in years[importer]:
+            checker.flag(
+                checker.raw["border_adjustments"],
+                record["_row"],
+                "year",
+                f"{importer} has no row for {year} on sheet emissions, so it has no price "
+                "to charge at its border then",
+                f"use one of {importer}'s years ({min(years[importer])}-"
+                f"{max(years[importer])}) or add {year} on sheet emissions",
+            )
     for name in ("links", "candidate_links", "offset_rules", "uncertainty", "msr"):
         for record in tables[name]:
             first, last = record.get("first_year"), record.get("last_year")

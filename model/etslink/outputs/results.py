@@ -12,6 +12,7 @@ import pandas as pd
 from etslink.formulation import BALANCE_COLUMNS, COST_ITEMS, HELD, RESTRICTIONS
 from etslink.formulation.compliance import price_pv
 from etslink.inputs.data import ModelData
+from etslink.instruments.border_adjustments import charges
 from etslink.instruments.declarations import clean, cleaned
 from etslink.instruments.links import Flows, payments
 from etslink.instruments.reserve import ReserveYear
@@ -51,6 +52,7 @@ class CaseResults:
     offset_prices: pd.DataFrame
     offset_use: pd.DataFrame
     msr: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MSR_COLUMNS))
+    border_adjustments: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass
@@ -293,7 +295,36 @@ def extract_case(case: str, sol: Solution, d: ModelData, outcome: SolveOutcome) 
         ),
         offset_use=_offset_use(sol, offset_prices, cols),
         msr=pd.DataFrame([dataclasses.astuple(r) for r in outcome.reserve], columns=MSR_COLUMNS),
+        border_adjustments=_border_adjustments(d, prices, cols),
     )
+
+
+def _border_adjustments(
+    d: ModelData, prices: dict[tuple[str, int], float], cols: Columns
+) -> pd.DataFrame:
+    """Return each border adjustment's charge [CUR per tCO2e] and payment [M CUR]."""
+    rows = [
+        (
+            c.row.importer,
+            c.row.origin,
+            c.row.year,
+            c.row.embedded_MtCO2e,
+            c.charge_per_tCO2e,
+            c.paid_Mcur,
+            "yes" if c.exempt else "no",
+        )
+        for c in charges(d, prices)
+    ]
+    columns = [
+        "importer",
+        "origin",
+        "year",
+        "embedded_MtCO2e",
+        cols.per_tonne("charge"),
+        cols.money("paid"),
+        "exempt_linked",
+    ]
+    return pd.DataFrame(rows, columns=columns)
 
 
 GAIN_ITEMS = ("compliance_cost", "allowance_imports", "allowance_exports", "offset_purchases")
@@ -318,11 +349,30 @@ def gains(results: Results) -> pd.DataFrame:
             out[cols.case_money(case, "allowance_imports")]
             + out[cols.case_money(case, "offset_purchases")]
         )
+    if results.data.border_adjustments:
+        _border_gains(results, out)
     autarky = out[cols.case_money("autarky", "compliance_cost")]
     gain = autarky - out[cols.case_money("linked", "compliance_cost")]
     out[cols.money("gain_from_linking", pv=True)] = gain
     out["gain_percent_of_autarky_cost"] = 100 * gain / autarky.where(autarky.abs() > 0)
     return out
+
+
+def _border_gains(results: Results, out: pd.DataFrame) -> None:
+    """Add per case what each system's exporters pay at borders and what it collects.
+
+    `<case>_border_adjustments_paid_pv` (as origin) and `_revenue_pv` (as importer) [M CUR,
+    base-year money]; they are not part of the compliance cost, so not of the gain.
+    """
+    cols = results.columns
+    for case in CASES:
+        table = results.cases[case].border_adjustments
+        discount = table["year"].map(results.data.discount_factor)
+        paid = table[cols.money("paid")] * discount
+        for item, by in (("paid", "origin"), ("revenue", "importer")):
+            total = paid.groupby(table[by]).sum()
+            column = cols.case_money(case, f"border_adjustments_{item}")
+            out[column] = out["system"].map(total).fillna(0.0)
 
 
 def draw_results(cols: Columns) -> tuple[str, str, str]:

@@ -101,6 +101,15 @@ OUTPUT_SHEETS: tuple[OutputSheet, ...] = (
             ("<case>_allowance_exports_pv_M<CUR>", "received for allowances sold, discounted"),
             ("<case>_offset_purchases_pv_M<CUR>", "paid for offset credits, discounted"),
             ("<case>_paid_abroad_pv_M<CUR>", "allowance imports + offset purchases"),
+            (
+                "<case>_border_adjustments_paid_pv_M<CUR>",
+                "with border adjustments: what the system's exporters pay at other systems' "
+                "borders, discounted (not a compliance cost, so not in the gain)",
+            ),
+            (
+                "<case>_border_adjustments_revenue_pv_M<CUR>",
+                "with border adjustments: what the system collects at its border, discounted",
+            ),
             ("gain_from_linking_pv_M<CUR>", "autarky - linked compliance cost"),
             ("gain_percent_of_autarky_cost", "gain as a percentage of the autarky cost"),
         ),
@@ -159,6 +168,29 @@ OUTPUT_SHEETS: tuple[OutputSheet, ...] = (
             ("release_MtCO2e", "allowances released from the reserve"),
             ("invalidated_MtCO2e", "reserve holdings above the limit, cancelled"),
             ("holdings_MtCO2e", "what the reserve holds at the end of the year"),
+        ),
+    ),
+    OutputSheet(
+        "border_adjustments",
+        "What each border adjustment charges (workbooks with a border_adjustments sheet "
+        "only), at the case's prices; it does not change them.",
+        (
+            _CASE,
+            ("importer", "the system that charges"),
+            ("origin", "where the goods come from (a system or a region)"),
+            ("year", "year"),
+            ("embedded_MtCO2e", "emissions embedded in the covered imports"),
+            (
+                "charge_<CUR>_per_tCO2e",
+                "phase_in x max(0, importer's price - origin's price where deducted), in "
+                "that year's money; 0 when exempt",
+            ),
+            ("paid_M<CUR>", "embedded_MtCO2e x charge: paid by the origin's exporters"),
+            (
+                "exempt_linked",
+                "yes: the importer and the origin are directly linked that year and the row "
+                "exempts linked partners",
+            ),
         ),
     ),
     OutputSheet(

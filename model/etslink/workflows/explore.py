@@ -36,6 +36,7 @@ from etslink.errors import (
 from etslink.formulation import build_model
 from etslink.inputs.data import Link, ModelData, _links, build_model_data
 from etslink.inputs.validate import Record, minting_cycle
+from etslink.instruments.border_adjustments import charges
 from etslink.instruments.links import redundant_link_years
 from etslink.outputs.columns import EMISSIONS_CHANGE, Columns
 from etslink.outputs.products import ExploreResult
@@ -324,7 +325,7 @@ class ExploreSolver:
                 _raise(label, data, outcome.termination)
             return _failed(label, data, f"solver failed: {outcome.termination}")
         results = extract_case(label, solution, self.model.data, outcome)
-        return _rows(label, results, Columns(data.currency))
+        return _rows(label, results, data)
 
     def _switch(self, data: ModelData) -> None:
         """Set every transfer's bounds: its own (B3) if its link is in `data`, else (0, 0).
@@ -374,13 +375,33 @@ def _raise(label: str, data: ModelData, termination: str) -> None:
     raise SolverTroubleError(msg)
 
 
-def _rows(label: str, results: CaseResults, cols: Columns) -> pd.DataFrame:
-    """Return per system-year: price, compliance cost and money paid abroad [PV], emissions."""
+def _rows(label: str, results: CaseResults, data: ModelData) -> pd.DataFrame:
+    """Return per system-year: price, costs and money abroad [PV], emissions, border money.
+
+    The border money is what the system's exporters pay at others' borders and what it
+    collects at its own [PV]; `data` is the combination's: its links decide which borders
+    are exempt.
+    """
+    cols = Columns(data.currency)
     costs = results.costs
     abroad = (
         costs[cols.money("allowance_imports")] + costs[cols.money("offset_purchases")]
     ) * costs["discount_factor"]
     emissions = results.balances.set_index(["system", "year"])[EMISSIONS]
+    keys = list(zip(costs["system"], costs["year"], strict=True))
+    prices = dict(zip(keys, results.prices[cols.price], strict=True))
+    paid: dict[tuple[str, int], float] = {}
+    collected: dict[tuple[str, int], float] = {}
+    for c in charges(data, prices):
+        money = c.paid_Mcur * data.discount_factor(c.row.year)
+        origin = (c.row.origin, c.row.year)
+        paid[origin] = paid.get(origin, 0.0) + money
+        importer = (c.row.importer, c.row.year)
+        collected[importer] = collected.get(importer, 0.0) + money
+    border = {
+        cols.money("border_adjustments_paid", pv=True): [paid.get(k, 0.0) for k in keys],
+        cols.money("border_adjustments_revenue", pv=True): [collected.get(k, 0.0) for k in keys],
+    }
     return pd.DataFrame(
         {
             "combination": label,
@@ -389,9 +410,8 @@ def _rows(label: str, results: CaseResults, cols: Columns) -> pd.DataFrame:
             cols.price: results.prices[cols.price].to_numpy(),
             cols.money("compliance_cost", pv=True): costs[cols.money("compliance_cost", pv=True)],
             cols.money("paid_abroad", pv=True): abroad,
-            EMISSIONS: emissions.loc[
-                list(zip(costs["system"], costs["year"], strict=True))
-            ].to_numpy(),
+            EMISSIONS: emissions.loc[keys].to_numpy(),
+            **border,
             "status": OPTIMAL,
         }
     )
@@ -433,7 +453,10 @@ def combination_columns(currency: str) -> tuple[str, ...]:
     """Return the columns of the partial file: a combination's rows per system and year."""
     cols = Columns(currency)
     money = (cols.money("compliance_cost", pv=True), cols.money("paid_abroad", pv=True))
-    return ("combination", "system", "year", cols.price, *money, EMISSIONS, "status")
+    border = tuple(
+        cols.money(f"border_adjustments_{item}", pv=True) for item in ("paid", "revenue")
+    )
+    return ("combination", "system", "year", cols.price, *money, EMISSIONS, *border, "status")
 
 
 def explore_batch(plan: ExplorePlan) -> Batch:
@@ -464,14 +487,21 @@ def summarise(plan: ExplorePlan, rows: pd.DataFrame) -> ExploreTables:
         cols.money("paid_abroad", pv=True),
         cols.money("gain", pv=True),
     )
+    border = [
+        cols.money(f"border_adjustments_{item}", pv=True)
+        for item in ("paid", "revenue")
+        if plan.model.data.border_adjustments
+    ]
     ok = _in_plan_order(plan, rows[rows["status"] == OPTIMAL])
-    per_system = ok.groupby(["combination", "system"], sort=False)[[cost, abroad, EMISSIONS]]
+    per_system = ok.groupby(["combination", "system"], sort=False)[
+        [cost, abroad, EMISSIONS, *border]
+    ]
     per_system = per_system.sum().reset_index()
     base = per_system[per_system["combination"] == STATUS_QUO].set_index("system")
     per_system[gain] = per_system["system"].map(base[cost]) - per_system[cost]
     per_system[EMISSIONS_CHANGE] = per_system[EMISSIONS] - per_system["system"].map(base[EMISSIONS])
     gains = per_system[per_system["combination"] != STATUS_QUO][
-        ["combination", "system", cost, gain, abroad, EMISSIONS, EMISSIONS_CHANGE]
+        ["combination", "system", cost, gain, abroad, EMISSIONS, EMISSIONS_CHANGE, *border]
     ].reset_index(drop=True)
     totals = gains.groupby("combination")[gain].sum()
     more_emissions = gains.groupby("combination")[EMISSIONS_CHANGE].sum()
@@ -497,7 +527,7 @@ def summarise(plan: ExplorePlan, rows: pd.DataFrame) -> ExploreTables:
     combos["note"] = [plan.invalid.get(c, "") for c in plan.combinations]
     prices = ok[["combination", "system", "year", cols.price]]
     status_quo = per_system[per_system["combination"] == STATUS_QUO][
-        ["system", cost, abroad, EMISSIONS]
+        ["system", cost, abroad, EMISSIONS, *border]
     ]
     return ExploreTables(
         candidates=_candidate_table(plan, alone, cols.money("gain_alone", pv=True)),

@@ -34,6 +34,7 @@ PER_CASE_SHEETS = (
     "offset_prices",
     "offset_use",
     "msr",
+    "border_adjustments",
 )
 SUMMARY = "summary"
 LABEL_WIDTH = 48
@@ -414,6 +415,8 @@ def write_results_workbook(results: Results, record: dict[str, Any], path: Path)
     sheets = {name: results.table(name) for name in PER_CASE_SHEETS}
     if not any(not case.msr.empty for case in results.cases.values()):
         del sheets["msr"]  # only workbooks with a reserve have the sheet
+    if not results.data.border_adjustments:
+        del sheets["border_adjustments"]
     sheets["gains"] = results.gains
     if results.data.observations:
         sheets["fit"] = fit_table(results)

@@ -228,6 +228,36 @@ def _fit(results: Results) -> dict[str, Any]:
     }
 
 
+def _borders(results: Results) -> Folded:
+    """Return per border (importer, origin) what exporters pay, linked and alone [M CUR, PV].
+
+    Largest change first; empty without border adjustments.
+    """
+    d = results.data
+    paid = results.columns.money("paid")
+    totals: dict[tuple[str, str], dict[str, float]] = {}
+    for case, case_results in results.cases.items():
+        table = case_results.border_adjustments
+        if table.empty:
+            continue
+        discounted = table[paid] * table["year"].map(d.discount_factor)
+        for (importer, origin), value in (
+            discounted.groupby([table["importer"], table["origin"]], sort=False).sum().items()
+        ):
+            totals.setdefault((importer, origin), {})[case] = float(value)
+    rows = [
+        {
+            "importer": importer,
+            "origin": origin,
+            "autarky": by_case.get("autarky", 0.0),
+            "linked": by_case.get("linked", 0.0),
+            "change": by_case.get("linked", 0.0) - by_case.get("autarky", 0.0),
+        }
+        for (importer, origin), by_case in totals.items()
+    ]
+    return fold(sorted(rows, key=lambda row: -abs(row["change"])))
+
+
 def _inputs(results: Results) -> dict[str, Folded]:
     d = results.data
     systems = [
@@ -285,6 +315,7 @@ def _tables(results: Results, mac_systems: list[str]) -> dict[str, Any]:
         "shadow": shadow[shadow["restriction"] != "offset_market"].to_dict("records"),
         "flows": _flows(results) if len(results.data.systems) > LINES_MAX else Folded([], []),
         "gains": fold(results.gains.to_dict("records"), gain_col),
+        "borders": _borders(results),
         "inputs": _inputs(results),
     }
 
