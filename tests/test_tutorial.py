@@ -69,7 +69,7 @@ def _run(name: str, tmp_path: Path) -> dict[str, pd.DataFrame]:
 def test_every_tutorial_has_a_workbook_and_a_table():
     workbooks = {p.stem for p in (ROOT / "inputs" / "tutorial").glob("*.xlsx")}
     assert workbooks == set(EXPECTED)
-    assert len(workbooks) == 17
+    assert len(workbooks) == 18
 
 
 def test_every_column_of_the_expect_tables_is_checked():
@@ -212,3 +212,13 @@ def test_tutorial_border_adjustment_money(tmp_path):
     gains = book["gains"].set_index("system")
     assert gains.loc["B", "autarky_border_adjustments_revenue_pv_MEUR"] == pytest.approx(310)
     assert gains.loc["B", "linked_border_adjustments_revenue_pv_MEUR"] == pytest.approx(64)
+
+
+def test_tutorial_intensity_raises_the_pairs_emissions(tmp_path):
+    """Tutorial 18: 166.92 Mt alone, 169.05 linked; A's output 96.15 and 98.81."""
+    book = _run("18_intensity", tmp_path)
+    emissions = book["balances"].groupby("case")["emissions_MtCO2e"].sum()
+    assert emissions["autarky"] == pytest.approx(166.92, abs=0.005)
+    assert emissions["linked"] == pytest.approx(169.05, abs=0.005)
+    output = book["intensity"].set_index("case")["output_Munits"]
+    assert output.to_dict() == pytest.approx({"linked": 98.81, "autarky": 96.15}, abs=0.005)

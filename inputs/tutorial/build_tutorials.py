@@ -152,6 +152,28 @@ TUTORIALS["17_border_adjustment"] = two_systems(
     ],
 )
 
+TUTORIALS["18_intensity"] = {
+    **two_systems({"A": 2.0, "B": 0.5}, NEED, links=[{"from_system": "A", "to_system": "B"}]),
+    "systems": [
+        {"system": "A", "name": "System A (intensity-based)", "cap_type": "intensity"},
+        {"system": "B", "name": "System B"},
+    ],
+    "emissions": [
+        {"system": "A", "year": 2030},
+        {"system": "B", "year": 2030, "baseline_MtCO2e": BASELINE, "cap_MtCO2e": BASELINE - 10},
+    ],
+    "intensity": [
+        {
+            "system": "A",
+            "year": 2030,
+            "output_baseline_Munits": 100,
+            "emission_intensity_tCO2e_per_unit": 1.0,
+            "benchmark_tCO2e_per_unit": 0.8,
+            "output_cost_slope_per_unit_per_Munits": 2,
+        }
+    ],
+}
+
 
 def main() -> None:
     """Write every tutorial workbook next to this script."""

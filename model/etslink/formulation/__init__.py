@@ -18,6 +18,7 @@ from etslink.instruments import (
     abatement,
     banking,
     cap,
+    intensity,
     links,
     offsets,
     price_controls,
@@ -39,6 +40,7 @@ from etslink.instruments.sets import add_sets
 
 INSTRUMENTS: tuple[Instrument, ...] = (
     cap.INSTRUMENT,
+    intensity.INSTRUMENT,
     abatement.INSTRUMENT,
     links.INSTRUMENT,
     offsets.INSTRUMENT,

@@ -138,6 +138,26 @@ class ReserveRule:
 
 
 @dataclass(frozen=True)
+class IntensityStandard:
+    """An intensity-based system's standard in one year (a tradable performance standard).
+
+    Output Q [Munits] is decided: allowances issued = benchmark x Q [MtCO2e], emissions =
+    intensity x Q - abatement, and moving Q away from `output_baseline_Munits` costs
+    output_cost_slope / 2 x (Q - Q0)^2 [M CUR].
+    """
+
+    output_baseline_Munits: float
+    emission_intensity_tCO2e_per_unit: float
+    benchmark_tCO2e_per_unit: float
+    output_cost_slope_per_unit_per_Munits: float
+
+    @property
+    def baseline_MtCO2e(self) -> float:
+        """Return the emissions at the output baseline: intensity x Q0 [MtCO2e]."""
+        return self.emission_intensity_tCO2e_per_unit * self.output_baseline_Munits
+
+
+@dataclass(frozen=True)
 class BorderAdjustment:
     """A carbon border adjustment on one importer's imports from one origin in one year.
 
@@ -262,6 +282,9 @@ class ModelData:
     draws: int = 100
     seed: int = 0
     observations: tuple[Observation, ...] = ()
+    intensity: Mapping[SystemYear, IntensityStandard] = field(default_factory=lambda: _frozen({}))
+    """The intensity standards of intensity-based system-years (their cap is 0: the
+    allowances issued are a term of the model)."""
     border_adjustments: tuple[BorderAdjustment, ...] = ()
     vintages: Mapping[int, ModelData] = field(default_factory=lambda: _frozen({}))
     """With rows announced later (`announced_year`): the inputs as known in each year from
@@ -385,6 +408,26 @@ def build_model_data(
     return replace(data, vintages=_frozen(vintages))
 
 
+def _intensity(tables: Mapping[str, list[dict[str, Any]]]) -> dict[SystemYear, IntensityStandard]:
+    """Return the intensity standard of each intensity-based system-year."""
+    return {
+        (r["system"], r["year"]): IntensityStandard(
+            r["output_baseline_Munits"],
+            r["emission_intensity_tCO2e_per_unit"],
+            r["benchmark_tCO2e_per_unit"],
+            r["output_cost_slope_per_unit_per_Munits"],
+        )
+        for r in tables.get("intensity", [])
+    }
+
+
+def _with_standard(row: dict[str, Any], standard: IntensityStandard | None) -> dict[str, Any]:
+    """Return an emissions row of an intensity year with its baseline (mu Q0) and cap (0)."""
+    if standard is None:
+        return row
+    return {**row, "baseline_MtCO2e": standard.baseline_MtCO2e, "cap_MtCO2e": 0.0}
+
+
 def _in_force(
     rows: list[dict[str, Any]], known_in: int | None, years_of: Mapping[str, set[int]]
 ) -> list[tuple[dict[str, Any], tuple[int, ...]]]:
@@ -426,6 +469,8 @@ def _build(
     for r in tables["emissions"]:
         every_year[r["system"]].add(r["year"])
     emissions = [r for r, _ in _in_force(tables["emissions"], known_in, every_year)]
+    standards = _intensity(tables)
+    emissions = [_with_standard(r, standards.get((r["system"], r["year"]))) for r in emissions]
     tables = {**tables, "emissions": emissions}
     baseline = {(r["system"], r["year"]): r["baseline_MtCO2e"] for r in tables["emissions"]}
     years_of: dict[str, set[int]] = defaultdict(set)
@@ -490,6 +535,7 @@ def _build(
         uncertainty=tuple(_uncertain(r) for r in tables.get("uncertainty", [])),
         draws=int(settings.get("draws") or 100),
         seed=int(settings.get("seed") or 0),
+        intensity=_frozen(standards),
         border_adjustments=tuple(
             BorderAdjustment(
                 r["importer"],

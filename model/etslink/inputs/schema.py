@@ -29,6 +29,8 @@ class Column:
         maximum: Largest allowed number (inclusive).
         choices: Allowed values of a `choice` column (lower case).
         ref: The id this column refers to: "system" or "offset_type".
+        header_required: The sheet must have the column, though some cells may be blank
+            (where `doc` says; checked across sheets).
     """
 
     name: str
@@ -43,6 +45,7 @@ class Column:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     ref: str | None = None
+    header_required: bool = False
 
     @property
     def is_id(self) -> bool:
@@ -225,10 +228,23 @@ SYSTEMS = Sheet(
             default=0.0,
             minimum=0.0,
         ),
+        Column(
+            "cap_type",
+            "choice",
+            "absolute: a fixed cap per year (sheet emissions); intensity: allowances issued "
+            "per unit of output (a tradable performance standard such as China's national "
+            "ETS) in the years of sheet intensity, the cap of sheet emissions in its other "
+            "years.",
+            default="absolute",
+            choices=("absolute", "intensity"),
+        ),
     ),
     required=True,
     key=("system",),
-    examples=(("A", "System A", "yes", 0, 0), ("B", "System B", "yes", 0, 0)),
+    examples=(
+        ("A", "System A", "yes", 0, 0, "absolute"),
+        ("B", "System B", "yes", 0, 0, "absolute"),
+    ),
 )
 
 EMISSIONS = Sheet(
@@ -242,16 +258,18 @@ EMISSIONS = Sheet(
             "number",
             "Emissions with no carbon price.",
             unit="MtCO2e",
-            required=True,
+            default_doc="required; for an intensity year: intensity x output baseline",
             minimum=0.0,
+            header_required=True,
         ),
         Column(
             "cap_MtCO2e",
             "number",
             "Allowances issued that year.",
             unit="MtCO2e",
-            required=True,
+            default_doc="required; blank for an intensity year (benchmark x output)",
             minimum=0.0,
+            header_required=True,
         ),
         _announced("this row's baseline and cap"),
     ),
@@ -710,6 +728,56 @@ UNCERTAINTY = Sheet(
     examples=(("cap", "A", 2030, 2030, "normal", "scale", 1, 0.05, None, None, None, "caps"),),
 )
 
+INTENSITY = Sheet(
+    "intensity",
+    "An intensity-based system's standard in one year (systems with cap_type intensity): "
+    "output is a decision, allowances issued = benchmark x output, emissions = intensity x "
+    "output - abatement, and moving output away from its baseline costs "
+    "output_cost_slope / 2 x (output - output baseline)^2 a year (Fischer 2003: the "
+    "standard taxes emissions and subsidises output).",
+    (
+        _system(),
+        _year(),
+        Column(
+            "output_baseline_Munits",
+            "number",
+            "Output without a carbon price (Q0), in million units of product (e.g. MWh, t).",
+            unit="Munits",
+            required=True,
+            minimum=0.0,
+            exclusive_minimum=True,
+        ),
+        Column(
+            "emission_intensity_tCO2e_per_unit",
+            "number",
+            "Emissions per unit of output before abatement (mu).",
+            unit="tCO2e per unit",
+            required=True,
+            minimum=0.0,
+            exclusive_minimum=True,
+        ),
+        Column(
+            "benchmark_tCO2e_per_unit",
+            "number",
+            "Allowances issued per unit of output (r).",
+            unit="tCO2e per unit",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "output_cost_slope_per_unit_per_Munits",
+            "number",
+            "How fast the cost of moving output away from Q0 rises (d): the marginal cost of "
+            "the last unit moved, in currency per unit, per million units moved.",
+            unit="CUR per unit per Munits",
+            required=True,
+            minimum=0.0,
+            exclusive_minimum=True,
+        ),
+    ),
+    key=("system", "year"),
+)
+
 BORDER_ADJUSTMENTS = Sheet(
     "border_adjustments",
     "A carbon border adjustment such as the EU CBAM: one row per importing system, origin "
@@ -911,6 +979,7 @@ SHEETS: tuple[Sheet, ...] = (
     PRICE_CONTROLS,
     SUPPLY_STEPS,
     MSR,
+    INTENSITY,
     BORDER_ADJUSTMENTS,
     FORESIGHT,
     UNCERTAINTY,

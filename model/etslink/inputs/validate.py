@@ -163,7 +163,8 @@ class _Checker:
     def columns_ok(self, table: RawTable) -> bool:
         ok = True
         for column in table.sheet.columns:
-            if column.required and column.name not in table.letters:
+            needed = column.required or column.header_required
+            if needed and column.name not in table.letters:
                 fix = f"add a header {column.name} in row 1"
                 suggestion = _closest(column.name, table.other_headers)
                 if suggestion:
@@ -293,7 +294,7 @@ def _check_years(checker: _Checker, tables: dict[str, list[Record]]) -> None:
                 f"system {_quote(record['system'])} has no rows on sheet emissions",
                 "add its baseline and cap per year on sheet emissions, or delete it",
             )
-    for name in ("mac_linear", "mac_steps", "price_controls", "supply_steps"):
+    for name in ("mac_linear", "mac_steps", "price_controls", "supply_steps", "intensity"):
         for record in tables[name]:
             system, year = record["system"], record["year"]
             if system in years and year is not None and year not in years[system]:
@@ -450,6 +451,62 @@ def _linked_pairs(tables: dict[str, list[Record]]) -> set[tuple[str, str]]:
     for systems in users.values():
         pairs |= {tuple(sorted(pair)) for pair in itertools.combinations(sorted(systems), 2)}
     return {(a, b) for a, b in pairs}
+
+
+def _check_intensity(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """Intensity rows belong to intensity systems; every other year has a baseline and a cap."""
+    cap_type = {r["system"]: r["cap_type"] for r in tables["systems"]}
+    standards = {}
+    for r in tables["intensity"]:
+        standards[r["system"], r["year"]] = r
+        if cap_type.get(r["system"]) == "absolute":
+            checker.flag(
+                checker.raw["intensity"],
+                r["_row"],
+                "system",
+                f"{r['system']} has an absolute cap (sheet systems, cap_type)",
+                f"set cap_type to intensity for {r['system']} on sheet systems, or delete the row",
+            )
+    raw = checker.raw.get("emissions")
+    for r in tables["emissions"]:
+        assert raw is not None
+        standard = standards.get((r["system"], r["year"]))
+        if standard is None:
+            for column in ("baseline_MtCO2e", "cap_MtCO2e"):
+                if r[column] is None:
+                    intensity = cap_type.get(r["system"]) == "intensity"
+                    checker.flag(
+                        raw,
+                        r["_row"],
+                        column,
+                        "the cell is blank"
+                        + (f" and sheet intensity has no row for {r['year']}" if intensity else ""),
+                        "fill it in"
+                        + (" (or add the year's standard on sheet intensity)" if intensity else ""),
+                    )
+            continue
+        if r["cap_MtCO2e"] is not None:
+            checker.flag(
+                raw,
+                r["_row"],
+                "cap_MtCO2e",
+                f"{r['system']} {r['year']} is intensity-based (sheet intensity row "
+                f"{standard['_row']}): its allowances are benchmark x output, not a cap",
+                "leave the cap blank, or delete the intensity row to use this cap",
+            )
+        expected = (
+            standard["emission_intensity_tCO2e_per_unit"] * standard["output_baseline_Munits"]
+        )
+        given = r["baseline_MtCO2e"]
+        if given is not None and abs(given - expected) > 1e-6 * max(1.0, expected):
+            checker.flag(
+                raw,
+                r["_row"],
+                "baseline_MtCO2e",
+                f"the baseline {given:g} differs from intensity x output baseline = {expected:g} "
+                f"(sheet intensity row {standard['_row']})",
+                "leave the baseline blank (it is intensity x output baseline), or correct one",
+            )
 
 
 def _check_announcements(checker: _Checker, tables: dict[str, list[Record]]) -> None:
@@ -1101,6 +1158,7 @@ def validate(workbook: RawWorkbook) -> Validated:
     _check_price_controls(checker, tables["price_controls"])
     _check_price_control_pumps(checker, tables)
     _check_reserve(checker, tables)
+    _check_intensity(checker, tables)
     _check_announcements(checker, tables)
     _check_foresight(checker, tables, settings)
     _check_minting_cycles(checker, tables)

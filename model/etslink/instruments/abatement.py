@@ -46,7 +46,10 @@ def add_abatement(m: pyo.ConcreteModel, d: ModelData) -> None:
         return linear + sum(m.abatement_step_MtCO2e[s, y, k] for k in steps_of.get((s, y), []))
 
     def emissions(m: pyo.ConcreteModel, s: str, y: int) -> Any:
-        return m.baseline_MtCO2e[s, y] - m.abatement_MtCO2e[s, y]
+        total = m.baseline_MtCO2e[s, y] - m.abatement_MtCO2e[s, y]
+        if (s, y) in d.intensity:  # output moves emissions (intensity.py, built before)
+            total += m.output_emissions_change_MtCO2e[s, y]
+        return total
 
     def cost(m: pyo.ConcreteModel, s: str, y: int) -> Any:
         total = sum(
@@ -65,7 +68,9 @@ def add_abatement(m: pyo.ConcreteModel, d: ModelData) -> None:
         m.system_years, rule=abatement, doc="(E1) total abatement [MtCO2e]"
     )
     m.emissions_MtCO2e = pyo.Expression(
-        m.system_years, rule=emissions, doc="(E1) emissions = baseline - abatement [MtCO2e]"
+        m.system_years,
+        rule=emissions,
+        doc="(E1) emissions = baseline - abatement (+ intensity x output change) [MtCO2e]",
     )
     m.abatement_cost_Mcur = pyo.Expression(
         m.system_years, rule=cost, doc="(E2) abatement cost [M CUR, money of year y]"

@@ -53,6 +53,7 @@ class CaseResults:
     offset_use: pd.DataFrame
     msr: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MSR_COLUMNS))
     border_adjustments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    intensity: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass
@@ -296,7 +297,29 @@ def extract_case(case: str, sol: Solution, d: ModelData, outcome: SolveOutcome) 
         offset_use=_offset_use(sol, offset_prices, cols),
         msr=pd.DataFrame([dataclasses.astuple(r) for r in outcome.reserve], columns=MSR_COLUMNS),
         border_adjustments=_border_adjustments(d, prices, cols),
+        intensity=_intensity(sol, d),
     )
+
+
+INTENSITY_COLUMNS = [
+    "system",
+    "year",
+    "output_Munits",
+    "allowances_issued_MtCO2e",
+    "emissions_MtCO2e",
+]
+"""Columns of the `intensity` sheet (after `case`)."""
+
+
+def _intensity(sol: Solution, d: ModelData) -> pd.DataFrame:
+    """Return each intensity-based system-year's output, allowances issued and emissions."""
+    if not d.intensity:
+        return pd.DataFrame(columns=INTENSITY_COLUMNS)
+    output = cleaned(sol.values("output_Munits"))
+    issued = cleaned(sol.values("allowances_issued_MtCO2e"))
+    emissions = cleaned(sol.values("emissions_MtCO2e"))
+    rows = [(s, y, output[s, y], issued[s, y], emissions[s, y]) for s, y in sorted(d.intensity)]
+    return pd.DataFrame(rows, columns=INTENSITY_COLUMNS)
 
 
 def _border_adjustments(

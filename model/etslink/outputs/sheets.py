@@ -171,6 +171,19 @@ OUTPUT_SHEETS: tuple[OutputSheet, ...] = (
         ),
     ),
     OutputSheet(
+        "intensity",
+        "Intensity-based system-years (workbooks with an intensity sheet only): the output "
+        "the market chose and what it implies.",
+        (
+            _CASE,
+            ("system", "system id"),
+            ("year", "year"),
+            ("output_Munits", "output Q, million units"),
+            ("allowances_issued_MtCO2e", "benchmark x Q"),
+            ("emissions_MtCO2e", "intensity x Q - abatement"),
+        ),
+    ),
+    OutputSheet(
         "border_adjustments",
         "What each border adjustment charges (workbooks with a border_adjustments sheet "
         "only), at the case's prices; it does not change them.",

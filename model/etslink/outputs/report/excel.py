@@ -35,6 +35,7 @@ PER_CASE_SHEETS = (
     "offset_use",
     "msr",
     "border_adjustments",
+    "intensity",
 )
 SUMMARY = "summary"
 LABEL_WIDTH = 48
@@ -417,6 +418,8 @@ def write_results_workbook(results: Results, record: dict[str, Any], path: Path)
         del sheets["msr"]  # only workbooks with a reserve have the sheet
     if not results.data.border_adjustments:
         del sheets["border_adjustments"]
+    if not results.data.intensity:
+        del sheets["intensity"]
     sheets["gains"] = results.gains
     if results.data.observations:
         sheets["fit"] = fit_table(results)

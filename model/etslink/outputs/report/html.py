@@ -228,6 +228,29 @@ def _fit(results: Results) -> dict[str, Any]:
     }
 
 
+def _intensity_notes(results: Results) -> list[dict[str, Any]]:
+    """Return per linked group with an intensity-based system the emissions change [MtCO2e].
+
+    Emissions over all years of the group's systems, linked minus autarky.
+    """
+    d = results.data
+    based = {s for s, _ in d.intensity}
+    emissions = results.table("balances").groupby(["case", "system"])["emissions_MtCO2e"].sum()
+    notes = []
+    for group in linked_groups(d):
+        if not based & set(group):
+            continue
+        change = sum(emissions["linked", s] - emissions["autarky", s] for s in group)
+        notes.append(
+            {
+                "systems": [s for s in group if s in based],
+                "group": list(group),
+                "change": float(change),
+            }
+        )
+    return notes
+
+
 def _borders(results: Results) -> Folded:
     """Return per border (importer, origin) what exporters pay, linked and alone [M CUR, PV].
 
@@ -316,6 +339,7 @@ def _tables(results: Results, mac_systems: list[str]) -> dict[str, Any]:
         "flows": _flows(results) if len(results.data.systems) > LINES_MAX else Folded([], []),
         "gains": fold(results.gains.to_dict("records"), gain_col),
         "borders": _borders(results),
+        "intensity": _intensity_notes(results),
         "inputs": _inputs(results),
     }
 
