@@ -289,7 +289,11 @@ def _inputs(results: Results) -> dict[str, Folded]:
             "name": d.system_names[s],
             "years": f"{d.years_of(s)[0]}-{d.years_of(s)[-1]}",
             "baseline": sum(d.baseline_MtCO2e[s, y] for y in d.years_of(s)),
-            "cap": sum(d.cap_MtCO2e[s, y] for y in d.years_of(s)),
+            "cap": (
+                "benchmark x output"
+                if any((s, y) in d.intensity for y in d.years_of(s))
+                else sum(d.cap_MtCO2e[s, y] for y in d.years_of(s))
+            ),
             "banking": "yes" if d.banking[s] else "no",
         }
         for s in d.systems
