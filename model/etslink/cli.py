@@ -528,7 +528,8 @@ def _print_summary(results: Any, out: Path) -> None:
 
     cur, year = results.data.currency, headline_year(results.data)
     table = Table(title=f"Prices {year}, {cur} per tCO2e")
-    for column in ("system", "autarky", "linked", "change"):
+    second = results.data.second_case
+    for column in ("system", second, "linked", "change"):
         table.add_column(column, justify="left" if column == "system" else "right")
     for row in price_change_table(results).itertuples(index=False):
         table.add_row(
@@ -538,7 +539,8 @@ def _print_summary(results: Any, out: Path) -> None:
     console.print(table)
     gain = results.total_cost_pv("autarky") - results.total_cost_pv("linked")
     console.print(
-        f"Gain from linking, all systems: {gain:,.1f} M{cur} "
+        f"Gain from linking{'' if second == 'autarky' else ' (against the counterfactual)'}, "
+        f"all systems: {gain:,.1f} M{cur} "
         f"(present value {results.data.base_year})"
     )
     console.print(f"Results in [bold]{out}[/bold]: results.xlsx, report.html, run.json")

@@ -48,6 +48,7 @@ class Link:
     years: tuple[int, ...]
     fee_per_tCO2e: float = 0.0
     max_share_of_cap: float | None = None
+    in_counterfactual: bool = False
 
     @property
     def name(self) -> str:
@@ -345,6 +346,22 @@ class ModelData:
         """Return the same data with every link removed (offsets stay), in every vintage."""
         vintages = {t: v.without_links() for t, v in self.vintages.items()}
         return replace(self, links=(), vintages=_frozen(vintages))
+
+    def counterfactual(self) -> ModelData:
+        """Return the data of the second case: only the links that exist today, if any.
+
+        Links marked `in_counterfactual` stay (the status quo); without such links it is
+        autarky.
+        """
+        kept = tuple(link for link in self.links if link.in_counterfactual)
+        vintages = {t: v.counterfactual() for t, v in self.vintages.items()}
+        return replace(self, links=kept, vintages=_frozen(vintages))
+
+    @property
+    def second_case(self) -> str:
+        """Return the second case's name: `counterfactual` if links stay in it, else `autarky`."""
+        kept = any(link.in_counterfactual for link in self.links)
+        return "counterfactual" if kept else "autarky"
 
     def horizon(self, system: str, year: int) -> int | None:
         """Return the years the plan made in `year` sees for `system` (None: to the end).
@@ -654,6 +671,7 @@ def _links(r: Mapping[str, Any], years_of: Mapping[str, set[int]]) -> tuple[Link
         _years_between(r["first_year"], r["last_year"], shared),
         r.get("transfer_fee_per_tCO2e") or 0.0,
         r.get("max_transfer_share_of_cap"),
+        bool(r.get("in_counterfactual")),
     )
     return link.one_way() if link.fee_per_tCO2e > 0 else (link,)
 

@@ -404,8 +404,17 @@ LINKS = Sheet(
             minimum=0.0,
             maximum=1.0,
         ),
+        Column(
+            "in_counterfactual",
+            "yesno",
+            "yes: the link exists today and stays in the second case, which is then the "
+            "status quo (`counterfactual`) instead of `autarky`: gains are those of the new "
+            "links against it. Only on sheet links.",
+            default=False,
+            default_doc="no",
+        ),
     ),
-    examples=(("A", "B", "two-way", 1, None, 2030, 2030, 0, None),),
+    examples=(("A", "B", "two-way", 1, None, 2030, 2030, 0, None, "no"),),
 )
 
 CANDIDATE_LINKS = Sheet(

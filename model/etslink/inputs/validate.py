@@ -660,6 +660,19 @@ def _check_links(checker: _Checker, rows: list[Record], sheet: str = "links") ->
     return periods
 
 
+def _check_counterfactual_candidates(checker: _Checker, rows: list[Record]) -> None:
+    """A candidate link is new by definition: it cannot be part of the status quo."""
+    for r in rows:
+        if r.get("in_counterfactual"):
+            checker.flag(
+                checker.raw["candidate_links"],
+                r["_row"],
+                "in_counterfactual",
+                "a candidate link is tried on top of the status quo, so it cannot be in it",
+                "set it to no (explore compares every combination with the status quo)",
+            )
+
+
 def _check_candidates(checker: _Checker, tables: dict[str, list[Record]]) -> None:
     """Candidate links get the checks of `links`, add no link already there, and are active.
 
@@ -1153,6 +1166,7 @@ def validate(workbook: RawWorkbook) -> Validated:
     _check_refs(checker, tables)
     _check_years(checker, tables)
     _check_candidates(checker, tables)
+    _check_counterfactual_candidates(checker, tables["candidate_links"])
     _check_rule_periods(checker, tables["offset_rules"])
     _check_uncertainty(checker, tables)
     _check_price_controls(checker, tables["price_controls"])

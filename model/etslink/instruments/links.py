@@ -105,8 +105,8 @@ def redundant_link_years(d: ModelData) -> set[tuple[str, int]]:
             and link.max_transfer_MtCO2e is None
             and link.max_share_of_cap is None
         ),
-        key=lambda link: link.name,
-    )
+        key=lambda link: (not link.in_counterfactual, link.name),
+    )  # the counterfactual's links first: its case holds the others at zero
     for year in years:
         forest = Forest(d.systems)
         redundant |= {

@@ -334,8 +334,10 @@ def case_record(results: Results) -> dict[str, Any]:
     termination when it failed (the first stage's transfers then stay); with a reserve,
     `reserve_steps` is how many solves its fixed point took (E15).
     """
+    from etslink.outputs.results import case_name
+
     return {
-        case: {
+        case_name(case, results.data): {
             "status": r.outcome.status,
             "termination": r.outcome.termination,
             "stage_two": r.outcome.stage_two,

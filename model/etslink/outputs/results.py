@@ -38,6 +38,15 @@ MSR_COLUMNS = [f.name for f in dataclasses.fields(ReserveYear)]
 """Columns of the `msr` sheet (after `case`): the reserve's operations per system-year."""
 
 
+def case_name(case: str, d: ModelData) -> str:
+    """Return a case's name in the outputs: the second case is `d.second_case`.
+
+    Inside the model it is "autarky"; with links kept in it (`in_counterfactual`) the
+    outputs call it "counterfactual".
+    """
+    return d.second_case if case == "autarky" else case
+
+
 @dataclass
 class CaseResults:
     """Result tables of one case (see docs/workbook.md for every column)."""
@@ -71,7 +80,11 @@ class Results:
 
     def table(self, name: str) -> pd.DataFrame:
         """Return one per-case table for all cases, with a leading `case` column."""
-        frames = [getattr(self.cases[c], name).assign(case=c) for c in CASES if c in self.cases]
+        frames = [
+            getattr(self.cases[c], name).assign(case=case_name(c, self.data))
+            for c in CASES
+            if c in self.cases
+        ]
         table = pd.concat(frames, ignore_index=True)
         return table[["case", *[c for c in table.columns if c != "case"]]]
 
@@ -363,21 +376,23 @@ def gains(results: Results) -> pd.DataFrame:
     out = pd.DataFrame({"system": list(results.data.systems)})
     for case in CASES:
         costs = results.cases[case].costs
+        name = case_name(case, results.data)
         for item in GAIN_ITEMS:
             discounted = (
                 (costs[cols.money(item)] * costs["discount_factor"]).groupby(costs["system"]).sum()
             )
-            out[cols.case_money(case, item)] = out["system"].map(discounted)
-        out[cols.case_money(case, "paid_abroad")] = (
-            out[cols.case_money(case, "allowance_imports")]
-            + out[cols.case_money(case, "offset_purchases")]
+            out[cols.case_money(name, item)] = out["system"].map(discounted)
+        out[cols.case_money(name, "paid_abroad")] = (
+            out[cols.case_money(name, "allowance_imports")]
+            + out[cols.case_money(name, "offset_purchases")]
         )
     if results.data.border_adjustments:
         _border_gains(results, out)
-    autarky = out[cols.case_money("autarky", "compliance_cost")]
-    gain = autarky - out[cols.case_money("linked", "compliance_cost")]
+    second = results.data.second_case
+    alone = out[cols.case_money(second, "compliance_cost")]
+    gain = alone - out[cols.case_money("linked", "compliance_cost")]
     out[cols.money("gain_from_linking", pv=True)] = gain
-    out["gain_percent_of_autarky_cost"] = 100 * gain / autarky.where(autarky.abs() > 0)
+    out[f"gain_percent_of_{second}_cost"] = 100 * gain / alone.where(alone.abs() > 0)
     return out
 
 
@@ -394,7 +409,7 @@ def _border_gains(results: Results, out: pd.DataFrame) -> None:
         paid = table[cols.money("paid")] * discount
         for item, by in (("paid", "origin"), ("revenue", "importer")):
             total = paid.groupby(table[by]).sum()
-            column = cols.case_money(case, f"border_adjustments_{item}")
+            column = cols.case_money(case_name(case, results.data), f"border_adjustments_{item}")
             out[column] = out["system"].map(total).fillna(0.0)
 
 

@@ -32,7 +32,12 @@ class OutputSheet:
     columns: tuple[tuple[str, str], ...]
 
 
-_CASE = ("case", "`linked` (the workbook as it is) or `autarky` (every `links` row removed)")
+_CASE = (
+    "case",
+    "`linked` (the workbook as it is) or `autarky` (every `links` row removed); with links "
+    "marked `in_counterfactual`, `counterfactual` (only those links kept) instead of `autarky`, "
+    "here and in every `<case>_` column of `gains`",
+)
 OUTPUT_SHEETS: tuple[OutputSheet, ...] = (
     OutputSheet(
         "prices",

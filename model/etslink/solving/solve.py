@@ -43,16 +43,18 @@ def solve_cases(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     progress: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[Case, Solution, SolveOutcome]]:
-    """Solve the linked case, then the autarky case as the same model with links switched off.
+    """Solve the linked case, then the second case as the same model with links switched off.
 
-    Autarky is the linked model with every transfer held at zero by its bounds, re-solved
-    warm from the linked basis: the same problem as building it without links, for the cost
-    of one warm re-solve. Yields (case, solution, outcome) as each case is solved.
+    The second case (autarky, or the counterfactual's links only) is the linked model with
+    the other links' transfers held at zero by their bounds, re-solved warm from the linked
+    basis: the same problem as building it without them, for the cost of one warm
+    re-solve. Yields (case, solution, outcome) as each case is solved.
     """
     compiled = compile_case(build_model(cases["linked"]))
     solution, outcome = solve_compiled("linked", compiled, cases["linked"], time_limit_s, progress)
     yield "linked", solution, outcome
-    transfers = compiled.model.transfer_MtCO2e
+    kept = {link.name for link in cases["autarky"].links}
+    transfers = [key for key in compiled.model.transfer_MtCO2e if key[0] not in kept]
     compiled.set_column_bounds("transfer_MtCO2e", dict.fromkeys(transfers, (0.0, 0.0)))
     solution, outcome = solve_compiled(
         "autarky", compiled, cases["autarky"], time_limit_s, progress

@@ -193,6 +193,12 @@ def _read_run(folder: Path) -> tuple[FinishedRun | None, list[Issue]]:
                 RERUN,
             )
         ]
+    if "counterfactual" in set(tables["prices"]["case"]):
+        problem = (
+            "this run's second case is a counterfactual (links marked in_counterfactual), "
+            "which etslink compare does not yet put beside other runs"
+        )
+        return None, [_issue(folder, problem, "compare runs made without in_counterfactual links")]
     missing = _missing_gains(tables["gains"], Columns(currency))
     if missing:
         lacks = f"the sheet gains has no column {', '.join(missing)}"

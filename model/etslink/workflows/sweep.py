@@ -218,6 +218,13 @@ def plan_sweep(
         warn(warnings)
     if data.vintages:
         refuse_announcements("etslink sweep")
+    if data.second_case != "autarky":
+        reject(
+            "links",
+            "etslink sweep does not yet solve a counterfactual (links marked "
+            "in_counterfactual): its summary compares every draw with autarky",
+            "set in_counterfactual to no for the sweep, or use etslink run",
+        )
     if not data.uncertainty:
         reject(
             "uncertainty",

@@ -79,7 +79,7 @@ def price_paths(prices: pd.DataFrame, price_col: str, d: ModelData) -> str:
     with _figure(7.5, 3.6) as fig:
         ax = fig.add_subplot()
         for system in d.systems:
-            for case, style in (("linked", "-"), ("autarky", ":")):
+            for case, style in (("linked", "-"), (d.second_case, ":")):
                 rows = prices[(prices["case"] == case) & (prices["system"] == system)]
                 (line,) = ax.plot(
                     rows["year"],
@@ -169,7 +169,7 @@ def price_heatmap(
     by_case = prices.set_index(["case", "system", "year"])[price_col].unstack("year")
     years = [int(y) for y in by_case.columns]
     linked = by_case.loc["linked"].reindex(systems).to_numpy(dtype=float)
-    change = linked - by_case.loc["autarky"].reindex(systems).to_numpy(dtype=float)
+    change = linked - by_case.loc[d.second_case].reindex(systems).to_numpy(dtype=float)
     cur = d.currency
     with _figure(7.5, min(1.6 + 0.11 * len(systems), 9.0)) as fig:
         left, right = fig.subplots(1, 2, sharey=True)
@@ -237,7 +237,8 @@ def price_bars(linked: dict[str, float], autarky: dict[str, float], d: ModelData
             (-0.2, "autarky", autarky, "#bbbbbb"),
             (0.2, "linked", linked, "#1f77b4"),
         ):
-            bars = ax.bar(x + offset, [values[s] for s in systems], 0.4, color=shade, label=case)
+            label = d.second_case if case == "autarky" else case
+            bars = ax.bar(x + offset, [values[s] for s in systems], 0.4, color=shade, label=label)
             for patch, system in zip(bars, systems, strict=True):
                 patch.set_gid(f"bar-{case}-{system}")
             ax.bar_label(bars, fmt="%.1f", fontsize=7)

@@ -242,14 +242,16 @@ class _Block:
 def _price_block(results: Results) -> _Block:
     """Return each system's price in the headline year, autarky vs linked [CUR per tCO2e]."""
     cur, year = results.data.currency, headline_year(results.data)
+    second = results.data.second_case
+    names = {"autarky": second, "linked": "linked", "change": "change"}
     frame = price_change_table(results).rename(
-        columns={c: results.columns.per_tonne(c) for c in ("autarky", "linked", "change")}
+        columns={c: results.columns.per_tonne(name) for c, name in names.items()}
     )
     series = tuple(
-        _Series(column, case, {"fill": {"color": CASE_COLOURS[case]}})
+        _Series(column, names[case], {"fill": {"color": CASE_COLOURS[case]}})
         for column, case in enumerate(("autarky", "linked"), start=1)
     )
-    title = f"Allowance prices {year}: autarky vs linked"
+    title = f"Allowance prices {year}: {second} vs linked"
     chart = _Chart("column", title, f"{cur} per tCO2e", series)
     return _Block(f"allowance price in {year} [{cur} per tCO2e]", frame, "#,##0.00", chart)
 
@@ -264,7 +266,7 @@ def _paths_block(results: Results) -> _Block:
         _Series(
             column,
             None,
-            {"line": {"color": colour[s], "dash_type": "dash" if c == "autarky" else "solid"}},
+            {"line": {"color": colour[s], "dash_type": "solid" if c == "linked" else "dash"}},
         )
         for column, (s, c) in enumerate(paths.columns, start=1)
     )
@@ -293,7 +295,7 @@ def _gains_block(results: Results) -> _Block:
     cur = results.data.currency
     columns = [
         "system",
-        results.columns.case_money("autarky", "compliance_cost"),
+        results.columns.case_money(results.data.second_case, "compliance_cost"),
         results.columns.case_money("linked", "compliance_cost"),
         results.columns.money("gain_from_linking", pv=True),
         results.columns.case_money("linked", "paid_abroad"),

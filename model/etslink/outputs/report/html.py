@@ -104,10 +104,13 @@ def _money_abroad(results: Results) -> dict[str, float]:
 
 
 def _prices_at(results: Results, year: int) -> dict[tuple[str, str], float]:
-    """Return the price by (case, system) in `year` [CUR per tCO2e]."""
-    prices = results.table("prices")
-    at_year = prices[prices["year"] == year].set_index(["case", "system"])
-    return {key: float(p) for key, p in at_year[results.columns.price].items()}
+    """Return the price by (case, system) in `year` [CUR per tCO2e], cases as in the model."""
+    out: dict[tuple[str, str], float] = {}
+    for case, case_results in results.cases.items():
+        rows = case_results.prices[case_results.prices["year"] == year]
+        prices = rows[results.columns.price]
+        out |= {(case, s): float(p) for s, p in zip(rows["system"], prices, strict=True)}
+    return out
 
 
 def _price_charts(results: Results, many: bool) -> dict[str, str]:
@@ -235,7 +238,11 @@ def _intensity_notes(results: Results) -> list[dict[str, Any]]:
     """
     d = results.data
     based = {s for s, _ in d.intensity}
-    emissions = results.table("balances").groupby(["case", "system"])["emissions_MtCO2e"].sum()
+    emissions = {
+        (case, s): float(total)
+        for case, r in results.cases.items()
+        for s, total in r.balances.groupby("system")["emissions_MtCO2e"].sum().items()
+    }
     notes = []
     for group in linked_groups(d):
         if not based & set(group):
@@ -359,8 +366,11 @@ def build_context(results: Results, record: dict[str, Any]) -> dict[str, Any]:
     }
     gain = total_autarky - results.total_cost_pv("linked")
     mac_systems = price_movers(results, MAC_PANELS)
+    second = d.second_case
     return {
         "d": d,
+        "second": second,
+        "without": "without links" if second == "autarky" else "in the counterfactual",
         "year": headline_year(d),
         "headline": headline(results),
         "many": len(d.systems) > LINES_MAX,
