@@ -104,3 +104,48 @@ def test_sweep_refuses_a_counterfactual_and_compare_refuses_its_runs(workbook, t
         == 2
     )
     assert "counterfactual" in capsys.readouterr().err
+
+
+def _designs(**extra: object) -> dict:
+    """A, B, C unlinked; candidates: two designs of A-B (free, and limited to 2 Mt) and B-C."""
+    tables = linear_case(SLOPES, NEED)
+    tables["candidate_links"] = [
+        {"candidate": "AB-free", "design_of": "A-B", "from_system": "A", "to_system": "B"},
+        {
+            "candidate": "AB-2Mt",
+            "design_of": "A-B",
+            "from_system": "A",
+            "to_system": "B",
+            "max_transfer_MtCO2e": 2,
+            **extra,
+        },
+        {"candidate": "BC", "from_system": "B", "to_system": "C"},
+    ]
+    return tables
+
+
+def test_designs_of_one_link_are_ranked_and_never_combined(workbook, tmp_path):
+    """A-B free: one price of 32, a gain of 500 - 320 = 180 MEUR (tutorial 1). Limited to
+    2 Mt: A abates 12 and B 8, costs 144 + 256 against 100 + 400 alone: a gain of 100."""
+    from etslink.api import explore
+
+    explored = explore(workbook(_designs()))
+    combos = explored.combinations.set_index("combination")
+    assert "AB-free + AB-2Mt" not in combos.index
+    assert {"AB-free", "AB-2Mt", "BC", "AB-free + BC", "AB-2Mt + BC"} <= set(combos.index)
+    gain = combos["gain_pv_MEUR"]
+    assert gain["AB-free"] == pytest.approx(180, abs=1e-4)  # 500 - 320: tutorial 1
+    # 2 Mt from A: A abates 12 (cost 144, sells 2 at 24), B abates 8 (cost 256, buys at 24)
+    assert gain["AB-2Mt"] == pytest.approx((100 + 400) - (144 + 256), abs=1e-4)
+    assert explored.candidates.set_index("candidate").loc["AB-2Mt", "design_of"] == "A-B"
+    out = explored.write(tmp_path / "out")
+    report = (out / "report.html").read_text()
+    assert "Designs of A-B, side by side" in report
+
+
+def test_candidates_on_one_pair_must_be_designs_of_one_link(workbook):
+    tables = _designs()
+    tables["candidate_links"][1]["design_of"] = None  # AB-2Mt no longer a design of A-B
+    with pytest.raises(InputError) as error:
+        load_workbook(workbook(tables))
+    assert {(i.sheet, i.row) for i in error.value.issues} == {("candidate_links", 3)}

@@ -49,12 +49,15 @@ class Link:
     fee_per_tCO2e: float = 0.0
     max_share_of_cap: float | None = None
     in_counterfactual: bool = False
+    design: str = ""
+    """A candidate design's id (explore), so that designs of one pair have distinct names."""
 
     @property
     def name(self) -> str:
-        """Return a readable id such as "CA<->QC" or "EU->CH"."""
+        """Return a readable id such as "CA<->QC" or "EU->CH" ("EU<->UK (late)" for a design)."""
         arrow = "<->" if self.two_way else "->"
-        return f"{self.from_system}{arrow}{self.to_system}"
+        design = f" ({self.design})" if self.design else ""
+        return f"{self.from_system}{arrow}{self.to_system}{design}"
 
     def one_way(self) -> tuple[Link, ...]:
         """Return the link as one-way links: a two-way link becomes one each way.

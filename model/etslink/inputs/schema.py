@@ -431,6 +431,14 @@ CANDIDATE_LINKS = Sheet(
             "Id of the candidate, used in the outputs; rows with the same id are tried together.",
             default_doc="FROM-TO",
         ),
+        Column(
+            "design_of",
+            "text",
+            "Candidates with the same label are alternative designs of one link (e.g. start "
+            "years, limits or fees of EU-UK): never combined with each other, they may link "
+            "the same pair; the report ranks them side by side.",
+            default_doc="blank: a link of its own",
+        ),
         *LINKS.columns,
     ),
 )

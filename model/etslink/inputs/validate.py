@@ -629,9 +629,12 @@ def _arcs(record: Record) -> list[tuple[str, str]]:
 def _check_links(checker: _Checker, rows: list[Record], sheet: str = "links") -> _Periods:
     """No link to itself; one row per pair and direction in any year.
 
-    Returns the years each direction is taken by the rows, for `_check_candidates`.
+    Designs of one link (candidate_links with a `design_of`) may each take the same pair:
+    a design's rows are checked among themselves. Returns the years each direction is taken
+    by the rows, for `_check_candidates`.
     """
     periods = _Periods()
+    designs = _Periods()
     for record in rows:
         a, b = record["from_system"], record["to_system"]
         if a is None or b is None:
@@ -645,8 +648,12 @@ def _check_links(checker: _Checker, rows: list[Record], sheet: str = "links") ->
                 "enter the other system in to_system",
             )
             continue
+        design = record.get("design_of")
         for arc in _arcs(record):
-            other = periods.clash(arc, record)
+            if design:
+                other = designs.clash((arc, design, record.get("candidate")), record)
+            else:
+                other = periods.clash(arc, record)
             if other is not None:
                 checker.flag(
                     checker.raw[sheet],
@@ -658,6 +665,29 @@ def _check_links(checker: _Checker, rows: list[Record], sheet: str = "links") ->
                     "the rows years that do not overlap",
                 )
     return periods
+
+
+def _check_designs(checker: _Checker, rows: list[Record]) -> None:
+    """Candidates that link the same pair in the same years must be designs of one link."""
+    seen: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    for record in rows:
+        for arc in _arcs(record):
+            for other in seen[arc]:
+                same_design = record.get("design_of") and record["design_of"] == other.get(
+                    "design_of"
+                )
+                either = record.get("design_of") or other.get("design_of")
+                if either and not same_design and _overlap(_span(record), _span(other)):
+                    checker.flag(
+                        checker.raw["candidate_links"],
+                        record["_row"],
+                        "design_of",
+                        f"{arc[0]} to {arc[1]} is also a candidate on row {other['_row']} in "
+                        "some of the same years, and the two are not designs of one link",
+                        "give both rows the same design_of (never combined), or years "
+                        "that do not overlap",
+                    )
+            seen[arc].append(record)
 
 
 def _check_counterfactual_candidates(checker: _Checker, rows: list[Record]) -> None:
@@ -1167,6 +1197,7 @@ def validate(workbook: RawWorkbook) -> Validated:
     _check_years(checker, tables)
     _check_candidates(checker, tables)
     _check_counterfactual_candidates(checker, tables["candidate_links"])
+    _check_designs(checker, tables["candidate_links"])
     _check_rule_periods(checker, tables["offset_rules"])
     _check_uncertainty(checker, tables)
     _check_price_controls(checker, tables["price_controls"])

@@ -90,6 +90,8 @@ class Candidate:
     name: str
     rows: tuple[Record, ...]
     links: tuple[Link, ...]
+    design_of: str = ""
+    """The link this candidate is a design of (designs of one link are never combined)."""
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,8 @@ def plan_explore(
         refuse_announcements("etslink explore")
     years_of = {s: set(data.years_of(s)) for s in data.systems}
     candidates = _candidates(checked.tables, data, years_of)
-    combinations = _combinations(len(candidates), max_size)
+    designs = tuple(c.design_of for c in candidates)
+    combinations = _combinations(len(candidates), max_size, designs)
     links = checked.tables["links"]
     invalid = {}
     for members in combinations:
@@ -220,7 +223,16 @@ def _candidates(
     for r in rows:
         grouped.setdefault(str(r["candidate"]), []).append(r)
     return tuple(
-        Candidate(name, tuple(group), tuple(k for r in group for k in _links(r, years_of)))
+        Candidate(
+            name,
+            tuple(group),
+            tuple(
+                replace(k, design=name if r.get("design_of") else "")
+                for r in group
+                for k in _links(r, years_of)
+            ),
+            str(group[0].get("design_of") or ""),
+        )
         for name, group in grouped.items()
     )
 
@@ -247,8 +259,14 @@ def _default_rows(tables: Mapping[str, list[Record]], data: ModelData) -> list[R
     ]
 
 
-def _combinations(n: int, max_size: int | None) -> list[tuple[int, ...]]:
-    """Return the combinations of n candidates to try, by size, then in candidate order."""
+def _combinations(
+    n: int, max_size: int | None, designs: tuple[str, ...] = ()
+) -> list[tuple[int, ...]]:
+    """Return the combinations of n candidates to try, by size, then in candidate order.
+
+    Candidates with the same non-blank entry of `designs` (their `design_of`) are never in
+    one combination.
+    """
     if max_size is not None:
         sizes: list[int] = list(range(1, min(max_size, n) + 1))
     elif n <= ALL_COMBINATIONS_UP_TO:
@@ -263,7 +281,12 @@ def _combinations(n: int, max_size: int | None) -> list[tuple[int, ...]]:
             f"combinations, more than {MAX_COMBINATIONS:,}",
             "give a smaller --max-size, or fewer rows on sheet candidate_links",
         )
-    return [c for k in sizes for c in itertools.combinations(range(n), k)]
+
+    def compatible(members: tuple[int, ...]) -> bool:
+        labels = [designs[i] for i in members if designs and designs[i]]
+        return len(labels) == len(set(labels))
+
+    return [c for k in sizes for c in itertools.combinations(range(n), k) if compatible(c)]
 
 
 # -- solving -------------------------------------------------------------------------------
@@ -561,7 +584,12 @@ def _in_plan_order(plan: ExplorePlan, rows: pd.DataFrame) -> pd.DataFrame:
 def _candidate_table(plan: ExplorePlan, alone: Mapping[int, float], gain: str) -> pd.DataFrame:
     """Return one row per candidate row: the id, the link columns and the gain alone."""
     records = [
-        {"candidate": c.name, **{k: r[k] for k in LINK_COLUMNS}, gain: alone.get(i, math.nan)}
+        {
+            "candidate": c.name,
+            "design_of": c.design_of,
+            **{k: r[k] for k in LINK_COLUMNS},
+            gain: alone.get(i, math.nan),
+        }
         for i, c in enumerate(plan.candidates)
         for r in c.rows
     ]

@@ -50,6 +50,7 @@ def write_explore_report(
         "record": record,
         "cur": d.currency,
         "ranked": ranked.to_dict("records"),
+        "designs": _designs(ranked, cols.money("gain_alone", pv=True)),
         "gain_alone": cols.money("gain_alone", pv=True),
         "who": fold(who_gains(tables, cols, ranked["candidate"].tolist())),
         "gains_chart": gains_chart(tables, ranked["candidate"].tolist(), d, cols),
@@ -66,6 +67,15 @@ def write_explore_report(
     }
     page = environment().get_template("explore.html.j2").render(context)
     path.write_text(page, encoding="utf-8")
+
+
+def _designs(ranked: pd.DataFrame, gain: str) -> dict[str, list[dict[str, Any]]]:
+    """Return each link's designs (`design_of`), best first by the gain of all systems."""
+    designs: dict[str, list[dict[str, Any]]] = {}
+    for row in ranked.to_dict("records"):
+        if row.get("design_of"):
+            designs.setdefault(str(row["design_of"]), []).append(row)
+    return {link: sorted(rows, key=lambda r: -r[gain]) for link, rows in designs.items()}
 
 
 def gains_chart(tables: ExploreTables, ranked: list[str], d: ModelData, cols: Columns) -> str:
