@@ -207,8 +207,52 @@ def tables(factors: dict[str, float], groups: set[str] | None = None) -> dict[st
         "price_controls": [r for r in price_controls() if r["system"] in kept],
         "supply_steps": [r for r in supply_steps() if r["system"] in kept],
         "msr": [r for r in reserve_rows(DATA) if r["system"] in kept],
+        "border_adjustments": border_adjustments(kept) if groups is None else [],
     }
     return {name: rows for name, rows in out.items() if rows}
+
+
+UK_CBAM_PHASE_OUT_YEARS = 9
+"""The UK phases out free allocation to CBAM sectors over nine years from 2027 (X57); the
+yearly factors were not found, so the UK's phase-in is assumed linear: k/9 in the k-th year."""
+
+
+def border_adjustments(kept: list[str]) -> Table:
+    """Return the border_adjustments sheet (border_adjustments_sourced.csv).
+
+    The EU CBAM on imports from the UK, China and Korea, and the UK CBAM on imports from the
+    EU from 2027. Embedded emissions are held at their latest sourced level in every year (assumed);
+    the EU's phase-in is reported (X52), the UK's assumed linear over nine years.
+    """
+    rows = read("border_adjustments_sourced")
+    embedded = {
+        (r["importer"], r["origin"]): float(r["value"])
+        for r in rows
+        if r["quantity"] == "embedded_MtCO2e" and r["origin"] != "all"
+    }
+    eu_phase = {int(r["year"]): float(r["value"]) for r in rows if r["quantity"] == "phase_in"}
+    out = []
+    for (importer, origin), quantity in embedded.items():
+        if importer not in kept or origin not in kept:
+            continue
+        for year in years(importer):
+            if importer == "EU":
+                phase = eu_phase[year]
+            else:
+                step = year - 2026  # 2027 is the first year of the UK CBAM (X57)
+                if step < 1:
+                    continue
+                phase = min(step / UK_CBAM_PHASE_OUT_YEARS, 1.0)
+            out.append(
+                {
+                    "importer": importer,
+                    "origin": origin,
+                    "year": year,
+                    "embedded_MtCO2e": quantity,
+                    "phase_in": round(phase, 6),
+                }
+            )
+    return out
 
 
 def solution(workbook_tables: dict[str, Table]) -> Figures:

@@ -237,3 +237,21 @@ def test_docs_quote_each_cap_scenario():
         numbers = " | ".join(f"{gains[c]:,.0f}" for c in ("EU-UK", "WCI-WA", "KR-CN", "NZ-EU"))
         row = next(line for line in rows if line.startswith(f"| {scenario} | "))
         assert row.endswith(f"| {eu.iloc[0]:.2f} | {numbers} |"), scenario
+
+
+@pytest.mark.unit
+def test_docs_quote_the_border_money(explored):
+    """Each row of the border table: what UK, Chinese and Korean exporters pay, and the EU."""
+    paid, revenue = "border_adjustments_paid_pv_MEUR", "border_adjustments_revenue_pv_MEUR"
+    tables = {"status quo": explored.tables.status_quo}
+    gains = explored.combination_gains
+    for candidate in explored.candidates["candidate"].unique():
+        tables[candidate] = gains[gains["combination"] == candidate]
+    for name, table in tables.items():
+        t = table.set_index("system")
+        line = (
+            f"| {name} | {t.loc['UK', paid]:,.0f} | {t.loc['CN', paid]:,.0f} "
+            f"| {t.loc['KR', paid]:,.0f} | {t.loc['EU', revenue]:,.0f} |"
+        )
+        assert line in DOCS, name
+    assert tables["EU-UK"].set_index("system").loc["UK", paid] == 0.0  # exempt when linked
