@@ -1024,6 +1024,11 @@ DECISIONS: tuple[str, ...] = (
     "writes .xlsx.",
     "An optional sheet left empty (no header and no rows) reads as absent; a required sheet "
     "left empty is an error.",
+    "Names that are almost right are errors, not silently dropped data: a sheet whose name "
+    "is a near miss of a contract sheet the workbook lacks (e.g. link), a header that is a "
+    "near miss of a column the sheet lacks (e.g. max_transfer_MtC02e), two sheets of one name "
+    "(links and Links) and a header that appears twice. Other sheets (README, notes) are "
+    "listed in one warning and not read.",
     "A system with an msr reserve must bank (the reserve is triggered by its bank, the "
     "TNAC). Rows of one system may change the reserve's rules over time but not overlap. "
     "Where two linked systems both bank, prices do not say which holds the bank; each "

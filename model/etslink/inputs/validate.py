@@ -42,6 +42,59 @@ def _closest(value: str, options: Iterable[str]) -> str:
     return f' (did you mean "{matches[0]}"?)' if matches else ""
 
 
+NEAR_MISS = 0.8
+"""How alike (difflib's ratio) an unknown sheet or header must be to a contract name that
+the workbook lacks to be taken for a misspelling of it: "link" for links (0.89),
+"max_transfer_MtC02e" for max_transfer_MtCO2e (0.95); "README" is like nothing."""
+
+
+def _near_miss(name: str, options: Iterable[str]) -> str | None:
+    """Return the contract name `name` (a sheet or header) is a misspelling of, if any."""
+    found = difflib.get_close_matches(name.strip().lower(), list(options), n=1, cutoff=NEAR_MISS)
+    return found[0] if found else None
+
+
+def _check_names(checker: _Checker) -> None:
+    """Flag misspelt sheets and headers, and twin sheets; list the other sheets in a warning."""
+    contract = {s.name for s in SHEETS}
+    unread = []
+    for title in checker.other_sheets:
+        key = title.strip().lower()
+        near = _near_miss(key, contract - set(checker.raw))
+        if key in contract:
+            problem = f"a second sheet is named {key} (case and spaces aside); only one is read"
+            checker.issues.append(Issue(title, None, "", "", problem, "delete or rename one"))
+        elif near:
+            problem = f"etslink reads no sheet {_quote(title)}: did you mean {near}?"
+            fix = f"rename the sheet to {near}, or it is ignored"
+            checker.issues.append(Issue(title, None, "", "", problem, fix))
+        else:
+            unread.append(title)
+    if unread:
+        listed = ", ".join(_quote(t) for t in unread)
+        problem = f"etslink does not read the sheet(s) {listed}"
+        fix = "nothing to do if they hold notes; sheet names are in docs/workbook.md"
+        checker.warnings.append(Issue(unread[0], None, "", "", problem, fix))
+    for table in checker.raw.values():
+        absent = {
+            c.name.lower(): c.name for c in table.sheet.columns if c.name not in table.letters
+        }
+        for header in table.other_headers:
+            near = _near_miss(header, absent)
+            if near:
+                checker.issues.append(
+                    Issue(
+                        table.sheet.name,
+                        1,
+                        "",
+                        absent[near],
+                        f"the header {_quote(header)} is not a column of sheet "
+                        f"{table.sheet.name}: did you mean {absent[near]}?",
+                        f"rename the header to {absent[near]}, or the column is ignored",
+                    )
+                )
+
+
 def _quote(value: object) -> str:
     return f'"{value}"'
 
@@ -1187,6 +1240,7 @@ def _warn_suspicious(checker: _Checker, tables: dict[str, list[Record]]) -> None
 def validate(workbook: RawWorkbook) -> Validated:
     """Type and check every sheet; raise InputError listing every problem found."""
     checker = _Checker(workbook)
+    _check_names(checker)
     tables = checker.present_tables()
     settings = _settings(checker, tables["settings"])
     if checker.issues:  # cross-sheet checks need well-typed sheets

@@ -606,7 +606,17 @@ def _read_header(table: RawTable, header: list[object]) -> None:
     by_name = {c.name.lower(): c.name for c in table.sheet.columns}
     for index, title in enumerate(header, start=1):
         name = by_name.get(_normalise(title))
-        if name is not None and name not in table.letters:
+        if name is not None and name in table.letters:
+            letter = _column_letter(index)
+            table.flag(
+                1,
+                f"{letter}1",
+                name,
+                f"the header {name} appears twice (columns {table.letters[name]} and {letter}); "
+                "only one could be read",
+                "delete or rename one of the two columns",
+            )
+        elif name is not None:
             table.letters[name] = _column_letter(index)
         elif title is not None:
             table.other_headers.append(str(title).strip())

@@ -1,0 +1,80 @@
+"""Names that are almost right: misspelt sheets and headers, twins and duplicates (issue 21)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from conftest import linear_case
+from etslink.errors import InputError
+from etslink.workflows.run import load_workbook
+
+
+def _pair(workbook) -> Path:
+    return workbook(
+        linear_case(
+            {"A": 2.0, "B": 8.0},
+            {"A": 10.0, "B": 10.0},
+            links=[{"from_system": "A", "to_system": "B", "max_transfer_MtCO2e": 2}],
+        )
+    )
+
+
+def _edited(path: Path, edit) -> Path:
+    book = openpyxl.load_workbook(path)
+    edit(book)
+    book.save(path)
+    return path
+
+
+def _issues(path: Path) -> list:
+    with pytest.raises(InputError) as error:
+        load_workbook(path)
+    return error.value.issues
+
+
+def test_a_misspelt_sheet_is_an_error_naming_the_sheet_it_means(workbook):
+    def rename(book):
+        book["links"].title = "link"
+
+    (issue,) = _issues(_edited(_pair(workbook), rename))
+    assert issue.sheet == "link"
+    assert "did you mean links?" in issue.problem
+
+
+def test_a_misspelt_header_is_an_error_naming_the_column_it_means(workbook):
+    def misspell(book):
+        sheet = book["links"]
+        for cell in sheet[1]:
+            if cell.value == "max_transfer_MtCO2e":
+                cell.value = "max_transfer_MtC02e"  # a zero for the O
+
+    (issue,) = _issues(_edited(_pair(workbook), misspell))
+    assert (issue.sheet, issue.column) == ("links", "max_transfer_MtCO2e")
+    assert '"max_transfer_MtC02e"' in issue.problem
+
+
+def test_two_sheets_of_one_name_and_a_duplicated_header_are_errors(workbook):
+    def twin(book):
+        copy = book.copy_worksheet(book["links"])
+        copy.title = "Links "
+        sheet = book["emissions"]
+        sheet.cell(1, sheet.max_column + 1).value = "cap_MtCO2e"
+
+    found = {(i.sheet, i.column) for i in _issues(_edited(_pair(workbook), twin))}
+    twins = {sheet for sheet, column in found if sheet.strip().lower() == "links"}
+    assert len(twins) == 1  # one of links and "Links " is named: only one would be read
+    assert ("emissions", "cap_MtCO2e") in found  # the second cap column would be dropped
+
+
+def test_a_notes_sheet_is_read_past_with_one_warning(workbook):
+    def notes(book):
+        book.create_sheet("README")["A1"] = "my notes"
+        book.create_sheet("sources")["A1"] = "where the numbers come from"
+
+    data, warnings = load_workbook(_edited(_pair(workbook), notes))
+    (warning,) = [w for w in warnings if "does not read" in w.problem]
+    assert '"README", "sources"' in warning.problem
+    assert data.links  # the run goes on
