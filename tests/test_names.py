@@ -78,3 +78,37 @@ def test_a_notes_sheet_is_read_past_with_one_warning(workbook):
     (warning,) = [w for w in warnings if "does not read" in w.problem]
     assert '"README", "sources"' in warning.problem
     assert data.links  # the run goes on
+
+
+def test_a_base_year_far_from_the_model_years_is_an_error_not_prices_of_zero(workbook):
+    """Issue 21: base_year 2200 at 50% discounted 2030 costs by 1.5^170 and priced 0."""
+    tables = linear_case({"A": 2.0}, {"A": 10.0}, (2030, 2031))
+    tables["settings"] = [
+        {"key": "base_year", "value": 2200},
+        {"key": "discount_rate", "value": 0.5},
+    ]
+    (issue,) = _issues(workbook(tables))
+    assert (issue.sheet, issue.column) == ("settings", "value")
+    assert "base_year" in issue.fix
+
+
+def test_a_mac_slope_of_1e308_is_refused(workbook):
+    (issue,) = _issues(workbook(linear_case({"A": 1e308}, {"A": 10.0})))
+    assert (issue.sheet, issue.column) == ("mac_linear", "slope_per_tCO2e_per_MtCO2e")
+
+
+def test_a_link_that_raises_total_cost_is_said_so(workbook, tmp_path, capsys):
+    """Tutorial 14's floor across a link, higher: B's floor of 70 holds the linked price at
+    70, so A abates 35 and B 8.75: 1,225 + 306 MEUR against 100 + 400 alone."""
+    from etslink.cli import main
+
+    tables = linear_case(
+        {"A": 2.0, "B": 8.0},
+        {"A": 10.0, "B": 10.0},
+        links=[{"from_system": "A", "to_system": "B"}],
+        price_controls=[{"system": "B", "year": 2030, "floor_price_per_tCO2e": 70}],
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(workbook(tables)), "--out", str(out)]) == 0
+    assert "Linking raises the total cost of compliance" in capsys.readouterr().out
+    assert "Linking raises the total cost of compliance" in (out / "report.html").read_text()

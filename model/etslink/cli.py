@@ -543,6 +543,11 @@ def _print_summary(results: Any, out: Path) -> None:
         f"all systems: {gain:,.1f} M{cur} "
         f"(present value {results.data.base_year})"
     )
+    if gain < -1e-5 * abs(results.total_cost_pv("autarky")):
+        console.print(
+            "[bold]Linking raises the total cost of compliance[/bold]: supply reacts to the "
+            "new prices (a floor, a reserve, a ceiling, a supply step or credits); see the report."
+        )
     console.print(f"Results in [bold]{out}[/bold]: results.xlsx, report.html, run.json")
 
 

@@ -86,6 +86,12 @@ class Sheet:
         return next(c for c in self.columns if c.name == name)
 
 
+PRICE_MAX = 1e6
+"""Largest MAC intercept, slope or step cost accepted [CUR per tCO2e (per MtCO2e)]: a
+million currency units per tonne is far beyond any abatement cost; a slope of 1e308 gave
+prices of 0 and a gain of NaN."""
+
+
 def _system() -> Column:
     return Column("system", "text", "System id, as on sheet systems.", required=True, ref="system")
 
@@ -292,6 +298,7 @@ MAC_LINEAR = Sheet(
             unit="CUR per tCO2e",
             default=0.0,
             minimum=0.0,
+            maximum=PRICE_MAX,
         ),
         Column(
             "slope_per_tCO2e_per_MtCO2e",
@@ -300,6 +307,7 @@ MAC_LINEAR = Sheet(
             unit="CUR per tCO2e per MtCO2e",
             required=True,
             minimum=0.0,
+            maximum=PRICE_MAX,
         ),
         Column(
             "max_abatement_MtCO2e",
@@ -336,6 +344,7 @@ MAC_STEPS = Sheet(
             unit="CUR per tCO2e",
             required=True,
             minimum=0.0,
+            maximum=PRICE_MAX,
         ),
     ),
     key=("system", "year", "option"),

@@ -562,6 +562,38 @@ def _check_intensity(checker: _Checker, tables: dict[str, list[Record]]) -> None
             )
 
 
+DISCOUNT_RANGE = 1e6
+"""Discount factors of the model years must lie within 1/1e6..1e6: beyond, costs span more
+than the solver's 1e-7 relative accuracy can price (prices came out 0, or HiGHS spun)."""
+
+
+def _check_discounting(
+    checker: _Checker, tables: dict[str, list[Record]], settings: dict[str, Any]
+) -> None:
+    """The base year and discount rate keep every year's discount factor within range."""
+    years = [r["year"] for r in tables["emissions"]]
+    if not years:
+        return
+    base = settings.get("base_year") or min(years)
+    rate = float(settings.get("discount_rate") or 0.0)
+    factors = [(1.0 + rate) ** -(y - base) for y in (min(years), max(years))]
+    if all(1 / DISCOUNT_RANGE <= f <= DISCOUNT_RANGE for f in factors):
+        return
+    key = "base_year" if settings.get("base_year") else "discount_rate"
+    row = next(
+        (r["_row"] for r in tables["settings"] if str(r.get("key")).strip().lower() == key), None
+    )
+    checker.flag(
+        checker.raw["settings"],
+        row,
+        "value",
+        f"with base_year {base} and a discount rate of {rate:g}, the costs of {min(years)} "
+        f"and {max(years)} are discounted by {factors[0]:.3g} and {factors[1]:.3g}: too far "
+        "apart for the solver to price (it would report prices of 0 or not finish)",
+        "set base_year within the model years, or lower the discount rate",
+    )
+
+
 def _check_announcements(checker: _Checker, tables: dict[str, list[Record]]) -> None:
     """A rule applies from its announcement on; every system-year has one known from the start."""
     first = min((r["year"] for r in tables["emissions"]), default=0)
@@ -1258,6 +1290,7 @@ def validate(workbook: RawWorkbook) -> Validated:
     _check_price_control_pumps(checker, tables)
     _check_reserve(checker, tables)
     _check_intensity(checker, tables)
+    _check_discounting(checker, tables, settings)
     _check_announcements(checker, tables)
     _check_foresight(checker, tables, settings)
     _check_minting_cycles(checker, tables)

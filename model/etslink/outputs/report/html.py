@@ -37,6 +37,9 @@ MAC_PANELS = 6
 """MAC curves drawn for at most this many systems: those whose price moves most."""
 LONG_TABLE = 12
 """Tables longer than this are sorted by what matters and show `ROWS_SHOWN` rows unfolded."""
+LOSS_TOLERANCE = 1e-5
+"""A total gain below -1e-5 of the cost without links is a loss worth saying (solver noise
+is smaller)."""
 ROWS_SHOWN = 10
 """Rows a long table shows before the fold."""
 
@@ -376,6 +379,7 @@ def build_context(results: Results, record: dict[str, Any]) -> dict[str, Any]:
         "many": len(d.systems) > LINES_MAX,
         "shared_offsets": shared_offsets(d),
         "total_gain": gain,
+        "loss_tolerance": LOSS_TOLERANCE * abs(total_autarky),
         "gain_percent": 100 * gain / total_autarky if total_autarky else None,
         "abroad": _money_abroad(results),
         "offset_prices": offset_prices,
