@@ -112,3 +112,40 @@ def test_a_link_that_raises_total_cost_is_said_so(workbook, tmp_path, capsys):
     assert main(["run", str(workbook(tables)), "--out", str(out)]) == 0
     assert "Linking raises the total cost of compliance" in capsys.readouterr().out
     assert "Linking raises the total cost of compliance" in (out / "report.html").read_text()
+
+
+def test_infeasibility_names_the_system_that_is_short_not_its_partner(workbook, tmp_path, capsys):
+    """Issue 21: A's cap of 0 (A and B linked, two years) was reported as "B 2030 cannot
+    comply": linked, the solver may put the group's shortfall anywhere. A may abate 50 of its
+    100, B 50 but needs only 10: A is 50 short alone, the linked market 10."""
+    from etslink.cli import main
+
+    tables = linear_case(
+        {"A": 2.0, "B": 8.0},
+        {"A": 10.0, "B": 10.0},
+        (2030, 2031),
+        links=[{"from_system": "A", "to_system": "B"}],
+    )
+    tables["emissions"][0]["cap_MtCO2e"] = 0.0
+    for r in tables["mac_linear"]:
+        r["max_abatement_MtCO2e"] = 50.0
+    assert main(["run", str(workbook(tables)), "--out", str(tmp_path / "o")]) == 3
+    err = capsys.readouterr().err
+    assert (
+        "A 2030 cannot comply (linked case): 50.000 MtCO2e short on its own, 10.000 with what "
+        "its links bring in" in err
+    )
+    assert "B 2030" not in err
+
+
+def test_explore_default_ids_of_different_pairs_do_not_merge(workbook):
+    """Issue 21: systems EU-UK, X, EU, UK-X: EU-UK to X and EU to UK-X were both "EU-UK-X",
+    two links tried as one candidate."""
+    from etslink.workflows.explore import _named
+
+    rows = [
+        {"candidate": None, "from_system": "EU-UK", "to_system": "X"},
+        {"candidate": None, "from_system": "EU", "to_system": "UK-X"},
+        {"candidate": None, "from_system": "EU-UK", "to_system": "X"},  # a second row, same pair
+    ]
+    assert [r["candidate"] for r in _named(rows)] == ["EU-UK-X", "EU-UK-X #2", "EU-UK-X"]

@@ -79,11 +79,17 @@ def refuse_announcements(command: str) -> NoReturn:
 
 @dataclass(frozen=True)
 class Shortfall:
-    """A system-year that cannot comply, and by how much [MtCO2e]."""
+    """A system-year that cannot comply, and by how much [MtCO2e].
+
+    `alone`: found with the system on its own; `linked_MtCO2e` is then what its linked group
+    lacks in that year with the links (its links cover the rest).
+    """
 
     system: str
     year: int
     shortfall_MtCO2e: float
+    alone: bool = False
+    linked_MtCO2e: float = 0.0
 
 
 class InfeasibleError(EtslinkError):
@@ -94,7 +100,12 @@ class InfeasibleError(EtslinkError):
         self.shortfalls = shortfalls
         lines = [
             f"{s.system} {s.year} cannot comply ({case} case): {s.shortfall_MtCO2e:.3f} MtCO2e "
-            "short. Fix: raise max_abatement_MtCO2e (mac_linear), add mac_steps options, raise "
+            + (
+                f"short on its own, {s.linked_MtCO2e:.3f} with what its links bring in"
+                if s.alone
+                else "short"
+            )
+            + ". Fix: raise max_abatement_MtCO2e (mac_linear), add mac_steps options, raise "
             "cap_MtCO2e (emissions), allow banking or borrowing (systems), or add a ceiling "
             "(price_controls)."
             for s in shortfalls

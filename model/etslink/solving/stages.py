@@ -8,7 +8,7 @@ are layers of `stack.py` around these.
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import highspy
@@ -228,7 +228,28 @@ def second_stage(first: Solution, data: ModelData) -> CompiledCase:
 def diagnose_infeasibility(
     data: ModelData, time_limit_s: float = DEFAULT_TIME_LIMIT_S
 ) -> list[Shortfall]:
-    """Re-solve with a penalised shortfall per system-year; return the positive ones."""
+    """Re-solve with a penalised shortfall per system-year; return the positive ones.
+
+    The systems are first diagnosed alone, so that a shortfall is named where it arises (a
+    link only adds ways to comply; linked, the solver may place a group's shortfall in any
+    of its systems); only if each system could comply alone is the linked case diagnosed.
+    """
+    linked = _shortfalls(data, time_limit_s)
+    if not data.links:
+        return linked
+    alone = _shortfalls(data.without_links(), time_limit_s)
+    if not alone:
+        return linked
+
+    def group_short(s: Shortfall) -> float:
+        group = data.linked_with(s.system, s.year)
+        return sum(x.shortfall_MtCO2e for x in linked if x.year == s.year and x.system in group)
+
+    return [replace(s, alone=True, linked_MtCO2e=group_short(s)) for s in alone]
+
+
+def _shortfalls(data: ModelData, time_limit_s: float) -> list[Shortfall]:
+    """Return the system-years short of allowances in the penalised re-solve (E13)."""
     model = build_model(data, shortfall_penalty_per_tCO2e=SHORTFALL_PENALTY_PER_tCO2e)
     compiled = compile_case(model)
     if not compiled.solve(time_limit_s, RETRY_OPTIONS).optimal:

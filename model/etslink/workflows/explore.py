@@ -208,10 +208,7 @@ def _candidates(
     tables: Mapping[str, list[Record]], data: ModelData, years_of: dict[str, set[int]]
 ) -> tuple[Candidate, ...]:
     """Return the candidates: rows of candidate_links by id, else every unlinked pair."""
-    rows = [
-        r | {"candidate": r["candidate"] or f"{r['from_system']}-{r['to_system']}"}
-        for r in tables["candidate_links"]
-    ] or _default_rows(tables, data)
+    rows = _named(tables["candidate_links"] or _default_rows(tables, data))
     if not rows:
         reject(
             "candidate_links",
@@ -237,13 +234,36 @@ def _candidates(
     )
 
 
+def _named(rows: list[Record]) -> list[Record]:
+    """Return candidate rows with a blank id named FROM-TO, made unique.
+
+    Ids of different pairs can coincide when system ids hold hyphens (EU-UK to X and EU to
+    UK-X are both "EU-UK-X"); the later pair's id then gets " #2" (then #3...).
+    """
+    owner: dict[str, tuple[str, str]] = {
+        str(r["candidate"]): ("", "") for r in rows if r["candidate"]
+    }
+    out = []
+    for r in rows:
+        name = r["candidate"]
+        if not name:
+            pair = (r["from_system"], r["to_system"])
+            base = name = f"{pair[0]}-{pair[1]}"
+            n = 1
+            while owner.setdefault(name, pair) != pair:
+                n += 1
+                name = f"{base} #{n}"
+        out.append(r | {"candidate": name})
+    return out
+
+
 def _default_rows(tables: Mapping[str, list[Record]], data: ModelData) -> list[Record]:
     """Return an unrestricted two-way link at rate 1 for every unlinked pair sharing a year."""
     linked = {frozenset((r["from_system"], r["to_system"])) for r in tables["links"]}
     return [
         {
             "_row": 0,
-            "candidate": f"{a}-{b}",
+            "candidate": None,  # named by _named
             "from_system": a,
             "to_system": b,
             "direction": "two-way",
