@@ -152,7 +152,7 @@ def test_sweep_and_explore_refuse_rules_announced_later(workbook, tmp_path, caps
             "parameter": "cap",
             "target": "A",
             "distribution": "normal",
-            "method": "scale",
+            "apply": "scale",
             "mean": 1,
             "sd": 0.01,
         }

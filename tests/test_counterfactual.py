@@ -90,7 +90,7 @@ def test_sweep_refuses_a_counterfactual_and_compare_refuses_its_runs(workbook, t
             "parameter": "cap",
             "target": "A",
             "distribution": "normal",
-            "method": "scale",
+            "apply": "scale",
             "mean": 1,
             "sd": 0.01,
         }

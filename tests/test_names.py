@@ -149,3 +149,58 @@ def test_explore_default_ids_of_different_pairs_do_not_merge(workbook):
         {"candidate": None, "from_system": "EU-UK", "to_system": "X"},  # a second row, same pair
     ]
     assert [r["candidate"] for r in _named(rows)] == ["EU-UK-X", "EU-UK-X #2", "EU-UK-X"]
+
+
+def test_a_sweep_whose_every_draw_fails_exits_3_with_a_diagnosis_and_no_leftover(
+    workbook, tmp_path, capsys
+):
+    """Issue 21, item 10: every draw infeasible gave a KeyError (exit 1) and a partial folder
+    that blocked the next run."""
+    from etslink.cli import main
+
+    tables = linear_case({"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}, (2030, 2031))
+    for r in tables["mac_linear"]:
+        r["max_abatement_MtCO2e"] = 12.0  # A's cap drawn at half: far more to abate than 12
+    tables["uncertainty"] = [
+        {
+            "parameter": "cap",
+            "target": "A",
+            "distribution": "normal",
+            "apply": "scale",
+            "mean": 0.5,
+            "sd": 0.01,
+        }
+    ]
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "sweep",
+                str(workbook(tables)),
+                "--out",
+                str(out),
+                "--draws",
+                "3",
+                "--workers",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 3
+    )
+    assert "A 2030 cannot comply" in capsys.readouterr().err
+    assert not out.exists()
+    assert not (tmp_path / ".out.partial").exists()
+
+
+@pytest.mark.parametrize("name", ["status quo", "P + Q", "Status Quo "])
+def test_candidate_ids_that_outputs_would_misread_are_errors(workbook, name):
+    """Issue 21, item 11: a candidate named "status quo", or "P + Q" beside P and Q, crashed
+    explore (exit 1) and left a partial folder."""
+    tables = linear_case({"A": 2.0, "B": 8.0, "C": 4.0}, {"A": 10.0, "B": 10.0, "C": 10.0})
+    tables["candidate_links"] = [
+        {"candidate": name, "from_system": "A", "to_system": "B"},
+        {"candidate": "Q", "from_system": "B", "to_system": "C"},
+    ]
+    (issue,) = _issues(workbook(tables))
+    assert (issue.sheet, issue.row, issue.column) == ("candidate_links", 2, "candidate")

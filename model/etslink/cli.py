@@ -394,8 +394,12 @@ def _batch(
         write: write(result, partial folder) writes the outputs into `out`.
     """
     partial = _partial_folder(out, args.resume, what, args.workbook)
-    with _draw_progress(args.quiet, *count) as progress:
-        result = solve(partial, progress)
+    try:
+        with _draw_progress(args.quiet, *count) as progress:
+            result = solve(partial, progress)
+    except InfeasibleError:
+        shutil.rmtree(partial)  # final: the same inputs would fail again on --resume
+        raise
     write(result, partial)
     shutil.rmtree(partial)
     return result

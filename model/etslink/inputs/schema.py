@@ -426,6 +426,11 @@ LINKS = Sheet(
     examples=(("A", "B", "two-way", 1, None, 2030, 2030, 0, None, "no"),),
 )
 
+STATUS_QUO = "status quo"
+"""The id of explore's combination without candidates; no candidate may take it."""
+COMBINATION_SEPARATOR = " + "
+"""What joins candidate ids into a combination's id; no candidate id may hold it."""
+
 CANDIDATE_LINKS = Sheet(
     "candidate_links",
     "A link that `etslink explore` tries on top of the workbook's own links (read by "

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from etslink.errors import InputError, Issue
-from etslink.inputs.schema import OFFSET_PARAMETERS, SETTINGS_KEYS, SHEETS, Column, Sheet
+from etslink.inputs.schema import (
+    COMBINATION_SEPARATOR,
+    OFFSET_PARAMETERS,
+    SETTINGS_KEYS,
+    SHEETS,
+    STATUS_QUO,
+    Column,
+    Sheet,
+)
 from etslink.inputs.workbook import RawRow, RawTable, RawWorkbook
 
 Record = dict[str, Any]
@@ -776,8 +784,21 @@ def _check_designs(checker: _Checker, rows: list[Record]) -> None:
 
 
 def _check_counterfactual_candidates(checker: _Checker, rows: list[Record]) -> None:
-    """A candidate link is new by definition: it cannot be part of the status quo."""
+    """A candidate link is new by definition: it cannot be part of the status quo.
+
+    Nor may its id be the status quo's or hold the separator of combination ids.
+    """
     for r in rows:
+        name = str(r.get("candidate") or "")
+        if name.strip().lower() == STATUS_QUO or COMBINATION_SEPARATOR.strip() in name:
+            checker.flag(
+                checker.raw["candidate_links"],
+                r["_row"],
+                "candidate",
+                f"the id {_quote(name)} would be mistaken for "
+                + ("the status quo" if "+" not in name else "a combination of candidates"),
+                'choose another id (not "status quo", without "+")',
+            )
         if r.get("in_counterfactual"):
             checker.flag(
                 checker.raw["candidate_links"],

@@ -35,6 +35,7 @@ from etslink.errors import (
 )
 from etslink.formulation import build_model
 from etslink.inputs.data import Link, ModelData, _links, build_model_data
+from etslink.inputs.schema import COMBINATION_SEPARATOR, STATUS_QUO
 from etslink.inputs.validate import Record, minting_cycle
 from etslink.instruments.border_adjustments import charges
 from etslink.instruments.links import redundant_link_years
@@ -55,7 +56,6 @@ from etslink.solving.stages import (
 )
 from etslink.workflows.batch import Batch, run_batch
 
-STATUS_QUO = "status quo"
 """The label of the workbook's own links (no candidate added) in the partial results."""
 OPTIMAL = "optimal"
 EMISSIONS = "emissions_MtCO2e"
@@ -140,7 +140,7 @@ class ExplorePlan:
 
     def label(self, members: tuple[int, ...]) -> str:
         """Return a combination's id: its candidates' ids joined by " + "."""
-        return " + ".join(self.candidates[i].name for i in members) or STATUS_QUO
+        return COMBINATION_SEPARATOR.join(self.candidates[i].name for i in members) or STATUS_QUO
 
     @property
     def solvable(self) -> list[tuple[int, ...]]:

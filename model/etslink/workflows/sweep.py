@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from etslink.errors import Issue, messages, refuse_announcements, reject
+from etslink.errors import InfeasibleError, Issue, messages, refuse_announcements, reject
 from etslink.inputs.data import ModelData
-from etslink.inputs.uncertainty import DrawPlan
+from etslink.inputs.uncertainty import DrawPlan, perturbed
 from etslink.outputs.columns import Columns
 from etslink.outputs.products import SweepResult
 from etslink.outputs.results import DrawReader, draw_results
@@ -234,6 +234,20 @@ def plan_sweep(
     return SweepPlan(workbook, data, warnings, draws or data.draws)
 
 
+def _raise_if_no_draw_solved(plan: SweepPlan, table: pd.DataFrame) -> None:
+    """Raise InfeasibleError (exit 3) when no draw of a case has a solution.
+
+    The first draw's inputs of that case are diagnosed, as `run` diagnoses a workbook.
+    """
+    from etslink.solving.stages import diagnose_infeasibility
+
+    solved = set(table.loc[table["status"] == "optimal", "case"])
+    for case, data in case_data(perturbed(plan.data, 0)).items():
+        if case not in solved:
+            label = f"{case} case of draw 0; no draw of the sweep has a solution in the {case}"
+            raise InfeasibleError(label, diagnose_infeasibility(data))
+
+
 def solve_sweep(
     plan: SweepPlan,
     partial: Path,
@@ -260,6 +274,7 @@ def solve_sweep(
     table = run_batch(batch, partial, workers=workers, scheduler=scheduler, progress=progress)
     table = table[table["draw"] < plan.draws].sort_values(["draw", "case", "system", "year"])
     table = table.reset_index(drop=True)
+    _raise_if_no_draw_solved(plan, table)
     summary = summarise(table, plan.data.currency)
     seconds = {"sweep": round(time.perf_counter() - start, 3)}
     record = run_record(plan.workbook, {}, seconds, solver_version(), started, command)
