@@ -204,3 +204,58 @@ def test_candidate_ids_that_outputs_would_misread_are_errors(workbook, name):
     ]
     (issue,) = _issues(workbook(tables))
     assert (issue.sheet, issue.row, issue.column) == ("candidate_links", 2, "candidate")
+
+
+@pytest.mark.parametrize("where", ["under a file", "dangling link"])
+def test_an_out_folder_that_cannot_be_made_is_refused_before_solving(
+    workbook, tmp_path, capsys, where
+):
+    """Issue 21, item 13: an unwritable --out failed with exit 1 after the whole solve."""
+    from etslink.cli import main
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    if where == "under a file":
+        out = blocker / "out"
+    else:
+        out = tmp_path / "link"
+        out.symlink_to(tmp_path / "nowhere")
+    path = workbook(linear_case({"A": 2.0}, {"A": 10.0}))
+    assert main(["run", str(path), "--out", str(out)]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_an_unreachable_scheduler_is_refused_before_any_partial_folder(
+    workbook, tmp_path, capsys, monkeypatch
+):
+    """Issue 21, item 14: exit 1 after 30 s, and a partial folder that blocked the next run."""
+    from etslink.cli import main
+    from etslink.workflows import batch
+
+    monkeypatch.setattr(batch, "SCHEDULER_TIMEOUT_S", 1)
+    tables = linear_case({"A": 2.0}, {"A": 10.0})
+    tables["uncertainty"] = [
+        {
+            "parameter": "cap",
+            "target": "A",
+            "distribution": "normal",
+            "apply": "scale",
+            "mean": 1,
+            "sd": 0.01,
+        }
+    ]
+    out = tmp_path / "out"
+    code = main(
+        [
+            "sweep",
+            str(workbook(tables)),
+            "--out",
+            str(out),
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--quiet",
+        ]
+    )
+    assert code == 2
+    assert "no dask scheduler answered" in capsys.readouterr().err
+    assert not (tmp_path / ".out.partial").exists()

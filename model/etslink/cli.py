@@ -393,6 +393,10 @@ def _batch(
         solve: solve(partial folder, progress) returns the result.
         write: write(result, partial folder) writes the outputs into `out`.
     """
+    if args.scheduler:
+        from etslink.workflows.batch import client
+
+        client(1, args.scheduler).close()  # refused now, not after a partial folder is made
     partial = _partial_folder(out, args.resume, what, args.workbook)
     try:
         with _draw_progress(args.quiet, *count) as progress:

@@ -78,8 +78,30 @@ def output_dir_in_use(target: Path) -> bool:
     return target.exists() and (not target.is_dir() or any(target.iterdir()))
 
 
+def unwritable(target: Path) -> str | None:
+    """Return why etslink could not create the output folder `target`, or None.
+
+    Checked before solving, so that a bad --out does not fail after a long solve.
+    """
+    if target.is_symlink() and not target.exists():
+        return f'"{target}" is a link to nothing'
+    ancestor = target.parent
+    while not ancestor.exists():
+        if ancestor.is_symlink():
+            return f'"{ancestor}" is a link to nothing'
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f'"{ancestor}" is a file, so no folder can be made under it'
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return f'the folder "{ancestor}" cannot be written to'
+    return None
+
+
 def check_output_dir(target: Path) -> None:
-    """Raise InputError unless `target` does not exist or is an empty folder (the CLI's check)."""
+    """Raise InputError unless `target` can be made: new, or an empty folder (the CLI's check)."""
+    problem = unwritable(target)
+    if problem:
+        reject("--out", problem, "choose an --out folder in a place you can write to")
     if output_dir_in_use(target):
         reject(
             "--out",

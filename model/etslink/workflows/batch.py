@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from etslink.errors import reject
 from etslink.outputs.products import GZIP
 
 TASK_SIZE_MAX = 8
@@ -32,14 +33,31 @@ def chunks(todo: Sequence[Any], workers: int) -> list[list[Any]]:
     return [list(todo[i : i + size]) for i in range(0, len(todo), size)]
 
 
+SCHEDULER_TIMEOUT_S = 10
+"""How long to wait for a dask scheduler given with --scheduler before saying it is out of
+reach."""
+
+
 def client(workers: int, scheduler: str | None) -> Any:
-    """Return a dask client: to `scheduler` if given, else to a new LocalCluster."""
+    """Return a dask client: to `scheduler` if given, else to a new LocalCluster.
+
+    Raises:
+        InputError: `scheduler` cannot be reached.
+    """
     import logging
 
     from distributed import Client, LocalCluster
 
     if scheduler:
-        return Client(scheduler)
+        try:
+            return Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, TimeoutError, ValueError) as error:
+            reject(
+                "--scheduler",
+                f"no dask scheduler answered at {scheduler} within {SCHEDULER_TIMEOUT_S} s "
+                f"({type(error).__name__})",
+                "start the scheduler (dask scheduler) or give its address as tcp://host:8786",
+            )
     cluster = LocalCluster(
         n_workers=workers,
         threads_per_worker=1,
