@@ -259,3 +259,30 @@ def test_an_unreachable_scheduler_is_refused_before_any_partial_folder(
     assert code == 2
     assert "no dask scheduler answered" in capsys.readouterr().err
     assert not (tmp_path / ".out.partial").exists()
+
+
+def test_a_torn_last_member_of_a_partial_file_is_dropped_and_solved_again(tmp_path):
+    """Issue 21, item 15: a kill mid-append made every --resume exit 1."""
+    import pandas as pd
+
+    from etslink.workflows.batch import append_rows, finished
+
+    partial = tmp_path / "draws.csv.gz"
+    append_rows(partial, pd.DataFrame({"draw": [0, 0], "x": [1.0, 2.0]}))
+    append_rows(partial, pd.DataFrame({"draw": [1, 1], "x": [3.0, 4.0]}))
+    whole = partial.read_bytes()
+    partial.write_bytes(whole[:-7])  # the second member loses its end
+    assert finished(partial, "draw") == {0}
+    assert pd.read_csv(partial)["draw"].tolist() == [0, 0]
+
+
+def test_a_killed_runs_temporary_folder_is_cleaned_up_by_the_next(workbook, tmp_path):
+    """Issue 21, item 15: SIGKILL while writing left .NAME.tmp-PID/ beside the output."""
+    from etslink.cli import main
+
+    stale = tmp_path / ".out.tmp-999999999"  # no such process
+    stale.mkdir()
+    (stale / "results.xlsx").write_text("half written")
+    path = workbook(linear_case({"A": 2.0}, {"A": 10.0}))
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert not stale.exists()

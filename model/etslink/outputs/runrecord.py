@@ -125,6 +125,25 @@ def refuse_output_dir_in_use(target: Path) -> None:
         raise FileExistsError(msg)
 
 
+def _remove_stale_temporaries(target: Path) -> None:
+    """Remove temporary folders of `target` left by a killed run (its process is gone)."""
+    for stale in target.parent.glob(f".{target.name}.tmp-*"):
+        pid = stale.name.rpartition("-")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """Return whether a process with this id runs (on this machine)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def atomic_output_dir(
     target: Path, check: Callable[[Path], None] = check_output_dir
@@ -137,6 +156,7 @@ def atomic_output_dir(
     """
     check(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(target)
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()

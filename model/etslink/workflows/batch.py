@@ -91,9 +91,35 @@ class Batch:
     first: tuple[Any, Callable[[], pd.DataFrame]] | None = None
 
 
-def finished(partial: Path, key: str) -> set[Any]:
-    """Return the names of the items already written to a partial file."""
+def drop_torn_member(partial: Path) -> None:
+    """Rewrite a partial file without a last gzip member cut short (a kill mid-append).
+
+    Each task's rows are one gzip member; a member without its end holds a task's rows
+    in part, so it is dropped and its items are solved again.
+    """
+    import zlib
+
     if not partial.exists():
+        return
+    data = partial.read_bytes()
+    complete = 0
+    while complete < len(data):
+        member = zlib.decompressobj(wbits=31)
+        try:
+            member.decompress(data[complete:])
+        except zlib.error:
+            break
+        if not member.eof:
+            break
+        complete = len(data) - len(member.unused_data)
+    if complete < len(data):
+        partial.write_bytes(data[:complete])
+
+
+def finished(partial: Path, key: str) -> set[Any]:
+    """Return the names of the items already written to a partial file (torn end dropped)."""
+    drop_torn_member(partial)
+    if not partial.exists() or partial.stat().st_size == 0:
         return set()
     return set(pd.read_csv(partial, usecols=[key])[key].unique().tolist())
 
