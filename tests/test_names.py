@@ -286,3 +286,34 @@ def test_a_killed_runs_temporary_folder_is_cleaned_up_by_the_next(workbook, tmp_
     path = workbook(linear_case({"A": 2.0}, {"A": 10.0}))
     assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     assert not stale.exists()
+
+
+def test_ctrl_c_reaches_python_while_highs_solves():
+    """Issue 21, item 12: SIGINT during a long HiGHS run was ignored until it returned."""
+    import os
+    import signal
+    import threading
+    import time
+
+    import highspy
+    import numpy as np
+
+    from etslink.solving.engine import run_interruptibly
+
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    n, rng = 3000, np.random.default_rng(0)
+    highs.addVars(n, np.zeros(n), np.full(n, 1e3))
+    highs.changeColsCost(n, np.arange(n, dtype=np.int32), -rng.random(n))
+    for _ in range(n):
+        index = rng.choice(n, 300, replace=False).astype(np.int32)
+        highs.addRow(-highspy.kHighsInf, 10.0, 300, index, rng.random(300))
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_interruptibly(highs)  # the LP takes about 10 s: interrupted long before
+    finally:
+        timer.cancel()  # never a stray Ctrl-C for pytest, should the solve end first
+    assert time.perf_counter() - start < 2.0

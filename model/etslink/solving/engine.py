@@ -10,6 +10,7 @@ warm from the last basis. Results are read back as arrays (`Solution`), not thro
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -233,6 +234,31 @@ def _number(x: Any) -> bool:
 
 def _finite(x: float | None, default: float) -> float:
     return default if x is None else float(x)
+
+
+def run_interruptibly(highs: highspy.Highs) -> None:
+    """Run HiGHS in a worker thread so that Ctrl-C reaches Python while it solves.
+
+    highspy releases the GIL while HiGHS runs, but a signal is only handled between Python
+    byte codes, so a long `run()` in the main thread ignored Ctrl-C until it returned. The
+    main thread now waits on an event and raises KeyboardInterrupt at once; the solver
+    thread (a daemon) is abandoned with the process.
+    """
+    done = threading.Event()
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            highs.run()
+        except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(error)
+        finally:
+            done.set()
+
+    threading.Thread(target=work, daemon=True, name="highs").start()
+    done.wait()
+    if failure:
+        raise failure[0]
 
 
 class CompiledCase:
@@ -586,7 +612,7 @@ class CompiledCase:
             self.highs.setOptionValue("output_flag", False)
             for name, value in used.items():
                 self.highs.setOptionValue(name, value)
-            self.highs.run()
+            run_interruptibly(self.highs)
             status = self.highs.getModelStatus()
             if status in _VERDICTS:
                 break
