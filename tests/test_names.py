@@ -317,3 +317,28 @@ def test_ctrl_c_reaches_python_while_highs_solves():
     finally:
         timer.cancel()  # never a stray Ctrl-C for pytest, should the solve end first
     assert time.perf_counter() - start < 2.0
+
+
+@pytest.mark.parametrize("what", ["row", "column"])
+def test_hidden_rows_and_columns_with_data_are_errors_like_a_hidden_sheet(workbook, what):
+    """Issue 21, item 3: hidden rows and columns were read silently; a hidden sheet is an error."""
+
+    def hide(book):
+        sheet = book["emissions"]
+        if what == "row":
+            sheet.row_dimensions[3].hidden = True
+        else:
+            sheet.column_dimensions["D"].hidden = True  # cap_MtCO2e
+
+    (issue,) = _issues(_edited(_pair(workbook), hide))
+    assert issue.sheet == "emissions"
+    assert "hidden" in issue.problem
+    assert issue.cell == ("3:3" if what == "row" else "D:D")
+
+
+def test_a_hidden_empty_row_is_harmless(workbook):
+    def hide(book):
+        book["emissions"].row_dimensions[40].hidden = True
+
+    data, _ = load_workbook(_edited(_pair(workbook), hide))
+    assert data.systems == ("A", "B")

@@ -1025,7 +1025,9 @@ def sheet(name: str) -> Sheet:
 
 
 DECISIONS: tuple[str, ...] = (
-    "Errors, not guesses: a contract sheet that is hidden, merged cells in a table, a blank "
+    "Errors, not guesses: a contract sheet that is hidden, a hidden row that holds data or a "
+    "hidden column that is read (.xlsx; not yet detected in .ods), merged cells in a table, a "
+    "blank "
     "row with data below it, a formula with no stored value, a number typed where an id is "
     'expected (e.g. 2030 in `system`), and text in a number cell ("1,5", "1 000", '
     '"12 Mt") are each reported with the cell and a fix; every problem is listed at once '

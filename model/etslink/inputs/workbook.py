@@ -131,6 +131,8 @@ class _Cells:
     rows: list[list[object]]
     merged: list[Block]
     formulas: set[Position]
+    hidden_rows: set[int] = field(default_factory=set)
+    hidden_columns: set[int] = field(default_factory=set)
 
 
 _OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")  # encrypted .xlsx and legacy .xls files
@@ -309,11 +311,35 @@ def _blank_merged(rows: list[list[object]], merged: list[Block]) -> None:
 
 @dataclass
 class _Marks:
-    """What a sheet's XML holds beyond calamine's values: formulas, errors, merged blocks."""
+    """What a sheet's XML holds beyond calamine's values.
+
+    Formulas, errors, merged blocks, hidden rows and hidden columns (numbered from 1).
+    """
 
     formulas: set[Position] = field(default_factory=set)
     errors: dict[Position, str] = field(default_factory=dict)
     merged: list[Block] = field(default_factory=list)
+    hidden_rows: set[int] = field(default_factory=set)
+    hidden_columns: set[int] = field(default_factory=set)
+
+
+_ROW_OR_COL = re.compile(rb"<(?:\w+:)?(row|col)\b([^>]*)>")
+_ATTRIBUTE = re.compile(rb'(\w+)="([^"]*)"')
+
+
+def _hidden_rows_and_columns(xml: bytes) -> tuple[set[int], set[int]]:
+    """Return the numbers of the rows and columns an .xlsx sheet's XML hides."""
+    rows: set[int] = set()
+    columns: set[int] = set()
+    for tag in _ROW_OR_COL.finditer(xml):
+        attributes = dict(_ATTRIBUTE.findall(tag.group(2)))
+        if attributes.get(b"hidden") not in (b"1", b"true"):
+            continue
+        if tag.group(1) == b"row" and b"r" in attributes:
+            rows.add(int(attributes[b"r"]))
+        elif tag.group(1) == b"col":
+            columns.update(range(int(attributes[b"min"]), int(attributes[b"max"]) + 1))
+    return rows, columns
 
 
 def _cells(sheet: python_calamine.CalamineSheet, marks: _Marks, hidden: bool) -> _Cells:
@@ -323,7 +349,9 @@ def _cells(sheet: python_calamine.CalamineSheet, marks: _Marks, hidden: bool) ->
         _set(rows, position, error)
     rows.extend([] for _ in range(max((r for r, _ in marks.formulas), default=0) - len(rows)))
     _blank_merged(rows, marks.merged)
-    return _Cells(hidden, rows, marks.merged, marks.formulas)
+    return _Cells(
+        hidden, rows, marks.merged, marks.formulas, marks.hidden_rows, marks.hidden_columns
+    )
 
 
 def _hidden_titles(book: python_calamine.CalamineWorkbook) -> set[str]:
@@ -340,6 +368,8 @@ def _xlsx_marks(sheet: python_calamine.CalamineSheet, xml: bytes) -> _Marks:
         (first[0] + 1, first[1] + 1, last[0] + 1, last[1] + 1)
         for first, last in sheet.merged_cell_ranges or []
     ]
+    if b"hidden" in xml:
+        marks.hidden_rows, marks.hidden_columns = _hidden_rows_and_columns(xml)
     return marks
 
 
@@ -556,6 +586,13 @@ def _read_with_openpyxl(path: Path) -> tuple[list[str], dict[str, _Cells]]:
                     [list(row) for row in ws.iter_rows(values_only=True)],
                     [(m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges],
                     formulas[name],
+                    {r for r, d in ws.row_dimensions.items() if d.hidden},
+                    {
+                        c
+                        for d in ws.column_dimensions.values()
+                        if d.hidden and d.min is not None and d.max is not None
+                        for c in range(d.min, d.max + 1)
+                    },
                 )
             return wb.sheetnames, cells
         finally:
@@ -680,6 +717,7 @@ def _flag_layout(table: RawTable, cells: _Cells, program: _Program) -> None:
         )
     columns = {_column_number(letter) for letter in table.letters.values()}
     last_row = max((r.row for r in table.rows), default=1)
+    _flag_hidden_rows_and_columns(table, cells, columns)
     for block in cells.merged:
         first_row, first_col, _, last_col = block
         if first_row <= last_row and columns.intersection(range(first_col, last_col + 1)):
@@ -691,6 +729,32 @@ def _flag_layout(table: RawTable, cells: _Cells, program: _Program) -> None:
                 f"cells {ref} are merged",
                 f"unmerge them ({program.unmerge}) and fill in every cell",
             )
+
+
+def _flag_hidden_rows_and_columns(table: RawTable, cells: _Cells, columns: set[int]) -> None:
+    """Flag hidden rows that hold data and hidden columns the contract reads.
+
+    They are read like any other, so their data is as easy to overlook as a hidden sheet's.
+    """
+    data_rows = {r.row for r in table.rows}
+    for row in sorted(cells.hidden_rows & data_rows):
+        table.flag(
+            row,
+            f"{row}:{row}",
+            "",
+            f"row {row} is hidden but holds data, which is read",
+            "unhide the row (select the rows around it, right-click > Unhide) or delete it",
+        )
+    for column in sorted(cells.hidden_columns & columns):
+        letter = _column_letter(column)
+        name = next(n for n, v in table.letters.items() if v == letter)
+        table.flag(
+            None,
+            f"{letter}:{letter}",
+            name,
+            f"column {letter} ({name}) is hidden but is read",
+            "unhide the column (select the columns around it, right-click > Unhide)",
+        )
 
 
 def _read_table(cells: _Cells, sheet: Sheet, program: _Program) -> RawTable:
