@@ -9,6 +9,7 @@ import shutil
 import pandas as pd
 import pytest
 
+import etslink
 from conftest import linear_case
 from etslink.cli import WORKBOOK_HASH, main
 from etslink.outputs.products import DRAWS_FILE
@@ -104,7 +105,7 @@ def test_resume_refuses_a_workbook_changed_since_the_interruption(workbook, tmp_
     for name in ("same", "changed"):
         partial = tmp_path / f".{name}.partial"
         partial.mkdir()
-        (partial / WORKBOOK_HASH).write_text(file_sha256(path) + "\n")
+        (partial / WORKBOOK_HASH).write_text(f"{file_sha256(path)}\n{etslink.__version__}\n")
         append_rows(partial / DRAWS_FILE, solve_draw(data, 0))
     assert _sweep(path, tmp_path / "same", "--draws", 2, "--workers", 1, "--resume") == 0
     shutil.copyfile(_shocked(workbook, {"A": 20.0, "B": 10.0}), path)  # edited since
@@ -249,3 +250,15 @@ def test_a_task_has_the_columns_of_draws_csv_whichever_draw_failed(workbook, mon
     assert rows.loc[rows["draw"] == 0, "status"].eq("infeasible").all()
     assert rows.loc[rows["draw"] == 0, "price_EUR_per_tCO2e"].isna().all()
     pd.testing.assert_frame_equal(rows[rows["draw"] == 1].reset_index(drop=True), solved)
+
+
+def test_resume_refuses_a_partial_sweep_of_another_etslink_version(workbook, tmp_path, capsys):
+    path = _shocked(workbook)
+    data, _ = load_workbook(path)
+    partial = tmp_path / ".old.partial"
+    partial.mkdir()
+    (partial / WORKBOOK_HASH).write_text(f"{file_sha256(path)}\n0.1.0\n")
+    append_rows(partial / DRAWS_FILE, solve_draw(data, 0))
+    assert _sweep(path, tmp_path / "old", "--draws", 2, "--workers", 1, "--resume") == 2
+    assert "started by etslink 0.1.0" in capsys.readouterr().err
+    assert (partial / DRAWS_FILE).exists()  # nothing was lost

@@ -437,8 +437,10 @@ WORKBOOK_HASH = "workbook.sha256"
 def _partial_folder(out: Path, resume: bool, what: str, workbook: Path) -> Path:
     """Return the folder that keeps finished work for --resume, next to `out`.
 
-    It records the workbook's SHA-256; --resume refuses a workbook that has changed since,
-    which would mix results of two workbooks.
+    It records the workbook's SHA-256 and the etslink version; --resume refuses a workbook
+    or a version that has changed since, which would mix results of two workbooks or two
+    versions. Options (--draws, --max-size, --workers) may change: the finished items stay
+    valid.
     """
     from etslink.outputs.runrecord import file_sha256
 
@@ -449,8 +451,11 @@ def _partial_folder(out: Path, resume: bool, what: str, workbook: Path) -> Path:
             f"an interrupted {what} is in {partial}",
             "add --resume to finish it, or delete that folder",
         )
-    digest, recorded = file_sha256(workbook), partial / WORKBOOK_HASH
-    if recorded.exists() and recorded.read_text().strip() != digest:
+    from etslink import __version__
+
+    stamp, recorded = [file_sha256(workbook), __version__], partial / WORKBOOK_HASH
+    before = recorded.read_text().split() if recorded.exists() else stamp
+    if before[:1] != stamp[:1]:
         reject(
             "--resume",
             f"{workbook} has changed since the interrupted {what} in {partial} started "
@@ -458,8 +463,16 @@ def _partial_folder(out: Path, resume: bool, what: str, workbook: Path) -> Path:
             f"run the {what} again into a new --out folder, or restore the workbook it "
             "started with",
         )
+    if before[1:2] != stamp[1:2]:
+        started = before[1] if len(before) > 1 else "an earlier version"
+        reject(
+            "--resume",
+            f"the interrupted {what} in {partial} was started by etslink {started}, this is "
+            f"{__version__}: resuming would mix results of two versions",
+            f"run the {what} again into a new --out folder, or finish it with etslink {started}",
+        )
     partial.mkdir(parents=True, exist_ok=True)
-    recorded.write_text(digest + "\n")
+    recorded.write_text("\n".join(stamp) + "\n")
     return partial
 
 
