@@ -342,3 +342,59 @@ def test_a_hidden_empty_row_is_harmless(workbook):
 
     data, _ = load_workbook(_edited(_pair(workbook), hide))
     assert data.systems == ("A", "B")
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_a_sweep_on_dask_prints_one_line_not_the_workers_tracebacks(workbook, tmp_path):
+    """Issue 21, item 12: Ctrl-C on a --quiet sweep printed about 32 lines of dask worker
+    tracebacks (97 here): the workers now ignore SIGINT and the command stops them."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    tables = linear_case({"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}, tuple(range(2030, 2060)))
+    tables["uncertainty"] = [
+        {
+            "parameter": "cap",
+            "target": "A",
+            "distribution": "normal",
+            "apply": "scale",
+            "mean": 1,
+            "sd": 0.01,
+        }
+    ]
+    path, out = workbook(tables), tmp_path / "out"
+    etslink = Path(sys.executable).with_name("etslink")
+    command = [
+        str(etslink),
+        "sweep",
+        str(path),
+        "--out",
+        str(out),
+        "--draws",
+        "100000",
+        "--workers",
+        "2",
+        "--quiet",
+    ]
+    process = subprocess.Popen(
+        command,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a group of its own, as a terminal's Ctrl-C reaches
+        preexec_fn=lambda: signal.signal(
+            signal.SIGINT, signal.SIG_DFL
+        ),  # not ignored, as a shell might
+    )
+    partial = tmp_path / ".out.partial" / "draws.csv.gz"
+    deadline = time.monotonic() + 90
+    while not partial.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)  # the workers are solving once draws arrive
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.strip().splitlines() == [
+        "interrupted; no output was written (a sweep or explore can go on with --resume)"
+    ]
