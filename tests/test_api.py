@@ -56,7 +56,7 @@ def test_tables_have_the_columns_of_the_sheets(example, example_run):
         assert len(table) == len(book[name]), name
     assert set(example.prices["case"]) == {"linked", "autarky"}
     pd.testing.assert_frame_equal(example.prices, book["prices"], check_dtype=False)
-    assert example.warnings
+    assert example.warnings == []  # a shipped example that warns teaches to ignore warnings
     assert all("Fix:" in message for message in example.warnings)
 
 
@@ -262,3 +262,27 @@ def test_etslink_run_imports_neither_dask_nor_openpyxl(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert not {"dask", "distributed", "openpyxl"} & set(done.stdout.split())
+
+
+def test_run_takes_the_sheets_as_records_and_checks_them_as_a_workbooks():
+    """Issue 22, item 5: a scenario loop needed a workbook file per scenario."""
+    tables = {
+        "settings": [{"key": "currency", "value": "EUR"}],
+        "systems": [{"system": "A"}, {"system": "B"}],
+        "emissions": [
+            {"system": s, "year": 2030, "baseline_MtCO2e": 100, "cap_MtCO2e": 90} for s in "AB"
+        ],
+        "mac_linear": [
+            {"system": "A", "year": 2030, "slope_per_tCO2e_per_MtCO2e": 2},
+            {"system": "B", "year": 2030, "slope_per_tCO2e_per_MtCO2e": 8},
+        ],
+        "links": [{"from_system": "A", "to_system": "B"}],
+    }
+    result = etslink.run(tables)
+    assert result.results.price("linked", "A", 2030) == pytest.approx(32, abs=1e-6)  # tutorial 1
+    assert result.record["input"]["path"] == "<tables passed to etslink.run>"
+    assert result.msr.empty  # no reserve: the attribute is there, the table empty
+    tables["links"][0]["max_transfer_MtC02e"] = 2  # a zero for the O
+    with pytest.raises(etslink.WorkbookError) as error:
+        etslink.run(tables)
+    assert "'max_transfer_MtC02e' is not a column of sheet links" in error.value.issues[0]

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import numbers
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from etslink.errors import InputError, WorkbookError
 from etslink.outputs.products import (
@@ -27,14 +29,19 @@ from etslink.outputs.products import (
     SweepResult,
 )
 
+Tables = Mapping[str, list[dict[str, Any]]]
+"""A workbook as records: sheet name -> rows of column -> value (blank: leave the key out)."""
 
-def run(path: StrPath, *, time_limit_s: float | None = None) -> RunResult:
+
+def run(path: StrPath | Tables, *, time_limit_s: float | None = None) -> RunResult:
     """Validate a workbook and solve its linked and autarky cases, as `etslink run` does.
 
     Nothing is written: call `.write(folder)` on the result for the files.
 
     Args:
-        path: The input workbook (.xlsx or .ods).
+        path: The input workbook (.xlsx or .ods), or its sheets as records, e.g.
+            {"systems": [{"system": "A"}], "emissions": [...], ...}: a loop over scenarios
+            then needs no workbook files (they are checked exactly as a workbook's rows are).
         time_limit_s: HiGHS's time limit per solve [s]; None: 3600.
 
     Returns:
@@ -49,6 +56,8 @@ def run(path: StrPath, *, time_limit_s: float | None = None) -> RunResult:
     if time_limit_s is not None and not time_limit_s > 0:
         msg = f"time_limit_s must be a positive number of seconds, not {time_limit_s!r}"
         raise ValueError(msg)
+    if isinstance(path, Mapping):
+        return _run_tables(path, time_limit_s)
     from etslink.workflows.run import solve_workbook
 
     workbook = Path(path)
@@ -58,6 +67,49 @@ def run(path: StrPath, *, time_limit_s: float | None = None) -> RunResult:
         )
     except InputError as error:
         raise WorkbookError(error.issues) from error
+
+
+def _run_tables(tables: Tables, time_limit_s: float | None) -> RunResult:
+    """Run sheets given as records: written to a temporary workbook, read as any other.
+
+    A sheet or column the contract does not know is an error (a workbook would keep it as a
+    note; records have no other use for it).
+    """
+    from etslink.errors import Issue
+    from etslink.inputs.schema import SHEETS
+    from etslink.inputs.workbook import write_workbook
+    from etslink.workflows.run import solve_workbook
+
+    known = {spec.name: {c.name for c in spec.columns} for spec in SHEETS}
+    unknown = [
+        Issue(name, None, "", "", "not a sheet of the workbook contract", "see docs/workbook.md")
+        for name in tables
+        if name not in known
+    ]
+    unknown += [
+        Issue(
+            name, i + 2, "", key, f"{key!r} is not a column of sheet {name}", "see docs/workbook.md"
+        )
+        for name, rows in tables.items()
+        if name in known
+        for i, row in enumerate(rows)
+        for key in row
+        if key not in known[name]
+    ]
+    if unknown:
+        raise WorkbookError(unknown)
+
+    with tempfile.TemporaryDirectory(prefix="etslink-run-") as folder:
+        workbook = Path(folder) / "tables.xlsx"
+        try:
+            write_workbook(workbook, {name: list(rows) for name, rows in tables.items()})
+            result = solve_workbook(
+                workbook, time_limit_s=time_limit_s, command=["etslink.run", "<tables>"]
+            )
+        except InputError as error:
+            raise WorkbookError(error.issues) from error
+    result.record["input"]["path"] = "<tables passed to etslink.run>"
+    return result
 
 
 def sweep(

@@ -1031,7 +1031,8 @@ DECISIONS: tuple[str, ...] = (
     "row with data below it, a formula with no stored value, a number typed where an id is "
     'expected (e.g. 2030 in `system`), and text in a number cell ("1,5", "1 000", '
     '"12 Mt") are each reported with the cell and a fix; every problem is listed at once '
-    "(at most 50). A cap above the baseline, a system with no abatement options and a "
+    "(at most 50). A cap above the baseline where the surplus cannot be banked (no banking, "
+    "or the system's last year), a system with no abatement options and a "
     "system with banking that skips years (its bank passes over years that are not "
     "modelled) are warnings: the run goes on.",
     "Workbooks may be .xlsx (Excel) or .ods (LibreOffice Calc, OpenDocument): both are "

@@ -1267,9 +1267,16 @@ def _warn_suspicious(checker: _Checker, tables: dict[str, list[Record]]) -> None
                 f"{r['system']} has no abatement options",
                 "add rows on mac_linear or mac_steps unless it only buys allowances",
             )
+    # a cap above the baseline is suspicious only where the surplus cannot be banked: a
+    # system without banking, or its last year (a banking system's early surplus is normal)
+    banks = {r["system"]: r["banking"] for r in tables["systems"]}
+    last: dict[str, int] = {}
+    for r in tables["emissions"]:
+        last[r["system"]] = max(last.get(r["system"], r["year"]), r["year"])
     loose: dict[str, list[Record]] = defaultdict(list)
     for r in tables["emissions"]:
-        if (r["cap_MtCO2e"] or 0) > (r["baseline_MtCO2e"] or 0):
+        carried = banks.get(r["system"]) and r["year"] < last[r["system"]]
+        if (r["cap_MtCO2e"] or 0) > (r["baseline_MtCO2e"] or 0) and not carried:
             loose[r["system"]].append(r)
     for system, rows in loose.items():
         first = rows[0]
@@ -1285,8 +1292,8 @@ def _warn_suspicious(checker: _Checker, tables: dict[str, list[Record]]) -> None
             "cap_MtCO2e",
             f"{system}'s cap is above its baseline in {span} (first: cap "
             f"{first['cap_MtCO2e']:g}, baseline {first['baseline_MtCO2e']:g}), so nothing "
-            "needs abating then",
-            "check the figures; with banking, the surplus is carried on",
+            "needs abating then, and the surplus cannot be banked",
+            "check the figures",
         )
 
 

@@ -112,6 +112,11 @@ class RunResult:
         return self.results.table("offset_use")
 
     @property
+    def msr(self) -> pd.DataFrame:
+        """A reserve's operations per case, system and year [MtCO2e] (empty without one)."""
+        return self.results.table("msr")
+
+    @property
     def fit(self) -> pd.DataFrame:
         """Each `observed` row beside the linked case's figure (empty without observations).
 
