@@ -286,3 +286,14 @@ def test_run_takes_the_sheets_as_records_and_checks_them_as_a_workbooks():
     with pytest.raises(etslink.WorkbookError) as error:
         etslink.run(tables)
     assert "'max_transfer_MtC02e' is not a column of sheet links" in error.value.issues[0]
+
+
+def test_gains_by_year_add_up_to_the_gains_sheet():
+    """Issue 22, item 4: gains were whole-period present values only."""
+    result = etslink.run(EXAMPLE)
+    by_year = result.gains_by_year
+    total = by_year.groupby("system")["gain_from_linking_pv_MEUR"].sum()
+    gains = result.gains.set_index("system")["gain_from_linking_pv_MEUR"]
+    assert total.reindex(gains.index).to_numpy() == pytest.approx(gains.to_numpy(), abs=1e-6)
+    window = by_year[by_year["year"].between(2021, 2025)]
+    assert len(window) == 6 * 5  # the six systems of 2021-2025 (Ontario only in 2018)

@@ -112,6 +112,13 @@ class RunResult:
         return self.results.table("offset_use")
 
     @property
+    def gains_by_year(self) -> pd.DataFrame:
+        """Per system and year: both cases' compliance cost and the gain [M CUR, and PV]."""
+        from etslink.outputs.results import gains_by_year
+
+        return gains_by_year(self.results)
+
+    @property
     def msr(self) -> pd.DataFrame:
         """A reserve's operations per case, system and year [MtCO2e] (empty without one)."""
         return self.results.table("msr")

@@ -396,6 +396,28 @@ def gains(results: Results) -> pd.DataFrame:
     return out
 
 
+def gains_by_year(results: Results) -> pd.DataFrame:
+    """Return per system and year the compliance cost of each case and the gain.
+
+    In that year's money [M CUR] and discounted (`_pv`), and what the linked case pays
+    abroad: the `gains` sheet's totals year by year, for windows and nominal sums.
+    """
+    cols = results.columns
+    second = results.data.second_case
+    cost, paid = cols.money("compliance_cost"), cols.money("allowance_imports")
+    linked, alone = results.cases["linked"].costs, results.cases["autarky"].costs
+    out = linked[["system", "year"]].copy()
+    out[cols.money(f"{second}_compliance_cost")] = alone[cost].to_numpy()
+    out[cols.money("linked_compliance_cost")] = linked[cost].to_numpy()
+    gain = alone[cost].to_numpy() - linked[cost].to_numpy()
+    out[cols.money("gain_from_linking")] = gain
+    out[cols.money("gain_from_linking", pv=True)] = gain * linked["discount_factor"].to_numpy()
+    out[cols.money("linked_paid_abroad")] = (
+        linked[paid] + linked[cols.money("offset_purchases")]
+    ).to_numpy()
+    return out
+
+
 def _border_gains(results: Results, out: pd.DataFrame) -> None:
     """Add per case what each system's exporters pay at borders and what it collects.
 

@@ -120,6 +120,19 @@ OUTPUT_SHEETS: tuple[OutputSheet, ...] = (
         ),
     ),
     OutputSheet(
+        "gains_by_year",
+        "The gains sheet year by year, for windows (e.g. 2028-2035) and undiscounted sums.",
+        (
+            ("system", "system id"),
+            ("year", "year"),
+            ("<case>_compliance_cost_M<CUR>", "costs.compliance_cost of the second case"),
+            ("linked_compliance_cost_M<CUR>", "costs.compliance_cost of the linked case"),
+            ("gain_from_linking_M<CUR>", "the difference, in that year's money"),
+            ("gain_from_linking_pv_M<CUR>", "the same discounted; its sum is gains' gain"),
+            ("linked_paid_abroad_M<CUR>", "allowance imports and credit purchases, linked"),
+        ),
+    ),
+    OutputSheet(
         "shadow_prices",
         "Every binding restriction with its shadow price, so that "
         "every price gap between linked systems is explained by a number.",

@@ -23,7 +23,7 @@ from xlsxwriter.worksheet import Worksheet
 from etslink.outputs.fit import fit_table
 from etslink.outputs.report.charts import colours
 from etslink.outputs.report.story import headline_year, price_change_table
-from etslink.outputs.results import Results
+from etslink.outputs.results import Results, gains_by_year
 
 PER_CASE_SHEETS = (
     "prices",
@@ -423,6 +423,7 @@ def write_results_workbook(results: Results, record: dict[str, Any], path: Path)
     if not results.data.intensity:
         del sheets["intensity"]
     sheets["gains"] = results.gains
+    sheets["gains_by_year"] = gains_by_year(results)
     if results.data.observations:
         sheets["fit"] = fit_table(results)
     sheets["run"] = run_sheet(record)
