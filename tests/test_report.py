@@ -80,3 +80,23 @@ def test_results_workbook_is_readable(example_run):
     summary = book["summary"]
     assert len(summary._charts) >= 3
     assert any("MtCO2e" in str(c.value) or "EUR" in str(c.value) for c in summary[1] + summary[2])
+
+
+@pytest.mark.parametrize(
+    ("name", "note"), [("1_two_way", None), ("14_floor_across_a_link", "-5.0")]
+)
+def test_the_report_says_when_linking_changes_total_emissions(tmp_path, name, note):
+    """Issue 22, item 3: a gain that is partly a looser cap came with no warning. Tutorial 14's
+    floor withholds 5 Mt when linked; tutorial 1's link only moves abatement between systems."""
+    from pathlib import Path
+
+    from etslink.cli import main
+
+    workbook = Path(__file__).resolve().parents[1] / "inputs" / "tutorial" / f"{name}.xlsx"
+    out = tmp_path / name
+    assert main(["run", str(workbook), "--out", str(out), "--quiet"]) == 0
+    report = (out / "report.html").read_text()
+    if note is None:
+        assert "Linking changes emissions" not in report
+    else:
+        assert f"Linking changes emissions</b> by {note} MtCO2e" in report

@@ -37,6 +37,9 @@ MAC_PANELS = 6
 """MAC curves drawn for at most this many systems: those whose price moves most."""
 LONG_TABLE = 12
 """Tables longer than this are sorted by what matters and show `ROWS_SHOWN` rows unfolded."""
+EMISSIONS_NOTED_MtCO2e = 0.05
+"""Emissions over all years moved by more than this by linking, in total, are noted (and the
+systems moved by more than this named)."""
 LOSS_TOLERANCE = 1e-5
 """A total gain below -1e-5 of the cost without links is a loss worth saying (solver noise
 is smaller)."""
@@ -234,6 +237,23 @@ def _fit(results: Results) -> dict[str, Any]:
     }
 
 
+def _emissions_change(results: Results) -> dict[str, Any]:
+    """Return how linking changes emissions [MtCO2e, all years]: in total and per system.
+
+    Where supply reacts to prices (a reserve, a floor, a ceiling, a supply step, credits,
+    an intensity standard), a link moves emissions, and part of a gain is a looser cap.
+    """
+    totals = {
+        case: r.balances.groupby("system")["emissions_MtCO2e"].sum()
+        for case, r in results.cases.items()
+    }
+    change = (totals["linked"] - totals["autarky"]).reindex(list(results.data.systems))
+    if abs(change.sum()) <= EMISSIONS_NOTED_MtCO2e:  # moved between systems, not in total
+        return {"total": 0.0, "systems": []}
+    moved = change[change.abs() > EMISSIONS_NOTED_MtCO2e].sort_values(key=abs, ascending=False)
+    return {"total": float(change.sum()), "systems": [(str(s), float(v)) for s, v in moved.items()]}
+
+
 def _intensity_notes(results: Results) -> list[dict[str, Any]]:
     """Return per linked group with an intensity-based system the emissions change [MtCO2e].
 
@@ -354,6 +374,7 @@ def _tables(results: Results, mac_systems: list[str]) -> dict[str, Any]:
         "gains": fold(results.gains.to_dict("records"), gain_col),
         "borders": _borders(results),
         "intensity": _intensity_notes(results),
+        "emissions_change": _emissions_change(results),
         "inputs": _inputs(results),
     }
 
