@@ -77,6 +77,20 @@ def linear_case(
     return tables
 
 
+def cap_shock(system: str, mean: float = 1.0, sd: float = 0.01) -> list[dict[str, Any]]:
+    """Return an uncertainty sheet that scales a system's caps by a normal draw."""
+    return [
+        {
+            "parameter": "cap",
+            "target": system,
+            "distribution": "normal",
+            "apply": "scale",
+            "mean": mean,
+            "sd": sd,
+        }
+    ]
+
+
 @pytest.fixture
 def workbook(tmp_path: Path) -> Callable[[Tables], Path]:
     """Return a function that writes tables to a fresh .xlsx file and returns its path."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import linear_case
+from conftest import cap_shock, linear_case
 from etslink.api import run
 from etslink.cli import main
 from etslink.errors import InputError
@@ -147,16 +147,7 @@ def test_rules_announced_after_their_year_or_without_a_first_rule_are_errors(wor
 def test_sweep_and_explore_refuse_rules_announced_later(workbook, tmp_path, capsys):
     tables = _banking(0.05)
     tables["emissions"].append(_cut_2032_to_70(2031))
-    tables["uncertainty"] = [
-        {
-            "parameter": "cap",
-            "target": "A",
-            "distribution": "normal",
-            "apply": "scale",
-            "mean": 1,
-            "sd": 0.01,
-        }
-    ]
+    tables["uncertainty"] = cap_shock("A")
     path = workbook(tables)
     for command in ("sweep", "explore"):
         assert main([command, str(path), "--out", str(tmp_path / command), "--workers", "1"]) == 2

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import linear_case
+from conftest import cap_shock, linear_case
 from etslink.api import run
 from etslink.cli import main
 from etslink.errors import InputError
@@ -85,16 +85,7 @@ def test_a_candidate_link_cannot_be_in_the_counterfactual(workbook):
 
 def test_sweep_refuses_a_counterfactual_and_compare_refuses_its_runs(workbook, tmp_path, capsys):
     tables = _three()
-    tables["uncertainty"] = [
-        {
-            "parameter": "cap",
-            "target": "A",
-            "distribution": "normal",
-            "apply": "scale",
-            "mean": 1,
-            "sd": 0.01,
-        }
-    ]
+    tables["uncertainty"] = cap_shock("A")
     path = workbook(tables)
     assert main(["sweep", str(path), "--out", str(tmp_path / "s"), "--workers", "1"]) == 2
     assert "counterfactual" in capsys.readouterr().err

@@ -7,7 +7,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from conftest import linear_case
+from conftest import cap_shock, linear_case
 from etslink.errors import InputError
 from etslink.workflows.run import load_workbook
 
@@ -161,16 +161,7 @@ def test_a_sweep_whose_every_draw_fails_exits_3_with_a_diagnosis_and_no_leftover
     tables = linear_case({"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}, (2030, 2031))
     for r in tables["mac_linear"]:
         r["max_abatement_MtCO2e"] = 12.0  # A's cap drawn at half: far more to abate than 12
-    tables["uncertainty"] = [
-        {
-            "parameter": "cap",
-            "target": "A",
-            "distribution": "normal",
-            "apply": "scale",
-            "mean": 0.5,
-            "sd": 0.01,
-        }
-    ]
+    tables["uncertainty"] = cap_shock("A", mean=0.5)
     out = tmp_path / "out"
     assert (
         main(
@@ -234,16 +225,7 @@ def test_an_unreachable_scheduler_is_refused_before_any_partial_folder(
 
     monkeypatch.setattr(batch, "SCHEDULER_TIMEOUT_S", 1)
     tables = linear_case({"A": 2.0}, {"A": 10.0})
-    tables["uncertainty"] = [
-        {
-            "parameter": "cap",
-            "target": "A",
-            "distribution": "normal",
-            "apply": "scale",
-            "mean": 1,
-            "sd": 0.01,
-        }
-    ]
+    tables["uncertainty"] = cap_shock("A")
     out = tmp_path / "out"
     code = main(
         [
@@ -355,16 +337,7 @@ def test_ctrl_c_on_a_sweep_on_dask_prints_one_line_not_the_workers_tracebacks(wo
     import time
 
     tables = linear_case({"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}, tuple(range(2030, 2060)))
-    tables["uncertainty"] = [
-        {
-            "parameter": "cap",
-            "target": "A",
-            "distribution": "normal",
-            "apply": "scale",
-            "mean": 1,
-            "sd": 0.01,
-        }
-    ]
+    tables["uncertainty"] = cap_shock("A")
     path, out = workbook(tables), tmp_path / "out"
     etslink = Path(sys.executable).with_name("etslink")
     command = [

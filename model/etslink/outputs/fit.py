@@ -12,7 +12,11 @@ from typing import Any
 
 import pandas as pd
 
+from etslink.inputs.data import ModelData
 from etslink.outputs.results import CaseResults, Results
+
+Figures = dict[tuple[str, str, int], float]
+"""A case's figure per (quantity, system, year) [CUR per tCO2e or MtCO2e]."""
 
 FIT_COLUMNS = (
     "system",
@@ -63,31 +67,36 @@ def difference(model: float, observed: float) -> float:
     return model / observed - 1.0 if observed else math.nan
 
 
-def fit_table(results: Results) -> pd.DataFrame:
-    """Return the `fit` sheet: each observation beside the linked case's figure.
+def fit_rows(d: ModelData, paths: dict[str, Figures]) -> pd.DataFrame:
+    """Return each observation beside the model's figure in each of `paths`.
 
-    One row per `observed` row within the model's years, in sheet order; `difference` is
-    model / observed - 1.
+    One row per `observed` row within the model's years, in sheet order; per path a column
+    `model<suffix>` and `difference<suffix>` (model / observed - 1), the suffix being the
+    path's key ("" for the `fit` sheet, "_before" and "_after" for a calibration's).
     """
-    d = results.data
-    figures = model_figures(results.cases[FIT_CASE], results.columns.price)
     rows = []
     for o in d.observations:
-        model = figures.get((o.quantity, o.system, o.year), 0.0)
-        rows.append(
-            (
-                o.system,
-                o.year,
-                o.quantity,
-                unit(o.quantity, d.currency),
-                o.value,
-                model,
-                difference(model, o.value),
-                o.weight,
-                o.source,
-            )
-        )
-    return pd.DataFrame(rows, columns=list(FIT_COLUMNS))
+        row: dict[str, Any] = {
+            "system": o.system,
+            "year": o.year,
+            "quantity": o.quantity,
+            "unit": unit(o.quantity, d.currency),
+            "observed": o.value,
+        }
+        for suffix, figures in paths.items():
+            model = figures.get((o.quantity, o.system, o.year), 0.0)
+            row[f"model{suffix}"] = model
+            row[f"difference{suffix}"] = difference(model, o.value)
+        rows.append(row | {"weight": o.weight, "source": o.source})
+    columns = [*FIT_COLUMNS[:5]]
+    columns += [f"{c}{suffix}" for suffix in paths for c in ("model", "difference")]
+    return pd.DataFrame(rows, columns=[*columns, *FIT_COLUMNS[-2:]])
+
+
+def fit_table(results: Results) -> pd.DataFrame:
+    """Return the `fit` sheet: each observation beside the linked case's figure."""
+    figures = model_figures(results.cases[FIT_CASE], results.columns.price)
+    return fit_rows(results.data, {"": figures})
 
 
 def largest_differences(fit: pd.DataFrame) -> dict[str, dict[str, dict[str, Any]]]:

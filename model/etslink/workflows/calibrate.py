@@ -35,7 +35,7 @@ from etslink.inputs.data import ModelData, Observation, build_model_data
 from etslink.inputs.validate import validate
 from etslink.inputs.values import SWEPT
 from etslink.inputs.workbook import read_workbook
-from etslink.outputs.fit import FAR, FIT_COLUMNS, difference, model_figures, unit
+from etslink.outputs.fit import FAR, fit_rows, model_figures
 from etslink.outputs.products import CalibrationResult
 from etslink.outputs.results import Columns, extract_case
 from etslink.outputs.runrecord import Timings, run_record, utc_stamp
@@ -411,43 +411,6 @@ def _named(problem: Problem, i: int) -> str:
     return f"{o.system}'s {o.quantity.replace('_', ' ')} {o.year}"
 
 
-def fit_rows(
-    data: ModelData,
-    before: dict[tuple[str, str, int], float],
-    after: dict[tuple[str, str, int], float],
-) -> pd.DataFrame:
-    """Return the calibration's `fit` sheet: each observation, the model before and after."""
-    rows = []
-    for o in data.observations:
-        key = (o.quantity, o.system, o.year)
-        was, now = before.get(key, 0.0), after.get(key, 0.0)
-        rows.append(
-            (
-                o.system,
-                o.year,
-                o.quantity,
-                unit(o.quantity, data.currency),
-                o.value,
-                was,
-                difference(was, o.value),
-                now,
-                difference(now, o.value),
-                o.weight,
-                o.source,
-            )
-        )
-    return pd.DataFrame(rows, columns=list(CALIBRATION_FIT_COLUMNS))
-
-
-CALIBRATION_FIT_COLUMNS = (
-    *FIT_COLUMNS[:5],
-    "model_before",
-    "difference_before",
-    "model_after",
-    "difference_after",
-    *FIT_COLUMNS[-2:],
-)
-"""Columns of calibration.xlsx's `fit` sheet: the `fit` columns, the model before and after."""
 PARAMETER_COLUMNS = ("parameter", "target", "lower", "upper", "initial", "fitted")
 """Columns of calibration.xlsx's `parameters` sheet."""
 
@@ -500,7 +463,7 @@ def calibrate(
     timings.stage("calibrate", start)
     factors = factors_of(list(problem.scales), fitted.values)
     settings = {} if fitted.horizon == "as is" else {"foresight_years": fitted.horizon}
-    fit = fit_rows(plan.before, before, after)
+    fit = fit_rows(plan.before, {"_before": before, "_after": after})
     record = run_record(plan.workbook, {}, timings.seconds, solver_version(), started, command)
     record["calibration"] = {
         "objective_before": objective_before,
