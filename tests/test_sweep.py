@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import etslink
-from conftest import linear_case
+from conftest import cap_shock, linear_case
 from etslink.cli import WORKBOOK_HASH, main
 from etslink.outputs.products import DRAWS_FILE
 from etslink.outputs.runrecord import file_sha256
@@ -262,3 +262,20 @@ def test_resume_refuses_a_partial_sweep_of_another_etslink_version(workbook, tmp
     assert _sweep(path, tmp_path / "old", "--draws", 2, "--workers", 1, "--resume") == 2
     assert "started by etslink 0.1.0" in capsys.readouterr().err
     assert (partial / DRAWS_FILE).exists()  # nothing was lost
+
+
+def test_volatility_is_the_spread_within_a_year_not_the_trend_over_years(workbook, tmp_path):
+    """Issue 22, item 6: pooled over years the sd was mostly the price path's trend. Here A
+    must abate 10 in 2030 and 20 in 2031 (no banking): its price steps from 20 to 40, and the
+    drawn caps move it by a little around each."""
+    tables = linear_case(C, NEED, (2030, 2031), uncertainty=cap_shock("A"))
+    tables["systems"] = [{"system": s, "banking": "no"} for s in C]
+    tables["emissions"][1]["cap_MtCO2e"] = 80.0  # A 2031
+    assert _sweep(workbook(tables), tmp_path / "out", "--draws", 20, "--workers", 1) == 0
+    draws = pd.read_csv(tmp_path / "out" / DRAWS_FILE)
+    volatility = pd.read_excel(tmp_path / "out" / "summary.xlsx", sheet_name="volatility")
+    a = draws[(draws["case"] == "autarky") & (draws["system"] == "A")]
+    within = a.groupby("year")["price_EUR_per_tCO2e"].std().mean()
+    got = volatility.set_index("system").loc["A", "autarky_price_sd_EUR_per_tCO2e"]
+    assert got == pytest.approx(within, rel=1e-9)
+    assert got < a["price_EUR_per_tCO2e"].std() / 5  # the pooled sd is mostly the step

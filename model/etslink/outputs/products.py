@@ -192,7 +192,7 @@ class SweepResult:
 
     @property
     def volatility(self) -> pd.DataFrame:
-        """Per system: price sd over draws and years, linked and alone [CUR per tCO2e]."""
+        """Per system: price sd over draws within a year, averaged over years [CUR per tCO2e]."""
         return self.summary["volatility"]
 
     def write(self, out: StrPath) -> Path:
