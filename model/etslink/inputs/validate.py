@@ -342,10 +342,16 @@ def _check_refs(checker: _Checker, tables: dict[str, list[Record]]) -> None:
                     )
 
 
-def _check_years(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+def _model_years(tables: dict[str, list[Record]]) -> dict[str, set[int]]:
+    """Return the years each system takes part in (its rows on sheet emissions)."""
     years: dict[str, set[int]] = defaultdict(set)
     for record in tables["emissions"]:
         years[record["system"]].add(record["year"])
+    return years
+
+
+def _check_years(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    years = _model_years(tables)
     for record in tables["systems"]:
         if record["system"] is not None and not years[record["system"]]:
             checker.flag(
@@ -818,9 +824,7 @@ def _check_candidates(checker: _Checker, tables: dict[str, list[Record]]) -> Non
     """
     existing = _check_links(checker, tables["links"])
     _check_links(checker, tables["candidate_links"], "candidate_links")
-    years: dict[str, set[int]] = defaultdict(set)
-    for record in tables["emissions"]:
-        years[record["system"]].add(record["year"])
+    years = _model_years(tables)
     table = checker.raw.get("candidate_links")
     for record in tables["candidate_links"]:
         a, b = record["from_system"], record["to_system"]
@@ -965,9 +969,7 @@ def _check_minting_cycles(checker: _Checker, tables: dict[str, list[Record]]) ->
     more than 1 would mint allowances by passing them round: an error (Bellman-Ford on
     -log(rate), per year).
     """
-    years_of: dict[str, set[int]] = defaultdict(set)
-    for record in tables["emissions"]:
-        years_of[record["system"]].add(record["year"])
+    years_of = _model_years(tables)
     found = minting_cycle(tables["links"], years_of)
     if found:
         checker.flag(
@@ -1232,9 +1234,7 @@ def _check_calibration_range(checker: _Checker, raw: RawTable, r: Record) -> Non
 
 def _warn_unmodelled_observations(checker: _Checker, tables: dict[str, list[Record]]) -> None:
     """Observations outside a system's model years are left out of the fit: say so once."""
-    years: dict[str, set[int]] = defaultdict(set)
-    for r in tables["emissions"]:
-        years[r["system"]].add(r["year"])
+    years = _model_years(tables)
     outside: dict[str, list[Record]] = defaultdict(list)
     for r in tables["observed"]:
         if r["year"] not in years[r["system"]]:
@@ -1270,9 +1270,7 @@ def _warn_suspicious(checker: _Checker, tables: dict[str, list[Record]]) -> None
     # a cap above the baseline is suspicious only where the surplus cannot be banked: a
     # system without banking, or its last year (a banking system's early surplus is normal)
     banks = {r["system"]: r["banking"] for r in tables["systems"]}
-    last: dict[str, int] = {}
-    for r in tables["emissions"]:
-        last[r["system"]] = max(last.get(r["system"], r["year"]), r["year"])
+    last = {system: max(years) for system, years in _model_years(tables).items()}
     loose: dict[str, list[Record]] = defaultdict(list)
     for r in tables["emissions"]:
         carried = banks.get(r["system"]) and r["year"] < last[r["system"]]

@@ -39,7 +39,7 @@ from etslink.outputs.fit import FAR, fit_rows, model_figures
 from etslink.outputs.products import CalibrationResult
 from etslink.outputs.results import Columns, extract_case
 from etslink.outputs.runrecord import Timings, run_record, utc_stamp
-from etslink.solving.solve import Resolver
+from etslink.solving.solve import Resolver, solve_case
 from etslink.solving.stages import DEFAULT_TIME_LIMIT_S, solver_version
 from etslink.workflows.batch import Batch, run_batch
 
@@ -348,7 +348,7 @@ def _figures_as_is(problem: Problem) -> dict[tuple[str, str, int], float]:
         SolverTroubleError: HiGHS stopped without an optimal solution.
     """
     data = problem.data([1.0] * len(problem.scales))
-    solution, outcome = Resolver(data, frozenset()).solve("linked", data, problem.time_limit_s)
+    solution, outcome = solve_case("linked", data, problem.time_limit_s)
     return model_figures(
         extract_case("linked", solution, data, outcome), Columns(data.currency).price
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import pandas as pd
 
 from etslink.outputs.fit import FAR, FIT_CASE, fit_table, model_figures, unit
 from etslink.outputs.report import charts
@@ -237,17 +238,22 @@ def _fit(results: Results) -> dict[str, Any]:
     }
 
 
+def _emissions_moved(results: Results) -> pd.Series:
+    """Return each system's emissions over all years, linked minus the second case [MtCO2e]."""
+    totals = {
+        case: r.balances.groupby("system")["emissions_MtCO2e"].sum()
+        for case, r in results.cases.items()
+    }
+    return (totals["linked"] - totals["autarky"]).reindex(list(results.data.systems))
+
+
 def _emissions_change(results: Results) -> dict[str, Any]:
     """Return how linking changes emissions [MtCO2e, all years]: in total and per system.
 
     Where supply reacts to prices (a reserve, a floor, a ceiling, a supply step, credits,
     an intensity standard), a link moves emissions, and part of a gain is a looser cap.
     """
-    totals = {
-        case: r.balances.groupby("system")["emissions_MtCO2e"].sum()
-        for case, r in results.cases.items()
-    }
-    change = (totals["linked"] - totals["autarky"]).reindex(list(results.data.systems))
+    change = _emissions_moved(results)
     if abs(change.sum()) <= EMISSIONS_NOTED_MtCO2e:  # moved between systems, not in total
         return {"total": 0.0, "systems": []}
     moved = change[change.abs() > EMISSIONS_NOTED_MtCO2e].sort_values(key=abs, ascending=False)
@@ -261,16 +267,12 @@ def _intensity_notes(results: Results) -> list[dict[str, Any]]:
     """
     d = results.data
     based = {s for s, _ in d.intensity}
-    emissions = {
-        (case, s): float(total)
-        for case, r in results.cases.items()
-        for s, total in r.balances.groupby("system")["emissions_MtCO2e"].sum().items()
-    }
+    moved = _emissions_moved(results)
     notes = []
     for group in linked_groups(d):
         if not based & set(group):
             continue
-        change = sum(emissions["linked", s] - emissions["autarky", s] for s in group)
+        change = moved[list(group)].sum()
         notes.append(
             {
                 "systems": [s for s in group if s in based],
