@@ -144,15 +144,38 @@ def test_rules_announced_after_their_year_or_without_a_first_rule_are_errors(wor
     assert "no row known from the start" in issue.problem
 
 
-def test_sweep_and_explore_refuse_rules_announced_later(workbook, tmp_path, capsys):
+def test_explore_refuses_rules_announced_later(workbook, tmp_path, capsys):
     tables = _banking(0.05)
     tables["emissions"].append(_cut_2032_to_70(2031))
-    tables["uncertainty"] = cap_shock("A")
     path = workbook(tables)
-    for command in ("sweep", "explore"):
-        assert main([command, str(path), "--out", str(tmp_path / command), "--workers", "1"]) == 2
-        assert "announced later" in capsys.readouterr().err
-        assert not (tmp_path / command).exists()
+    assert main(["explore", str(path), "--out", str(tmp_path / "x"), "--workers", "1"]) == 2
+    assert "announced later" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_sweep_draws_every_rule_a_plan_sees_alike(workbook, tmp_path):
+    """A draw that scales the caps scales the cut announced in 2031 too: each draw's prices
+    are those of `etslink run` on the workbook with every cap row (in force or known before)
+    times the draw's factor. Held to the rules known from the start, the draws would differ."""
+    from etslink.api import sweep
+    from etslink.inputs.uncertainty import draw_factors
+
+    tables = _banking(0.05)
+    tables["emissions"].append(_cut_2032_to_70(2031))
+    tables["uncertainty"] = [cap_shock("A", sd=0.05)[0] | {"group": "one factor a draw"}]
+    path = workbook(tables)
+    draws = sweep(path, draws=2, workers=1).draws
+    data = load_workbook(path)[0]
+    for draw in (0, 1):
+        (factors,) = draw_factors(data, draw).values()
+        (factor,) = set(factors.values())
+        scaled = dict(tables, uncertainty=[])
+        scaled["emissions"] = [
+            r | {"cap_MtCO2e": r["cap_MtCO2e"] * factor} for r in tables["emissions"]
+        ]
+        expected = _linked(run(workbook(scaled)))["price_EUR_per_tCO2e"]
+        drawn = draws[(draws["draw"] == draw) & (draws["case"] == "linked")].set_index("year")
+        assert drawn["price_EUR_per_tCO2e"].tolist() == pytest.approx(expected.tolist(), rel=1e-6)
 
 
 def test_an_announced_year_on_price_controls_or_supply_steps_is_refused_not_ignored(workbook):

@@ -1080,7 +1080,9 @@ DECISIONS: tuple[str, ...] = (
     "actually held; the results show the rules in force. A rule may not be announced after "
     "the year it governs (it would never apply), and every system-year needs a row known "
     "from the start. `announced_year` on price_controls and supply_steps is refused, not "
-    "ignored, until the plans solve it there; sweep and explore refuse announced rows.",
+    "ignored, until the plans solve it there; explore refuses announced rows. A sweep draws "
+    "every rule a plan sees alike: a cap drawn 5% high is 5% high in the rule known before "
+    "and in the one announced later.",
     "The discount rate must be between 0 and 0.5; the currency a 3-letter code.",
     "Quantities are meaningful to about 1e-6 MtCO2e (one tonne); prices to about 1e-5 "
     "relative (HiGHS's QP duals).",

@@ -6,12 +6,13 @@ Autarky is a warm re-solve of the linked case; a sweep's draws re-solve one comp
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 
 import numpy as np
 
 from etslink.errors import InfeasibleError, SolverTroubleError
 from etslink.formulation import build_model
-from etslink.inputs.data import ModelData
+from etslink.inputs.data import Frozen, ModelData
 from etslink.inputs.uncertainty import perturbed, with_drawn_quantities
 from etslink.inputs.values import VALUES, swept_parameters
 from etslink.solving.cases import Case
@@ -104,9 +105,22 @@ class DrawSolver:
         """
         self.compiled.move_parameters({name: values[name][o] for name, o in self._order.items()})
         if self.data.reserve_rules or rolling(self.data):
-            return self._solve_loops(draw, with_drawn_quantities(self.data, values))
+            return self._solve_loops(draw, self._drawn(draw, values))
         run = self.compiled.solve(DEFAULT_TIME_LIMIT_S, RETRY_OPTIONS)
         return self.compiled.solution() if run.optimal else run.termination
+
+    def _drawn(self, draw: int, values: Mapping[str, np.ndarray]) -> ModelData:
+        """Return the data of draw `draw`: the rules in force drawn, and those of each year.
+
+        With rows announced later each plan moves the Params to the inputs known in its year,
+        so those are drawn too, with the same random numbers (`perturbed`): a cap drawn 5%
+        high is 5% high in every plan that sees it, whichever rule it sees.
+        """
+        drawn = with_drawn_quantities(self.data, values)
+        if not self.data.vintages:
+            return drawn
+        known = {year: perturbed(rules, draw) for year, rules in self.data.vintages.items()}
+        return replace(drawn, vintages=Frozen(known))
 
     def _solve_loops(self, draw: int, drawn: ModelData) -> Solution | str:
         """Solve a reserve's fixed point or limited foresight's plans; say why none, if so.

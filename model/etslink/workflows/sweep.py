@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from etslink.errors import InfeasibleError, Issue, messages, refuse_announcements, reject
+from etslink.errors import InfeasibleError, Issue, messages, reject
 from etslink.inputs.data import ModelData
 from etslink.inputs.uncertainty import DrawPlan, perturbed
 from etslink.outputs.columns import Columns
@@ -219,8 +219,6 @@ def plan_sweep(
     data, warnings = load_workbook(workbook)
     if warn:
         warn(warnings)
-    if data.vintages:
-        refuse_announcements("etslink sweep")
     if data.second_case != "autarky":
         reject(
             "links",
