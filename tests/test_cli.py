@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from conftest import EXAMPLE, linear_case
+from conftest import EXAMPLE, cap_shock, linear_case
 from etslink.cli import main
 
 CONTRACT_SHEETS = {
@@ -254,7 +254,7 @@ def test_time_limit_has_its_own_exit_code(tmp_path, capsys):
 
 
 @pytest.mark.solve
-def test_run_shows_prices_and_quiet_shows_nothing(tmp_path, capsys):
+def test_run_shows_prices_and_quiet_shows_only_where_the_results_are(tmp_path, capsys):
     code, out, _ = _run(["run", EXAMPLE, "--out", tmp_path / "loud"], capsys)
     assert code == 0
     assert "Prices 2030, EUR per tCO2e" in out
@@ -262,4 +262,52 @@ def test_run_shows_prices_and_quiet_shows_nothing(tmp_path, capsys):
     assert str(tmp_path / "loud") in out
     code, out, err = _run(["run", EXAMPLE, "--out", tmp_path / "quiet", "--quiet"], capsys)
     assert code == 0
-    assert out == ""
+    assert out == f"Results in {tmp_path / 'quiet'}: report.html, results.xlsx, run.json\n"
+
+
+TUTORIAL = EXAMPLE.parent / "tutorial"
+
+
+def _quiet_commands(workbook, tmp_path: Path) -> dict[str, list]:
+    """Return each command that writes results, run --quiet on a small tutorial workbook."""
+    shocked = linear_case(
+        {"A": 2.0, "B": 8.0},
+        {"A": 10.0, "B": 10.0},
+        links=[{"from_system": "A", "to_system": "B"}],
+        uncertainty=cap_shock("A"),
+    )
+    runs = [tmp_path / "run", tmp_path / "run 2"]
+    return {
+        "run": ["run", TUTORIAL / "1_two_way.xlsx", "--out", runs[0]],
+        "run 2": ["run", TUTORIAL / "3_transfer_limit.xlsx", "--out", runs[1]],
+        "compare": ["compare", *runs, "--out", tmp_path / "compare"],
+        "sweep": ["sweep", workbook(shocked), "--draws", 2, "--workers", 1],
+        "explore": ["explore", TUTORIAL / "13_explore.xlsx", "--workers", 1],
+        "calibrate": ["calibrate", TUTORIAL / "15_calibrate.xlsx"],
+    }
+
+
+@pytest.mark.solve
+def test_quiet_commands_print_one_line_where_the_results_are(workbook, tmp_path, capsys):
+    """Issue 22, item 7: --quiet printed nothing on success, so a script's log did not say
+    where the results went."""
+    for name, args in _quiet_commands(workbook, tmp_path).items():
+        out = tmp_path / name if "--out" not in args else args[args.index("--out") + 1]
+        if "--out" not in args:
+            args += ["--out", out]
+        code, printed, problems = _run([*args, "--quiet"], capsys)
+        assert code == 0, name
+        files = ", ".join(sorted(p.name for p in out.iterdir()))
+        assert printed == f"Results in {out}: {files}\n", name
+        assert problems == "", name
+
+
+@pytest.mark.solve
+def test_quiet_still_prints_problems(workbook, tmp_path, capsys):
+    """A cap 5 Mt above the baseline in the only year: the surplus cannot be banked."""
+    tables = linear_case({"A": 2.0}, {"A": -5.0})
+    out = tmp_path / "out"
+    code, printed, problems = _run(["run", workbook(tables), "--out", out, "--quiet"], capsys)
+    assert code == 0
+    assert printed == f"Results in {out}: report.html, results.xlsx, run.json\n"
+    assert problems.startswith("Warnings (the run goes on):\nemissions!")
