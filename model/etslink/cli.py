@@ -551,21 +551,10 @@ def _draw_progress(
 
 def _print_summary(results: Any) -> None:
     from rich.console import Console
-    from rich.table import Table
 
-    from etslink.outputs.report.story import headline_year, price_change_table
-
-    cur, year = results.data.currency, headline_year(results.data)
-    table = Table(title=f"Prices {year}, {cur} per tCO2e")
-    second = results.data.second_case
-    for column in ("system", second, "linked", "change"):
-        table.add_column(column, justify="left" if column == "system" else "right")
-    for row in price_change_table(results).itertuples(index=False):
-        table.add_row(
-            row.system, f"{row.autarky:,.2f}", f"{row.linked:,.2f}", f"{row.change:+,.2f}"
-        )
+    cur, second = results.data.currency, results.data.second_case
     console = Console()
-    console.print(table)
+    console.print(_price_table(results))
     gain = results.total_cost_pv("autarky") - results.total_cost_pv("linked")
     console.print(
         f"Gain from linking{'' if second == 'autarky' else ' (against the counterfactual)'}, "
@@ -577,6 +566,51 @@ def _print_summary(results: Any) -> None:
             "[bold]Linking raises the total cost of compliance[/bold]: supply reacts to the "
             "new prices (a floor, a reserve, a ceiling, a supply step or credits); see the report."
         )
+
+
+SECOND_CASE_HEADER = {"autarky": "autarky", "counterfactual": "counter-\nfactual"}
+"""The second case's name in a column header, split to keep the summary within 100 columns."""
+
+
+def _price_table(results: Any) -> Any:
+    """Return the run's price table: each system's first linked, last and most moved year."""
+    from rich.table import Table
+
+    from etslink.outputs.price_summary import PRICE_DECIMALS, price_summary
+
+    cur, second = results.data.currency, results.data.second_case
+    table = Table(
+        title=f"Allowance prices, {cur} per tCO2e (money of each year)",
+        caption=f"first linked year: the first year a link {_new_link(second)}joins the "
+        f"system to others; largest change in: the year in which linked minus {second} is "
+        'largest ("-": no such year)',
+        caption_justify="left",
+    )
+    table.add_column("system")
+    for header in ("first\nlinked\nyear", second, "linked", "last\nyear", second, "linked"):
+        table.add_column(SECOND_CASE_HEADER.get(header, header), justify="right")
+    table.add_column("largest\nchange\nin", justify="right")
+    table.add_column(f"linked -\n{SECOND_CASE_HEADER[second]}", justify="right")
+    for row in price_summary(results):
+        cells = [row.system]
+        for pair in (row.first_linked, row.last):
+            cells += _pair_cells(pair, PRICE_DECIMALS)
+        moved = row.largest_change
+        cells += [str(moved.year), f"{moved.change:+,.{PRICE_DECIMALS}f}"] if moved else ["-", "-"]
+        table.add_row(*cells)
+    return table
+
+
+def _new_link(second: str) -> str:
+    """Return the words that say which links count in the first linked year."""
+    return "" if second == "autarky" else "the counterfactual lacks "
+
+
+def _pair_cells(pair: Any, decimals: int) -> list[str]:
+    """Return a year's cells: the year and the price in both cases ("-" without a year)."""
+    if pair is None:
+        return ["-", "-", "-"]
+    return [str(pair.year), f"{pair.second:,.{decimals}f}", f"{pair.linked:,.{decimals}f}"]
 
 
 def _log_internal_error() -> Path:
