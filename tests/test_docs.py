@@ -34,6 +34,42 @@ def test_workbook_reference_is_generated_from_the_schema():
     assert text == render_markdown(), regenerate
 
 
+def _input_rows() -> dict[tuple[str, str], str]:
+    """Return docs/workbook.md's rows of input columns and settings keys by (sheet, name)."""
+    text = (ROOT / "docs" / "workbook.md").read_text()
+    inputs = text.split("## Input sheets", 1)[1].split("## Decisions", 1)[0]
+    rows = {}
+    for part in re.split(r"^### ", inputs, flags=re.M)[1:]:
+        sheet = re.match(r"`(\w+)`", part).group(1)
+        for name, row in re.findall(r"^\| `([^`]+)` \|(.*)$", part, flags=re.M):
+            rows[sheet, name] = row
+    return rows
+
+
+def test_the_reference_lists_every_value_a_choice_or_yes_no_column_accepts():
+    """Issue 22, item 10: the values were in prose for some columns and missing for others."""
+    from etslink.inputs.schema import NO_WORDS, SETTINGS, SETTINGS_KEYS, SHEETS, YES_WORDS
+
+    rows = _input_rows()
+    columns = [(s.name, c) for s in SHEETS for c in s.columns]
+    columns += [(SETTINGS.name, key) for key in SETTINGS_KEYS]
+    listed = set()
+    for sheet, column in columns:
+        accepted = {"choice": column.choices, "yesno": (*YES_WORDS, *NO_WORDS)}.get(column.kind)
+        if accepted:
+            missing = [v for v in accepted if f"`{v}`" not in rows[sheet, column.name]]
+            assert missing == [], f"{sheet}.{column.name} does not list {missing}"
+            listed.add(f"{sheet}.{column.name}")
+    assert {
+        "uncertainty.parameter",
+        "systems.banking",
+        "systems.cap_type",
+        "settings.transfer_timing",
+        "links.in_counterfactual",
+        "calibration.parameter",
+    } <= listed
+
+
 TUTORIALS = sorted((ROOT / "inputs" / "tutorial").glob("*.xlsx"))
 
 
