@@ -110,3 +110,59 @@ def test_a_run_writes_only_documented_sheets_columns_and_restrictions(workbook, 
         assert set(header) <= documented, f"{name}: {set(header) - documented}"
     written = set(results.table("shadow_prices")["restriction"])
     assert written <= restrictions
+
+
+PLAIN_DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PLAIN_DOCS.remove(ROOT / "docs" / "formulation.md")
+"""The pages an analyst reads without the equations beside them (formulation.md has them)."""
+TAG_WORDS_BEFORE, TAG_WORDS_AFTER = 100, 50
+"""How far [characters] around a tag the words that say what it is may stand."""
+TITLE_WORD = re.compile(r"[a-z]{4,}")
+NOT_NAMES = {"taken", "given", "with", "from", "unit", "only"}
+"""Words of a title that do not name the equation."""
+
+
+def _tag_names() -> dict[str, set[str]]:
+    """Return each tag's naming words: its title in formulation.md, or its variable's name.
+
+    (E14) Smallest transfers -> {"smallest", "transfers"}; (B3) `transfer_MtCO2e` ->
+    {"transfer"} (the unit suffix is not a name).
+    """
+    doc = (ROOT / "docs" / "formulation.md").read_text()
+    titles = dict(re.findall(r"^### \((E\d+)\) ([^·]+)·", doc, flags=re.M))
+    variables = re.findall(r"^\| \((B\d+)\) \| [^|]+ \| `([a-z_]+)_M\w+` \|", doc, flags=re.M)
+    titles |= {tag: name.replace("_", " ") for tag, name in variables}
+    return {tag: set(TITLE_WORD.findall(t.lower())) - NOT_NAMES for tag, t in titles.items()}
+
+
+def _bare_tags(text: str, names: dict[str, set[str]]) -> list[str]:
+    """Return the tags in `text` with none of their naming words nearby in their paragraph.
+
+    A cell reference such as links!B4 is not a tag (the `!` tells them apart).
+    """
+    bare = []
+    for paragraph in text.split("\n\n"):
+        for found in re.finditer(r"(?<![!\w])([EB]\d{1,2})\b", paragraph):
+            tag = found.group(1)
+            if tag not in names:
+                continue
+            start, end = found.start() - TAG_WORDS_BEFORE, found.end() + TAG_WORDS_AFTER
+            near = paragraph[max(start, 0) : end].lower()
+            if not any(word in near for word in names[tag]):
+                bare.append(f"{tag}: ...{paragraph[max(start, 0) : end]}...")
+    return bare
+
+
+def test_the_tag_check_knows_every_equation_and_variable():
+    names = _tag_names()
+    assert {f"E{i}" for i in range(1, 20)} | {f"B{i}" for i in range(1, 13)} <= set(names)
+    assert names["E14"] == {"smallest", "transfers"}
+    assert names["B3"] == {"transfer"}
+    assert _bare_tags("the second stage (E14)", names) == ["E14: ...the second stage (E14)..."]
+    assert _bare_tags("the smallest transfers (E14); links!B3", names) == []
+
+
+@pytest.mark.parametrize("page", PLAIN_DOCS, ids=lambda p: p.name)
+def test_equation_tags_outside_the_formulation_say_what_they_are(page):
+    """A tag such as (E14) is named in words nearby: "the smallest transfers (E14)"."""
+    assert _bare_tags(page.read_text(), _tag_names()) == []

@@ -1056,7 +1056,8 @@ DECISIONS: tuple[str, ...] = (
     "system's TNAC is then that of the smallest transfers, the choice reported for the "
     "transfers, and among equal totals that of the earliest transfers (setting "
     "`transfer_timing`: `latest` for the other bound), so that one linked group's choice "
-    "does not depend on the rest of the model (docs/formulation.md, E14 and E15).",
+    "does not depend on the rest of the model (docs/formulation.md: the smallest "
+    "transfers, E14, and a reserve's supply, E15).",
     "Unused allowances of a system with banking are carried to its next year and do not "
     "vanish before its last year, so the bank (TNAC) is known even where the price is zero.",
     "A blank `max_abatement_MtCO2e` on `mac_linear` is the baseline less the stepwise "
