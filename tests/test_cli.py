@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from conftest import EXAMPLE, linear_case
+from conftest import EXAMPLE, cap_shock, linear_case
 from etslink.cli import main
 
 CONTRACT_SHEETS = {
@@ -254,12 +254,145 @@ def test_time_limit_has_its_own_exit_code(tmp_path, capsys):
 
 
 @pytest.mark.solve
-def test_run_shows_prices_and_quiet_shows_nothing(tmp_path, capsys):
+def test_run_shows_prices_and_quiet_shows_only_where_the_results_are(tmp_path, capsys):
     code, out, _ = _run(["run", EXAMPLE, "--out", tmp_path / "loud"], capsys)
     assert code == 0
-    assert "Prices 2030, EUR per tCO2e" in out
+    assert "Allowance prices, EUR per tCO2e" in out
     assert "Gain from linking" in out
     assert str(tmp_path / "loud") in out
     code, out, err = _run(["run", EXAMPLE, "--out", tmp_path / "quiet", "--quiet"], capsys)
     assert code == 0
-    assert out == ""
+    assert out == f"Results in {tmp_path / 'quiet'}: report.html, results.xlsx, run.json\n"
+
+
+def _table_rows(printed: str) -> dict[str, list[str]]:
+    """Return the cells of a printed rich table's rows, by their first cell."""
+    rows = [line.strip("│").split("│") for line in printed.splitlines() if line.startswith("│")]
+    return {cells[0].strip(): [c.strip() for c in cells[1:]] for cells in rows}
+
+
+@pytest.mark.solve
+def test_run_prints_each_systems_first_linked_last_and_most_moved_year(
+    tmp_path, capsys, monkeypatch
+):
+    """Tutorial 1 (one year): alone A pays c x R = 2 x 10 and B 8 x 10; linked both pay
+    20 / (1/2 + 1/8) = 32; the link is in force in 2030, the first and last year."""
+    monkeypatch.setenv("COLUMNS", "100")
+    c, need = {"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0}
+    pooled = sum(need.values()) / sum(1 / x for x in c.values())
+    workbook = EXAMPLE.parent / "tutorial" / "1_two_way.xlsx"
+    code, out, _ = _run(["run", workbook, "--out", tmp_path / "out"], capsys)
+    assert code == 0
+    assert "Allowance prices, EUR per tCO2e" in out
+    table = out.split("Gain from linking")[0]  # the table, its title and caption
+    assert max(len(line) for line in table.splitlines()) <= 100
+    rows = _table_rows(out)
+    for system in c:
+        alone = f"{c[system] * need[system]:.2f}"
+        change = f"{pooled - c[system] * need[system]:+.2f}"
+        assert rows[system] == ["2030", alone, f"{pooled:.2f}"] * 2 + ["2030", change]
+
+
+def _four_years(links: list[dict], b_2032: float = 20.0) -> dict:
+    """A (c 2), B (c 8) and C (c 4) need 10 Mt a year, B 20 in 2032; no banking, so each
+    year's prices are that year's own: alone c x R, linked sum(R) / sum(1/c)."""
+    years = (2030, 2031, 2032, 2033)
+    need = {"A": 10.0, "B": 10.0, "C": 10.0}
+    tables = linear_case({"A": 2.0, "B": 8.0, "C": 4.0}, need, years, links=links)
+    tables["systems"] = [{"system": s, "banking": "no"} for s in need]
+    for row in tables["emissions"]:
+        if (row["system"], row["year"]) == ("B", 2032):
+            row["cap_MtCO2e"] = row["baseline_MtCO2e"] - b_2032
+    return tables
+
+
+@pytest.mark.solve
+def test_the_summary_takes_the_first_linked_the_last_and_the_most_moved_year(solve):
+    """A-B linked from 2031: 32 a year (20 alone for A, 80 for B), but 30 / (1/2 + 1/8) = 48
+    in 2032, where B alone pays 8 x 20 = 160: the largest change. C, linked to none, never
+    moves."""
+    from etslink.outputs.price_summary import PricePair, price_summary
+
+    links = [{"from_system": "A", "to_system": "B", "first_year": 2031}]
+    summary = {row.system: row for row in price_summary(solve(_four_years(links)))}
+    expected = {
+        "A": ((2031, 20, 32), (2032, 20, 48), (2033, 20, 32)),
+        "B": ((2031, 80, 32), (2032, 160, 48), (2033, 80, 32)),
+    }
+    for system, (first, moved, last) in expected.items():
+        row = summary[system]
+        for got, (year, alone, linked) in zip(
+            (row.first_linked, row.largest_change, row.last), (first, moved, last), strict=True
+        ):
+            assert isinstance(got, PricePair)
+            assert got.year == year
+            assert (got.second, got.linked) == pytest.approx((alone, linked), abs=1e-6)
+    assert summary["A"].largest_change.change == pytest.approx(48 - 20, abs=1e-6)
+    assert summary["C"].first_linked is None
+    assert summary["C"].largest_change is None
+    assert (summary["C"].last.year, summary["C"].last.linked) == (2033, pytest.approx(40))
+
+
+@pytest.mark.solve
+def test_against_a_counterfactual_the_first_linked_year_is_the_new_links(solve):
+    """A-B exists (in the counterfactual); B-C is new from 2032: A's group grows in 2032."""
+    from etslink.outputs.price_summary import price_summary
+
+    links = [
+        {"from_system": "A", "to_system": "B", "in_counterfactual": "yes"},
+        {"from_system": "B", "to_system": "C", "first_year": 2032},
+    ]
+    summary = {row.system: row for row in price_summary(solve(_four_years(links, 10.0)))}
+    assert {s: row.first_linked.year for s, row in summary.items()} == dict.fromkeys("ABC", 2032)
+    # 2032: A-B-C at 30 / (1/2 + 1/8 + 1/4) = 34.29 against A-B at 32 and C at 40
+    assert summary["C"].first_linked.second == pytest.approx(40, abs=1e-6)
+    assert summary["C"].first_linked.linked == pytest.approx(30 / 0.875, abs=1e-6)
+    assert summary["A"].first_linked.second == pytest.approx(32, abs=1e-6)
+
+
+TUTORIAL = EXAMPLE.parent / "tutorial"
+
+
+def _quiet_commands(workbook, tmp_path: Path) -> dict[str, list]:
+    """Return each command that writes results, run --quiet on a small tutorial workbook."""
+    shocked = linear_case(
+        {"A": 2.0, "B": 8.0},
+        {"A": 10.0, "B": 10.0},
+        links=[{"from_system": "A", "to_system": "B"}],
+        uncertainty=cap_shock("A"),
+    )
+    runs = [tmp_path / "run", tmp_path / "run 2"]
+    return {
+        "run": ["run", TUTORIAL / "1_two_way.xlsx", "--out", runs[0]],
+        "run 2": ["run", TUTORIAL / "3_transfer_limit.xlsx", "--out", runs[1]],
+        "compare": ["compare", *runs, "--out", tmp_path / "compare"],
+        "sweep": ["sweep", workbook(shocked), "--draws", 2, "--workers", 1],
+        "explore": ["explore", TUTORIAL / "13_explore.xlsx", "--workers", 1],
+        "calibrate": ["calibrate", TUTORIAL / "15_calibrate.xlsx"],
+    }
+
+
+@pytest.mark.solve
+def test_quiet_commands_print_one_line_where_the_results_are(workbook, tmp_path, capsys):
+    """Issue 22, item 7: --quiet printed nothing on success, so a script's log did not say
+    where the results went."""
+    for name, args in _quiet_commands(workbook, tmp_path).items():
+        out = tmp_path / name if "--out" not in args else args[args.index("--out") + 1]
+        if "--out" not in args:
+            args += ["--out", out]
+        code, printed, problems = _run([*args, "--quiet"], capsys)
+        assert code == 0, name
+        files = ", ".join(sorted(p.name for p in out.iterdir()))
+        assert printed == f"Results in {out}: {files}\n", name
+        assert problems == "", name
+
+
+@pytest.mark.solve
+def test_quiet_still_prints_problems(workbook, tmp_path, capsys):
+    """A cap 5 Mt above the baseline in the only year: the surplus cannot be banked."""
+    tables = linear_case({"A": 2.0}, {"A": -5.0})
+    out = tmp_path / "out"
+    code, printed, problems = _run(["run", workbook(tables), "--out", out, "--quiet"], capsys)
+    assert code == 0
+    assert printed == f"Results in {out}: report.html, results.xlsx, run.json\n"
+    assert problems.startswith("Warnings (the run goes on):\nemissions!")

@@ -346,3 +346,71 @@ def test_the_compare_command_writes_the_comparison_and_refuses_bad_folders(runs,
     assert main(bad) == 2
     assert "Fix:" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def _damaged_copy(run: Path, to: Path) -> Path:
+    """Copy a run folder and cut every sheet's XML in its results.xlsx in half.
+
+    The file still opens as a workbook; a sheet fails only when it is read.
+    """
+    import zipfile
+
+    shutil.copytree(run, to)
+    with (
+        zipfile.ZipFile(run / "results.xlsx") as source,
+        zipfile.ZipFile(to / "results.xlsx", "w") as damaged,
+    ):
+        for item in source.infolist():
+            data = source.read(item.filename)
+            sheet = item.filename.startswith("xl/worksheets/sheet")
+            damaged.writestr(item, data[: len(data) // 2] if sheet else data)
+    return to
+
+
+@pytest.mark.solve
+def test_every_missing_or_unreadable_folder_is_named_in_one_error(
+    runs, tmp_path, capsys, monkeypatch
+):
+    """Issue 22, item 10: a damaged sheet was an internal error (exit 1), a folder that
+    cannot be read as well, and a run in another currency was named only once every other
+    folder was right. Now one message names them all (exit 2)."""
+    damaged = _damaged_copy(runs[1], tmp_path / "damaged")
+    no_record = tmp_path / "no_record"
+    shutil.copytree(runs[2], no_record)
+    (no_record / "run.json").write_text("{", encoding="utf-8")
+    need, linked = NEEDS["A-B linked"]
+    dollars = _run(_tables("in dollars", need, linked, currency="USD"), tmp_path / "usd")
+    locked, nowhere = tmp_path / "locked", tmp_path / "nowhere"
+    locked.mkdir()
+    exists = Path.exists
+
+    def refused(path: Path) -> bool:
+        if path == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return exists(path)
+
+    monkeypatch.setattr(Path, "exists", refused)
+    folders = [runs[0], damaged, no_record, dollars, locked, nowhere]
+    out = tmp_path / "cmp"
+    capsys.readouterr()  # the dollar run's line
+    code = main(["compare", *map(str, folders), "--out", str(out)])
+    assert code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert lines[0] == "Stopped:"
+    named = {Path(line.split(": ", 1)[0]) for line in lines[1:]}
+    assert named == {
+        damaged / "results.xlsx",
+        no_record / "run.json",
+        dollars,
+        locked,
+        nowhere,
+    }
+    assert all("Fix: " in line for line in lines[1:])
+    assert f"{locked}: the folder cannot be read (Permission denied)" in captured.err
+    assert f"{damaged / 'results.xlsx'}: the file cannot be read as an Excel workbook" in (
+        captured.err
+    )
+    assert "Traceback" not in captured.err
+    assert not out.exists()

@@ -35,6 +35,7 @@ from etslink.errors import (
 )
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 1, 2, 3, 4
+QUIET_HELP = "print only problems and the line that says where the results are"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         help="output folder (must not exist or be empty); default "
         "outputs/<workbook name>/<UTC time>/",
     )
-    run.add_argument("--quiet", action="store_true", help="print only problems")
+    run.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     run.add_argument(
         "--time-limit",
         type=_positive_seconds,
@@ -87,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--resume", action="store_true", help="continue an interrupted sweep into the same --out"
     )
-    sweep.add_argument("--quiet", action="store_true", help="print only problems")
+    sweep.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     _explore_parser(commands)
     _calibrate_parser(commands)
     compare = commands.add_parser(
@@ -100,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="output folder (must not exist or be empty); default outputs/compare/<UTC time>/",
     )
-    compare.add_argument("--quiet", action="store_true", help="print only problems")
+    compare.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     validate = commands.add_parser("validate", help="check a workbook without solving")
     validate.add_argument("workbook", type=Path)
     template = commands.add_parser("template", help="write an empty, documented input workbook")
@@ -139,7 +140,7 @@ def _explore_parser(commands: Any) -> None:
     explore.add_argument(
         "--resume", action="store_true", help="continue an interrupted explore into the same --out"
     )
-    explore.add_argument("--quiet", action="store_true", help="print only problems")
+    explore.add_argument("--quiet", action="store_true", help=QUIET_HELP)
 
 
 def _calibrate_parser(commands: Any) -> None:
@@ -172,7 +173,7 @@ def _calibrate_parser(commands: Any) -> None:
         metavar="SECONDS",
         help="solver time limit per solve (default 3600)",
     )
-    calibrate.add_argument("--quiet", action="store_true", help="print only problems")
+    calibrate.add_argument("--quiet", action="store_true", help=QUIET_HELP)
 
 
 def _positive_seconds(text: str) -> float:
@@ -263,7 +264,8 @@ def _compare(args: argparse.Namespace) -> int:
     check_output_dir(out)
     write_comparison(compare_runs(args.runs), out)
     if not args.quiet:
-        print(f"Compared {len(args.runs)} runs; results in {out}: comparison.xlsx, report.html")
+        print(f"Compared {len(args.runs)} runs, the first as the base.")
+    _say_where(out)
     return EXIT_OK
 
 
@@ -286,7 +288,8 @@ def _run(args: argparse.Namespace) -> int:
         stage(f"writing {out}")
         write_run(result, out, check_output_dir)
     if not args.quiet:
-        _print_summary(result.results, out)
+        _print_summary(result.results)
+    _say_where(out)
     return EXIT_OK
 
 
@@ -316,7 +319,8 @@ def _sweep(args: argparse.Namespace) -> int:
         lambda result, partial: write_sweep(result, out, check_output_dir, partial / DRAWS_FILE),
     )
     if not args.quiet:
-        print(f"{plan.draws} draws; results in {out}")
+        print(f"Solved both cases of {plan.draws} draws.")
+    _say_where(out)
     return EXIT_OK
 
 
@@ -344,11 +348,18 @@ def _calibrate(args: argparse.Namespace) -> int:
         stage(f"writing {out}")
         write_calibration(result, out, check_output_dir)
     if not args.quiet:
-        _print_calibration(result.record["calibration"], out)
+        _print_calibration(result.record["calibration"])
+    _say_where(out)
     return EXIT_OK
 
 
-def _print_calibration(c: dict[str, Any], out: Path) -> None:
+def _say_where(out: Path) -> None:
+    """Print where the results are and the files written: the line even --quiet prints."""
+    files = ", ".join(sorted(path.name for path in out.iterdir()))
+    print(f"Results in {out}: {files}")
+
+
+def _print_calibration(c: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -370,9 +381,6 @@ def _print_calibration(c: dict[str, Any], out: Path) -> None:
     )
     for line in c["pulls"]:
         console.print(f"Pulling apart: {line}")
-    console.print(
-        f"Results in [bold]{out}[/bold]: calibrated.xlsx, calibration.xlsx, report.html, run.json"
-    )
 
 
 def _batch(
@@ -501,11 +509,12 @@ def _explore(args: argparse.Namespace) -> int:
         lambda result, _partial: write_explore(result, out, check_output_dir),
     )
     if not args.quiet:
-        _print_explore(result, out)
+        _print_explore(result)
+    _say_where(out)
     return EXIT_OK
 
 
-def _print_explore(result: Any, out: Path) -> None:
+def _print_explore(result: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -523,7 +532,6 @@ def _print_explore(result: Any, out: Path) -> None:
         table.add_row(row.combination, str(row.size), shown, row.status)
     console = Console()
     console.print(table)
-    console.print(f"Results in [bold]{out}[/bold]: explore.xlsx, report.html, run.json")
 
 
 @contextmanager
@@ -541,23 +549,12 @@ def _draw_progress(
         yield lambda done, _total: bar.update(task, completed=done)
 
 
-def _print_summary(results: Any, out: Path) -> None:
+def _print_summary(results: Any) -> None:
     from rich.console import Console
-    from rich.table import Table
 
-    from etslink.outputs.report.story import headline_year, price_change_table
-
-    cur, year = results.data.currency, headline_year(results.data)
-    table = Table(title=f"Prices {year}, {cur} per tCO2e")
-    second = results.data.second_case
-    for column in ("system", second, "linked", "change"):
-        table.add_column(column, justify="left" if column == "system" else "right")
-    for row in price_change_table(results).itertuples(index=False):
-        table.add_row(
-            row.system, f"{row.autarky:,.2f}", f"{row.linked:,.2f}", f"{row.change:+,.2f}"
-        )
+    cur, second = results.data.currency, results.data.second_case
     console = Console()
-    console.print(table)
+    console.print(_price_table(results))
     gain = results.total_cost_pv("autarky") - results.total_cost_pv("linked")
     console.print(
         f"Gain from linking{'' if second == 'autarky' else ' (against the counterfactual)'}, "
@@ -569,7 +566,51 @@ def _print_summary(results: Any, out: Path) -> None:
             "[bold]Linking raises the total cost of compliance[/bold]: supply reacts to the "
             "new prices (a floor, a reserve, a ceiling, a supply step or credits); see the report."
         )
-    console.print(f"Results in [bold]{out}[/bold]: results.xlsx, report.html, run.json")
+
+
+SECOND_CASE_HEADER = {"autarky": "autarky", "counterfactual": "counter-\nfactual"}
+"""The second case's name in a column header, split to keep the summary within 100 columns."""
+
+
+def _price_table(results: Any) -> Any:
+    """Return the run's price table: each system's first linked, last and most moved year."""
+    from rich.table import Table
+
+    from etslink.outputs.price_summary import PRICE_DECIMALS, price_summary
+
+    cur, second = results.data.currency, results.data.second_case
+    table = Table(
+        title=f"Allowance prices, {cur} per tCO2e (money of each year)",
+        caption=f"first linked year: the first year a link {_new_link(second)}joins the "
+        f"system to others; largest change in: the year in which linked minus {second} is "
+        'largest ("-": no such year)',
+        caption_justify="left",
+    )
+    table.add_column("system")
+    for header in ("first\nlinked\nyear", second, "linked", "last\nyear", second, "linked"):
+        table.add_column(SECOND_CASE_HEADER.get(header, header), justify="right")
+    table.add_column("largest\nchange\nin", justify="right")
+    table.add_column(f"linked -\n{SECOND_CASE_HEADER[second]}", justify="right")
+    for row in price_summary(results):
+        cells = [row.system]
+        for pair in (row.first_linked, row.last):
+            cells += _pair_cells(pair, PRICE_DECIMALS)
+        moved = row.largest_change
+        cells += [str(moved.year), f"{moved.change:+,.{PRICE_DECIMALS}f}"] if moved else ["-", "-"]
+        table.add_row(*cells)
+    return table
+
+
+def _new_link(second: str) -> str:
+    """Return the words that say which links count in the first linked year."""
+    return "" if second == "autarky" else "the counterfactual lacks "
+
+
+def _pair_cells(pair: Any, decimals: int) -> list[str]:
+    """Return a year's cells: the year and the price in both cases ("-" without a year)."""
+    if pair is None:
+        return ["-", "-", "-"]
+    return [str(pair.year), f"{pair.second:,.{decimals}f}", f"{pair.linked:,.{decimals}f}"]
 
 
 def _log_internal_error() -> Path:

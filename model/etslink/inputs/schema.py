@@ -86,6 +86,10 @@ class Sheet:
         return next(c for c in self.columns if c.name == name)
 
 
+YES_WORDS = ("yes", "y", "true", "1")
+NO_WORDS = ("no", "n", "false", "0")
+"""What a yes/no cell may hold, in any case (an Excel TRUE or FALSE cell is read as well)."""
+
 PRICE_MAX = 1e6
 """Largest MAC intercept, slope or step cost accepted [CUR per tCO2e (per MtCO2e)]: a
 million currency units per tonne is far beyond any abatement cost; a slope of 1e308 gave
@@ -1052,7 +1056,8 @@ DECISIONS: tuple[str, ...] = (
     "system's TNAC is then that of the smallest transfers, the choice reported for the "
     "transfers, and among equal totals that of the earliest transfers (setting "
     "`transfer_timing`: `latest` for the other bound), so that one linked group's choice "
-    "does not depend on the rest of the model (docs/formulation.md, E14 and E15).",
+    "does not depend on the rest of the model (docs/formulation.md: the smallest "
+    "transfers, E14, and a reserve's supply, E15).",
     "Unused allowances of a system with banking are carried to its next year and do not "
     "vanish before its last year, so the bank (TNAC) is known even where the price is zero.",
     "A blank `max_abatement_MtCO2e` on `mac_linear` is the baseline less the stepwise "
@@ -1115,7 +1120,31 @@ def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list
 
 
 def _column_rows(columns: tuple[Column, ...]) -> list[tuple[str, ...]]:
-    return [(f"`{c.name}`", c.unit or "-", c.default_text(), c.doc) for c in columns]
+    return [
+        (f"`{c.name}`", c.unit or "-", c.default_text(), f"{c.doc} {accepted_values(c)}".strip())
+        for c in columns
+    ]
+
+
+def accepted_values(column: Column) -> str:
+    """Return the sentence of the docs that lists what a choice or yes/no column accepts.
+
+    "" for other columns. The values are those validation accepts, so the docs list every
+    one of them.
+    """
+    if column.kind == "yesno":
+        return (
+            f"Values: yes ({_code_list(YES_WORDS)}) or no ({_code_list(NO_WORDS)}), in any "
+            "case, or an Excel TRUE/FALSE cell."
+        )
+    if column.kind == "choice":
+        return f"Values: {_code_list(column.choices)} (in any case)."
+    return ""
+
+
+def _code_list(values: tuple[str, ...]) -> str:
+    """Return values as a list of code spans, e.g. "`add`, `scale`"."""
+    return ", ".join(f"`{v}`" for v in values)
 
 
 def input_reference() -> list[str]:

@@ -18,10 +18,12 @@ from typing import Any
 from etslink.errors import InputError, Issue
 from etslink.inputs.schema import (
     COMBINATION_SEPARATOR,
+    NO_WORDS,
     OFFSET_PARAMETERS,
     SETTINGS_KEYS,
     SHEETS,
     STATUS_QUO,
+    YES_WORDS,
     Column,
     Sheet,
 )
@@ -31,8 +33,6 @@ Record = dict[str, Any]
 """A typed row: contract column name -> value, plus "_row" (the Excel row number)."""
 
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_YES = {"yes", "y", "true", "1"}
-_NO = {"no", "n", "false", "0"}
 TOLERANCE_MtCO2e = 1e-9
 
 
@@ -117,8 +117,8 @@ def _parse(column: Column, value: object) -> tuple[object, str | None]:
         return str(value), None
     if column.kind == "yesno":
         text = str(value).strip().lower()
-        if isinstance(value, bool) or text in _YES | _NO:
-            return (value if isinstance(value, bool) else text in _YES), None
+        if isinstance(value, bool) or text in (*YES_WORDS, *NO_WORDS):
+            return (value if isinstance(value, bool) else text in YES_WORDS), None
         return None, f"{_quote(value)} is not yes or no"
     if column.kind == "choice":
         text = str(value).strip().lower()

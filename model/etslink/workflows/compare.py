@@ -57,9 +57,10 @@ def compare_runs(run_dirs: Sequence[Path]) -> Comparison:
             others are compared with.
 
     Raises:
-        InputError: listing every problem: fewer than two folders, a folder given twice, a
-            folder that is not a finished run, a results.xlsx without a compared sheet or
-            column, runs in different currencies.
+        InputError: listing every problem of every folder at once: fewer than two folders,
+            a folder given twice, a folder that is missing, cannot be read or is not a
+            finished run, a results.xlsx that cannot be read or lacks a compared sheet or
+            column, runs in a currency other than the first run's.
     """
     folders = [Path(d) for d in run_dirs]
     issues = _check_folder_list(folders)
@@ -69,8 +70,8 @@ def compare_runs(run_dirs: Sequence[Path]) -> Comparison:
         issues += found
         if run is not None:
             runs.append(run)
-    if not issues:
-        issues = _check_currencies(runs)
+    if runs and runs[0].folder == folders[0]:  # the base's currency is known
+        issues += _check_currencies(runs)
     if issues:
         raise InputError(issues)
     runs = _unique_scenarios(runs)
@@ -156,21 +157,34 @@ def _check_folder_list(folders: list[Path]) -> list[Issue]:
     return issues
 
 
+RUN_FOLDER = f"give a folder written by `etslink run`, which holds {RESULTS} and {RECORD}"
+
+
 def _not_a_run(folder: Path) -> Issue | None:
     """Return why `folder` is not a finished run folder, or None when it looks like one."""
-    fix = f"give a folder written by `etslink run`, which holds {RESULTS} and {RECORD}"
+    try:
+        return _not_a_run_folder(folder)
+    except OSError as error:  # e.g. a folder under one you may not read
+        problem = f"the folder cannot be read ({error.strerror or error})"
+        return _issue(folder, problem, f"check that you may read it; {RUN_FOLDER}")
+
+
+def _not_a_run_folder(folder: Path) -> Issue | None:
+    """Return what kind of folder `folder` is if not a finished run (may raise OSError)."""
     if not folder.exists():
-        return _issue(folder, "the folder does not exist", f"check the path; {fix}")
+        return _issue(folder, "the folder does not exist", f"check the path; {RUN_FOLDER}")
     if not folder.is_dir():
-        return _issue(folder, "this is a file, not a run folder", fix)
+        return _issue(folder, "this is a file, not a run folder", RUN_FOLDER)
     if (folder / "summary.xlsx").exists() and not (folder / RESULTS).exists():
-        return _issue(folder, "this is the output of `etslink sweep`, not of `etslink run`", fix)
+        return _issue(
+            folder, "this is the output of `etslink sweep`, not of `etslink run`", RUN_FOLDER
+        )
     if (folder / "comparison.xlsx").exists():
-        return _issue(folder, "this is the output of `etslink compare`, not of a run", fix)
+        return _issue(folder, "this is the output of `etslink compare`, not of a run", RUN_FOLDER)
     missing = [name for name in (RESULTS, RECORD) if not (folder / name).is_file()]
     if missing:
         what = " and ".join(missing)
-        return _issue(folder, f"this is not a finished etslink run: it has no {what}", fix)
+        return _issue(folder, f"this is not a finished etslink run: it has no {what}", RUN_FOLDER)
     return None
 
 
@@ -231,15 +245,14 @@ def _read_record(folder: Path) -> tuple[dict[str, Any] | None, list[Issue]]:
 
 def _read_tables(path: Path) -> tuple[dict[str, pd.DataFrame], str, list[Issue]]:
     """Return the compared sheets of a results.xlsx, its scenario title, and any issues."""
-    try:
-        book = pd.ExcelFile(path, engine="calamine")
+    try:  # a damaged sheet fails only when it is read, not when the file is opened
+        with pd.ExcelFile(path, engine="calamine") as book:
+            present = [s for s in (*KEYS, LINKS_SHEET) if s in book.sheet_names]
+            tables = pd.read_excel(book, sheet_name=present) if present else {}
+            title = _title(book) if "summary" in book.sheet_names else ""
     except (CalamineError, OSError, ValueError) as error:
         problem = f"the file cannot be read as an Excel workbook ({error})"
         return {}, "", [_issue(path, problem, RERUN)]
-    with book:
-        present = [s for s in (*KEYS, LINKS_SHEET) if s in book.sheet_names]
-        tables = pd.read_excel(book, sheet_name=present) if present else {}
-        title = _title(book) if "summary" in book.sheet_names else ""
     issues = [
         _issue(path, f"the sheet {sheet} is missing", RERUN)
         for sheet in (*KEYS, LINKS_SHEET)
