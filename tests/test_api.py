@@ -94,6 +94,22 @@ def test_write_gives_the_files_of_the_cli(example, example_run, tmp_path):
 
 
 @pytest.mark.solve
+def test_the_example_as_a_workbook_runs_to_the_results_of_its_file(example):
+    """Issue 22, item 5: `etslink.Workbook` reads as `etslink run` reads, and solves alike."""
+    ours = etslink.Workbook(EXAMPLE).run()
+    for name in (*TABLES, "gains_by_year", "msr", "fit"):
+        pd.testing.assert_frame_equal(
+            getattr(ours, name), getattr(example, name), check_exact=False, rtol=0, atol=1e-9
+        )
+    assert ours.warnings == example.warnings
+    assert ours.record["input"] == {
+        **example.record["input"],
+        "tables_sha256": ours.record["input"]["tables_sha256"],
+        "edited": False,
+    }
+
+
+@pytest.mark.solve
 def test_run_json_records_the_second_stage(example, example_run):
     stages = {case: r.outcome.stage_two for case, r in example.results.cases.items()}
     record = json.loads((example_run / "run.json").read_text())
