@@ -209,7 +209,7 @@ class Workbook:
         all.
 
         Args:
-            path: The file to write, ending in .xlsx.
+            path: The file to write, ending in .xlsx (its folder is made if need be).
             overwrite: Replace a file of that name (else it is refused).
 
         Returns:
@@ -237,6 +237,7 @@ class Workbook:
             name: [c for c in COLUMNS[name] if c in frame.columns]
             for name, frame in self.sheets.items()
         }
+        target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.stem}.tmp-{os.getpid()}.xlsx")
         try:
             write_workbook(partial, self._frames.records(), headers)
