@@ -46,7 +46,7 @@ JOINED = "+"
 """What joins the systems of one calibration target, e.g. CA+QC."""
 
 
-@dataclass
+@dataclass(eq=False)  # DataFrames have no truth value: compare their tables instead
 class Frames:
     """A workbook's sheets as DataFrames, and where they came from.
 
