@@ -94,6 +94,22 @@ def test_write_gives_the_files_of_the_cli(example, example_run, tmp_path):
 
 
 @pytest.mark.solve
+def test_the_example_as_a_workbook_runs_to_the_results_of_its_file(example):
+    """Issue 22, item 5: `etslink.Workbook` reads as `etslink run` reads, and solves alike."""
+    ours = etslink.Workbook(EXAMPLE).run()
+    for name in (*TABLES, "gains_by_year", "msr", "fit"):
+        pd.testing.assert_frame_equal(
+            getattr(ours, name), getattr(example, name), check_exact=False, rtol=0, atol=1e-9
+        )
+    assert ours.warnings == example.warnings
+    assert ours.record["input"] == {
+        **example.record["input"],
+        "tables_sha256": ours.record["input"]["tables_sha256"],
+        "edited": False,
+    }
+
+
+@pytest.mark.solve
 def test_run_json_records_the_second_stage(example, example_run):
     stages = {case: r.outcome.stage_two for case, r in example.results.cases.items()}
     record = json.loads((example_run / "run.json").read_text())
@@ -221,9 +237,10 @@ def test_run_and_sweep_stay_the_api_functions_once_every_module_is_imported():
 def test_the_examples_of_docs_api_run(tmp_path, monkeypatch, capsys):
     """Every python block of docs/api.md, in order, from a folder holding the two examples."""
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "api.md").read_text(), re.S)
-    assert len(blocks) == 5
+    assert len(blocks) == 9
     (tmp_path / "inputs" / "tutorial").mkdir(parents=True)
-    for name in ("example.xlsx", "explore.xlsx", "tutorial/15_calibrate.xlsx"):
+    tutorials = ("1_two_way", "13_explore", "15_calibrate")
+    for name in ("example.xlsx", "explore.xlsx", *(f"tutorial/{t}.xlsx" for t in tutorials)):
         shutil.copy(EXAMPLE.parent / name, tmp_path / "inputs" / name)
     monkeypatch.chdir(tmp_path)
     namespace: dict = {"__name__": "__main__"}
@@ -241,6 +258,30 @@ def test_the_examples_of_docs_api_run(tmp_path, monkeypatch, capsys):
     assert "1.48716" in printed  # mac_scale of A, printed by pandas
     assert (tmp_path / "outputs" / "calibrated" / "calibrated.xlsx").is_file()
     assert (tmp_path / "outputs" / "explore" / "explore.xlsx").is_file()
+    # Workbook: B abates 15 and A 10 at one price p, p/2 + p/8 = 25
+    tighter = namespace["tighter"].prices
+    assert tighter["price_EUR_per_tCO2e"].tolist()[:2] == pytest.approx([40, 40])
+    saved = etslink.run(tmp_path / "outputs" / "tighter_B.xlsx")
+    pd.testing.assert_frame_equal(saved.prices, tighter)
+    # the scenario loop: slopes 2 and 8 f, 10 Mt each to abate, one price p
+    for row in namespace["scenarios"].itertuples():
+        slope = {"A": 2.0, "B": 8.0 * row.B_slope_factor}
+        p = 20 / sum(1 / c for c in slope.values())
+        alone = {s: c * 10**2 / 2 for s, c in slope.items()}
+        linked = {s: c * (p / c) ** 2 / 2 + (10 - p / c) * p for s, c in slope.items()}
+        assert row.price_EUR == pytest.approx(p)
+        assert row.gain_A_MEUR == pytest.approx(alone["A"] - linked["A"])  # 36 at factor 1
+        assert row.gain_B_MEUR == pytest.approx(alone["B"] - linked["B"])  # 144 at factor 1
+    # the subset and the comparison
+    assert set(namespace["pair"].systems) == {"A", "B"}
+    assert namespace["both"].scenarios["gain_from_linking_pv_MEUR"].tolist() == pytest.approx(
+        [0.0, 180.0]
+    )
+    assert {p.name for p in (tmp_path / "outputs" / "compare-api").iterdir()} == {
+        "comparison.xlsx",
+        "report.html",
+        "run.json",
+    }
 
 
 @pytest.mark.solve

@@ -1,8 +1,10 @@
 """etslink: a model of linked carbon emissions trading systems.
 
-The Python API (docs/api.md): `run`, `sweep`, `explore` and `calibrate`, their results
-`RunResult`, `SweepResult`, `ExploreResult` and `CalibrationResult`, and the errors
-`WorkbookError`, `InfeasibleError` and `SolverTroubleError` (all `EtslinkError`s).
+The Python API (docs/api.md): `Workbook` (a workbook as DataFrames, to change, cut to some
+systems, run and save), `run`, `sweep`, `explore`, `calibrate` and `compare`, their results
+`RunResult`, `SweepResult`, `ExploreResult`, `CalibrationResult` and `CompareResult`, and
+the errors `WorkbookError`, `InfeasibleError` and `SolverTroubleError` (all
+`EtslinkError`s).
 `import etslink` is light: Pyomo, HiGHS, matplotlib and dask load on first use.
 """
 
@@ -12,11 +14,14 @@ from importlib.metadata import PackageNotFoundError, version
 
 from etslink.api import (
     CalibrationResult,
+    CompareResult,
     ExploreResult,
     RunResult,
     SweepResult,
+    Workbook,
     WorkbookError,
     calibrate,
+    compare,
     explore,
     run,
     sweep,
@@ -30,14 +35,17 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 __all__ = [
     "CalibrationResult",
+    "CompareResult",
     "EtslinkError",
     "ExploreResult",
     "InfeasibleError",
     "RunResult",
     "SolverTroubleError",
     "SweepResult",
+    "Workbook",
     "WorkbookError",
     "calibrate",
+    "compare",
     "explore",
     "run",
     "sweep",

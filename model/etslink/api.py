@@ -1,12 +1,15 @@
-"""The Python API: `etslink.run`, `sweep`, `explore` and `calibrate`, results and errors.
+"""The Python API: `Workbook`, `run`, `sweep`, `explore`, `calibrate`, `compare`; results, errors.
 
 `run` and the `etslink run` command share one implementation (`solve_workbook` in
 workflows/run.py, `write_run` in outputs/products.py), as do `sweep` and `etslink sweep`
 (`plan_sweep` and `solve_sweep` in workflows/sweep.py, `write_sweep`) and `explore` and
 `etslink explore` (`plan_explore` and `solve_explore` in workflows/explore.py,
-`write_explore`), and `calibrate` and `etslink calibrate` (`plan_calibration` and
-`calibrate` in workflows/calibrate.py, `write_calibration`): the command line only adds
-progress, printing, exit codes and the resumable partial folder. Nothing here prints.
+`write_explore`), `calibrate` and `etslink calibrate` (`plan_calibration` and
+`calibrate` in workflows/calibrate.py, `write_calibration`), and `compare` and
+`etslink compare` (`compare_runs` in workflows/compare.py, `write_compare`): the command
+line only adds progress, printing, exit codes and the resumable partial folder. A
+`Workbook` is the reader's tables as DataFrames (inputs/frames.py), which `run` and
+`etslink run --systems` solve as a file. Nothing here prints.
 
 Importing this module is light: pandas, Pyomo, HiGHS, matplotlib and dask are imported by
 the functions that need them, so that `import etslink` stays fast (a test checks it).
@@ -15,31 +18,39 @@ the functions that need them, so that `import etslink` stays fast (a test checks
 from __future__ import annotations
 
 import numbers
+import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from etslink.errors import InputError, WorkbookError
 from etslink.outputs.products import (
     CalibrationResult,
+    CompareResult,
     ExploreResult,
     RunResult,
     StrPath,
     SweepResult,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from etslink.inputs.frames import Frames
+
 Tables = Mapping[str, list[dict[str, Any]]]
 """A workbook as records: sheet name -> rows of column -> value (blank: leave the key out)."""
 
 
-def run(path: StrPath | Tables, *, time_limit_s: float | None = None) -> RunResult:
+def run(path: StrPath | Tables | Workbook, *, time_limit_s: float | None = None) -> RunResult:
     """Validate a workbook and solve its linked and autarky cases, as `etslink run` does.
 
     Nothing is written: call `.write(folder)` on the result for the files.
 
     Args:
-        path: The input workbook (.xlsx or .ods), or its sheets as records, e.g.
+        path: The input workbook (.xlsx or .ods); or an `etslink.Workbook`, changed in
+            Python; or its sheets as records, e.g.
             {"systems": [{"system": "A"}], "emissions": [...], ...}: a loop over scenarios
             then needs no workbook files (they are checked exactly as a workbook's rows are).
         time_limit_s: HiGHS's time limit per solve [s]; None: 3600.
@@ -53,63 +64,194 @@ def run(path: StrPath | Tables, *, time_limit_s: float | None = None) -> RunResu
         SolverTroubleError: HiGHS stopped without an optimal solution (time limit, numerics).
         ValueError: `time_limit_s` is not a positive number.
     """
+    from etslink.inputs.frames import Frames
+    from etslink.workflows.run import solve_workbook
+
     if time_limit_s is not None and not time_limit_s > 0:
         msg = f"time_limit_s must be a positive number of seconds, not {time_limit_s!r}"
         raise ValueError(msg)
-    if isinstance(path, Mapping):
-        return _run_tables(path, time_limit_s)
-    from etslink.workflows.run import solve_workbook
-
-    workbook = Path(path)
+    workbook: Path | Frames
+    if isinstance(path, Workbook):
+        workbook = path._frames
+    elif isinstance(path, Mapping):
+        workbook = Frames.from_records(path, "<tables passed to etslink.run>")
+    else:
+        workbook = Path(path)
+    label = workbook.label if isinstance(workbook, Frames) else str(workbook)
     try:
-        return solve_workbook(
-            workbook, time_limit_s=time_limit_s, command=["etslink.run", str(workbook)]
-        )
+        return solve_workbook(workbook, time_limit_s=time_limit_s, command=["etslink.run", label])
     except InputError as error:
         raise WorkbookError(error.issues) from error
 
 
-def _run_tables(tables: Tables, time_limit_s: float | None) -> RunResult:
-    """Run sheets given as records: written to a temporary workbook, read as any other.
+class Workbook:
+    """An input workbook as pandas DataFrames, one per sheet, to change and run from Python.
 
-    A sheet or column the contract does not know is an error (a workbook would keep it as a
-    note; records have no other use for it).
+    `Workbook(path)` reads an .xlsx or .ods workbook with the reader of `etslink run`;
+    `Workbook(records)` takes the sheets as records ({"systems": [{"system": "A"}], ...}).
+    `wb["emissions"]` is sheet emissions, one column per header; change it in place or
+    replace it. A sheet read from a file is indexed by Excel row number, so that messages
+    name the file's cells; a row with a new index (e.g. after `ignore_index=True`) is
+    numbered by its position, as `save` writes it. See docs/api.md.
     """
-    from etslink.errors import Issue
-    from etslink.inputs.schema import SHEETS
-    from etslink.inputs.workbook import write_workbook
-    from etslink.workflows.run import solve_workbook
 
-    known = {spec.name: {c.name for c in spec.columns} for spec in SHEETS}
-    unknown = [
-        Issue(name, None, "", "", "not a sheet of the workbook contract", "see docs/workbook.md")
-        for name in tables
-        if name not in known
-    ]
-    unknown += [
-        Issue(
-            name, i + 2, "", key, f"{key!r} is not a column of sheet {name}", "see docs/workbook.md"
-        )
-        for name, rows in tables.items()
-        if name in known
-        for i, row in enumerate(rows)
-        for key in row
-        if key not in known[name]
-    ]
-    if unknown:
-        raise WorkbookError(unknown)
+    _frames: Frames
 
-    with tempfile.TemporaryDirectory(prefix="etslink-run-") as folder:
-        workbook = Path(folder) / "tables.xlsx"
+    def __init__(self, source: StrPath | Tables) -> None:
+        """Read a workbook file, or take its sheets as records.
+
+        Raises:
+            WorkbookError: the file cannot be read (missing, damaged, not a workbook).
+        """
+        from etslink.inputs.frames import Frames
+
+        if isinstance(source, Mapping):
+            self._frames = Frames.from_records(source, "<tables passed to etslink.Workbook>")
+            return
         try:
-            write_workbook(workbook, {name: list(rows) for name, rows in tables.items()})
-            result = solve_workbook(
-                workbook, time_limit_s=time_limit_s, command=["etslink.run", "<tables>"]
-            )
+            self._frames = Frames.read(Path(source))
         except InputError as error:
             raise WorkbookError(error.issues) from error
-    result.record["input"]["path"] = "<tables passed to etslink.run>"
-    return result
+
+    @classmethod
+    def _of(cls, frames: Frames) -> Workbook:
+        """Return a workbook holding `frames`."""
+        workbook = cls.__new__(cls)
+        workbook._frames = frames
+        return workbook
+
+    @property
+    def sheets(self) -> dict[str, pd.DataFrame]:
+        """Return the sheets by name, one DataFrame each (change them, add or delete some)."""
+        return self._frames.sheets
+
+    @property
+    def path(self) -> Path | None:
+        """Return the file the workbook was read from (None: made from records)."""
+        return self._frames.path
+
+    @property
+    def systems(self) -> list[str]:
+        """Return the ids on sheet systems, in its order."""
+        return self._frames.system_ids()
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        """Return sheet `name`."""
+        if name not in self.sheets:
+            msg = (
+                f"the workbook has no sheet {name!r} (it has {', '.join(self.sheets)}); "
+                f"add one: wb[{name!r}] = ..."
+            )
+            raise KeyError(msg)
+        return self.sheets[name]
+
+    def __setitem__(self, name: str, table: pd.DataFrame | list[dict[str, Any]]) -> None:
+        """Set sheet `name` to a DataFrame, or to records (rows of column -> value)."""
+        import pandas as pd
+
+        from etslink.inputs.frames import COLUMNS, table_of
+
+        if name not in COLUMNS:
+            msg = f"{name!r} is not a sheet of the workbook contract ({', '.join(COLUMNS)})"
+            raise KeyError(msg)
+        self.sheets[name] = table if isinstance(table, pd.DataFrame) else table_of(table, name)
+
+    def __contains__(self, name: object) -> bool:
+        """Return whether the workbook has sheet `name`."""
+        return name in self.sheets
+
+    def copy(self) -> Workbook:
+        """Return a copy to change without changing this workbook (one per scenario)."""
+        return Workbook._of(self._frames.copy())
+
+    def subset(self, systems: str | Iterable[str]) -> Workbook:
+        """Return a workbook of only `systems` and what belongs to them, as `--systems`.
+
+        Their rows on every sheet; links, candidate links and border adjustments whose ends
+        are both kept (a region that is no system stays); offset credits and their
+        uncertain inputs while a kept system accepts them; calibration targets cut to the
+        kept systems (`CA+QC` -> `CA`). An optional sheet left empty is dropped.
+
+        Args:
+            systems: System ids, e.g. ["CA", "QC"], or one text, "CA,QC".
+
+        Raises:
+            ValueError: no id, or an id that is not on sheet systems (the message lists
+                those that are).
+        """
+        return Workbook._of(self._frames.subset(systems))
+
+    def validate(self) -> list[str]:
+        """Check the workbook as `etslink validate` does; return the warnings' messages.
+
+        Raises:
+            WorkbookError: the workbook has problems; `issues` holds the messages that
+                `etslink run` prints.
+        """
+        from etslink.errors import messages
+        from etslink.workflows.run import load_workbook
+
+        try:
+            _, warnings = load_workbook(self._frames)
+        except InputError as error:
+            raise WorkbookError(error.issues) from error
+        return messages(warnings)
+
+    def run(self, *, time_limit_s: float | None = None) -> RunResult:
+        """Validate and solve the workbook as it stands: `etslink.run(self)`."""
+        return run(self, time_limit_s=time_limit_s)
+
+    def save(self, path: StrPath, *, overwrite: bool = False) -> Path:
+        """Write the workbook as an .xlsx file, which `etslink run` reads to the same results.
+
+        The contract sheets and columns are written, rows in their order (the other sheets,
+        notes columns and formats of a file read are not). The file appears whole or not at
+        all.
+
+        Args:
+            path: The file to write, ending in .xlsx (its folder is made if need be).
+            overwrite: Replace a file of that name (else it is refused).
+
+        Returns:
+            The file written.
+
+        Raises:
+            FileExistsError: the file exists and `overwrite` is false; it is left untouched.
+            ValueError: the name does not end in .xlsx.
+            WorkbookError: a sheet or column that the contract does not know.
+        """
+        from etslink.inputs.frames import COLUMNS
+        from etslink.inputs.workbook import write_workbook
+
+        target = Path(path)
+        if target.suffix.lower() != ".xlsx":
+            msg = f"{target.name} does not end in .xlsx; etslink writes Excel workbooks"
+            raise ValueError(msg)
+        if target.exists() and not overwrite:
+            msg = f'"{target}" exists; etslink never overwrites a file unless told (overwrite=True)'
+            raise FileExistsError(msg)
+        issues = self._frames.names_unknown()
+        if issues:
+            raise WorkbookError(issues)
+        headers = {
+            name: [c for c in COLUMNS[name] if c in frame.columns]
+            for name, frame in self.sheets.items()
+        }
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.stem}.tmp-{os.getpid()}.xlsx")
+        try:
+            write_workbook(partial, self._frames.records(), headers)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+        return target
+
+    def __repr__(self) -> str:
+        kept = f", subset of {len(self._frames.systems)}" if self._frames.systems else ""
+        return (
+            f"Workbook({self._frames.label!r}, sheets={list(self.sheets)}, "
+            f"systems={self.systems}{kept})"
+        )
 
 
 def sweep(
@@ -257,3 +399,29 @@ def calibrate(
     return fit(
         plan, workers=workers, scheduler=scheduler, command=["etslink.calibrate", str(workbook)]
     )
+
+
+def compare(runs: Iterable[StrPath]) -> CompareResult:
+    """Put finished runs side by side, the first as the base, as `etslink compare` does.
+
+    Nothing is solved: the folders that `RunResult.write` or `etslink run --out` wrote are
+    read. Nothing is written: call `.write(folder)` on the result for the files.
+
+    Args:
+        runs: Two or more run folders, the base first.
+
+    Returns:
+        Every run's prices, balances, costs and gains under a `scenario` column, each later
+        run minus the first, the totals per scenario and the run record.
+
+    Raises:
+        WorkbookError: a folder is not a finished run (or is given twice, or the runs are in
+            different currencies); `issues` lists every problem.
+    """
+    from etslink.workflows.compare import compare as side_by_side
+
+    folders = [Path(run) for run in runs]
+    try:
+        return side_by_side(folders, command=["etslink.compare", *map(str, folders)])
+    except InputError as error:
+        raise WorkbookError(error.issues) from error

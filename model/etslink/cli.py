@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from etslink.errors import (
     EtslinkError,
@@ -33,6 +33,9 @@ from etslink.errors import (
     format_issues,
     reject,
 )
+
+if TYPE_CHECKING:
+    from etslink.inputs.frames import Frames
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER = 0, 1, 2, 3, 4
 QUIET_HELP = "print only problems and the line that says where the results are"
@@ -53,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         "outputs/<workbook name>/<UTC time>/",
     )
     run.add_argument("--quiet", action="store_true", help=QUIET_HELP)
+    _systems_option(run)
     run.add_argument(
         "--time-limit",
         type=_positive_seconds,
@@ -104,9 +108,40 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     validate = commands.add_parser("validate", help="check a workbook without solving")
     validate.add_argument("workbook", type=Path)
+    _systems_option(validate)
     template = commands.add_parser("template", help="write an empty, documented input workbook")
     template.add_argument("path", type=Path)
     return parser
+
+
+def _systems_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--systems",
+        default=None,
+        metavar="IDS",
+        help="only these systems (ids joined by commas, e.g. CA,QC) and what belongs to "
+        "them: their rows, links and border adjustments between them, the credits they accept",
+    )
+
+
+def _workbook(args: argparse.Namespace) -> Path | Frames:
+    """Return the workbook to solve: the file, or its tables cut to --systems.
+
+    Raises:
+        InputError: the file cannot be read, or --systems names a system it does not have.
+    """
+    if args.systems is None:
+        return args.workbook
+    from etslink.inputs.frames import Frames
+
+    try:
+        return Frames.read(args.workbook).subset(args.systems)
+    except ValueError as error:
+        reject(
+            "--systems",
+            str(error),
+            "give ids from sheet systems joined by commas, e.g. --systems CA,QC",
+        )
 
 
 def _explore_parser(commands: Any) -> None:
@@ -196,7 +231,7 @@ def _print_warnings(warnings: list[Issue]) -> None:
 def _validate(args: argparse.Namespace) -> int:
     from etslink.workflows.run import load_workbook
 
-    data, warnings = load_workbook(args.workbook)
+    data, warnings = load_workbook(_workbook(args))
     _print_warnings(warnings)
     print(
         f"{args.workbook}: OK, {len(data.systems)} systems, {len(data.system_years)} "
@@ -277,9 +312,10 @@ def _run(args: argparse.Namespace) -> int:
     started = utc_stamp()
     out: Path = args.out or Path("outputs") / args.workbook.stem / started
     check_output_dir(out)
+    workbook = _workbook(args)
     with _stages(args.quiet) as stage:
         result = solve_workbook(
-            args.workbook,
+            workbook,
             time_limit_s=args.time_limit,
             progress=stage,
             warn=_print_warnings,

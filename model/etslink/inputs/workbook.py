@@ -93,7 +93,7 @@ XLSX_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
 _CELL_NAME = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+)")
 
 
-def _column_letter(index: int) -> str:
+def column_letter(index: int) -> str:
     """Return the letters of a column from its number (from 1), e.g. 28 -> "AB"."""
     letters = ""
     while index > 0:
@@ -217,6 +217,15 @@ def _calamine_value(value: object) -> object:
     if type(value) is dt.date:
         return dt.datetime.combine(value, dt.time())
     return value
+
+
+def as_read(value: object) -> object:
+    """Return a value as the reader gives a cell that holds it.
+
+    None for a blank, an int for a whole number, a datetime for a date, text stripped
+    (blank text is None): what `etslink.Workbook` makes of its tables' values.
+    """
+    return _clean(_calamine_value(value))
 
 
 def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -644,7 +653,7 @@ def _read_header(table: RawTable, header: list[object]) -> None:
     for index, title in enumerate(header, start=1):
         name = by_name.get(_normalise(title))
         if name is not None and name in table.letters:
-            letter = _column_letter(index)
+            letter = column_letter(index)
             table.flag(
                 1,
                 f"{letter}1",
@@ -654,7 +663,7 @@ def _read_header(table: RawTable, header: list[object]) -> None:
                 "delete or rename one of the two columns",
             )
         elif name is not None:
-            table.letters[name] = _column_letter(index)
+            table.letters[name] = column_letter(index)
         elif title is not None:
             table.other_headers.append(str(title).strip())
 
@@ -700,10 +709,10 @@ def _read_rows(table: RawTable, cells: _Cells, program: _Program) -> None:
 def _block_ref(block: Block) -> str:
     """Return the Excel reference of a block of cells, e.g. "C2:C3" (or "C2" for one cell)."""
     first_row, first_col, last_row, last_col = block
-    first = f"{_column_letter(first_col)}{first_row}"
+    first = f"{column_letter(first_col)}{first_row}"
     if (first_row, first_col) == (last_row, last_col):
         return first
-    return f"{first}:{_column_letter(last_col)}{last_row}"
+    return f"{first}:{column_letter(last_col)}{last_row}"
 
 
 def _flag_layout(table: RawTable, cells: _Cells, program: _Program) -> None:
@@ -746,7 +755,7 @@ def _flag_hidden_rows_and_columns(table: RawTable, cells: _Cells, columns: set[i
             "unhide the row (select the rows around it, right-click > Unhide) or delete it",
         )
     for column in sorted(cells.hidden_columns & columns):
-        letter = _column_letter(column)
+        letter = column_letter(column)
         name = next(n for n, v in table.letters.items() if v == letter)
         table.flag(
             None,
@@ -845,7 +854,7 @@ def _write_template_sheet(ws: Any, spec: Sheet) -> None:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
         cell.comment = Comment(_header_comment(column), "etslink")
-        letter = _column_letter(index)
+        letter = column_letter(index)
         ws.column_dimensions[letter].width = max(14, len(column.name) + 2)
         formula = _dropdown(column)
         if formula:
@@ -874,10 +883,15 @@ def write_template(path: Path) -> None:
     wb.save(path)
 
 
-def write_workbook(path: Path, tables: dict[str, list[dict[str, object]]]) -> None:
+def write_workbook(
+    path: Path,
+    tables: dict[str, list[dict[str, object]]],
+    headers: dict[str, list[str]] | None = None,
+) -> None:
     """Write an input workbook from records (sheet name -> rows of column -> value).
 
-    The columns of each sheet are those of the contract that appear in any of its rows.
+    The columns of each sheet are `headers[sheet]` where given, else those of the contract
+    that appear in any of its rows, in contract order.
     """
     import openpyxl
 
@@ -885,7 +899,9 @@ def write_workbook(path: Path, tables: dict[str, list[dict[str, object]]]) -> No
     wb.remove(wb.active)
     for name, rows in tables.items():
         ws = wb.create_sheet(name)
-        columns = [c.name for c in sheet_named(name).columns if any(c.name in row for row in rows)]
+        columns = (headers or {}).get(name) or [
+            c.name for c in sheet_named(name).columns if any(c.name in row for row in rows)
+        ]
         ws.append(columns)
         for row in rows:
             ws.append([row.get(c) for c in columns])

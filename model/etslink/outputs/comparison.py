@@ -79,3 +79,19 @@ class Comparison:
         out["gain_percent_of_autarky_cost"] = 100 * out[gain] / out[autarky].replace(0, np.nan)
         out[cols.money("gain_change_from_first", pv=True)] = out[gain] - out[gain].iloc[0]
         return out
+
+
+def scenarios_table(comparison: Comparison) -> pd.DataFrame:
+    """Return one row per scenario: its totals [M CUR, PV] and where its run came from."""
+    records = pd.DataFrame(
+        [
+            {
+                "input_path": run.record.get("input", {}).get("path", ""),
+                "input_sha256": run.record.get("input", {}).get("sha256", ""),
+                "run_started_utc": run.record.get("started_utc", ""),
+                "etslink_version": run.record.get("versions", {}).get("etslink", ""),
+            }
+            for run in comparison.runs
+        ]
+    )
+    return pd.concat([comparison.totals(), records], axis=1)

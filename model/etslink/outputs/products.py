@@ -1,9 +1,10 @@
 """What each workflow returns, and how it is written into a folder, all or nothing.
 
-`RunResult` (run), `SweepResult` (sweep) and `ExploreResult` (explore) are what the Python
-API returns and what the commands write; their `write` methods and the command line share
-`write_run`, `write_sweep` and `write_explore`. Importing this module is light: pandas and
-the report writers are imported by the functions that need them.
+`RunResult` (run), `SweepResult` (sweep), `ExploreResult` (explore), `CalibrationResult`
+(calibrate) and `CompareResult` (compare) are what the Python API returns and what the
+commands write; their `write` methods and the command line share `write_run`,
+`write_sweep`, `write_explore`, `write_calibration` and `write_compare`. Importing this
+module is light: pandas and the report writers are imported by the functions that need them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from etslink.inputs.data import ModelData
+    from etslink.outputs.comparison import Comparison
     from etslink.outputs.results import ExploreTables, Results
 
 StrPath = str | os.PathLike[str]
@@ -331,6 +333,68 @@ class CalibrationResult:
         )
 
 
+@dataclass(repr=False)
+class CompareResult:
+    """Finished runs side by side, the first the base: the tables of comparison.xlsx.
+
+    Attributes:
+        comparison: The model's own comparison (runs, stacked tables, linked groups).
+        record: The comparison's run record, as run.json holds it.
+    """
+
+    comparison: Comparison
+    record: dict[str, Any]
+
+    @property
+    def scenarios(self) -> pd.DataFrame:
+        """Per scenario: compliance costs and gain of all systems [M CUR, PV], its run."""
+        from etslink.outputs.comparison import scenarios_table
+
+        return scenarios_table(self.comparison)
+
+    @property
+    def prices(self) -> pd.DataFrame:
+        """Every run's `prices` under a leading `scenario` column [CUR per tCO2e]."""
+        return self.comparison.stacked["prices"].copy()
+
+    @property
+    def balances(self) -> pd.DataFrame:
+        """Every run's `balances` under a leading `scenario` column [MtCO2e]."""
+        return self.comparison.stacked["balances"].copy()
+
+    @property
+    def costs(self) -> pd.DataFrame:
+        """Every run's `costs` under a leading `scenario` column [M CUR]."""
+        return self.comparison.stacked["costs"].copy()
+
+    @property
+    def gains(self) -> pd.DataFrame:
+        """Every run's `gains` under a leading `scenario` column [M CUR, PV]."""
+        return self.comparison.stacked["gains"].copy()
+
+    @property
+    def differences(self) -> dict[str, pd.DataFrame]:
+        """Per sheet (prices, balances, costs, gains): each later run minus the first."""
+        return {sheet: frame.copy() for sheet, frame in self.comparison.differences.items()}
+
+    def write(self, out: StrPath) -> Path:
+        """Write comparison.xlsx, report.html and run.json into `out`, as `etslink compare`.
+
+        Args:
+            out: The output folder; it must not exist or be empty.
+
+        Returns:
+            The output folder.
+
+        Raises:
+            FileExistsError: `out` exists and is not an empty folder; it is left untouched.
+        """
+        return _write_into(Path(out), lambda folder, check: write_compare(self, folder, check))
+
+    def __repr__(self) -> str:
+        return f"CompareResult(scenarios={list(self.comparison.scenarios)!r})"
+
+
 def _write_into(folder: Path, write: Callable[[Path, Callable[[Path], None]], None]) -> Path:
     """Write a result into `folder` as the API does: refuse a folder in use; return it."""
     from etslink.outputs.runrecord import refuse_output_dir_in_use
@@ -469,4 +533,22 @@ def write_calibration(result: CalibrationResult, out: Path, check: Callable[[Pat
         write_calibration_report(
             result.data, sheets, result.figures, result.record, tmp / "report.html"
         )
+        write_json(tmp / "run.json", result.record)
+
+
+def write_compare(result: CompareResult, out: Path, check: Callable[[Path], None]) -> None:
+    """Write comparison.xlsx, report.html and run.json into `out`, all or nothing.
+
+    Args:
+        result: The finished comparison.
+        out: The output folder.
+        check: Raises unless `out` may be used (the CLI's InputError, the API's
+            FileExistsError).
+    """
+    from etslink.outputs.report.compare import write_comparison_report, write_comparison_workbook
+    from etslink.outputs.runrecord import atomic_output_dir, write_json
+
+    with atomic_output_dir(out, check) as tmp:
+        write_comparison_workbook(result.comparison, result.record, tmp / "comparison.xlsx")
+        write_comparison_report(result.comparison, result.record, tmp / "report.html")
         write_json(tmp / "run.json", result.record)

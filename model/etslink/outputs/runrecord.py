@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from etslink.errors import reject
+from etslink.inputs.frames import Frames
 
 
 def file_sha256(path: Path) -> str:
@@ -45,8 +46,15 @@ def utc_stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def input_record(workbook: Path | Frames) -> dict[str, Any]:
+    """Return where a run's inputs came from: the file and its SHA-256, or the tables'."""
+    if isinstance(workbook, Frames):
+        return workbook.provenance()
+    return {"path": str(workbook), "sha256": file_sha256(workbook)}
+
+
 def run_record(
-    workbook: Path,
+    workbook: Path | Frames,
     cases: dict[str, dict[str, Any]],
     timings: dict[str, float],
     solver_version: str,
@@ -56,7 +64,7 @@ def run_record(
     """Return the run record: input hash, versions, solver status and options, timings.
 
     Args:
-        workbook: The input workbook.
+        workbook: The input workbook, or tables changed in Python (`etslink.Workbook`).
         cases: Solver status and options per case.
         timings: Wall time per stage [s].
         solver_version: HiGHS's version.
@@ -64,7 +72,7 @@ def run_record(
         command: How the run was started; None: the command line (`sys.argv`).
     """
     return {
-        "input": {"path": str(workbook), "sha256": file_sha256(workbook)},
+        "input": input_record(workbook),
         "command": sys.argv if command is None else command,
         "started_utc": started_utc,
         "versions": {**package_versions(), "highs": solver_version},

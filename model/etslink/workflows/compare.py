@@ -1,8 +1,9 @@
 """Put finished runs side by side: their result tables stacked, and differences to the first.
 
 `compare_runs` reads the folders that `etslink run` wrote (results.xlsx and run.json), checks
-them all and reports every problem at once; `write_comparison` writes comparison.xlsx,
-report.html and run.json into a new folder, atomically. See docs/compare.md.
+them all and reports every problem at once; `compare` adds the run record (what
+`etslink.compare` returns); `write_comparison` writes comparison.xlsx, report.html and
+run.json into a new folder, atomically (`etslink compare`). See docs/compare.md.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from etslink.errors import InputError, Issue
 from etslink.inputs.data import Forest
 from etslink.outputs.columns import Columns
 from etslink.outputs.comparison import SCENARIO, Comparison, FinishedRun
+from etslink.outputs.products import CompareResult, write_compare
 from etslink.outputs.runrecord import (
-    atomic_output_dir,
+    check_output_dir,
     file_sha256,
     package_versions,
     utc_stamp,
-    write_json,
 )
 
 KEYS: dict[str, tuple[str, ...]] = {
@@ -86,6 +87,20 @@ def compare_runs(run_dirs: Sequence[Path]) -> Comparison:
     )
 
 
+def compare(run_dirs: Sequence[Path], command: list[str] | None = None) -> CompareResult:
+    """Read and check finished run folders; return them side by side with the run record.
+
+    Args:
+        run_dirs: Two or more folders written by `etslink run`, the base first.
+        command: How the comparison was started, for the record; None: the command line.
+
+    Raises:
+        InputError: listing every problem of the folders (see `compare_runs`).
+    """
+    comparison = compare_runs(run_dirs)
+    return CompareResult(comparison, comparison_record(comparison, command))
+
+
 def write_comparison(comparison: Comparison, out_dir: Path) -> dict[str, Any]:
     """Write comparison.xlsx, report.html and run.json into `out_dir`; return the record.
 
@@ -95,21 +110,20 @@ def write_comparison(comparison: Comparison, out_dir: Path) -> dict[str, Any]:
     Raises:
         InputError: `out_dir` exists and is not an empty folder.
     """
-    # imported here: the report module imports this one for the Comparison it draws
-    from etslink.outputs.report.compare import write_comparison_report, write_comparison_workbook
-
-    with atomic_output_dir(out_dir) as tmp:
-        record = comparison_record(comparison)
-        write_comparison_workbook(comparison, record, tmp / "comparison.xlsx")
-        write_comparison_report(comparison, record, tmp / "report.html")
-        write_json(tmp / RECORD, record)
-    return record
+    result = CompareResult(comparison, comparison_record(comparison))
+    write_compare(result, out_dir, check_output_dir)
+    return result.record
 
 
-def comparison_record(comparison: Comparison) -> dict[str, Any]:
-    """Return the comparison's own run record: the compared folders and their input hashes."""
+def comparison_record(comparison: Comparison, command: list[str] | None = None) -> dict[str, Any]:
+    """Return the comparison's own run record: the compared folders and their input hashes.
+
+    Args:
+        comparison: The runs side by side.
+        command: How the comparison was started; None: the command line (`sys.argv`).
+    """
     return {
-        "command": sys.argv,
+        "command": sys.argv if command is None else command,
         "started_utc": utc_stamp(),
         "versions": package_versions(),
         "currency": comparison.currency,

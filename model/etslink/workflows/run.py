@@ -8,6 +8,7 @@ from pathlib import Path
 
 from etslink.errors import Issue, messages
 from etslink.inputs.data import ModelData, build_model_data
+from etslink.inputs.frames import Frames
 from etslink.inputs.validate import validate
 from etslink.inputs.workbook import read_workbook
 from etslink.outputs.fit import fit_table, largest_differences
@@ -19,19 +20,21 @@ from etslink.solving.solve import solve_cases
 from etslink.solving.stages import DEFAULT_TIME_LIMIT_S, solver_version
 
 
-def load_workbook(path: Path, timings: Timings | None = None) -> tuple[ModelData, list[Issue]]:
-    """Read and validate a workbook; return its data and the warnings.
+def load_workbook(
+    workbook: Path | Frames, timings: Timings | None = None
+) -> tuple[ModelData, list[Issue]]:
+    """Read and validate a workbook, a file or tables changed in Python; return data, warnings.
 
     Raises:
         InputError: listing every problem of the workbook.
     """
     timings = timings or Timings()
     start = time.perf_counter()
-    raw = read_workbook(path)
+    raw = workbook.raw() if isinstance(workbook, Frames) else read_workbook(workbook)
     timings.stage("read", start)
     start = time.perf_counter()
     checked = validate(raw)
-    data = build_model_data(checked.tables, checked.settings, default_name=path.stem)
+    data = build_model_data(checked.tables, checked.settings, default_name=workbook.stem)
     timings.stage("validate", start)
     return data, checked.warnings
 
@@ -74,7 +77,7 @@ def run_cases(
 
 @fewer_collections()
 def solve_workbook(
-    workbook: Path,
+    workbook: Path | Frames,
     *,
     time_limit_s: float | None = None,
     progress: Callable[[str], None] | None = None,
@@ -85,7 +88,7 @@ def solve_workbook(
     """Read, validate and solve a workbook's two cases: what `run` and `etslink run` do.
 
     Args:
-        workbook: The input workbook.
+        workbook: The input workbook, or tables changed in Python (`etslink.Workbook`).
         time_limit_s: HiGHS's time limit per solve [s]; None: the default (3600).
         progress: Called with a short message before each stage.
         warn: Called with the workbook's warnings once it is validated, before solving.
@@ -99,8 +102,9 @@ def solve_workbook(
     """
     started = started or utc_stamp()
     timings = Timings()
+    label = Path(workbook.label) if isinstance(workbook, Frames) else workbook
     if progress:
-        progress(f"reading and validating {workbook}")
+        progress(f"reading and validating {label}")
     data, warnings = load_workbook(workbook, timings)
     if warn:
         warn(warnings)
@@ -110,4 +114,4 @@ def solve_workbook(
     )
     if data.observations:
         record["fit"] = largest_differences(fit_table(results))
-    return RunResult(workbook, results, messages(warnings), record)
+    return RunResult(label, results, messages(warnings), record)

@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from etslink.outputs.comparison import SCENARIO, Comparison, FinishedRun
+from etslink.outputs.comparison import SCENARIO, Comparison, FinishedRun, scenarios_table
 from etslink.outputs.report.charts import _figure, _svg, colours
 from etslink.outputs.report.excel import TableBook
 from etslink.outputs.report.html import Folded, environment, fold
@@ -56,22 +56,6 @@ def write_comparison_workbook(comparison: Comparison, record: dict[str, Any], pa
     with TableBook(path) as book:
         for name, frame in sheets.items():
             book.add_table_sheet(name, frame, comparison.currency)
-
-
-def scenarios_table(comparison: Comparison) -> pd.DataFrame:
-    """Return one row per scenario: its totals [M CUR, PV] and where its run came from."""
-    records = pd.DataFrame(
-        [
-            {
-                "input_path": run.record.get("input", {}).get("path", ""),
-                "input_sha256": run.record.get("input", {}).get("sha256", ""),
-                "run_started_utc": run.record.get("started_utc", ""),
-                "etslink_version": run.record.get("versions", {}).get("etslink", ""),
-            }
-            for run in comparison.runs
-        ]
-    )
-    return pd.concat([comparison.totals(), records], axis=1)
 
 
 def _flatten(value: Any, prefix: str) -> list[tuple[str, str]]:
