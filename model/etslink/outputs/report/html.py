@@ -29,7 +29,7 @@ from etslink.outputs.report.story import (
     rows_in_groups,
     shared_offsets,
 )
-from etslink.outputs.results import Results
+from etslink.outputs.results import Results, emissions_moved
 
 LINES_MAX = 8
 """Up to this many systems, one line per system and case in the price paths, and paired bars
@@ -240,20 +240,19 @@ def _fit(results: Results) -> dict[str, Any]:
 
 def _emissions_moved(results: Results) -> pd.Series:
     """Return each system's emissions over all years, linked minus the second case [MtCO2e]."""
-    totals = {
-        case: r.balances.groupby("system")["emissions_MtCO2e"].sum()
-        for case, r in results.cases.items()
-    }
-    return (totals["linked"] - totals["autarky"]).reindex(list(results.data.systems))
+    moved = emissions_moved(results.table("balances"), results.data.second_case)
+    return moved.reindex(list(results.data.systems))
 
 
-def _emissions_change(results: Results) -> dict[str, Any]:
+def emissions_change(change: pd.Series) -> dict[str, Any]:
     """Return how linking changes emissions [MtCO2e, all years]: in total and per system.
 
     Where supply reacts to prices (a reserve, a floor, a ceiling, a supply step, credits,
     an intensity standard), a link moves emissions, and part of a gain is a looser cap.
+
+    Args:
+        change: Each system's emissions over all years, linked minus the second case.
     """
-    change = _emissions_moved(results)
     if abs(change.sum()) <= EMISSIONS_NOTED_MtCO2e:  # moved between systems, not in total
         return {"total": 0.0, "systems": []}
     moved = change[change.abs() > EMISSIONS_NOTED_MtCO2e].sort_values(key=abs, ascending=False)
@@ -376,7 +375,7 @@ def _tables(results: Results, mac_systems: list[str]) -> dict[str, Any]:
         "gains": fold(results.gains.to_dict("records"), gain_col),
         "borders": _borders(results),
         "intensity": _intensity_notes(results),
-        "emissions_change": _emissions_change(results),
+        "emissions_change": emissions_change(_emissions_moved(results)),
         "inputs": _inputs(results),
     }
 
