@@ -30,6 +30,7 @@ from etslink.outputs.report.story import (
     shared_offsets,
 )
 from etslink.outputs.results import Results, emissions_moved
+from etslink.outputs.switches import SWITCH_MARGIN_SHARE, SWITCH_MARGIN_MtCO2e, near_switches
 
 LINES_MAX = 8
 """Up to this many systems, one line per system and case in the price paths, and paired bars
@@ -410,6 +411,8 @@ def build_context(results: Results, record: dict[str, Any]) -> dict[str, Any]:
         "mac_systems": mac_systems,
         "charts": _charts(results, mac_systems),
         "fit": _fit(results),
+        "switches": [near.sentence for near in near_switches(results)],
+        "switch_margin": {"share": SWITCH_MARGIN_SHARE, "floor": SWITCH_MARGIN_MtCO2e},
         **_tables(results, mac_systems),
         "record": record,
     }
