@@ -24,7 +24,7 @@ from etslink.outputs.comparison import (
     Comparison,
     FinishedRun,
 )
-from etslink.outputs.report.charts import _figure, _svg, colours
+from etslink.outputs.report.charts import _figure, _svg, colours, underneath
 from etslink.outputs.report.excel import TableBook
 from etslink.outputs.report.html import Folded, emissions_change, environment, fold
 from etslink.outputs.report.story import name_list
@@ -124,17 +124,13 @@ def price_paths_by_scenario(
                 rows = linked[(linked[SCENARIO] == scenario) & (linked["system"] == system)]
                 if rows.empty:
                     continue
-                # earlier systems drawn wider and below: converged prices show as one striped line
-                wide = (len(systems) - 1 - j) / max(len(systems) - 1, 1)
                 (line,) = ax.plot(
                     rows["year"] + dodge,
                     rows[price_col],
                     linestyle=LINE_STYLES[i % len(LINE_STYLES)],
-                    linewidth=1.0 + 1.8 * wide,
                     marker=MARKERS[i % len(MARKERS)],
-                    markersize=3.0 + 2.5 * wide,
                     color=colour[system],
-                    zorder=2 + j,
+                    **underneath(j, len(systems)),
                 )
                 line.set_gid(f"price-{i}-{system}")
         ax.set_xlabel("year")

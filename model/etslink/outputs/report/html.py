@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from etslink.inputs.data import ModelData
 from etslink.outputs.fit import FAR, FIT_CASE, fit_table, model_figures, unit
 from etslink.outputs.report import charts
 from etslink.outputs.report.story import (
@@ -121,7 +122,7 @@ def _prices_at(results: Results, year: int) -> dict[tuple[str, str], float]:
     return out
 
 
-def _price_charts(results: Results, many: bool) -> dict[str, str]:
+def _price_charts(results: Results, many: bool) -> dict[str, Any]:
     """Return the headline chart (bars or scatter) and the price paths (lines or heat map)."""
     d, year = results.data, headline_year(results.data)
     by_case = _prices_at(results, year)
@@ -133,12 +134,19 @@ def _price_charts(results: Results, many: bool) -> dict[str, str]:
     if not many:
         return {
             "price_bars": charts.price_bars(linked, autarky, d, year),
-            "price_paths": charts.price_paths(prices, col, d),
+            "price_paths": charts.price_paths(prices, col, d, linked_groups(d)),
+            "links_from_start": _links_from_start(d),
         }
     return {
         "price_bars": charts.price_moves(linked, autarky, d, year, linked_groups(d)),
         "price_paths": charts.price_heatmap(prices, col, d, rows_in_groups(d)),
     }
+
+
+def _links_from_start(d: ModelData) -> list[str]:
+    """Return the links in force from their systems' first shared year: no mark on the chart."""
+    late = {name for names in charts.late_links(d).values() for name in names}
+    return list(dict.fromkeys(link.name for link in d.links if link.name not in late))
 
 
 def _trade_charts(results: Results) -> dict[str, str]:
