@@ -414,3 +414,127 @@ def test_every_missing_or_unreadable_folder_is_named_in_one_error(
     )
     assert "Traceback" not in captured.err
     assert not out.exists()
+
+
+# --- the reserve, money paid abroad and emissions (issue 22, item 3) -----------------------
+
+
+def _reserve_tables(name: str, rate: float | None) -> dict:
+    """Tutorial 8's system with a reserve of intake `rate` above 25 Mt (None: no reserve)."""
+    reserve = (
+        {
+            "msr": [
+                {
+                    "system": "A",
+                    "first_year": YEAR,
+                    "intake_threshold_MtCO2e": 25.0,
+                    "intake_rate": rate,
+                }
+            ]
+        }
+        if rate is not None
+        else {}
+    )
+    tables = linear_case(
+        {"A": 2.0},
+        {"A": 30.0},
+        years=(YEAR, YEAR + 1, YEAR + 2),
+        settings=[{"key": "scenario_name", "value": name}],
+        **reserve,
+    )
+    tables["systems"][0]["initial_bank_MtCO2e"] = 69.0
+    return tables
+
+
+@pytest.mark.solve
+def test_the_reserve_sheet_holds_each_runs_operations_and_their_differences(tmp_path):
+    """The first year's TNAC is the initial bank, 69 Mt, above the threshold of 25: the
+    reserve takes in rate x 69, and holds it at the end of that year."""
+    rates = {"rate 0.24": 0.24, "rate 0.5": 0.5, "no reserve": None}
+    folders = [
+        _run(_reserve_tables(name, rate), tmp_path / f"r{i}")
+        for i, (name, rate) in enumerate(rates.items())
+    ]
+    comparison = compare_runs(folders)
+    msr = comparison.stacked["msr"].set_index([SCENARIO, "case", "system", "year"])
+    for name in ("rate 0.24", "rate 0.5"):
+        first = msr.loc[(name, "linked", "A", YEAR)]
+        assert first["tnac_previous_MtCO2e"] == pytest.approx(69.0)
+        assert first["intake_MtCO2e"] == pytest.approx(rates[name] * 69.0)
+        assert first["holdings_MtCO2e"] == pytest.approx(rates[name] * 69.0)
+    assert "no reserve" not in set(comparison.stacked["msr"][SCENARIO])
+    diff = comparison.differences["msr"].set_index([SCENARIO, "case", "system", "year"])
+    assert diff.loc[("rate 0.5", "linked", "A", YEAR), "intake_MtCO2e"] == pytest.approx(
+        (0.5 - 0.24) * 69.0  # 17.94
+    )
+    # blank: the run has no reserve
+    assert math.isnan(diff.loc[("no reserve", "linked", "A", YEAR), "intake_MtCO2e"])
+    out = tmp_path / "cmp"
+    write_comparison(comparison, out)
+    sheets = pd.read_excel(out / "comparison.xlsx", sheet_name=None, engine="calamine")
+    assert list(sheets) == [
+        "scenarios",
+        *KEYS,
+        "msr",
+        *(f"{s}_difference" for s in KEYS),
+        "msr_difference",
+        "run",
+    ]
+    assert len(sheets["msr"]) == 2 * 2 * 3  # two runs with a reserve, two cases, three years
+
+
+def _ceiling_tables(name: str, ceiling: float | None) -> dict:
+    """A and B of C, 10 Mt each to abate, linked; with a ceiling in A at `ceiling`."""
+    controls = (
+        {"price_controls": [{"system": "A", "year": YEAR, "ceiling_price_per_tCO2e": ceiling}]}
+        if ceiling is not None
+        else {}
+    )
+    tables = _tables(name, {"A": 10.0, "B": 10.0}, True)
+    for sheet, rows in controls.items():
+        tables[sheet] = rows
+    return tables
+
+
+@pytest.mark.solve
+def test_the_report_shows_money_abroad_and_emissions_and_flags_a_looser_cap(tmp_path):
+    """Linked, the price is 20 / (1/2 + 1/8) = 32 and B buys 10 - 32/8 = 6 Mt at 32: 192.
+    A ceiling of 25 in A sells allowances at 25: A abates 12.5, B 25/8 = 3.125, so emissions
+    rise by 20 - 15.625 = 4.375 Mt (A -2.5, B +6.875 against autarky), and B pays
+    6.875 x 25 = 171.875."""
+    folders = [
+        _run(_ceiling_tables("linked", None), tmp_path / "plain"),
+        _run(_ceiling_tables("ceiling in A", 25.0), tmp_path / "ceiling"),
+    ]
+    comparison = compare_runs(folders)
+    totals = comparison.totals().set_index(SCENARIO)
+    assert totals["linked_paid_abroad_pv_MEUR"].to_dict() == pytest.approx(
+        {"linked": 192.0, "ceiling in A": 171.875}
+    )
+    assert totals["linked_emissions_MtCO2e"].to_dict() == pytest.approx(
+        {"linked": 180.0, "ceiling in A": 184.375}
+    )
+    assert totals["emissions_change_from_linking_MtCO2e"].to_dict() == pytest.approx(
+        {"linked": 0.0, "ceiling in A": 4.375}, abs=1e-6
+    )
+    moved = comparison.emissions().set_index([SCENARIO, "system"])
+    assert moved.loc[("ceiling in A", "A"), "emissions_change_from_linking_MtCO2e"] == (
+        pytest.approx(-2.5)
+    )
+    out = tmp_path / "cmp"
+    write_comparison(comparison, out)
+    page = (out / "report.html").read_text()
+    assert page.count("Linking changes emissions</b>") == 1  # the plain link moves none
+    assert (
+        "Linking changes emissions</b> in <i>ceiling in A</i> by +4.4 MtCO2e over all\n"
+        "years (B +6.9, A -2.5)" in page
+    )
+    assert "part of a\ngain is a looser cap, not cheaper abatement" in page
+    assert '<td class="flag">+4.4</td>' in page
+    section = page[page.index('id="abroad-emissions"') : page.index('id="records"')]
+    assert '<td>171.9 <span class="chg">(-20.1)</span></td>' in section  # B paid abroad
+    # B's emissions linked, 96 -> 96.875; A's moved by linking, 84 - 90 -> 87.5 - 90
+    assert '<td>96.9 <span class="chg">(+0.9)</span></td>' in section
+    assert '<td>-2.5 <span class="chg">(+3.5)</span></td>' in section
+    scenarios = pd.read_excel(out / "comparison.xlsx", sheet_name="scenarios", engine="calamine")
+    assert scenarios["linked_paid_abroad_pv_MEUR"].tolist() == pytest.approx([192.0, 171.875])

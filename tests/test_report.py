@@ -100,3 +100,23 @@ def test_the_report_says_when_linking_changes_total_emissions(tmp_path, name, no
         assert "Linking changes emissions" not in report
     else:
         assert f"Linking changes emissions</b> by {note} MtCO2e" in report
+
+
+def _linked_line_style(page: str, system: str) -> str:
+    """Return the style of a system's linked price line in the price paths chart."""
+    group = page.split(f'<g id="price-linked-{system}">')[1]
+    return re.search(r'style="([^"]*)"', group)[1]
+
+
+def test_linked_systems_share_a_striped_line_and_a_late_link_is_marked(page):
+    """Issue 22: EU's linked price hid under CH's, CA's under QC's, TK's under ST's. The
+    first of a group is solid, the others dashed into its gaps; the EU-CH link starts in
+    2020, after the first year, and is marked there; the others run from 2018."""
+    paths = page.split('<section id="price-paths">')[1].split("</section>")[0]
+    for first, other in (("EU", "CH"), ("CA", "QC"), ("TK", "ST")):
+        assert "stroke-dasharray" not in _linked_line_style(paths, first)
+        assert "stroke-dasharray" in _linked_line_style(paths, other)
+    assert re.findall(r'id="link-start-(\d+)"', paths) == ["2020"]
+    assert "CA&lt;-&gt;QC, ON&lt;-&gt;CA, ON&lt;-&gt;QC and TK&lt;-&gt;ST\nare in force from" in (
+        paths
+    )

@@ -90,6 +90,33 @@ def test_no_chart_covers_a_filled_cell_of_the_summary(summary):
 
 
 @pytest.mark.solve
+def test_the_summary_prints_its_charts_on_one_page_and_its_tables_on_the_next(summary):
+    """Issue 22: the example's summary printed on 13 pages, its charts split over 8. Now the
+    headline and the charts fill the first landscape page and the tables the second: at the
+    print scale, with the widths LibreOffice draws without Calibri (WIDTH_SLACK), every chart
+    lies above the page break and within the page's width, and the tables within one page."""
+    from etslink.outputs.report.excel import PAGE_PX, WIDTH_SLACK
+
+    assert summary.page_setup.orientation == "landscape"
+    assert not summary.sheet_properties.pageSetUpPr.fitToPage  # Excel would ignore the break
+    scale = summary.page_setup.scale / 100
+    (page_break,) = [b.id for b in summary.row_breaks.brk]  # the tables start on row id + 1
+    assert summary.cell(page_break + 1, 1).value.startswith("allowance price in")
+    width, height = (px / scale / WIDTH_SLACK for px in PAGE_PX)  # the sheet's px per page
+    for chart in summary._charts:
+        _, _, last_col, last_row = _cells_under(summary, chart.anchor)
+        assert last_row <= page_break
+        assert sum(_column_px(summary, c) for c in range(1, last_col + 1)) <= width
+    tables = [
+        c for row in summary.iter_rows(min_row=page_break + 1) for c in row if c.value is not None
+    ]
+    last_col = max(c.column for c in tables)
+    assert sum(_column_px(summary, c) for c in range(1, last_col + 1)) <= width
+    rows = max(c.row for c in tables) - page_break
+    assert rows * DEFAULT_ROW_PX <= PAGE_PX[1] / scale
+
+
+@pytest.mark.solve
 def test_every_number_on_the_summary_has_a_number_format(summary):
     numbers = _numbers(summary)
     assert len(numbers) > 100

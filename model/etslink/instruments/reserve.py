@@ -9,7 +9,7 @@ rules and the re-solved model. See docs/formulation.md, "Market Stability Reserv
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pyomo.environ as pyo
@@ -68,9 +68,8 @@ def reserve_path(
         tnac_previous: Each year's TNAC of the previous year [MtCO2e] (the system's bank at
             the end of its previous year, or its initial bank before its first year).
     """
-    rule_of = {y: rule for rule in d.reserve_rules if rule.system == system for y in rule.years}
-    first = min((r for r in d.reserve_rules if r.system == system), key=lambda r: r.years[0])
-    holdings = first.initial_holdings_MtCO2e
+    rule_of = _rules_by_year(d, system)
+    holdings = _first_rule(d, system).initial_holdings_MtCO2e
     path = []
     for y in d.years_of(system):
         tnac, rule = tnac_previous[y], rule_of.get(y)
@@ -82,6 +81,73 @@ def reserve_path(
         holdings -= invalidated
         path.append(ReserveYear(system, y, tnac, taken, freed, invalidated, holdings))
     return path
+
+
+def _rules_by_year(d: ModelData, system: str) -> dict[int, ReserveRule]:
+    """Return the reserve rule in force in each year of a system that has one."""
+    return {y: rule for rule in d.reserve_rules if rule.system == system for y in rule.years}
+
+
+def _first_rule(d: ModelData, system: str) -> ReserveRule:
+    """Return a system's first reserve rule: the one whose initial holdings count."""
+    return min((r for r in d.reserve_rules if r.system == system), key=lambda r: r.years[0])
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A threshold at which a reserve's operation in one year jumps, and the TNAC there."""
+
+    system: str
+    year: int
+    column: str
+    """The threshold's column on sheet msr: intake_ or release_threshold_MtCO2e."""
+    threshold_MtCO2e: float
+    tnac_previous_MtCO2e: float
+    jump_MtCO2e: float
+    """The operation just past the threshold: an intake of rate x threshold (at most the
+    year's cap), or a release of release_MtCO2e (at most what the reserve holds)."""
+
+
+def switches(d: ModelData, path: Sequence[ReserveYear]) -> list[Switch]:
+    """Return each year's thresholds at which the reserve's operation jumps [MtCO2e].
+
+    An intake capped at the excess over its threshold starts from zero there (a kink, not a
+    jump), and a release with nothing held releases nothing: neither is a switch.
+
+    Args:
+        d: The case's data (caps, reserve rules).
+        path: One system's operations, year by year (as `reserve_path` returns them).
+    """
+    if not path:
+        return []
+    system = path[0].system
+    rule_of = _rules_by_year(d, system)
+    holdings = _first_rule(d, system).initial_holdings_MtCO2e
+    found = []
+    for row in path:
+        rule = rule_of.get(row.year)
+        if rule is not None:
+            found += _year_switches(rule, row, d.cap_MtCO2e[system, row.year], holdings)
+        holdings = row.holdings_MtCO2e
+    return found
+
+
+def _year_switches(
+    rule: ReserveRule, row: ReserveYear, cap: float, holdings: float
+) -> list[Switch]:
+    """Return the switches of one year's rule, given the cap and the holdings before it [Mt]."""
+    jumps = []
+    if not rule.intake_capped_at_excess:
+        jump = min(rule.intake_rate * rule.intake_threshold_MtCO2e, cap)
+        jumps.append(("intake_threshold_MtCO2e", rule.intake_threshold_MtCO2e, jump))
+    if rule.release_threshold_MtCO2e is not None:
+        jump = min(rule.release_MtCO2e, max(holdings, 0.0))
+        jumps.append(("release_threshold_MtCO2e", rule.release_threshold_MtCO2e, jump))
+    return [
+        Switch(row.system, row.year, column, threshold, row.tnac_previous_MtCO2e, jump)
+        for column, threshold, jump in jumps
+        if jump > 0
+    ]
 
 
 def reserve_paths(solution: Values, d: ModelData) -> list[ReserveYear]:

@@ -63,8 +63,8 @@ class RunResult:
     Attributes:
         workbook: The input workbook.
         results: The model's own results object (per-case tables, the validated data).
-        warnings: Messages about the workbook that did not stop the run, as `etslink run`
-            prints them.
+        warnings: Messages about the workbook that did not stop the run, and about results
+            that sit on a reserve's switch (outputs/switches.py), as `etslink run` prints them.
         record: The run record, as run.json holds it (but for the time of writing).
     """
 

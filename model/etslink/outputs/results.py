@@ -396,6 +396,17 @@ def gains(results: Results) -> pd.DataFrame:
     return out
 
 
+def emissions_moved(balances: pd.DataFrame, second: str) -> pd.Series:
+    """Return each system's emissions over all years, linked minus the second case [MtCO2e].
+
+    Args:
+        balances: A `balances` table of both cases, with its `case` column.
+        second: The second case's name: `autarky`, or `counterfactual`.
+    """
+    totals = balances.groupby(["case", "system"], sort=False)["emissions_MtCO2e"].sum()
+    return totals["linked"] - totals[second]
+
+
 def gains_by_year(results: Results) -> pd.DataFrame:
     """Return per system and year the compliance cost of each case and the gain.
 

@@ -38,6 +38,9 @@ KEYS: dict[str, tuple[str, ...]] = {
     "gains": ("system",),
 }
 """The compared sheets of results.xlsx and the columns that identify one of their rows."""
+OPTIONAL_KEYS: dict[str, tuple[str, ...]] = {"msr": ("case", "system", "year")}
+"""Compared sheets that only some runs have (msr: workbooks with a reserve). A comparison has
+them when one of its runs does; a run without one has no rows there."""
 LINKS_SHEET = "transfers"
 """Where the links are read: every direction of every link-year has a row in the linked case."""
 LINK_KEYS = ("case", "from_system", "to_system")
@@ -75,13 +78,14 @@ def compare_runs(run_dirs: Sequence[Path]) -> Comparison:
         issues += _check_currencies(runs)
     if issues:
         raise InputError(issues)
-    runs = _unique_scenarios(runs)
+    runs = _with_optional_sheets(_unique_scenarios(runs))
     groups, unlinked = _linked_groups(runs)
+    sheets = [sheet for sheet in _keys() if sheet in runs[0].tables]
     return Comparison(
         runs=tuple(runs),
         currency=runs[0].currency,
-        stacked={sheet: _stack(runs, sheet) for sheet in KEYS},
-        differences={sheet: _differences(runs, sheet) for sheet in KEYS},
+        stacked={sheet: _stack(runs, sheet) for sheet in sheets},
+        differences={sheet: _differences(runs, sheet) for sheet in sheets},
         groups=groups,
         unlinked=unlinked,
     )
@@ -227,22 +231,33 @@ def _read_run(folder: Path) -> tuple[FinishedRun | None, list[Issue]]:
             "which etslink compare does not yet put beside other runs"
         )
         return None, [_issue(folder, problem, "compare runs made without in_counterfactual links")]
-    missing = _missing_gains(tables["gains"], Columns(currency))
+    missing = _missing_columns(tables, Columns(currency))
     if missing:
-        lacks = f"the sheet gains has no column {', '.join(missing)}"
-        return None, [_issue(folder / RESULTS, lacks, RERUN)]
+        return None, [_issue(folder / RESULTS, lacks, RERUN) for lacks in missing]
     name = str(record.get("scenario_name") or title or folder.name)
     return FinishedRun(folder, name, record, currency, tables), []
 
 
-def _missing_gains(gains: pd.DataFrame, cols: Columns) -> list[str]:
-    """Return the columns of the gains sheet that the comparison's totals need and lacks."""
-    needed = (
-        cols.case_money("autarky", "compliance_cost"),
-        cols.case_money("linked", "compliance_cost"),
-        cols.money("gain_from_linking", pv=True),
-    )
-    return [c for c in needed if c not in gains.columns]
+def _missing_columns(tables: dict[str, pd.DataFrame], cols: Columns) -> list[str]:
+    """Return per sheet the columns that the comparison's totals need and it lacks, in words."""
+    needed = {
+        "gains": (
+            cols.case_money("autarky", "compliance_cost"),
+            cols.case_money("linked", "compliance_cost"),
+            cols.money("gain_from_linking", pv=True),
+            cols.case_money("linked", "paid_abroad"),
+        ),
+        "balances": ("emissions_MtCO2e",),
+    }
+    missing = {
+        sheet: [c for c in columns if c not in tables[sheet].columns]
+        for sheet, columns in needed.items()
+    }
+    return [
+        f"the sheet {sheet} has no column {', '.join(absent)}"
+        for sheet, absent in missing.items()
+        if absent
+    ]
 
 
 def _read_record(folder: Path) -> tuple[dict[str, Any] | None, list[Issue]]:
@@ -261,7 +276,7 @@ def _read_tables(path: Path) -> tuple[dict[str, pd.DataFrame], str, list[Issue]]
     """Return the compared sheets of a results.xlsx, its scenario title, and any issues."""
     try:  # a damaged sheet fails only when it is read, not when the file is opened
         with pd.ExcelFile(path, engine="calamine") as book:
-            present = [s for s in (*KEYS, LINKS_SHEET) if s in book.sheet_names]
+            present = [s for s in (*_keys(), LINKS_SHEET) if s in book.sheet_names]
             tables = pd.read_excel(book, sheet_name=present) if present else {}
             title = _title(book) if "summary" in book.sheet_names else ""
     except (CalamineError, OSError, ValueError) as error:
@@ -286,7 +301,7 @@ def _title(book: pd.ExcelFile) -> str:
 
 def _check_table(path: Path, sheet: str, frame: pd.DataFrame) -> list[Issue]:
     """Return issues with one sheet: missing keys, fractional years, or duplicate keys."""
-    keys = LINK_KEYS if sheet == LINKS_SHEET else KEYS[sheet]
+    keys = LINK_KEYS if sheet == LINKS_SHEET else _keys()[sheet]
     absent = [k for k in keys if k not in frame.columns]
     if absent:
         problem = f"the sheet {sheet} has no column {', '.join(absent)}"
@@ -350,6 +365,25 @@ def _unique_scenarios(runs: list[FinishedRun]) -> list[FinishedRun]:
     ]
 
 
+def _keys() -> dict[str, tuple[str, ...]]:
+    """Return every compared sheet and its key columns: those all runs have, then the rest."""
+    return KEYS | OPTIONAL_KEYS
+
+
+def _with_optional_sheets(runs: list[FinishedRun]) -> list[FinishedRun]:
+    """Return the runs, each with every optional sheet that one of them has.
+
+    A run without such a sheet gets it empty, with the columns (and their types) of the
+    first run that has it, so that its rows of the other runs get blank differences.
+    """
+    empty = {
+        sheet: next(run.tables[sheet] for run in runs if sheet in run.tables).iloc[:0]
+        for sheet in OPTIONAL_KEYS
+        if any(sheet in run.tables for run in runs)
+    }
+    return [FinishedRun(r.folder, r.scenario, r.record, r.currency, empty | r.tables) for r in runs]
+
+
 # --- building the tables --------------------------------------------------------------
 
 
@@ -383,7 +417,7 @@ def _difference(base: pd.DataFrame, other: pd.DataFrame, keys: list[str]) -> pd.
 
 def _differences(runs: list[FinishedRun], sheet: str) -> pd.DataFrame:
     """Return each later run minus the first on one sheet, stacked with scenario names."""
-    base, keys = runs[0], list(KEYS[sheet])
+    base, keys = runs[0], list(_keys()[sheet])
     frames = []
     for run in runs[1:]:
         change = _difference(base.tables[sheet], run.tables[sheet], keys)

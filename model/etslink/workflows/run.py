@@ -15,6 +15,7 @@ from etslink.outputs.fit import fit_table, largest_differences
 from etslink.outputs.products import RunResult, case_record, fewer_collections
 from etslink.outputs.results import CaseResults, Results, extract_case, gains
 from etslink.outputs.runrecord import Timings, run_record, utc_stamp
+from etslink.outputs.switches import switch_warnings
 from etslink.solving.cases import case_data
 from etslink.solving.solve import solve_cases
 from etslink.solving.stages import DEFAULT_TIME_LIMIT_S, solver_version
@@ -91,7 +92,8 @@ def solve_workbook(
         workbook: The input workbook, or tables changed in Python (`etslink.Workbook`).
         time_limit_s: HiGHS's time limit per solve [s]; None: the default (3600).
         progress: Called with a short message before each stage.
-        warn: Called with the workbook's warnings once it is validated, before solving.
+        warn: Called with the workbook's warnings once it is validated, before solving, and
+            with the results' once both cases are solved (a TNAC on a reserve's switch).
         started: When the run started (`runrecord.utc_stamp`); None: now.
         command: How the run was started, for the record; None: the command line.
 
@@ -109,9 +111,12 @@ def solve_workbook(
     if warn:
         warn(warnings)
     results = run_cases(data, timings, progress, time_limit_s or DEFAULT_TIME_LIMIT_S)
+    switched = switch_warnings(results)
+    if warn and switched:
+        warn(switched)
     record = run_record(
         workbook, case_record(results), timings.seconds, solver_version(), started, command
     )
     if data.observations:
         record["fit"] = largest_differences(fit_table(results))
-    return RunResult(label, results, messages(warnings), record)
+    return RunResult(label, results, messages(warnings + switched), record)

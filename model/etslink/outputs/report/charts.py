@@ -21,6 +21,7 @@ import pandas as pd
 from matplotlib import colormaps, rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
 from etslink.inputs.data import ModelData, ReserveRule
@@ -73,29 +74,116 @@ def _svg(fig: Figure) -> str:
     return text[text.index("<svg") :]  # drop the XML prologue and doctype
 
 
-def price_paths(prices: pd.DataFrame, price_col: str, d: ModelData) -> str:
-    """Return a line chart of each system's price over the years, linked and autarky."""
+def underneath(rank: int, of: int) -> dict[str, Any]:
+    """Return the line width, marker size and z-order of the `rank`-th of `of` equal lines.
+
+    The first is drawn widest and lowest, each next one narrower and above it, so that lines
+    of equal prices (linked systems) show as one striped line instead of hiding each other.
+    """
+    wide = (of - 1 - rank) / max(of - 1, 1)
+    return {"linewidth": 1.0 + 1.8 * wide, "markersize": 3.0 + 2.5 * wide, "zorder": 2 + rank}
+
+
+STRIPE_PT = 5.0
+"""Length of one colour's stretch of a striped line [points]."""
+
+
+def stripes(rank: int, of: int) -> dict[str, Any]:
+    """Return the look of the `rank`-th of `of` linked systems' lines [points].
+
+    The first is solid; each other is dashed so that its dashes fill every `of`-th stretch
+    of the first: where linked prices are equal, the line shows each system's colour in
+    turn instead of the last one drawn hiding the others.
+    """
+    look: dict[str, Any] = {"linewidth": 2.2, "zorder": 2 + rank}
+    look["markersize"] = 4.5 if rank == 0 else 3.0
+    if rank:
+        offset = (of - rank) * STRIPE_PT  # starts the dash at the rank-th stretch
+        look["linestyle"] = (offset, (STRIPE_PT, (of - 1) * STRIPE_PT))
+    return look
+
+
+def price_paths(
+    prices: pd.DataFrame, price_col: str, d: ModelData, groups: Sequence[Sequence[str]]
+) -> str:
+    """Return a line chart of each system's price over the years, linked and autarky.
+
+    A linked group's linked lines are `stripes`, so that equal prices show every system's
+    colour, and the first year of a link that starts after its systems is marked by a
+    vertical line named at the top (`late_links`).
+
+    Args:
+        prices: The `prices` table of both cases [CUR per tCO2e].
+        price_col: Its price column.
+        d: The workbook's data (systems, links, currency).
+        groups: The linked groups, each in workbook order.
+    """
     colour = colours(d.systems)
+    rank = {s: (group.index(s), len(group)) for group in groups for s in group}
+    cases: tuple[tuple[str, Literal["-", ":"]], ...] = (("linked", "-"), (d.second_case, ":"))
+    handles = []  # a striped line's dashes may miss a legend's short line: drawn whole there
     with _figure(7.5, 3.6) as fig:
         ax = fig.add_subplot()
         for system in d.systems:
-            for case, style in (("linked", "-"), (d.second_case, ":")):
+            for case, style in cases:
                 rows = prices[(prices["case"] == case) & (prices["system"] == system)]
-                (line,) = ax.plot(
-                    rows["year"],
-                    rows[price_col],
-                    style,
-                    marker="o",
-                    markersize=3,
-                    color=colour[system],
-                    label=f"{system} {case}",
-                )
+                look: dict[str, Any] = {"linestyle": style, "marker": "o", "markersize": 3}
+                if case == "linked" and system in rank:
+                    look |= stripes(*rank[system])
+                (line,) = ax.plot(rows["year"], rows[price_col], color=colour[system], **look)
                 line.set_gid(f"price-{case}-{system}")
+                handles.append(
+                    Line2D(
+                        [],
+                        [],
+                        color=colour[system],
+                        linestyle=style,
+                        marker="o",
+                        label=f"{system} {case}",
+                    )
+                )
+        _mark_link_starts(ax, d)
         ax.set_xlabel("year")
         ax.set_ylabel(f"{d.currency} per tCO2e")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(ncols=2, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        ax.legend(
+            handles=handles,
+            ncols=2,
+            fontsize=7,
+            markerscale=0.5,
+            frameon=False,
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+        )
         return _svg(fig)
+
+
+def late_links(d: ModelData) -> dict[int, list[str]]:
+    """Return the links that start after the first year both their systems share, by year."""
+    starts: dict[int, list[str]] = {}
+    for link in d.links:
+        shared = set(d.years_of(link.from_system)) & set(d.years_of(link.to_system))
+        if link.years and shared and link.years[0] > min(shared):
+            starts.setdefault(link.years[0], []).append(link.name)
+    return dict(sorted(starts.items()))
+
+
+def _mark_link_starts(ax: Axes, d: ModelData) -> None:
+    """Draw a grey vertical line at each year a link starts (`late_links`), named at the top."""
+    for year, names in late_links(d).items():
+        ax.axvline(year, color="0.45", linestyle=(0, (1, 2)), linewidth=0.9, zorder=0.5)
+        ax.text(
+            year,
+            0.98,
+            f"{', '.join(names)} from {year}",
+            transform=ax.get_xaxis_transform(),  # x in years, y in the axes' height
+            rotation=90,
+            ha="right",
+            va="top",
+            fontsize=7,
+            color="0.3",
+            gid=f"link-start-{year}",
+        )
 
 
 def _name_axis(ax: Axes, axis: str, names: Sequence[str]) -> None:

@@ -17,10 +17,17 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from etslink.outputs.comparison import SCENARIO, Comparison, FinishedRun, scenarios_table
-from etslink.outputs.report.charts import _figure, _svg, colours
+from etslink.outputs.comparison import (
+    EMISSIONS_MOVED,
+    LINKED_EMISSIONS,
+    SCENARIO,
+    Comparison,
+    FinishedRun,
+    scenarios_table,
+)
+from etslink.outputs.report.charts import _figure, _svg, colours, underneath
 from etslink.outputs.report.excel import TableBook
-from etslink.outputs.report.html import Folded, environment, fold
+from etslink.outputs.report.html import Folded, emissions_change, environment, fold
 from etslink.outputs.report.story import name_list
 
 LINE_STYLES: tuple[Any, ...] = (
@@ -102,17 +109,13 @@ def price_paths_by_scenario(
                 rows = linked[(linked[SCENARIO] == scenario) & (linked["system"] == system)]
                 if rows.empty:
                     continue
-                # earlier systems drawn wider and below: converged prices show as one striped line
-                wide = (len(systems) - 1 - j) / max(len(systems) - 1, 1)
                 (line,) = ax.plot(
                     rows["year"] + dodge,
                     rows[price_col],
                     linestyle=LINE_STYLES[i % len(LINE_STYLES)],
-                    linewidth=1.0 + 1.8 * wide,
                     marker=MARKERS[i % len(MARKERS)],
-                    markersize=3.0 + 2.5 * wide,
                     color=colour[system],
-                    zorder=2 + j,
+                    **underneath(j, len(systems)),
                 )
                 line.set_gid(f"price-{i}-{system}")
         ax.set_xlabel("year")
@@ -239,6 +242,42 @@ def _gain_rows(comparison: Comparison) -> Folded:
     )
 
 
+def _abroad_rows(comparison: Comparison) -> Folded:
+    """Return what each system pays abroad when linked, per scenario [M CUR, PV]."""
+    abroad = comparison.columns.case_money("linked", "paid_abroad")
+    return _by_system(
+        comparison.stacked["gains"], abroad, comparison.scenarios, _in_groups(comparison)
+    )
+
+
+def _emission_rows(comparison: Comparison) -> dict[str, Folded]:
+    """Return each system's emissions per scenario [MtCO2e, all years]: linked, and moved.
+
+    `linked`: the linked case's; `moved`: linked minus autarky, what linking changes.
+    """
+    emissions, systems = comparison.emissions(), _in_groups(comparison)
+    return {
+        "linked": _by_system(emissions, LINKED_EMISSIONS, comparison.scenarios, systems),
+        "moved": _by_system(emissions, EMISSIONS_MOVED, comparison.scenarios, systems),
+    }
+
+
+def _emission_notes(comparison: Comparison) -> list[dict[str, Any]]:
+    """Return per scenario in which linking changes total emissions how it does [MtCO2e].
+
+    Each note holds `scenario` and `change` (as the run report's note: the total and the
+    systems moved most); a scenario whose link only moves abatement has none.
+    """
+    emissions = comparison.emissions()
+    notes = []
+    for scenario in comparison.scenarios:
+        rows = emissions[emissions[SCENARIO] == scenario]
+        change = emissions_change(rows.set_index("system")[EMISSIONS_MOVED])
+        if change["systems"]:
+            notes.append({"scenario": scenario, "change": change})
+    return notes
+
+
 def _record_items(run: FinishedRun) -> tuple[dict[str, str], dict[str, str]]:
     """Return a run record's items that identify the run, and those that should agree."""
     record = run.record
@@ -276,6 +315,7 @@ def _record_rows(comparison: Comparison) -> list[dict[str, Any]]:
 def build_context(comparison: Comparison, record: dict[str, Any]) -> dict[str, Any]:
     """Return everything the comparison template shows."""
     year = int(comparison.stacked["prices"]["year"].max())
+    notes = _emission_notes(comparison)
     return {
         "cur": comparison.currency,
         "scenarios": comparison.scenarios,
@@ -284,9 +324,16 @@ def build_context(comparison: Comparison, record: dict[str, Any]) -> dict[str, A
         "totals": comparison.totals().to_dict("records"),
         "gain_col": comparison.columns.money("gain_from_linking", pv=True),
         "change_col": comparison.columns.money("gain_change_from_first", pv=True),
+        "abroad_col": comparison.columns.case_money("linked", "paid_abroad"),
+        "emitted_col": LINKED_EMISSIONS,
+        "moved_col": EMISSIONS_MOVED,
         "charts": _charts(comparison),
         "prices": _price_rows(comparison, year),
         "gains": _gain_rows(comparison),
+        "abroad": _abroad_rows(comparison),
+        "emissions": _emission_rows(comparison),
+        "emission_notes": notes,
+        "more_emissions": {n["scenario"] for n in notes if n["change"]["total"] > 0},
         "records": _record_rows(comparison),
         "record": record,
     }

@@ -45,6 +45,26 @@ CHART_SIZE_PX = {"width": 680, "height": 320}
 """18 cm x 8.5 cm at 96 dpi."""
 CHART_ROWS = 18
 """Rows from one chart's top to the next's: 320 px at 20 px a row, plus a gap of two."""
+CHARTS_PER_ROW = 2
+"""Charts side by side under the summary's headline: two fill a landscape page."""
+CHART_GAP_PX = 20
+"""Room between two charts side by side."""
+FIRST_CHART_ROW = 6
+"""The row (from 0) of the first charts' top, below the headline."""
+ROW_PX = 20
+"""A row of the summary: 15 points at 96 dpi."""
+MARGINS_IN = {"left": 0.4, "right": 0.4, "top": 0.5, "bottom": 0.5}
+"""The summary's print margins [inches]; no header or footer."""
+PAGE_PX = (10.2 * 96, 7.2 * 96)
+"""What a landscape page prints within `MARGINS_IN` (10.2 x 7.27 in of Letter, the smaller
+of Letter and A4), in pixels at 96 dpi and a print scale of 100%."""
+WIDTH_SLACK = 1.35
+"""Columns print up to this much wider than Excel draws them: LibreOffice without Carlito
+(Calibri's metric twin) measures the widths in a wider font (15% here, measured)."""
+PRINT_SCALE_MIN = 40
+"""The summary's tables shrink to one page down to this print scale [%]; tables wider or
+longer than a page at it (many systems or years) run on to further pages at the charts'
+scale instead."""
 LEGEND_MAX = 24
 """More series than this, and a chart has no legend: it would crowd out the plot."""
 CASE_COLOURS = {"autarky": "#bbbbbb", "linked": "#1f77b4"}
@@ -217,11 +237,13 @@ class _Series:
     """None: the column's header cell, so the legend follows the table."""
     look: dict[str, Any]
     """XlsxWriter series options (line, fill), in the HTML report's colours."""
+    table: int = 0
+    """Which table the column is in, counted from the chart's own: 1 is the next table."""
 
 
 @dataclass(frozen=True)
 class _Chart:
-    """A live chart of a summary table: some of its columns against its first column."""
+    """A live chart of summary tables: some of their columns against the first column."""
 
     kind: Literal["column", "line"]
     title: str
@@ -256,31 +278,44 @@ def _price_block(results: Results) -> _Block:
     return _Block(f"allowance price in {year} [{cur} per tCO2e]", frame, "#,##0.00", chart)
 
 
-def _paths_block(results: Results) -> _Block:
-    """Return the price paths [CUR per tCO2e]: a system's colour, dashed when alone."""
-    cur, colour = results.data.currency, colours(results.data.systems)
-    paths = results.table("prices").pivot_table(
-        index="year", columns=["system", "case"], values=results.columns.price
-    )
+def _paths_blocks(results: Results) -> list[_Block]:
+    """Return the price paths [CUR per tCO2e]: a table per case, and one chart of both.
+
+    The chart draws each system in its colour, solid when linked and dashed in the second
+    case. Two tables of a column per system print narrower than one of a column per system
+    and case.
+    """
+    d, price = results.data, results.columns.price
+    colour, cases = colours(d.systems), ("linked", d.second_case)
+    prices = results.table("prices")
+    tables = [
+        prices[prices["case"] == case]
+        .pivot(index="year", columns="system", values=price)
+        .reindex(columns=[s for s in d.systems if s in set(prices["system"])])  # workbook order
+        .reset_index()
+        for case in cases
+    ]
     series = tuple(
-        _Series(
-            column,
-            None,
-            {"line": {"color": colour[s], "dash_type": "solid" if c == "linked" else "dash"}},
-        )
-        for column, (s, c) in enumerate(paths.columns, start=1)
+        _Series(column, f"{s} {case}", {"line": {"color": colour[s], "dash_type": dash}}, table)
+        for table, (case, dash) in enumerate(zip(cases, ("solid", "dash"), strict=True))
+        for column, s in enumerate(tables[table].columns[1:], start=1)
     )
-    paths.columns = [f"{s} {c}" for s, c in paths.columns]
-    chart = _Chart("line", "Price paths", f"{cur} per tCO2e", series)
-    return _Block(f"Price paths [{cur} per tCO2e]", paths.reset_index(), "#,##0.00", chart)
+    chart = _Chart("line", "Price paths", f"{d.currency} per tCO2e", series)
+    unit = f"[{d.currency} per tCO2e]"
+    return [
+        _Block(f"Price paths, linked {unit}", tables[0], "#,##0.00", chart),
+        _Block(f"Price paths, {d.second_case} {unit}", tables[1], "#,##0.00"),
+    ]
 
 
 def _imports_block(results: Results) -> _Block:
     """Return each system's net imports when linked [MtCO2e, negative: exports]."""
-    colour = colours(results.data.systems)
-    imports = results.cases["linked"].balances.pivot_table(
+    systems = results.data.systems
+    colour = colours(systems)
+    imports = results.cases["linked"].balances.pivot(
         index="year", columns="system", values="net_imports_MtCO2e"
     )
+    imports = imports[[s for s in systems if s in imports.columns]]  # as the workbook orders them
     series = tuple(
         _Series(column, None, {"fill": {"color": colour[s]}})
         for column, s in enumerate(imports.columns, start=1)
@@ -357,17 +392,24 @@ def _write_headline(tb: TableBook, ws: Worksheet, results: Results) -> None:
     ws.write_number(4, 1, abroad, money)
 
 
-def _chart(tb: TableBook, block: _Block, chart: _Chart, top: int) -> Any:
-    """Return a live chart of the block whose header is at row `top` of the summary."""
+def _chart(tb: TableBook, tables: list[tuple[_Block, int]], chart: _Chart) -> Any:
+    """Return a live chart of summary tables.
+
+    Args:
+        tb: The workbook.
+        tables: From the chart's own, each table and the row of its header on the summary;
+            the categories are the first column of the chart's own.
+        chart: What to draw.
+    """
     made = tb.book.add_chart({"type": chart.kind})
-    first, last = top + 1, top + len(block.frame)
+    block, top = tables[0]
     for series in chart.series:
-        col = series.column
+        col, (of, at) = series.column, tables[series.table]
         made.add_series(
             {
-                "name": series.name or [SUMMARY, top, col],
-                "categories": [SUMMARY, first, 0, last, 0],
-                "values": [SUMMARY, first, col, last, col],
+                "name": series.name or [SUMMARY, at, col],
+                "categories": [SUMMARY, top + 1, 0, top + len(block.frame), 0],
+                "values": [SUMMARY, at + 1, col, at + len(of.frame), col],
                 **series.look,
             }
         )
@@ -380,37 +422,72 @@ def _chart(tb: TableBook, block: _Block, chart: _Chart, top: int) -> Any:
     return made
 
 
-def _write_chart_link(ws: Worksheet, col: int) -> None:
-    """Write a link to the charts, which lie right of the tables, out of the first view."""
-    cell = xl_rowcol_to_cell(2, col)
-    text = f"Charts of these tables: from cell {cell}, right of the tables"
+def _write_table_link(ws: Worksheet, top: int) -> None:
+    """Write a link to the tables, which lie below the charts, out of the first view."""
+    cell = xl_rowcol_to_cell(top, 0)
+    text = f"Tables of these charts: from cell {cell}, below the charts"
     ws.write_url(2, 0, f"internal:'{SUMMARY}'!{cell}", string=text)
 
 
+def _charts_top(index: int) -> tuple[int, int]:
+    """Return where the `index`-th chart goes: its top row, and its left edge in pixels."""
+    across = index % CHARTS_PER_ROW * (CHART_SIZE_PX["width"] + CHART_GAP_PX)
+    return FIRST_CHART_ROW + index // CHARTS_PER_ROW * CHART_ROWS, across
+
+
 def _write_summary(tb: TableBook, results: Results) -> None:
-    """Write the headline, the summary tables and, right of all of them, their charts."""
+    """Write the headline, the charts under it, two side by side, and their tables below."""
     ws = tb.book.add_worksheet(SUMMARY)
     _write_headline(tb, ws, results)
     blocks = [
         _price_block(results),
-        _paths_block(results),
+        *_paths_blocks(results),
         _imports_block(results),
         _gains_block(results),
     ]
     widths = _summary_widths(blocks)
-    chart_col = len(widths) + 1  # one empty column between the widest table and the charts
-    _write_chart_link(ws, chart_col)
-    row, charts = 6, []
+    charted = sum(block.chart is not None for block in blocks)
+    top = row = FIRST_CHART_ROW + -(-charted // CHARTS_PER_ROW) * CHART_ROWS
+    _write_table_link(ws, top)
+    tables = []
     for block in blocks:
         ws.write_string(row, 0, block.caption, tb.format(italic=True))
         write_table(ws, block.frame, row + 1, *_block_formats(tb, block, results.data.currency))
-        if block.chart:
-            charts.append(_chart(tb, block, block.chart, row + 1))
+        tables.append((block, row + 1))
         row += len(block.frame) + 3
     for col, width in enumerate(widths):
         ws.set_column(col, col, width)
+    charts = [_chart(tb, tables[i:], b.chart) for i, (b, _) in enumerate(tables) if b.chart]
     for index, chart in enumerate(charts):
-        ws.insert_chart(2 + index * CHART_ROWS, chart_col, chart)
+        chart_row, across = _charts_top(index)
+        ws.insert_chart(chart_row, 0, chart, {"x_offset": across})
+    _print_summary(ws, widths, top, row - 2, charted)
+
+
+def _print_summary(ws: Worksheet, widths: list[int], top: int, end: int, charted: int) -> None:
+    """Print the headline and the charts on the first page and the tables from the second.
+
+    Landscape, at the largest scale that fits the headline and the charts on one page and, if
+    that scale is no smaller than `PRINT_SCALE_MIN`, the tables on one more. A fixed scale,
+    not "fit to pages", which would make Excel ignore the page break above the tables.
+
+    Args:
+        ws: The summary sheet.
+        widths: Its column widths [characters].
+        top: The row (from 0) of the first table's caption.
+        end: The row after the last table.
+        charted: How many charts there are.
+    """
+    width, height = PAGE_PX
+    across = WIDTH_SLACK * min(charted, CHARTS_PER_ROW) * (CHART_SIZE_PX["width"] + CHART_GAP_PX)
+    tables = WIDTH_SLACK * sum(int(w * 7 + 0.5) + 5 for w in widths)  # Excel's pixels
+    charts_fit = min(1.0, width / across, height / (top * ROW_PX))
+    tables_fit = min(width / tables, height / ((end - top) * ROW_PX))
+    scale = min(charts_fit, tables_fit) if tables_fit >= PRINT_SCALE_MIN / 100 else charts_fit
+    ws.set_landscape()
+    ws.set_margins(**MARGINS_IN)
+    ws.set_print_scale(int(100 * scale))
+    ws.set_h_pagebreaks([top])
 
 
 def write_results_workbook(results: Results, record: dict[str, Any], path: Path) -> None:

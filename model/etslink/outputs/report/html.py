@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from etslink.inputs.data import ModelData
 from etslink.outputs.fit import FAR, FIT_CASE, fit_table, model_figures, unit
 from etslink.outputs.report import charts
 from etslink.outputs.report.story import (
@@ -29,7 +30,8 @@ from etslink.outputs.report.story import (
     rows_in_groups,
     shared_offsets,
 )
-from etslink.outputs.results import Results
+from etslink.outputs.results import Results, emissions_moved
+from etslink.outputs.switches import SWITCH_MARGIN_SHARE, SWITCH_MARGIN_MtCO2e, near_switches
 
 LINES_MAX = 8
 """Up to this many systems, one line per system and case in the price paths, and paired bars
@@ -120,7 +122,7 @@ def _prices_at(results: Results, year: int) -> dict[tuple[str, str], float]:
     return out
 
 
-def _price_charts(results: Results, many: bool) -> dict[str, str]:
+def _price_charts(results: Results, many: bool) -> dict[str, Any]:
     """Return the headline chart (bars or scatter) and the price paths (lines or heat map)."""
     d, year = results.data, headline_year(results.data)
     by_case = _prices_at(results, year)
@@ -132,12 +134,19 @@ def _price_charts(results: Results, many: bool) -> dict[str, str]:
     if not many:
         return {
             "price_bars": charts.price_bars(linked, autarky, d, year),
-            "price_paths": charts.price_paths(prices, col, d),
+            "price_paths": charts.price_paths(prices, col, d, linked_groups(d)),
+            "links_from_start": _links_from_start(d),
         }
     return {
         "price_bars": charts.price_moves(linked, autarky, d, year, linked_groups(d)),
         "price_paths": charts.price_heatmap(prices, col, d, rows_in_groups(d)),
     }
+
+
+def _links_from_start(d: ModelData) -> list[str]:
+    """Return the links in force from their systems' first shared year: no mark on the chart."""
+    late = {name for names in charts.late_links(d).values() for name in names}
+    return list(dict.fromkeys(link.name for link in d.links if link.name not in late))
 
 
 def _trade_charts(results: Results) -> dict[str, str]:
@@ -240,20 +249,19 @@ def _fit(results: Results) -> dict[str, Any]:
 
 def _emissions_moved(results: Results) -> pd.Series:
     """Return each system's emissions over all years, linked minus the second case [MtCO2e]."""
-    totals = {
-        case: r.balances.groupby("system")["emissions_MtCO2e"].sum()
-        for case, r in results.cases.items()
-    }
-    return (totals["linked"] - totals["autarky"]).reindex(list(results.data.systems))
+    moved = emissions_moved(results.table("balances"), results.data.second_case)
+    return moved.reindex(list(results.data.systems))
 
 
-def _emissions_change(results: Results) -> dict[str, Any]:
+def emissions_change(change: pd.Series) -> dict[str, Any]:
     """Return how linking changes emissions [MtCO2e, all years]: in total and per system.
 
     Where supply reacts to prices (a reserve, a floor, a ceiling, a supply step, credits,
     an intensity standard), a link moves emissions, and part of a gain is a looser cap.
+
+    Args:
+        change: Each system's emissions over all years, linked minus the second case.
     """
-    change = _emissions_moved(results)
     if abs(change.sum()) <= EMISSIONS_NOTED_MtCO2e:  # moved between systems, not in total
         return {"total": 0.0, "systems": []}
     moved = change[change.abs() > EMISSIONS_NOTED_MtCO2e].sort_values(key=abs, ascending=False)
@@ -376,7 +384,7 @@ def _tables(results: Results, mac_systems: list[str]) -> dict[str, Any]:
         "gains": fold(results.gains.to_dict("records"), gain_col),
         "borders": _borders(results),
         "intensity": _intensity_notes(results),
-        "emissions_change": _emissions_change(results),
+        "emissions_change": emissions_change(_emissions_moved(results)),
         "inputs": _inputs(results),
     }
 
@@ -411,6 +419,8 @@ def build_context(results: Results, record: dict[str, Any]) -> dict[str, Any]:
         "mac_systems": mac_systems,
         "charts": _charts(results, mac_systems),
         "fit": _fit(results),
+        "switches": [near.sentence for near in near_switches(results)],
+        "switch_margin": {"share": SWITCH_MARGIN_SHARE, "floor": SWITCH_MARGIN_MtCO2e},
         **_tables(results, mac_systems),
         "record": record,
     }
