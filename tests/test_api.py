@@ -338,3 +338,16 @@ def test_gains_by_year_add_up_to_the_gains_sheet():
     assert total.reindex(gains.index).to_numpy() == pytest.approx(gains.to_numpy(), abs=1e-6)
     window = by_year[by_year["year"].between(2021, 2025)]
     assert len(window) == 6 * 5  # the six systems of 2021-2025 (Ontario only in 2018)
+    totals = result.gains_between(2021, 2025).set_index("system")
+    assert "ON" not in totals.index
+    for column in (
+        "gain_from_linking_MEUR",
+        "gain_from_linking_pv_MEUR",
+        "linked_paid_abroad_MEUR",
+    ):
+        expected = window.groupby("system")[column].sum()
+        assert totals[column].to_dict() == pytest.approx(expected.to_dict(), abs=1e-9)
+    everything = result.gains_between(1900, 2100).set_index("system")["gain_from_linking_pv_MEUR"]
+    assert everything.reindex(gains.index).to_numpy() == pytest.approx(gains.to_numpy(), abs=1e-6)
+    with pytest.raises(ValueError, match="no model year lies in 2050-2060"):
+        result.gains_between(2050, 2060)

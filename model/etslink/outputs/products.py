@@ -120,6 +120,23 @@ class RunResult:
 
         return gains_by_year(self.results)
 
+    def gains_between(self, first: int, last: int) -> pd.DataFrame:
+        """Per system: `gains_by_year` summed over the years `first` to `last`, both included.
+
+        Money of each year summed as it is (a nominal total) and discounted to the base year
+        (`_pv`) [M CUR]; e.g. `gains_between(2028, 2035)` for a link's first eight years.
+
+        Raises:
+            ValueError: no model year lies in the window.
+        """
+        by_year = self.gains_by_year
+        window = by_year[by_year["year"].between(first, last)]
+        if window.empty:
+            years = f"{by_year['year'].min()}-{by_year['year'].max()}"
+            msg = f"no model year lies in {first}-{last}; the model's years are {years}"
+            raise ValueError(msg)
+        return window.drop(columns="year").groupby("system", sort=False).sum().reset_index()
+
     @property
     def msr(self) -> pd.DataFrame:
         """A reserve's operations per case, system and year [MtCO2e] (empty without one)."""
