@@ -262,11 +262,7 @@ CHINA, CHINA_INDUSTRY = "CN", "CNI"
 links) and steel, cement and aluminium become CNI, linked with CN at rate 1 (one market)."""
 ABSOLUTE = "absolute"
 """The workbook's reading of China: one system with an assumed absolute cap (X50)."""
-CHINA_READINGS = {
-    "benchmark_caps": "absolute caps at the benchmarks from 2026",
-    "intensity": "intensity-based, absolute caps as announced",
-    "intensity_to_2035": "intensity-based to 2035",
-}
+CHINA_READINGS = ("benchmark_caps", "intensity", "intensity_to_2035")
 """The readings of China besides the workbook's (ABSOLUTE), written to inputs/explore_china/.
 
 `intensity` is China as announced (X64, X66): power intensity-based to 2029, steel, cement
@@ -407,7 +403,7 @@ def china_standards() -> tuple[Standard, Standard]:
 
 
 def read_china(workbook: dict[str, Table], reading: str) -> dict[str, Table]:
-    """Return the workbook with China read as `reading` (ABSOLUTE or a key of CHINA_READINGS).
+    """Return the workbook with China read as `reading` (ABSOLUTE or one of CHINA_READINGS).
 
     CN's rows become two systems (china_standards), linked two-way at rate 1, intensity-based
     in the years the reading does not cap. A capped year's cap is what the standard would
@@ -523,7 +519,7 @@ def china_comparison(factors: dict[str, dict[str, float]]) -> Table:
 def case_rows(reading: str, cases: dict[str, CaseResults]) -> Table:
     """Return the rows of china_comparison for one reading: per case and system."""
     rows = []
-    costs = {case: system_sums(results) for case, results in cases.items()}
+    costs = {case: compliance_costs(results) for case, results in cases.items()}
     for case, results in cases.items():
         prices = results.prices.set_index(["system", "year"])["price_EUR_per_tCO2e"]
         for system, members in COMPARED.items():
@@ -545,10 +541,12 @@ def case_rows(reading: str, cases: dict[str, CaseResults]) -> Table:
     return rows
 
 
-def system_sums(results: CaseResults) -> dict[str, float]:
+def compliance_costs(results: CaseResults) -> dict[str, float]:
     """Return per compared system its compliance cost [MEUR, PV 2026]."""
-    costs = results.costs.rename(columns={"compliance_cost_pv_MEUR": "cost"})
-    return {s: member_sum(costs, members, "cost") for s, members in COMPARED.items()}
+    return {
+        s: member_sum(results.costs, members, "compliance_cost_pv_MEUR")
+        for s, members in COMPARED.items()
+    }
 
 
 def member_sum(table: Any, members: tuple[str, ...], column: str = "emissions_MtCO2e") -> float:
@@ -558,7 +556,7 @@ def member_sum(table: Any, members: tuple[str, ...], column: str = "emissions_Mt
 
 def paid_abroad(results: CaseResults, members: tuple[str, ...]) -> float:
     """Return what the members pay other systems for allowances [MEUR, PV 2026]."""
-    discount = dict(zip(results.costs["year"], results.costs["discount_factor"], strict=False))
+    discount = dict(zip(results.costs["year"], results.costs["discount_factor"], strict=True))
     flows = results.transfers
     bought = flows[flows["to_system"].isin(members) & ~flows["from_system"].isin(members)]
     return float(sum(r.payment_MEUR * discount[r.year] for r in bought.itertuples()))
@@ -597,7 +595,7 @@ def calibrate(steps: list[int] | None = None, reading: str | None = None) -> dic
 
     The intercept follows from the factor (the MAC passes through the observed 2025 point).
     The groups are not linked to each other in the status quo, so one model of them all
-    takes every group's next trial factor at once. With a `reading` of China (a key of
+    takes every group's next trial factor at once. With a `reading` of China (one of
     CHINA_READINGS) only China's group is calibrated, with China read so.
 
     Raises:
