@@ -6,10 +6,11 @@ Eight systems (EU, UK, California, Quebec, Washington, Korea, New Zealand, China
 ETS), 2026-2035, with the links in force (California-Quebec) and the candidate links on the
 table (EU-UK, Washington with California-Quebec, and two hypothetical ones: Korea-China and
 New Zealand-EU). Every number comes from a CSV file in inputs/data/explore/ whose rows cite
-its sources.csv (X1-X51). The script converts money to EUR at the ECB's 2025 averages and
+its sources.csv (X1-X72). The script converts money to EUR at the ECB's 2025 averages and
 calibrates one MAC slope factor per group (`calibrate`); it writes the workbook under each
-assumed cap scenario of caps_alternatives.csv to inputs/explore_caps/ and the calibration's
-results to inputs/data/explore/calibration_*.csv.
+assumed cap scenario of caps_alternatives.csv to inputs/explore_caps/, under each reading
+of China as intensity-based (CHINA_READINGS) to inputs/explore_china/, the calibration's
+results to inputs/data/explore/calibration_*.csv and the readings' to china_*.csv there.
 """
 
 from __future__ import annotations
