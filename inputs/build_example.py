@@ -1,73 +1,68 @@
 """Build inputs/example.xlsx from the sourced data in inputs/data/ (see docs/example.md).
 
-Run: python inputs/build_example.py [OUTPUT.xlsx]
+Run: python inputs/build_example.py [OUTPUT.xlsx] [--fitted]
 
 Every number comes from a CSV file in inputs/data/ whose rows cite sources.csv. The script
 converts all money to EUR at 2019 ECB rates, derives the years the sources leave out (straight
-lines between reported caps, reserve prices growing 5% plus inflation), and calibrates one MAC
-slope factor per linked group so that the group's lead system matches its observed 2019 price.
-For the EU-CH group, whose EU runs the Market Stability Reserve, it calibrates the factor under
-each candidate foresight horizon and keeps the horizon whose EU prices 2019-2024 come closest
-to the observed ones among those that pass its checks (`choose_horizon`). It writes the
-variant without the reserve's invalidation next to the workbook
-(<OUTPUT>_no_invalidation.xlsx) and the calibration's results to
-inputs/data/calibration_*.csv.
+lines between reported caps, reserve prices growing 5% plus inflation), and writes the EU's
+caps and reserve rules as they were announced over time (the 2018 reform, the Fit-for-55
+proposal of July 2021, the revision adopted in 2023). Each group's MAC starts through its lead
+system's observed 2019 point; then `etslink calibrate` fits the MAC and baseline factors and
+the foresight horizon twice: to the observations up to 2020 (the fit's out-of-sample test on
+2021-2024), and to all of them (the example shipped). It also refits the factors with one
+mechanism taken out at a time (what each contributes to the fit), and writes the variant
+without the reserve's invalidation next to the workbook (<OUTPUT>_no_invalidation.xlsx) and
+the results to inputs/data/calibration_*.csv.
+
+With --fitted, the calibrations are not run again: the workbooks are built from the fitted
+values in inputs/data/calibration_result.csv (seconds instead of minutes); the tests do this.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Collection, Mapping
+import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from buildkit import (
-    Table,
-    linked_case,
-    number,
-    percent,
-    read_csv,
-    reserve_rows,
-    search_factors,
-    write_csv,
-)
-from etslink.api import run
+import etslink
+from buildkit import Table, number, percent, read_csv, reserve_rows, write_csv
 from etslink.inputs.workbook import write_workbook
-from etslink.outputs.results import CaseResults
 
 DATA = Path(__file__).with_name("data")
-YEARS = range(2018, 2031)
 WCI_GROWTH = 1.075  # S21: 5% plus inflation (2.5%, assumed) a year
 DISCOUNT_RATE = 0.075  # S37: nominal; the same 5% real plus 2.5% inflation
 WCI_SYSTEMS = ("CA", "QC", "ON")
-SCENARIO = "Linked carbon markets 2018-2030: EU-CH, California-Quebec(-Ontario), Tokyo-Saitama"
-RESERVE_GROUP = "EU-CH"
-HORIZONS: tuple[int | None, ...] = (None, 3, 5, 7, 9, 11)
-"""Candidate foresight_years for the calibration (None = perfect foresight): see
-docs/example.md, "The reserve and the market's foresight"."""
-FIT_YEARS = range(2019, 2025)
-"""Years of observed EU prices the horizon is chosen on (2018 is before the reserve)."""
-FACTOR_BRACKET = (1e-3, 1e3)
-"""Slope factors [EUR per tCO2e per MtCO2e] searched for every group's."""
-NEAR = 1.01
-"""The EU-CH factor in the model of all groups is searched within this ratio of the one
-found for the group alone (they agree: see `choose_horizon`)."""
-RESERVE_GAP_MtCO2e = 1e-3
-"""Largest gap between the reserve's reported operations and the balances' supply change
-that a candidate horizon's solution may show (see `reserve_gap`)."""
+SCENARIO = (
+    "Linked carbon markets: EU-CH 2018-2040 with the rules as announced, "
+    "California-Quebec(-Ontario) and Tokyo-Saitama 2018-2030"
+)
+CAP_ANNOUNCEMENTS = (2021, 2023)
+"""Years in which the plans learn a new EU cap path (eu_rules_announced.csv): the Fit-for-55
+proposal of July 2021 (S88, S90) and the revision adopted in April-May 2023 (S91-S94); before,
+the plans see the 2018 reform's 2.2% a year continuing (S85, S87)."""
+REVISED_FROM = 2024
+"""First year whose EU cap the announcements change."""
+IN_SAMPLE_LAST = 2020
+"""Last year of the observations the out-of-sample calibration fits."""
+FREE_PARAMETERS = (
+    {"parameter": "mac_scale", "target": "EU+CH", "lower": 0.1, "upper": 10},
+    {"parameter": "mac_scale", "target": "CA+QC+ON", "lower": 0.1, "upper": 10},
+    {"parameter": "baseline_scale", "target": "EU+CH", "lower": 0.8, "upper": 1.2},
+    {"parameter": "baseline_scale", "target": "CA+QC+ON", "lower": 0.8, "upper": 1.2},
+    {"parameter": "mac_scale", "target": "TK+ST", "lower": 0.1, "upper": 10},
+    {"parameter": "foresight_years", "target": "*", "lower": 12, "upper": 22},
+)
+"""The workbook's `calibration` sheet: what `etslink calibrate` fits (docs/calibrate.md)."""
+PRIOR_HORIZON = 11
+"""foresight_years of the workbook before calibration (the horizon the example had before it
+was calibrated with `etslink calibrate`)."""
 NO_INVALIDATION_FROM = 2027
 """First year without invalidation in the variant: the Commission proposed in April 2026 to
 stop it (S54, S66); until a change takes effect the rules stay (S54)."""
-FREE_PARAMETERS = (
-    {"parameter": "mac_scale", "target": "EU+CH", "lower": 0.05, "upper": 20},
-    {"parameter": "mac_scale", "target": "CA+QC+ON", "lower": 0.05, "upper": 20},
-    {"parameter": "baseline_scale", "target": "CA+QC+ON", "lower": 0.7, "upper": 1.3},
-    {"parameter": "foresight_years", "target": "*", "lower": 3, "upper": 11},
-)
-"""The workbook's `calibration` sheet, for `etslink calibrate inputs/example.xlsx` to try
-(docs/calibrate.md); `etslink run` ignores it. Tokyo and Saitama have no observations."""
-Figures = dict[tuple[str, str, int], float]
-"""Prices [EUR per tCO2e], emissions and TNAC [MtCO2e] by (quantity, system, year)."""
+Scales = dict[tuple[str, str], float]
+"""A fitted factor per (parameter, calibration target), e.g. ("mac_scale", "EU+CH")."""
 
 
 def read(name: str) -> Table:
@@ -85,13 +80,26 @@ def to_eur(value: str | float, currency: str) -> float:
     return float(value) / per_eur()[currency]
 
 
-def system_years(system: dict[str, Any]) -> range:
+def system_years(system: Mapping[str, Any]) -> range:
     """Return the years a system takes part in."""
     return range(int(system["first_year"]), int(system["last_year"]) + 1)
 
 
+def announced_caps(year: int) -> dict[int, float]:
+    """Return the EU's caps [MtCO2e] by year as the rules announced in `year` set them."""
+    return {
+        int(r["years"]): float(r["value"])
+        for r in read("eu_rules_announced")
+        if r["rule"] == "cap" and int(r["announced_year"]) == year
+    }
+
+
 def caps() -> dict[tuple[str, int], float]:
-    """Return caps by (system, year): reported or derived rows, straight lines in between."""
+    """Return the caps known from the start by (system, year) [MtCO2e].
+
+    caps.csv's reported or derived rows, straight lines in between; the EU from 2021 as the
+    2018 reform set it (the 2.2% a year continuing, S85, S87).
+    """
     given: dict[str, dict[int, float]] = {}
     for r in read("caps"):
         given.setdefault(r["system"], {})[int(r["year"])] = float(r["cap_MtCO2e"])
@@ -104,55 +112,42 @@ def caps() -> dict[tuple[str, int], float]:
                     points[y0] + (points[y1] - points[y0]) * (y - y0) / (y1 - y0), 3
                 )
         out[system, years[0]] = points[years[0]]
-    return out
+    return out | {("EU", y): cap for y, cap in announced_caps(2018).items()}
 
 
-def baseline(system: dict[str, Any], year: int) -> float:
+def baseline(system: Mapping[str, Any], year: int) -> float:
     """Return the no-carbon-price emissions (S38, S39) [MtCO2e]."""
     trend = float(system["baseline_trend_per_year"])
     return round(float(system["baseline_2018_MtCO2e"]) * (1 + trend) ** (year - 2018), 3)
 
 
-def intercept(group: str, factor: float) -> float:
-    """Return the group's MAC intercept [EUR per tCO2e] (S40).
+def prior_factors() -> dict[str, float]:
+    """Return each group's MAC slope factor before calibration [EUR per tCO2e per MtCO2e].
 
-    The lead's MAC passes through its observed (abatement, price) point of the reference year.
+    The lead's linear MAC through zero passes through its observed 2019 point (S40): the
+    observed price at the abatement baseline - observed emissions. `etslink calibrate`
+    scales it from there.
     """
-    target = targets()[group]
-    if target["abatement"] is None:
-        return 0.0
-    return max(0.0, target["price"] - factor * target["abatement"])
-
-
-def slope(system: dict[str, Any], factor: float, lead_baseline: float) -> float:
-    """Return the MAC slope: the group's factor scaled by 1/baseline (S40)."""
-    return factor * lead_baseline / float(system["baseline_2018_MtCO2e"])
-
-
-def targets() -> dict[str, dict[str, Any]]:
-    """Return per group the lead system, year, observed price [EUR] and abatement [Mt]."""
     systems = {r["system"]: r for r in read("systems")}
     out = {}
     for r in read("calibration"):
         year = int(r["reference_year"])
-        emissions = r["observed_emissions_MtCO2e"]
-        out[r["group"]] = {
-            "lead": r["lead_system"],
-            "year": year,
-            "price": to_eur(r["observed_price"], r["currency"]),
-            "abatement": (baseline(systems[r["lead_system"]], year) - float(emissions))
-            if emissions
-            else None,
-        }
+        abated = baseline(systems[r["lead_system"]], year) - float(r["observed_emissions_MtCO2e"])
+        out[r["group"]] = to_eur(r["observed_price"], r["currency"]) / abated
     return out
 
 
-def price_controls() -> Table:
+def slope(system: Mapping[str, Any], factor: float, lead_baseline: float) -> float:
+    """Return the MAC slope: the group's factor scaled by 1/baseline (S40)."""
+    return factor * lead_baseline / float(system["baseline_2018_MtCO2e"])
+
+
+def price_controls(years: range) -> Table:
     """Return CA/QC/ON floors and ceilings in EUR, grown by WCI_GROWTH after the last given."""
     given = {int(r["year"]): r for r in read("price_controls")}
     floor = ceiling = 0.0
     rows = []
-    for y in YEARS:
+    for y in years:
         row = given.get(y, {})
         floor = float(row["floor_price"]) if row.get("floor_price") else floor * WCI_GROWTH
         ceiling = (
@@ -200,10 +195,10 @@ def offset_rules() -> Table:
 
 
 def reserve(invalidation_until: int | None = None) -> Table:
-    """Return the reserve's rules by period (sheet msr, S55-S60).
+    """Return the reserve's rules by period and announcement (sheet msr, S55-S60, S86-S89).
 
-    With `invalidation_until`, no holdings are invalidated after that year (the variant of
-    the Commission's 2026 proposal): the period running past it is split there.
+    With `invalidation_until`, no holdings are invalidated after that year in any rule (the
+    variant of the Commission's 2026 proposal): a period running past it is split there.
     """
     rows = reserve_rows(DATA)
     if invalidation_until is None:
@@ -217,6 +212,50 @@ def reserve(invalidation_until: int | None = None) -> Table:
             row = {k: v for k, v in row.items() if k != "holdings_limit_MtCO2e"}
         out.append(row)
     return out
+
+
+def emissions(systems: Table, scales: Scales, announced: bool) -> Table:
+    """Return sheet emissions: baselines and caps known from the start, then the EU's news.
+
+    Args:
+        systems: The systems' rows (systems.csv).
+        scales: Fitted baseline factors by ("baseline_scale", target).
+        announced: Whether the EU's caps change as announced (CAP_ANNOUNCEMENTS); if not,
+            the caps in force are known from the start.
+    """
+    cap = caps()
+    final = announced_caps(CAP_ANNOUNCEMENTS[-1])
+    rows = []
+    for r in systems:
+        factor = scale(scales, "baseline_scale", r["system"])
+        for y in system_years(r):
+            known = cap[r["system"], y]
+            if r["system"] == "EU" and not announced and y >= REVISED_FROM:
+                known = final[y]
+            base = round(baseline(r, y) * factor, 3)
+            rows.append(
+                {"system": r["system"], "year": y, "baseline_MtCO2e": base, "cap_MtCO2e": known}
+            )
+            if r["system"] == "EU" and announced and y >= REVISED_FROM:
+                rows += [
+                    {
+                        "system": "EU",
+                        "year": y,
+                        "baseline_MtCO2e": base,
+                        "cap_MtCO2e": announced_caps(a)[y],
+                        "announced_year": a,
+                    }
+                    for a in CAP_ANNOUNCEMENTS
+                ]
+    return rows
+
+
+def scale(scales: Scales, parameter: str, system: str) -> float:
+    """Return the fitted factor of `parameter` that applies to `system` (1 if none)."""
+    for (name, target), value in scales.items():
+        if name == parameter and system in target.split("+"):
+            return value
+    return 1.0
 
 
 def settings(horizon: int | None, scenario: str = SCENARIO) -> Table:
@@ -235,27 +274,39 @@ def settings(horizon: int | None, scenario: str = SCENARIO) -> Table:
 
 
 def tables(
-    factors: dict[str, float],
+    scales: Scales,
     horizon: int | None,
-    groups: Collection[str] | None = None,
+    *,
+    announced: bool = True,
+    eu_last: int | None = None,
+    wci_bank: bool = True,
+    fitted_until: int | None = None,
     invalidation_until: int | None = None,
 ) -> dict[str, Table]:
-    """Return the workbook's tables for the given MAC slope factor of each group.
+    """Return the workbook's tables with the given fitted factors.
 
     Args:
-        factors: Slope factor of each group (those of `groups` at least).
+        scales: Fitted factors by (parameter, target): mac_scale multiplies the prior MAC
+            slopes (`prior_factors`), baseline_scale the baselines, as in the workbook
+            `etslink calibrate` writes.
         horizon: foresight_years, or None for perfect foresight.
-        groups: Only these linked groups' systems (the calibration solves groups apart).
+        announced: The EU's rules as announced (False: those in force known from 2018).
+        eu_last: Last year of the EU and Switzerland (None: systems.csv's, 2040).
+        wci_bank: Whether the WCI starts with its private bank (S100; False: none).
+        fitted_until: Observations after this year get weight 0 (shown, not fitted).
         invalidation_until: Last year of the reserve's invalidation (None: the rules as they
             are; see `reserve`).
     """
-    systems = [r for r in read("systems") if groups is None or r["group"] in groups]
-    kept = {r["system"] for r in systems}
+    systems = read("systems")
+    for r in systems:
+        if eu_last is not None and r["group"] == "EU-CH":
+            r["last_year"] = str(eu_last)
+        if not wci_bank and r["group"] == "WCI":
+            r["initial_bank_MtCO2e"] = "0"
     leads = {r["group"]: r["lead_system"] for r in read("calibration")}
-    base = {r["system"]: float(r["baseline_2018_MtCO2e"]) for r in read("systems")}
-    cap = caps()
-    rules = [r for r in offset_rules() if r["system"] in kept]
-    credit_types = {r["offset_type"] for r in rules}
+    base = {r["system"]: float(r["baseline_2018_MtCO2e"]) for r in systems}
+    factors = prior_factors()
+    last_year = {r["system"]: int(r["last_year"]) for r in systems}
     scenario = SCENARIO
     if invalidation_until is not None:
         scenario += f", MSR without invalidation from {invalidation_until + 1}"
@@ -266,24 +317,14 @@ def tables(
             | {k: float(r[k]) for k in ("borrowing_limit_MtCO2e", "initial_bank_MtCO2e")}
             for r in systems
         ],
-        "emissions": [
-            {
-                "system": r["system"],
-                "year": y,
-                "baseline_MtCO2e": baseline(r, y),
-                "cap_MtCO2e": cap[r["system"], y],
-            }
-            for r in systems
-            for y in system_years(r)
-        ],
+        "emissions": emissions(systems, scales, announced),
         "mac_linear": [
             {
                 "system": r["system"],
                 "year": y,
-                "intercept_per_tCO2e": intercept(r["group"], factors[r["group"]]),
-                "slope_per_tCO2e_per_MtCO2e": slope(
-                    r, factors[r["group"]], base[leads[r["group"]]]
-                ),
+                "intercept_per_tCO2e": 0.0,
+                "slope_per_tCO2e_per_MtCO2e": slope(r, factors[r["group"]], base[leads[r["group"]]])
+                * scale(scales, "mac_scale", r["system"]),
             }
             for r in systems
             for y in system_years(r)
@@ -291,12 +332,13 @@ def tables(
         "links": [
             {k: number(v) for k, v in r.items() if k != "source_id" and v != ""}
             for r in read("links")
-            if r["from_system"] in kept
         ],
-        "offsets": [r for r in offsets() if r["offset_type"] in credit_types],
-        "offset_rules": rules,
-        "price_controls": [r for r in price_controls() if r["system"] in kept],
-        "msr": [r for r in reserve(invalidation_until) if r["system"] in kept],
+        "offsets": offsets(),
+        "offset_rules": offset_rules(),
+        "price_controls": price_controls(range(2018, last_year["CA"] + 1)),
+        "msr": [
+            r for r in reserve(invalidation_until) if r["first_year"] <= last_year[r["system"]]
+        ],
         "uncertainty": [
             {
                 k: (float(v) if k in ("mean", "sd") else v or None)
@@ -304,64 +346,44 @@ def tables(
                 if k != "source_id"
             }
             for r in read("uncertainty")
-            if r["target"] in kept
         ],
-        "observed": [r for r in observed_sheet() if r["system"] in kept],
-        "calibration": list(FREE_PARAMETERS) if groups is None else [],
+        "observed": observed_sheet(fitted_until),
+        "calibration": list(FREE_PARAMETERS),
     }
-    return {name: rows for name, rows in out.items() if rows}
-
-
-def solution(case: CaseResults) -> Figures:
-    """Return prices [EUR per tCO2e], emissions and TNAC [MtCO2e] by (quantity, system, year)."""
-    out = {("price", r.system, r.year): r.price_EUR_per_tCO2e for r in case.prices.itertuples()}
-    for r in case.balances.itertuples():
-        out["emissions", r.system, r.year] = r.emissions_MtCO2e
-        out["tnac", r.system, r.year] = r.bank_end_MtCO2e
+    if not announced:
+        out["msr"] = in_force(out["msr"])
+    for r in out["msr"]:
+        r["last_year"] = min(r["last_year"], last_year[r["system"]])
     return out
 
 
-def calibrate(
-    groups: Collection[str],
-    horizon: int | None,
-    steps: list[int] | None = None,
-    others: Mapping[str, float] | None = None,
-    near: Mapping[str, float] | None = None,
-) -> dict[str, float | None]:
-    """Return per group the slope factor at which the lead system's price is the observed.
+def in_force(rows: Table) -> Table:
+    """Return the reserve's rules in force, as if known from the start.
 
-    The intercept follows from the factor (the MAC passes through the observed point), so at
-    the observed price the lead also abates the observed amount. The groups are not linked to
-    each other, so one model of them all takes each group's next trial factor at once. None
-    for a group whose lead does not reach the observed price at any factor searched.
-
-    Args:
-        groups: The linked groups to calibrate.
-        horizon: foresight_years of the model (None = perfect foresight).
-        steps: If given, the number of solves is appended to it.
-        others: Further groups in the model, held at these factors.
-        near: A group's factor is searched within NEAR of this guess instead of
-            FACTOR_BRACKET.
+    The latest announcement's rows, and the earlier rows of the years it does not govern
+    (msr.csv's periods).
     """
-    goal = {g: t for g, t in targets().items() if g in groups}
-    guess = near or {}
-    held = dict(others or {})
-
-    def mismatch(factors: dict[str, float]) -> dict[str, float]:
-        case = solution(linked_case(tables(factors | held, horizon, [*goal, *held])))
-        return {g: case["price", t["lead"], t["year"]] / t["price"] - 1 for g, t in goal.items()}
-
-    brackets = {
-        g: (guess[g] / NEAR, guess[g] * NEAR) if g in guess else FACTOR_BRACKET for g in goal
+    latest = max(r.get("announced_year", 0) for r in rows)
+    governed = {
+        y
+        for r in rows
+        if r.get("announced_year") == latest
+        for y in range(r["first_year"], r["last_year"] + 1)
     }
-    return search_factors(brackets, mismatch, steps)
+    return [
+        {k: v for k, v in r.items() if k != "announced_year"}
+        for r in rows
+        if r.get("announced_year") == latest
+        or ("announced_year" not in r and r["first_year"] not in governed)
+    ]
 
 
-def observed_sheet() -> Table:
+def observed_sheet(fitted_until: int | None = None) -> Table:
     """Return the `observed` sheet: inputs/data/observed.csv, prices in EUR.
 
     Prices are converted at the 2019 rates that convert the workbook's other money (S36),
-    so that model and observation share one currency; each row names its sources.
+    so that model and observation share one currency; each row names its sources. Rows
+    after `fitted_until` get weight 0: the fit shows them but does not fit them.
     """
     return [
         {
@@ -369,156 +391,77 @@ def observed_sheet() -> Table:
             "year": int(r["year"]),
             "quantity": r["quantity"],
             "value": to_eur(r["value"], r["currency"]) if r["currency"] else float(r["value"]),
+            "weight": 0.0
+            if fitted_until is not None and int(r["year"]) > fitted_until
+            else float(r["weight"]),
             "source": f"{r['status']}; inputs/data/sources.csv {r['source_id'].replace(';', ', ')}",
         }
         for r in read("observed")
     ]
 
 
-def observed(quantity: str) -> dict[int, float]:
-    """Return the observed EU series of a quantity ("price" or "bank") by year."""
-    return {
-        int(r["year"]): float(r["value"])
-        for r in read("observed")
-        if r["system"] == "EU" and r["quantity"] == quantity
+def calibrated(workbook_tables: Mapping[str, Table], folder: Path) -> etslink.CalibrationResult:
+    """Return `etslink calibrate`'s fit of the workbook the tables make (on 2 workers)."""
+    path = folder / "uncalibrated.xlsx"
+    path.unlink(missing_ok=True)
+    write_workbook(path, dict(workbook_tables))
+    return etslink.calibrate(path, workers=2)
+
+
+def fitted_scales(result: etslink.CalibrationResult) -> tuple[Scales, int | None]:
+    """Return a calibration's fitted factors and its foresight horizon."""
+    scales = {
+        (r.parameter, r.target): float(r.fitted)
+        for r in result.parameters.itertuples()
+        if r.parameter != "foresight_years"
     }
+    return scales, result.settings.get("foresight_years")
 
 
-def misfit(case: Figures) -> float:
-    """Return the largest |model / observed - 1| of the EU prices in FIT_YEARS."""
-    prices = observed("price")
-    return max(abs(case["price", "EU", y] / prices[y] - 1) for y in FIT_YEARS)
+MECHANISMS: dict[str, dict[str, Any]] = {
+    "as built": {},
+    "the EU's rules known from 2018 (the 2023 revision's caps and reserve)": {"announced": False},
+    "the EU to 2030 only": {"eu_last": 2030},
+    "no WCI bank in 2018": {"wci_bank": False},
+}
+"""The variants refitted to weigh what each mechanism adds to the fit (docs/example.md)."""
 
 
-def reserve_gap(case: CaseResults) -> float:
-    """Return the largest gap [MtCO2e] between the reserve's operations and the EU's balances.
-
-    At a market equilibrium under the reserve (E11, E15) the release less the intake on the
-    msr sheet, which the rules give for the solution's TNAC path, is exactly the supply
-    change that closes the EU's allowance balances. A gap means the solution is not one the
-    reserve's rules give for its own TNAC path.
-    """
-    balances = case.balances[case.balances["system"] == "EU"].sort_values("year")
-    reserve_rows = case.msr[case.msr["system"] == "EU"].set_index("year")
-    carried = float(next(r for r in read("systems") if r["system"] == "EU")["initial_bank_MtCO2e"])
-    largest = 0.0
-    for r in balances.itertuples():
-        owed = r.emissions_MtCO2e + r.bank_end_MtCO2e + r.unsold_at_floor_MtCO2e
-        available = (
-            r.cap_MtCO2e
-            + carried
-            + r.net_imports_MtCO2e
-            + r.offsets_used_MtCO2e
-            + r.ceiling_sales_MtCO2e
-            + r.supply_steps_MtCO2e
-        )
-        operation = reserve_rows.loc[r.year]
-        reported = operation.release_MtCO2e - operation.intake_MtCO2e
-        largest = max(largest, abs(owed - available - reported))
-        carried = r.bank_end_MtCO2e
-    return largest
-
-
-def candidate(horizon: int | None) -> dict[str, Any]:
-    """Return one foresight candidate's calibration and fit (EU-CH solved alone).
-
-    Keys: foresight_years, solves, slope factor ("none" where no factor reaches the
-    observed 2019 price), the EU prices of FIT_YEARS, the largest deviation [%] and the
-    reserve's consistency gap [MtCO2e].
-    """
-    steps: list[int] = []
-    factor = calibrate([RESERVE_GROUP], horizon, steps)[RESERVE_GROUP]
-    row: dict[str, Any] = {"foresight_years": horizon or "perfect", "solves": steps[0]}
-    if factor is None:
-        return row | {"slope_factor_EUR_per_tCO2e_per_MtCO2e": "none"}
-    case = linked_case(tables({RESERVE_GROUP: factor}, horizon, [RESERVE_GROUP]))
-    found = solution(case)
-    return row | {
-        "slope_factor_EUR_per_tCO2e_per_MtCO2e": f"{factor:.6g}",
-        **{f"price_EU_{y}": round(found["price", "EU", y], 2) for y in FIT_YEARS},
-        "largest_deviation_percent": round(100 * misfit(found), 1),
-        "reserve_gap_MtCO2e": round(reserve_gap(case), 3),
-    }
-
-
-def choose_horizon(
-    progress: Callable[[str], None] = lambda _: None,
-) -> tuple[int | None, dict[str, float], Table]:
-    """Return the chosen horizon, every group's slope factor under it, and each candidate.
-
-    Each candidate horizon gets the EU-CH factor that gives the EU's observed 2019 price;
-    the candidates are ranked by the largest deviation from the observed EU prices
-    2019-2024. The first that passes the checks wins: its solution is consistent with the
-    reserve's rules (reserve_gap below RESERVE_GAP_MtCO2e), and every group's lead reaches
-    its observed 2019 price under it (foresight_years is one setting for all). The other
-    groups are calibrated in one model without EU-CH; then the EU-CH factor again in the
-    model of all groups, the one shipped. It is the factor found alone, since the smallest
-    transfers (E14) are one choice per linked group (the banks of the EU and Switzerland,
-    hence the EU's TNAC, do not depend on the other groups); the search checks it.
-    """
+def mechanism_rows(horizon: int | None, folder: Path, progress: Callable[[str], None]) -> Table:
+    """Return the fit of each variant of MECHANISMS, its factors refitted at `horizon`."""
     rows = []
-    for horizon in HORIZONS:
-        rows.append(candidate(horizon))
-        progress(f"foresight {rows[-1]['foresight_years']}: {rows[-1]}")
-    columns = list(max(rows, key=len))
-    rows = [{c: r.get(c, "") for c in columns} | {"chosen": "no"} for r in rows]
-    ranked = sorted(
-        (r for r in rows if r["largest_deviation_percent"] != ""),
-        key=lambda r: r["largest_deviation_percent"],
-    )
-    for row in ranked:
-        if row["reserve_gap_MtCO2e"] > RESERVE_GAP_MtCO2e:
-            continue
-        horizon = None if row["foresight_years"] == "perfect" else int(row["foresight_years"])
-        found = calibrate([g for g in targets() if g != RESERVE_GROUP], horizon)
-        others = {g: f for g, f in found.items() if f is not None}
-        if len(others) < len(found):
-            continue
-        guess = {RESERVE_GROUP: float(row["slope_factor_EUR_per_tCO2e_per_MtCO2e"])}
-        factor = calibrate([RESERVE_GROUP], horizon, others=others, near=guess)[RESERVE_GROUP]
-        if factor is None:  # not within NEAR of the factor found alone
-            factor = calibrate([RESERVE_GROUP], horizon, others=others)[RESERVE_GROUP]
-        if factor is not None:
-            row["chosen"] = "yes"
-            return horizon, {RESERVE_GROUP: factor} | others, rows
-    msg = "no candidate horizon passes the checks; see the lines printed above"
-    raise RuntimeError(msg)
+    for name, change in MECHANISMS.items():
+        variant = tables({}, horizon, **change)
+        variant["calibration"] = [p for p in FREE_PARAMETERS if p["parameter"] != "foresight_years"]
+        result = calibrated(variant, folder)
+        rows.append({"variant": name} | misfits(result.fit, "difference_after"))
+        rows[-1]["objective"] = round(result.record["calibration"]["objective_after"], 3)
+        progress(f"mechanisms: {rows[-1]}")
+    return rows
 
 
-def calibration_report(case: Figures) -> Table:
-    """Return model vs observed figures: the calibration targets and the other checks."""
-    observed_rows = []
-    for r in read("calibration"):
-        system, year = r["lead_system"], int(r["reference_year"])
-        price = to_eur(r["observed_price"], r["currency"])
-        observed_rows.append(("price", system, year, price, "target"))
-        if r["observed_emissions_MtCO2e"]:
-            emissions = float(r["observed_emissions_MtCO2e"])
-            observed_rows.append(("emissions", system, year, emissions, "target"))
-    for r in read("checks"):
-        value = float(r["value"])
-        if r["quantity"] == "price":
-            value = to_eur(value, r["currency"])
-        observed_rows.append((r["quantity"], r["system"], int(r["year"]), value, "check"))
-    return [
-        {
-            "quantity": q,
-            "system": s,
-            "year": y,
-            "role": role,
-            "unit": "EUR per tCO2e" if q == "price" else "MtCO2e",
-            "observed": round(value, 2),
-            "model": round(case[q, s, y], 2),
-            "difference_percent": percent(case[q, s, y], value),
-        }
-        for q, s, y, value, role in observed_rows
-    ]
+def misfits(fit: Any, column: str) -> dict[str, float]:
+    """Return the largest |difference| [%] of the EU's and California's prices and the EU's TNAC.
+
+    From the fit table's `column` (model / observed - 1), over the observed years.
+    """
+    out = {}
+    for label, quantity, system in (
+        ("EU_price", "price", "EU"),
+        ("CA_price", "price", "CA"),
+        ("EU_tnac", "bank", "EU"),
+    ):
+        rows = fit[(fit["quantity"] == quantity) & (fit["system"] == system)]
+        out[f"largest_{label}_difference_percent"] = round(100 * rows[column].abs().max(), 1)
+    return out
 
 
-def fit(workbook: Path) -> Table:
-    """Return etslink's `fit` of the built workbook: every observation against the model."""
+def fit_rows(full: Path, in_sample: Path) -> Table:
+    """Return every observation against the shipped model and the one fitted to 2020."""
+    shipped = etslink.run(full).fit
+    early = etslink.run(in_sample).fit
     rows = []
-    for r in run(workbook).fit.itertuples(index=False):
+    for r, e in zip(shipped.itertuples(index=False), early.itertuples(index=False), strict=True):
         rows.append(
             {
                 "quantity": r.quantity,
@@ -527,56 +470,126 @@ def fit(workbook: Path) -> Table:
                 "observed": round(r.observed, 2),
                 "model": round(r.model, 2),
                 "difference_percent": percent(r.model, r.observed),
+                "model_fitted_to_2020": round(e.model, 2),
+                "difference_fitted_to_2020_percent": percent(e.model, e.observed),
+                "fitted": "no"
+                if r.weight == 0
+                else ("yes" if r.year <= IN_SAMPLE_LAST else "in the full fit only"),
             }
         )
     return rows
 
 
-def no_invalidation(with_rules: Figures, without: Figures) -> Table:
-    """Return the EU's prices 2024-2030 with and without the reserve's invalidation."""
+def no_invalidation(with_rules: Path, without: Path) -> Table:
+    """Return the EU's prices 2024-2040 with and without the reserve's invalidation."""
+    prices = {}
+    for label, path in (("with", with_rules), ("without", without)):
+        frame = etslink.run(path).prices
+        eu = frame[(frame["case"] == "linked") & (frame["system"] == "EU")]
+        prices[label] = dict(zip(eu["year"], eu["price_EUR_per_tCO2e"], strict=True))
     return [
         {
             "year": y,
-            "price_EU": round(with_rules["price", "EU", y], 2),
-            "price_EU_no_invalidation": round(without["price", "EU", y], 2),
-            "difference_percent": percent(without["price", "EU", y], with_rules["price", "EU", y]),
+            "price_EU": round(prices["with"][y], 2),
+            "price_EU_no_invalidation": round(prices["without"][y], 2),
+            "difference_percent": percent(prices["without"][y], prices["with"][y]),
         }
-        for y in YEARS
+        for y in sorted(prices["with"])
         if y >= 2024
     ]
 
 
+def read_fitted() -> dict[str, tuple[Scales, int | None]]:
+    """Return the shipped fits' factors and horizons by fit (calibration_result.csv)."""
+    out: dict[str, tuple[Scales, int | None]] = {}
+    for r in read("calibration_result"):
+        scales, horizon = out.setdefault(r["fit"], ({}, None))
+        if r["parameter"] == "foresight_years":
+            out[r["fit"]] = (scales, int(float(r["fitted"])))
+        else:
+            scales[r["parameter"], r["target"]] = float(r["fitted"])
+    return out
+
+
+def result_rows(fit: str, result: etslink.CalibrationResult) -> Table:
+    """Return the rows of calibration_result.csv for one calibration."""
+    c = result.record["calibration"]
+    return [
+        {
+            "fit": fit,
+            "parameter": r.parameter,
+            "target": r.target,
+            "fitted": f"{r.fitted:.6g}",
+            "objective_before": round(c["objective_before"], 4),
+            "objective_after": round(c["objective_after"], 4),
+        }
+        for r in result.parameters.itertuples()
+    ]
+
+
 def main(
-    output: Path, results: Path = DATA, progress: Callable[[str], None] = lambda _: None
+    output: Path,
+    results: Path = DATA,
+    fitted: bool = False,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> None:
-    """Calibrate, write the workbook, its variant, and the calibration's results to `results`."""
-    horizon, factors, horizons = choose_horizon(progress)
-    full = tables(factors, horizon)
-    write_workbook(output, full)
-    variant = tables(factors, horizon, invalidation_until=NO_INVALIDATION_FROM - 1)
-    write_workbook(output.with_name(f"{output.stem}_no_invalidation.xlsx"), variant)
-    case = solution(linked_case(full))
-    without = solution(linked_case(variant))
-    write_csv(
-        results,
-        "calibration_result",
-        [
-            {
-                "group": g,
-                "slope_factor_EUR_per_tCO2e_per_MtCO2e": f"{factors[g]:.6g}",
-                "intercept_EUR_per_tCO2e": f"{intercept(g, factors[g]):.4g}",
-            }
-            for g in targets()
-        ],
-    )
-    write_csv(results, "calibration_foresight", horizons)
-    write_csv(results, "calibration_check", calibration_report(case))
-    write_csv(results, "calibration_fit", fit(output))
-    write_csv(results, "calibration_no_invalidation", no_invalidation(case, without))
+    """Calibrate (unless `fitted`), write the workbooks and the calibration's results.
+
+    Args:
+        output: Where the example workbook goes (its variant and the model fitted to 2020
+            go next to it).
+        results: Folder of the calibration_*.csv files written.
+        fitted: Build from calibration_result.csv's factors instead of calibrating.
+        progress: Called with a line of progress.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        if fitted:
+            fits = read_fitted()
+        else:
+            early = calibrated(tables({}, PRIOR_HORIZON, fitted_until=IN_SAMPLE_LAST), folder)
+            progress(f"fitted to {IN_SAMPLE_LAST}: {early.record['calibration']['fitted']}")
+            full = calibrated(tables({}, PRIOR_HORIZON), folder)
+            progress(f"fitted to all years: {full.record['calibration']['fitted']}")
+            fits = {"to 2020": fitted_scales(early), "all years": fitted_scales(full)}
+            write_csv(
+                results,
+                "calibration_result",
+                result_rows("to 2020", early) + result_rows("all years", full),
+            )
+            write_csv(results, "calibration_foresight", horizon_rows(early, full))
+            write_csv(
+                results,
+                "calibration_mechanisms",
+                mechanism_rows(fits["all years"][1], folder, progress),
+            )
+        scales, horizon = fits["all years"]
+        write_workbook(output, tables(scales, horizon))
+        variant = output.with_name(f"{output.stem}_no_invalidation.xlsx")
+        write_workbook(
+            variant, tables(scales, horizon, invalidation_until=NO_INVALIDATION_FROM - 1)
+        )
+        early_scales, early_horizon = fits["to 2020"]
+        in_sample = folder / "fitted_to_2020.xlsx"
+        write_workbook(in_sample, tables(early_scales, early_horizon, fitted_until=IN_SAMPLE_LAST))
+        write_csv(results, "calibration_fit", fit_rows(output, in_sample))
+        write_csv(results, "calibration_no_invalidation", no_invalidation(output, variant))
+
+
+def horizon_rows(early: etslink.CalibrationResult, full: etslink.CalibrationResult) -> Table:
+    """Return the best objective at each foresight horizon tried, in both calibrations."""
+    by_horizon = {}
+    for fit, result in (("to 2020", early), ("all years", full)):
+        for r in result.horizons.itertuples(index=False):
+            column = f"objective_{fit.replace(' ', '_')}"
+            by_horizon.setdefault(int(r.foresight_years), {})[column] = round(r.objective, 4)
+    return [{"foresight_years": h} | v for h, v in sorted(by_horizon.items())]
 
 
 if __name__ == "__main__":
+    arguments = [a for a in sys.argv[1:] if a != "--fitted"]
     main(
-        Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("example.xlsx"),
+        Path(arguments[0]) if arguments else Path(__file__).with_name("example.xlsx"),
+        fitted="--fitted" in sys.argv,
         progress=lambda message: sys.stderr.write(f"{message}\n"),
     )

@@ -50,6 +50,8 @@ def reserve_rows(folder: Path) -> Table:
             if k not in ("status", "source_id") and v != ""
         }
         row["first_year"], row["last_year"] = int(r["first_year"]), int(r["last_year"])
+        if r.get("announced_year"):
+            row["announced_year"] = int(r["announced_year"])
         rows.append(row)
     return rows
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import BASELINE, linear_case
+from conftest import BASELINE, linear_case, load_builder
 from etslink.workflows.run import load_workbook, run_cases
 
 pytestmark = pytest.mark.solve
@@ -61,3 +61,18 @@ def test_two_years_of_foresight_bank_only_for_the_next_year(workbook):
     assert out.price("autarky", "A", 2030) == pytest.approx(6 * C["A"], rel=1e-6)
     banks = out.table("balances").set_index(["case", "system", "year"])["bank_end_MtCO2e"]
     assert banks[("autarky", "A", 2030)] == pytest.approx(6 - NEED[2030], rel=1e-6)
+
+
+@pytest.mark.solve
+def test_a_plan_holds_the_reserves_operations_of_the_years_already_decided():
+    """Regression: the example's EU and Switzerland with perfect foresight (each plan sees to
+    2040) and the EU's rules as announced was declared infeasible in the plan of 2021. The
+    reserve's fixed point had moved its 2020 operation by 6e-7 Mt; with 2020's banks, transfers
+    and credit use held and the 2% CER limit binding, no abatement of 2020 fitted. A plan now
+    holds the reserve's operations of the years decided before it, as it holds their banks."""
+    import etslink
+
+    builder = load_builder("build_example")
+    workbook = etslink.Workbook(builder.tables({}, None)).subset(["EU", "CH"])
+    reserve = workbook.run().msr
+    assert set(reserve["year"]) == set(range(2018, 2041))

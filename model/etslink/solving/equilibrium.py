@@ -29,6 +29,7 @@ def market_equilibrium(
     data: ModelData,
     step: Callable[[], tuple[Solution, SolveOutcome]],
     progress: Callable[[str], None] | None = None,
+    first_year: int | None = None,
 ) -> tuple[Solution, SolveOutcome]:
     """Return the market equilibrium under the reserve: supply and solution at a fixed point.
 
@@ -37,12 +38,15 @@ def market_equilibrium(
     rules to the resulting TNAC path, and moves the assumed supply towards what the rules give
     (Anderson acceleration, with damped steps whenever the discrepancy does not shrink).
 
+    With `first_year` (a plan's first year), the operations of earlier years are held as
+    they were when those years were decided: they are facts to the plan, like its banks.
+
     Raises:
         SolverTroubleError: no fixed point after RESERVE_MAX_ITERATIONS steps; names the
             system-years whose reserve operation still moves.
     """
     param = compiled.model.reserve_supply_MtCO2e
-    keys = list(param)
+    keys = [key for key in param if first_year is None or key[1] >= first_year]
     supply = {key: float(param[key].value) for key in keys}
     accelerate = _Anderson()
     for iteration in range(1, RESERVE_MAX_ITERATIONS + 1):
@@ -50,7 +54,7 @@ def market_equilibrium(
         path = reserve_paths(solution, data)
         # a year whose rules are not known yet (announced later) has no operation
         target = dict.fromkeys(keys, 0.0) | {
-            (r.system, r.year): r.supply_change_MtCO2e for r in path
+            (r.system, r.year): r.supply_change_MtCO2e for r in path if (r.system, r.year) in supply
         }
         moving = _moving(data, supply, target)
         if progress:

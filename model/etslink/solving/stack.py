@@ -82,7 +82,12 @@ def at_reserve_equilibrium(inner: Layer) -> Layer:
 
     def solve(job: Job) -> tuple[Solution, SolveOutcome]:
         return market_equilibrium(
-            job.case, job.compiled, job.data, lambda: inner(job), job.progress
+            job.case,
+            job.compiled,
+            job.data,
+            lambda: inner(job),
+            job.progress,
+            first_year=job.span[0] if job.span else None,
         )
 
     return solve
