@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import etslink
-from conftest import cap_shock, linear_case
+from conftest import BASELINE, cap_shock, linear_case
 from etslink.cli import WORKBOOK_HASH, main
 from etslink.outputs.products import DRAWS_FILE
 from etslink.outputs.runrecord import file_sha256
@@ -279,3 +279,122 @@ def test_volatility_is_the_spread_within_a_year_not_the_trend_over_years(workboo
     got = volatility.set_index("system").loc["A", "autarky_price_sd_EUR_per_tCO2e"]
     assert got == pytest.approx(within, rel=1e-9)
     assert got < a["price_EUR_per_tCO2e"].std() / 5  # the pooled sd is mostly the step
+
+
+QUANTITIES = ["emissions_MtCO2e", "net_imports_MtCO2e", "paid_abroad_pv_MEUR"]
+
+
+def _drawn_runs(workbook, banking: str):
+    """A (MAC 2a) sells to B (8a) over two years, 5% discounting, both caps drawn each year.
+
+    Return the data, three draws' rows (etslink.sweep) and per draw the workbook's tables
+    with that draw's caps and `etslink run` of them.
+    """
+    from etslink.api import run, sweep
+    from etslink.inputs.uncertainty import draw_factors
+
+    tables = linear_case(
+        C,
+        NEED,
+        (2030, 2031),
+        links=[{"from_system": "A", "to_system": "B"}],
+        uncertainty=cap_shock("*", sd=0.03),
+        settings=[{"key": "currency", "value": "EUR"}, {"key": "discount_rate", "value": 0.05}],
+    )
+    tables["systems"] = [{"system": s, "banking": banking} for s in C]
+    path = workbook(tables)
+    data = load_workbook(path)[0]
+    draws = sweep(path, draws=3, workers=1).draws.set_index(["draw", "case", "system", "year"])
+    runs = []
+    for draw in range(3):
+        (factors,) = draw_factors(data, draw).values()
+        drawn = dict(tables, uncertainty=[])
+        drawn["emissions"] = [
+            r | {"cap_MtCO2e": r["cap_MtCO2e"] * factors[r["system"], r["year"]]}
+            for r in tables["emissions"]
+        ]
+        runs.append((drawn, run(drawn)))
+    return data, draws, runs
+
+
+def _run_rows(result) -> pd.DataFrame:
+    """Return `etslink run`'s emissions, net imports and money paid abroad (discounted)."""
+    costs = result.costs.set_index(["case", "system", "year"])
+    rows = result.balances.set_index(["case", "system", "year"])[QUANTITIES[:2]]
+    rows["paid_abroad_pv_MEUR"] = (
+        costs["allowance_imports_MEUR"] + costs["offset_purchases_MEUR"]
+    ) * costs["discount_factor"]
+    return rows.sort_index()
+
+
+def test_each_draws_emissions_net_imports_and_money_abroad_are_those_of_run_on_its_workbook(
+    workbook,
+):
+    """Issue 22, item 6: without banking, draw i's rows are `etslink run` of the workbook with
+    draw i's caps: emissions and net imports as on `balances`, money paid abroad as on
+    `costs`, discounted. Linked, A and B share one price p = (need_A + need_B) / (1/2 + 1/8)
+    each year, and B buys need_B - p/8 at p."""
+    data, draws, runs = _drawn_runs(workbook, banking="no")
+    for draw, (drawn, result) in enumerate(runs):
+        got = draws.loc[draw][QUANTITIES].sort_index()
+        pd.testing.assert_frame_equal(got, _run_rows(result), rtol=1e-6)
+        for y in (2030, 2031):
+            need = {
+                r["system"]: BASELINE - r["cap_MtCO2e"]
+                for r in drawn["emissions"]
+                if r["year"] == y
+            }
+            p = (need["A"] + need["B"]) / (1 / C["A"] + 1 / C["B"])
+            bought = need["B"] - p / C["B"]
+            row = got.loc[("linked", "B", y)]
+            assert row["net_imports_MtCO2e"] == pytest.approx(bought, rel=1e-6)
+            assert row["paid_abroad_pv_MEUR"] == pytest.approx(
+                bought * p * data.discount_factor(y), rel=1e-6
+            )
+            assert got.loc[("linked", "A", y), "emissions_MtCO2e"] == pytest.approx(
+                BASELINE - p / C["A"], rel=1e-6
+            )
+        assert (got.loc["autarky", QUANTITIES[1:]] == 0).all(axis=None)
+
+
+def test_with_banking_a_draws_transfers_match_run_over_the_years_not_year_by_year(workbook):
+    """With banking, when A's allowances cross the border is left open at equal cost; run
+    takes the smallest transfers, earliest (E14), a draw without a reserve or limited
+    foresight the first stage's. Emissions match year by year; net imports and the money
+    paid abroad in present value (one price in PV in both years) over the years."""
+    _, draws, runs = _drawn_runs(workbook, banking="yes")
+    for draw, (_, result) in enumerate(runs):
+        got = draws.loc[draw][QUANTITIES].sort_index()
+        expected = _run_rows(result)
+        pd.testing.assert_series_equal(
+            got["emissions_MtCO2e"], expected["emissions_MtCO2e"], rtol=1e-6
+        )
+        totals = ["case", "system"]
+        pd.testing.assert_frame_equal(
+            got.groupby(totals).sum(), expected.groupby(totals).sum(), rtol=1e-6, atol=1e-9
+        )
+
+
+def test_the_first_draw_a_worker_solves_has_the_emissions_of_its_drawn_baselines(
+    workbook, monkeypatch
+):
+    """The emissions (E1) of a worker's first draw were those of the undrawn baselines: the
+    compiled case kept the Params' old values in its cache of named expressions until a
+    form of them had been read. Linked, A and B share p = (need_A + need_B) / (1/2 + 1/8),
+    and each emits its drawn baseline less p / slope."""
+    from etslink.inputs.uncertainty import perturbed
+    from etslink.workflows import sweep as sweep_module
+
+    data, _ = load_workbook(_shocked(workbook))
+    for draw in (0, 1):
+        monkeypatch.setattr(sweep_module, "_WORKERS", {})  # a new worker
+        rows = solve_draw(data, draw)
+        drawn = perturbed(data, draw)
+        baseline = {s: drawn.baseline_MtCO2e[s, 2030] for s in C}
+        need = {s: baseline[s] - drawn.cap_MtCO2e[s, 2030] for s in C}
+        p = sum(need.values()) / sum(1 / c for c in C.values())
+        linked = rows[rows["case"] == "linked"].set_index("system")
+        for s in C:
+            assert linked.loc[s, "emissions_MtCO2e"] == pytest.approx(
+                baseline[s] - p / C[s], rel=1e-9
+            )

@@ -277,6 +277,11 @@ def cleaned(values: Mapping[Any, float]) -> dict[Any, float]:
     return {k: clean(x) for k, x in values.items()}
 
 
+def cleaned_array(values: np.ndarray) -> np.ndarray:
+    """Return values with solver noise reported as 0 (`clean`), entry by entry."""
+    return np.where(np.abs(values) < LEVEL_TOLERANCE_MtCO2e, 0.0, values)
+
+
 def by_system_year(d: ModelData, values: Mapping[SystemYear, float]) -> np.ndarray:
     """Return values by system-year as an array in `system_years` order (0 where absent)."""
     keys = d.system_years

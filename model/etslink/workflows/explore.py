@@ -41,7 +41,7 @@ from etslink.instruments.border_adjustments import charges
 from etslink.instruments.links import redundant_link_years
 from etslink.outputs.columns import EMISSIONS_CHANGE, Columns
 from etslink.outputs.products import ExploreResult
-from etslink.outputs.results import CaseResults, ExploreTables, extract_case
+from etslink.outputs.results import CaseResults, ExploreTables, extract_case, paid_abroad
 from etslink.outputs.runrecord import run_record
 from etslink.solving.engine import Basis
 from etslink.solving.solve import solve_compiled
@@ -427,9 +427,7 @@ def _rows(label: str, results: CaseResults, data: ModelData) -> pd.DataFrame:
     """
     cols = Columns(data.currency)
     costs = results.costs
-    abroad = (
-        costs[cols.money("allowance_imports")] + costs[cols.money("offset_purchases")]
-    ) * costs["discount_factor"]
+    abroad = paid_abroad(costs, cols.money) * costs["discount_factor"]
     emissions = results.balances.set_index(["system", "year"])[EMISSIONS]
     keys = list(zip(costs["system"], costs["year"], strict=True))
     prices = dict(zip(keys, results.prices[cols.price], strict=True))
