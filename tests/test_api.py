@@ -192,7 +192,15 @@ def test_sweep_gives_the_draws_and_files_of_the_cli(workbook, tmp_path):
     )
     res = etslink.sweep(path, draws=4)
     assert set(res.draws["draw"]) == set(range(4))
-    assert set(res.summary) == {"price_statistics", "gains", "volatility"}
+    assert set(res.summary) == {
+        "price_statistics",
+        "gains",
+        "distributions",
+        "gains_by_draw",
+        "volatility",
+    }
+    assert list(res.distributions["system"].unique()) == ["A", "B"]
+    assert len(res.gains_by_draw) == 4 * 2  # draws x systems
     assert list(res.gains["system"]) == ["A", "B"]
     out = res.write(tmp_path / "api")
     cli = tmp_path / "cli"

@@ -398,3 +398,49 @@ def test_the_first_draw_a_worker_solves_has_the_emissions_of_its_drawn_baselines
             assert linked.loc[s, "emissions_MtCO2e"] == pytest.approx(
                 baseline[s] - p / C[s], rel=1e-9
             )
+
+
+def test_the_spread_over_draws_of_gains_money_abroad_and_emissions(workbook, tmp_path):
+    """Issue 22, item 6: summary.xlsx's gains_by_draw are each draw's totals over the years
+    (gain = cost alone - cost linked, money paid abroad linked, emissions linked - alone),
+    and distributions their mean, sd and percentiles as numpy computes them; the report
+    charts each system's draws."""
+    import numpy as np
+
+    assert _sweep(_shocked(workbook), tmp_path / "out", "--draws", 20, "--workers", 1) == 0
+    draws = pd.read_csv(tmp_path / "out" / DRAWS_FILE)
+    sheets = pd.read_excel(tmp_path / "out" / "summary.xlsx", sheet_name=None)
+    totals = draws.groupby(["draw", "system", "case"])[
+        ["compliance_cost_pv_MEUR", "paid_abroad_pv_MEUR", "emissions_MtCO2e"]
+    ].sum()
+    linked, alone = totals.xs("linked", level="case"), totals.xs("autarky", level="case")
+    expected = pd.DataFrame(
+        {
+            "gain_from_linking_pv_MEUR": alone["compliance_cost_pv_MEUR"]
+            - linked["compliance_cost_pv_MEUR"],
+            "linked_paid_abroad_pv_MEUR": linked["paid_abroad_pv_MEUR"],
+            "emissions_change_MtCO2e": linked["emissions_MtCO2e"] - alone["emissions_MtCO2e"],
+        }
+    ).reset_index()
+    by_draw = sheets["gains_by_draw"]
+    pd.testing.assert_frame_equal(by_draw, expected, check_dtype=False, rtol=1e-12)
+    assert (by_draw.loc[by_draw["system"] == "B", "linked_paid_abroad_pv_MEUR"] > 0).all()
+    spread = sheets["distributions"].set_index(["system", "quantity"])
+    for (system, quantity), row in spread.iterrows():
+        values = by_draw.loc[by_draw["system"] == system, quantity].to_numpy()
+        assert row["draws"] == 20
+        assert row["mean"] == pytest.approx(values.mean(), rel=1e-12)
+        assert row["sd"] == pytest.approx(values.std(ddof=1), rel=1e-12)
+        assert [row["5%"], row["50%"], row["95%"]] == pytest.approx(
+            np.percentile(values, [5, 50, 95]).tolist(), rel=1e-12
+        )
+    assert set(spread.index) == {
+        (s, q) for s in C for q in expected.columns if q not in ("draw", "system")
+    }
+    gains = sheets["gains"].set_index("system")["expected_gain_pv_MEUR"]
+    for s in C:
+        assert spread.loc[(s, "gain_from_linking_pv_MEUR"), "mean"] == pytest.approx(gains[s])
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert sorted(re.findall(r'id="(gain|abroad|emissions)-(\w+)"', page)) == sorted(
+        (q, s) for q in ("abroad", "emissions", "gain") for s in C
+    )

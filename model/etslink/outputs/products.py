@@ -169,8 +169,8 @@ class SweepResult:
         workbook: The input workbook.
         data: The validated workbook, before any draw.
         draws: One row per draw, case, system and year, as draws.csv.gz holds them.
-        summary: The sheets of summary.xlsx but `run`: `price_statistics`, `gains`,
-            `volatility`.
+        summary: The sheets of summary.xlsx but `run`: `gains`, `distributions`,
+            `gains_by_draw`, `volatility`, `price_statistics`.
         warnings: Messages about the workbook that did not stop the sweep.
         record: The run record, as run.json holds it (with the seeds and failed draws).
     """
@@ -191,6 +191,16 @@ class SweepResult:
     def gains(self) -> pd.DataFrame:
         """Per system: expected gain from linking, its sd [M CUR, PV], chance of a gain."""
         return self.summary["gains"]
+
+    @property
+    def distributions(self) -> pd.DataFrame:
+        """Per system: the spread over draws of the gain, money paid abroad, emissions change."""
+        return self.summary["distributions"]
+
+    @property
+    def gains_by_draw(self) -> pd.DataFrame:
+        """Per draw and system: gain, money paid abroad [M CUR, PV], emissions change [MtCO2e]."""
+        return self.summary["gains_by_draw"]
 
     @property
     def volatility(self) -> pd.DataFrame:
