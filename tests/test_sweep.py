@@ -14,9 +14,9 @@ from conftest import BASELINE, cap_shock, linear_case
 from etslink.cli import WORKBOOK_HASH, main
 from etslink.outputs.products import DRAWS_FILE
 from etslink.outputs.runrecord import file_sha256
-from etslink.workflows.batch import Batch, append_rows, run_batch
+from etslink.workflows.batch import Batch, append_rows, finished, run_batch
 from etslink.workflows.run import load_workbook
-from etslink.workflows.sweep import solve_draw, total_gain_by_draw
+from etslink.workflows.sweep import PARTIAL_ROWS, solve_draw, total_gain_by_draw
 
 pytestmark = pytest.mark.solve
 
@@ -51,8 +51,8 @@ def test_same_seed_same_numbers_with_one_and_two_workers(workbook, tmp_path):
     path = _shocked(workbook)
     assert _sweep(path, tmp_path / "one", "--draws", 8, "--workers", 1) == 0
     assert _sweep(path, tmp_path / "two", "--draws", 8, "--workers", 2) == 0
-    one = pd.read_csv(tmp_path / "one" / DRAWS_FILE)
-    two = pd.read_csv(tmp_path / "two" / DRAWS_FILE)
+    one = pd.read_parquet(tmp_path / "one" / DRAWS_FILE)
+    two = pd.read_parquet(tmp_path / "two" / DRAWS_FILE)
     pd.testing.assert_frame_equal(one, two)
     assert set(one["draw"]) == set(range(8))
     assert {"summary.xlsx", "report.html", "run.json"} <= {
@@ -64,7 +64,7 @@ def test_expected_gain_and_volatility_match_theory(workbook, tmp_path):
     """E[G] = E[(p1A - p2A)^2] / (2 (c1 + c2)) with p_iA = c_i (A_i + e_i), e_i ~ N(0, sd)."""
     n = 200
     assert _sweep(_shocked(workbook), tmp_path / "out", "--draws", n, "--workers", 1) == 0
-    draws = pd.read_csv(tmp_path / "out" / DRAWS_FILE)
+    draws = pd.read_parquet(tmp_path / "out" / DRAWS_FILE)
     gap = C["A"] * NEED["A"] - C["B"] * NEED["B"]
     expected = (gap**2 + (C["A"] ** 2 + C["B"] ** 2) * SD**2) / (2 * (C["A"] + C["B"]))
     gains = total_gain_by_draw(draws, "EUR")
@@ -85,10 +85,10 @@ def test_an_interrupted_sweep_resumes(workbook, tmp_path):
     data, _ = load_workbook(path)
     first = pd.concat([solve_draw(data, i) for i in (0, 2)], ignore_index=True)
     for draw in (0, 2):
-        append_rows(partial / DRAWS_FILE, first[first["draw"] == draw])
+        append_rows(partial / PARTIAL_ROWS, first[first["draw"] == draw])
     assert _sweep(path, out, "--draws", 5, "--workers", 1) == 2  # needs --resume
     assert _sweep(path, out, "--draws", 5, "--workers", 1, "--resume") == 0
-    draws = pd.read_csv(out / DRAWS_FILE)
+    draws = pd.read_parquet(out / DRAWS_FILE)
     assert sorted(set(draws["draw"])) == [0, 1, 2, 3, 4]
     again = draws[draws["draw"].isin([0, 2])].reset_index(drop=True)
     pd.testing.assert_frame_equal(
@@ -106,7 +106,7 @@ def test_resume_refuses_a_workbook_changed_since_the_interruption(workbook, tmp_
         partial = tmp_path / f".{name}.partial"
         partial.mkdir()
         (partial / WORKBOOK_HASH).write_text(f"{file_sha256(path)}\n{etslink.__version__}\n")
-        append_rows(partial / DRAWS_FILE, solve_draw(data, 0))
+        append_rows(partial / PARTIAL_ROWS, solve_draw(data, 0))
     assert _sweep(path, tmp_path / "same", "--draws", 2, "--workers", 1, "--resume") == 0
     shutil.copyfile(_shocked(workbook, {"A": 20.0, "B": 10.0}), path)  # edited since
     capsys.readouterr()
@@ -114,7 +114,7 @@ def test_resume_refuses_a_workbook_changed_since_the_interruption(workbook, tmp_
     message = capsys.readouterr().err
     assert "has changed since the interrupted sweep" in message
     assert "Fix: run the sweep again into a new --out folder" in message
-    assert (tmp_path / ".changed.partial" / DRAWS_FILE).exists()  # nothing was lost
+    assert finished(tmp_path / ".changed.partial" / PARTIAL_ROWS, "draw") == {0}  # not lost
     assert not (tmp_path / "changed").exists()
 
 
@@ -137,7 +137,7 @@ def test_a_task_whose_draws_all_fail_keeps_the_columns_of_the_others(tmp_path):
 
     batch = Batch("draw", columns, None, solve, [(i, i) for i in range(3)])
     rows = run_batch(
-        batch, tmp_path / "p.csv.gz", workers=1, scheduler=None, progress=lambda done, total: None
+        batch, tmp_path / "p", workers=1, scheduler=None, progress=lambda done, total: None
     )
     assert list(rows.columns) == list(columns)
     assert rows.set_index("draw").loc[1, "status"] == "infeasible"
@@ -258,10 +258,10 @@ def test_resume_refuses_a_partial_sweep_of_another_etslink_version(workbook, tmp
     partial = tmp_path / ".old.partial"
     partial.mkdir()
     (partial / WORKBOOK_HASH).write_text(f"{file_sha256(path)}\n0.1.0\n")
-    append_rows(partial / DRAWS_FILE, solve_draw(data, 0))
+    append_rows(partial / PARTIAL_ROWS, solve_draw(data, 0))
     assert _sweep(path, tmp_path / "old", "--draws", 2, "--workers", 1, "--resume") == 2
     assert "started by etslink 0.1.0" in capsys.readouterr().err
-    assert (partial / DRAWS_FILE).exists()  # nothing was lost
+    assert finished(partial / PARTIAL_ROWS, "draw") == {0}  # nothing was lost
 
 
 def test_volatility_is_the_spread_within_a_year_not_the_trend_over_years(workbook, tmp_path):
@@ -272,7 +272,7 @@ def test_volatility_is_the_spread_within_a_year_not_the_trend_over_years(workboo
     tables["systems"] = [{"system": s, "banking": "no"} for s in C]
     tables["emissions"][1]["cap_MtCO2e"] = 80.0  # A 2031
     assert _sweep(workbook(tables), tmp_path / "out", "--draws", 20, "--workers", 1) == 0
-    draws = pd.read_csv(tmp_path / "out" / DRAWS_FILE)
+    draws = pd.read_parquet(tmp_path / "out" / DRAWS_FILE)
     volatility = pd.read_excel(tmp_path / "out" / "summary.xlsx", sheet_name="volatility")
     a = draws[(draws["case"] == "autarky") & (draws["system"] == "A")]
     within = a.groupby("year")["price_EUR_per_tCO2e"].std().mean()
@@ -408,7 +408,7 @@ def test_the_spread_over_draws_of_gains_money_abroad_and_emissions(workbook, tmp
     import numpy as np
 
     assert _sweep(_shocked(workbook), tmp_path / "out", "--draws", 20, "--workers", 1) == 0
-    draws = pd.read_csv(tmp_path / "out" / DRAWS_FILE)
+    draws = pd.read_parquet(tmp_path / "out" / DRAWS_FILE)
     sheets = pd.read_excel(tmp_path / "out" / "summary.xlsx", sheet_name=None)
     totals = draws.groupby(["draw", "system", "case"])[
         ["compliance_cost_pv_MEUR", "paid_abroad_pv_MEUR", "emissions_MtCO2e"]

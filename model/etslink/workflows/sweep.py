@@ -100,7 +100,7 @@ _WORKERS: dict[str, WorkbookSolvers] = {}
 def solve_draws(data: ModelData, draws: list[int]) -> pd.DataFrame:
     """Return the rows of several draws (one dask task: fewer round trips per draw).
 
-    Cases in the order of draws.csv.gz within each draw; one frame built from the columns
+    Cases in the order of draws.parquet within each draw; one frame built from the columns
     of all of them.
     """
     parts = [columns for draw in draws for columns in _case_columns(data, draw)]
@@ -120,7 +120,7 @@ def solve_draw(data: ModelData, draw: int) -> pd.DataFrame:
 
 
 def _case_columns(data: ModelData, draw: int) -> list[dict[str, np.ndarray]]:
-    """Return the columns of draw `draw` of each case, cases in the order of draws.csv.gz.
+    """Return the columns of draw `draw` of each case, cases in the order of draws.parquet.
 
     Both cases draw the same numbers (they differ only in links), so the draw is made once.
     """
@@ -129,6 +129,8 @@ def _case_columns(data: ModelData, draw: int) -> list[dict[str, np.ndarray]]:
     return [solvers.cases[case].columns(draw, values) for case in sorted(solvers.cases)]
 
 
+PARTIAL_ROWS = "draws"
+"""The folder, in the partial folder, of the finished draws' rows (`batch.append_rows`)."""
 EMISSIONS = "emissions_MtCO2e"
 """Emissions of a draw's system-year [MtCO2e], as on the `balances` sheet."""
 GAIN_TOLERANCE = 1e-5
@@ -245,7 +247,7 @@ def total_gain_by_draw(draws: pd.DataFrame, currency: str) -> pd.Series:
 
 
 def draw_columns(currency: str) -> tuple[str, ...]:
-    """Return the columns of draws.csv.gz: a draw's rows per case, system and year."""
+    """Return the columns of draws.parquet: a draw's rows per case, system and year."""
     return ("draw", "case", "system", "year", *draw_results(Columns(currency)), "status")
 
 
@@ -335,7 +337,8 @@ def solve_sweep(
 
     Args:
         plan: The validated workbook and the number of draws.
-        partial: The gzip CSV that collects finished draws (kept for a resume).
+        partial: The folder that collects finished draws (`batch.append_rows`; kept for
+            a resume).
         workers: Worker processes of a local cluster.
         scheduler: Address of a running dask scheduler; None: start a local cluster.
         started: When the sweep started (`runrecord.utc_stamp`).
