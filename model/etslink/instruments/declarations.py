@@ -161,9 +161,20 @@ Reader = Callable[[Values, ModelData], Mapping[SystemYear, float]]
 """(solution, data) -> a quantity by system-year."""
 
 
-def solved(name: str) -> Reader:
+@dataclass(frozen=True)
+class Solved:
+    """A `Reader` of a model component's values by system-year, which names the component."""
+
+    component: str
+
+    def __call__(self, sol: Values, d: ModelData) -> Mapping[SystemYear, float]:
+        """Return the component's values by key."""
+        return sol.values(self.component)
+
+
+def solved(name: str) -> Solved:
     """Return a reader of a model component's values by system-year."""
-    return lambda sol, d: sol.values(name)
+    return Solved(name)
 
 
 def given(name: str) -> Reader:

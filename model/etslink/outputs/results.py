@@ -17,6 +17,7 @@ from etslink.inputs.data import ModelData
 from etslink.instruments.border_adjustments import charges
 from etslink.instruments.declarations import (
     Column,
+    Solved,
     by_system_year,
     clean,
     cleaned,
@@ -498,7 +499,13 @@ class DrawReader:
         self.years = _SystemYears.of(d)
         self.names = draw_results(self.cols)
         """The result columns of a draw's rows, in order."""
-        self.balances = tuple(c for c in BALANCE_COLUMNS if c.name in DRAW_BALANCES)
+        self.balances = {
+            c.name: c.read.component
+            for c in BALANCE_COLUMNS
+            if c.name in DRAW_BALANCES and isinstance(c.read, Solved)
+        }
+        """The component each DRAW_BALANCES column reads, by column name."""
+        self._positions: dict[str, np.ndarray] = {}
 
     def read(self, sol: Solution) -> dict[str, np.ndarray]:
         """Return a solution's results per system-year, in `system_years` order.
@@ -516,9 +523,23 @@ class DrawReader:
             price: priced.prices,
             abatement: priced.costs[abatement],
             cost: priced.costs[cost],
-            **{c.name: _balance_column(sol, self.data, c) for c in self.balances},
+            **{name: self._balance(sol, name) for name in self.balances},
             abroad: paid_abroad(priced.costs, self.cols.money) * self.years.discount,
         }
+
+    def _balance(self, sol: Solution, name: str) -> np.ndarray:
+        """Return a `balances` column [MtCO2e] as `_balance_column` does, without a dict.
+
+        Its component's values as an array, put in `system_years` order by positions found
+        at the first draw (the same at every solution of the case); 0 where it has no key.
+        """
+        keys, values = sol.array(self.balances[name])
+        positions = self._positions.get(name)
+        if positions is None:
+            position = {key: i for i, key in enumerate(keys)}
+            wanted = [position.get(key, -1) for key in self.data.system_years]
+            positions = self._positions[name] = np.array(wanted, dtype=np.int64)
+        return cleaned_array(np.where(positions >= 0, values[positions], 0.0))
 
 
 def extract_draw(sol: Solution, d: ModelData) -> pd.DataFrame:
