@@ -83,7 +83,7 @@ def throughput(draws: int, workers: int) -> float:
         start = time.perf_counter()
         run_batch(
             sweep_batch(load_workbook(book)[0], draws),
-            Path(folder) / "draws.csv.gz",
+            Path(folder) / "draws",
             workers=workers,
             scheduler=None,
             progress=lambda done, total: None,

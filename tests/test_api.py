@@ -192,7 +192,15 @@ def test_sweep_gives_the_draws_and_files_of_the_cli(workbook, tmp_path):
     )
     res = etslink.sweep(path, draws=4)
     assert set(res.draws["draw"]) == set(range(4))
-    assert set(res.summary) == {"price_statistics", "gains", "volatility"}
+    assert set(res.summary) == {
+        "price_statistics",
+        "gains",
+        "distributions",
+        "gains_by_draw",
+        "volatility",
+    }
+    assert list(res.distributions["system"].unique()) == ["A", "B"]
+    assert len(res.gains_by_draw) == 4 * 2  # draws x systems
     assert list(res.gains["system"]) == ["A", "B"]
     out = res.write(tmp_path / "api")
     cli = tmp_path / "cli"
@@ -201,8 +209,8 @@ def test_sweep_gives_the_draws_and_files_of_the_cli(workbook, tmp_path):
         == 0
     )
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in cli.iterdir())
-    written = pd.read_csv(cli / DRAWS_FILE)
-    pd.testing.assert_frame_equal(pd.read_csv(out / DRAWS_FILE), written)
+    written = pd.read_parquet(cli / DRAWS_FILE)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / DRAWS_FILE), written)
     pd.testing.assert_frame_equal(res.draws, written, check_dtype=False)
     record = json.loads((out / "run.json").read_text())
     assert list(record) == list(json.loads((cli / "run.json").read_text()))

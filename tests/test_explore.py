@@ -18,7 +18,7 @@ import etslink
 from conftest import linear_case
 from etslink.cli import main
 from etslink.workflows.batch import append_rows
-from etslink.workflows.explore import MINTS, PARTIAL_FILE, STATUS_QUO, ExploreSolver, plan_explore
+from etslink.workflows.explore import MINTS, PARTIAL_ROWS, STATUS_QUO, ExploreSolver, plan_explore
 
 pytestmark = pytest.mark.solve
 
@@ -216,7 +216,7 @@ def test_one_and_two_workers_give_identical_numbers_and_resume(workbook, tmp_pat
     partial = tmp_path / ".three.partial"
     partial.mkdir()
     for label, members in ((STATUS_QUO, ()), (plan.label((1,)), (1,))):
-        append_rows(partial / PARTIAL_FILE, solver.solve(label, members))
+        append_rows(partial / PARTIAL_ROWS, solver.solve(label, members))
     assert main([*args, str(tmp_path / "three"), "--workers", "1"]) == 2  # needs --resume
     assert main([*args, str(tmp_path / "three"), "--workers", "1", "--resume"]) == 0
     assert not partial.exists()

@@ -243,19 +243,25 @@ def test_an_unreachable_scheduler_is_refused_before_any_partial_folder(
     assert not (tmp_path / ".out.partial").exists()
 
 
-def test_a_torn_last_member_of_a_partial_file_is_dropped_and_solved_again(tmp_path):
-    """Issue 21, item 15: a kill mid-append made every --resume exit 1."""
+def test_a_torn_last_part_of_a_partial_folder_is_dropped_and_solved_again(tmp_path):
+    """Issue 21, item 15: a kill mid-append made every --resume exit 1. A part is written
+    under a temporary name and renamed; a leftover of a write cut short, and a part cut short
+    all the same (a full disk), are dropped, and their draws solved again."""
     import pandas as pd
 
-    from etslink.workflows.batch import append_rows, finished
+    from etslink.workflows.batch import append_rows, finished, read_rows
 
-    partial = tmp_path / "draws.csv.gz"
+    partial = tmp_path / "draws"
     append_rows(partial, pd.DataFrame({"draw": [0, 0], "x": [1.0, 2.0]}))
     append_rows(partial, pd.DataFrame({"draw": [1, 1], "x": [3.0, 4.0]}))
-    whole = partial.read_bytes()
-    partial.write_bytes(whole[:-7])  # the second member loses its end
+    torn = partial / "part-000001.parquet"
+    torn.write_bytes(torn.read_bytes()[:-7])  # the second part loses its end
+    (partial / "part-000002.tmp").write_bytes(b"PAR1 half written")
     assert finished(partial, "draw") == {0}
-    assert pd.read_csv(partial)["draw"].tolist() == [0, 0]
+    assert read_rows(partial)["draw"].tolist() == [0, 0]
+    assert sorted(p.name for p in partial.iterdir()) == ["part-000000.parquet"]
+    append_rows(partial, pd.DataFrame({"draw": [1], "x": [5.0]}))  # solved again
+    assert read_rows(partial)["draw"].tolist() == [0, 0, 1]
 
 
 def test_a_killed_runs_temporary_folder_is_cleaned_up_by_the_next(workbook, tmp_path):
@@ -361,9 +367,9 @@ def test_ctrl_c_on_a_sweep_on_dask_prints_one_line_not_the_workers_tracebacks(wo
             signal.SIGINT, signal.SIG_DFL
         ),  # not ignored, as a shell might
     )
-    partial = tmp_path / ".out.partial" / "draws.csv.gz"
+    partial = tmp_path / ".out.partial" / "draws"
     deadline = time.monotonic() + 90
-    while not partial.exists() and time.monotonic() < deadline:
+    while not any(partial.glob("*.parquet")) and time.monotonic() < deadline:
         time.sleep(0.5)  # the workers are solving once draws arrive
     os.killpg(process.pid, signal.SIGINT)
     _, err = process.communicate(timeout=60)

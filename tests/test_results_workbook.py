@@ -179,17 +179,33 @@ def test_sweep_workbook_has_its_sheets_formatted(tmp_path):
         "price_statistics": pd.DataFrame(
             {"case": ["linked"], "system": ["A"], "year": [2030], "draws": [2], "mean": [3.25]}
         ),
+        "distributions": pd.DataFrame(
+            {"system": ["A"], "quantity": ["emissions_change_MtCO2e"], "draws": [2], "sd": [0.5]}
+        ),
+        "gains_by_draw": pd.DataFrame(
+            {"draw": [0], "system": ["A"], "gain_from_linking_pv_MEUR": [1.5]}
+        ),
     }
     path = tmp_path / "summary.xlsx"
     write_sweep_workbook(summary, {"draws": 2, "seed": 0}, "EUR", path)
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["gains", "volatility", "price_statistics", "run"]
+    assert book.sheetnames == [
+        "gains",
+        "distributions",
+        "gains_by_draw",
+        "volatility",
+        "price_statistics",
+        "run",
+    ]
     for name in book.sheetnames:
         assert book[name].freeze_panes == "A2"
         assert book[name].auto_filter.ref
     assert book["gains"]["B2"].number_format == "#,##0.0"
     assert book["price_statistics"]["D2"].number_format == "General"  # a count of draws
     assert book["price_statistics"]["E2"].number_format == "#,##0.00"  # a price
+    assert book["distributions"]["C2"].number_format == "General"  # a count of draws
+    assert book["distributions"]["D2"].number_format == "#,##0.00"  # MtCO2e or money
+    assert book["gains_by_draw"]["C2"].number_format == "#,##0.0"
     assert [c.value for c in book["run"]["A"]] == ["item", "draws", "seed"]
 
 

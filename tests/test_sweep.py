@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 
 import etslink
-from conftest import cap_shock, linear_case
+from conftest import BASELINE, cap_shock, linear_case
 from etslink.cli import WORKBOOK_HASH, main
 from etslink.outputs.products import DRAWS_FILE
 from etslink.outputs.runrecord import file_sha256
-from etslink.workflows.batch import Batch, append_rows, run_batch
+from etslink.workflows.batch import Batch, append_rows, finished, run_batch
 from etslink.workflows.run import load_workbook
-from etslink.workflows.sweep import solve_draw, total_gain_by_draw
+from etslink.workflows.sweep import PARTIAL_ROWS, solve_draw, total_gain_by_draw
 
 pytestmark = pytest.mark.solve
 
@@ -51,8 +51,8 @@ def test_same_seed_same_numbers_with_one_and_two_workers(workbook, tmp_path):
     path = _shocked(workbook)
     assert _sweep(path, tmp_path / "one", "--draws", 8, "--workers", 1) == 0
     assert _sweep(path, tmp_path / "two", "--draws", 8, "--workers", 2) == 0
-    one = pd.read_csv(tmp_path / "one" / DRAWS_FILE)
-    two = pd.read_csv(tmp_path / "two" / DRAWS_FILE)
+    one = pd.read_parquet(tmp_path / "one" / DRAWS_FILE)
+    two = pd.read_parquet(tmp_path / "two" / DRAWS_FILE)
     pd.testing.assert_frame_equal(one, two)
     assert set(one["draw"]) == set(range(8))
     assert {"summary.xlsx", "report.html", "run.json"} <= {
@@ -64,7 +64,7 @@ def test_expected_gain_and_volatility_match_theory(workbook, tmp_path):
     """E[G] = E[(p1A - p2A)^2] / (2 (c1 + c2)) with p_iA = c_i (A_i + e_i), e_i ~ N(0, sd)."""
     n = 200
     assert _sweep(_shocked(workbook), tmp_path / "out", "--draws", n, "--workers", 1) == 0
-    draws = pd.read_csv(tmp_path / "out" / DRAWS_FILE)
+    draws = pd.read_parquet(tmp_path / "out" / DRAWS_FILE)
     gap = C["A"] * NEED["A"] - C["B"] * NEED["B"]
     expected = (gap**2 + (C["A"] ** 2 + C["B"] ** 2) * SD**2) / (2 * (C["A"] + C["B"]))
     gains = total_gain_by_draw(draws, "EUR")
@@ -85,10 +85,10 @@ def test_an_interrupted_sweep_resumes(workbook, tmp_path):
     data, _ = load_workbook(path)
     first = pd.concat([solve_draw(data, i) for i in (0, 2)], ignore_index=True)
     for draw in (0, 2):
-        append_rows(partial / DRAWS_FILE, first[first["draw"] == draw])
+        append_rows(partial / PARTIAL_ROWS, first[first["draw"] == draw])
     assert _sweep(path, out, "--draws", 5, "--workers", 1) == 2  # needs --resume
     assert _sweep(path, out, "--draws", 5, "--workers", 1, "--resume") == 0
-    draws = pd.read_csv(out / DRAWS_FILE)
+    draws = pd.read_parquet(out / DRAWS_FILE)
     assert sorted(set(draws["draw"])) == [0, 1, 2, 3, 4]
     again = draws[draws["draw"].isin([0, 2])].reset_index(drop=True)
     pd.testing.assert_frame_equal(
@@ -106,7 +106,7 @@ def test_resume_refuses_a_workbook_changed_since_the_interruption(workbook, tmp_
         partial = tmp_path / f".{name}.partial"
         partial.mkdir()
         (partial / WORKBOOK_HASH).write_text(f"{file_sha256(path)}\n{etslink.__version__}\n")
-        append_rows(partial / DRAWS_FILE, solve_draw(data, 0))
+        append_rows(partial / PARTIAL_ROWS, solve_draw(data, 0))
     assert _sweep(path, tmp_path / "same", "--draws", 2, "--workers", 1, "--resume") == 0
     shutil.copyfile(_shocked(workbook, {"A": 20.0, "B": 10.0}), path)  # edited since
     capsys.readouterr()
@@ -114,7 +114,7 @@ def test_resume_refuses_a_workbook_changed_since_the_interruption(workbook, tmp_
     message = capsys.readouterr().err
     assert "has changed since the interrupted sweep" in message
     assert "Fix: run the sweep again into a new --out folder" in message
-    assert (tmp_path / ".changed.partial" / DRAWS_FILE).exists()  # nothing was lost
+    assert finished(tmp_path / ".changed.partial" / PARTIAL_ROWS, "draw") == {0}  # not lost
     assert not (tmp_path / "changed").exists()
 
 
@@ -137,7 +137,7 @@ def test_a_task_whose_draws_all_fail_keeps_the_columns_of_the_others(tmp_path):
 
     batch = Batch("draw", columns, None, solve, [(i, i) for i in range(3)])
     rows = run_batch(
-        batch, tmp_path / "p.csv.gz", workers=1, scheduler=None, progress=lambda done, total: None
+        batch, tmp_path / "p", workers=1, scheduler=None, progress=lambda done, total: None
     )
     assert list(rows.columns) == list(columns)
     assert rows.set_index("draw").loc[1, "status"] == "infeasible"
@@ -258,10 +258,10 @@ def test_resume_refuses_a_partial_sweep_of_another_etslink_version(workbook, tmp
     partial = tmp_path / ".old.partial"
     partial.mkdir()
     (partial / WORKBOOK_HASH).write_text(f"{file_sha256(path)}\n0.1.0\n")
-    append_rows(partial / DRAWS_FILE, solve_draw(data, 0))
+    append_rows(partial / PARTIAL_ROWS, solve_draw(data, 0))
     assert _sweep(path, tmp_path / "old", "--draws", 2, "--workers", 1, "--resume") == 2
     assert "started by etslink 0.1.0" in capsys.readouterr().err
-    assert (partial / DRAWS_FILE).exists()  # nothing was lost
+    assert finished(partial / PARTIAL_ROWS, "draw") == {0}  # nothing was lost
 
 
 def test_volatility_is_the_spread_within_a_year_not_the_trend_over_years(workbook, tmp_path):
@@ -272,10 +272,175 @@ def test_volatility_is_the_spread_within_a_year_not_the_trend_over_years(workboo
     tables["systems"] = [{"system": s, "banking": "no"} for s in C]
     tables["emissions"][1]["cap_MtCO2e"] = 80.0  # A 2031
     assert _sweep(workbook(tables), tmp_path / "out", "--draws", 20, "--workers", 1) == 0
-    draws = pd.read_csv(tmp_path / "out" / DRAWS_FILE)
+    draws = pd.read_parquet(tmp_path / "out" / DRAWS_FILE)
     volatility = pd.read_excel(tmp_path / "out" / "summary.xlsx", sheet_name="volatility")
     a = draws[(draws["case"] == "autarky") & (draws["system"] == "A")]
     within = a.groupby("year")["price_EUR_per_tCO2e"].std().mean()
     got = volatility.set_index("system").loc["A", "autarky_price_sd_EUR_per_tCO2e"]
     assert got == pytest.approx(within, rel=1e-9)
     assert got < a["price_EUR_per_tCO2e"].std() / 5  # the pooled sd is mostly the step
+
+
+QUANTITIES = ["emissions_MtCO2e", "net_imports_MtCO2e", "paid_abroad_pv_MEUR"]
+
+
+def _drawn_runs(workbook, banking: str):
+    """A (MAC 2a) sells to B (8a) over two years, 5% discounting, both caps drawn each year.
+
+    Return the data, three draws' rows (etslink.sweep) and per draw the workbook's tables
+    with that draw's caps and `etslink run` of them.
+    """
+    from etslink.api import run, sweep
+    from etslink.inputs.uncertainty import draw_factors
+
+    tables = linear_case(
+        C,
+        NEED,
+        (2030, 2031),
+        links=[{"from_system": "A", "to_system": "B"}],
+        uncertainty=cap_shock("*", sd=0.03),
+        settings=[{"key": "currency", "value": "EUR"}, {"key": "discount_rate", "value": 0.05}],
+    )
+    tables["systems"] = [{"system": s, "banking": banking} for s in C]
+    path = workbook(tables)
+    data = load_workbook(path)[0]
+    draws = sweep(path, draws=3, workers=1).draws.set_index(["draw", "case", "system", "year"])
+    runs = []
+    for draw in range(3):
+        (factors,) = draw_factors(data, draw).values()
+        drawn = dict(tables, uncertainty=[])
+        drawn["emissions"] = [
+            r | {"cap_MtCO2e": r["cap_MtCO2e"] * factors[r["system"], r["year"]]}
+            for r in tables["emissions"]
+        ]
+        runs.append((drawn, run(drawn)))
+    return data, draws, runs
+
+
+def _run_rows(result) -> pd.DataFrame:
+    """Return `etslink run`'s emissions, net imports and money paid abroad (discounted)."""
+    costs = result.costs.set_index(["case", "system", "year"])
+    rows = result.balances.set_index(["case", "system", "year"])[QUANTITIES[:2]]
+    rows["paid_abroad_pv_MEUR"] = (
+        costs["allowance_imports_MEUR"] + costs["offset_purchases_MEUR"]
+    ) * costs["discount_factor"]
+    return rows.sort_index()
+
+
+def test_each_draws_emissions_net_imports_and_money_abroad_are_those_of_run_on_its_workbook(
+    workbook,
+):
+    """Issue 22, item 6: without banking, draw i's rows are `etslink run` of the workbook with
+    draw i's caps: emissions and net imports as on `balances`, money paid abroad as on
+    `costs`, discounted. Linked, A and B share one price p = (need_A + need_B) / (1/2 + 1/8)
+    each year, and B buys need_B - p/8 at p."""
+    data, draws, runs = _drawn_runs(workbook, banking="no")
+    for draw, (drawn, result) in enumerate(runs):
+        got = draws.loc[draw][QUANTITIES].sort_index()
+        pd.testing.assert_frame_equal(got, _run_rows(result), rtol=1e-6)
+        for y in (2030, 2031):
+            need = {
+                r["system"]: BASELINE - r["cap_MtCO2e"]
+                for r in drawn["emissions"]
+                if r["year"] == y
+            }
+            p = (need["A"] + need["B"]) / (1 / C["A"] + 1 / C["B"])
+            bought = need["B"] - p / C["B"]
+            row = got.loc[("linked", "B", y)]
+            assert row["net_imports_MtCO2e"] == pytest.approx(bought, rel=1e-6)
+            assert row["paid_abroad_pv_MEUR"] == pytest.approx(
+                bought * p * data.discount_factor(y), rel=1e-6
+            )
+            assert got.loc[("linked", "A", y), "emissions_MtCO2e"] == pytest.approx(
+                BASELINE - p / C["A"], rel=1e-6
+            )
+        assert (got.loc["autarky", QUANTITIES[1:]] == 0).all(axis=None)
+
+
+def test_with_banking_a_draws_transfers_match_run_over_the_years_not_year_by_year(workbook):
+    """With banking, when A's allowances cross the border is left open at equal cost; run
+    takes the smallest transfers, earliest (E14), a draw without a reserve or limited
+    foresight the first stage's. Emissions match year by year; net imports and the money
+    paid abroad in present value (one price in PV in both years) over the years."""
+    _, draws, runs = _drawn_runs(workbook, banking="yes")
+    for draw, (_, result) in enumerate(runs):
+        got = draws.loc[draw][QUANTITIES].sort_index()
+        expected = _run_rows(result)
+        pd.testing.assert_series_equal(
+            got["emissions_MtCO2e"], expected["emissions_MtCO2e"], rtol=1e-6
+        )
+        totals = ["case", "system"]
+        pd.testing.assert_frame_equal(
+            got.groupby(totals).sum(), expected.groupby(totals).sum(), rtol=1e-6, atol=1e-9
+        )
+
+
+def test_the_first_draw_a_worker_solves_has_the_emissions_of_its_drawn_baselines(
+    workbook, monkeypatch
+):
+    """The emissions (E1) of a worker's first draw were those of the undrawn baselines: the
+    compiled case kept the Params' old values in its cache of named expressions until a
+    form of them had been read. Linked, A and B share p = (need_A + need_B) / (1/2 + 1/8),
+    and each emits its drawn baseline less p / slope."""
+    from etslink.inputs.uncertainty import perturbed
+    from etslink.workflows import sweep as sweep_module
+
+    data, _ = load_workbook(_shocked(workbook))
+    for draw in (0, 1):
+        monkeypatch.setattr(sweep_module, "_WORKERS", {})  # a new worker
+        rows = solve_draw(data, draw)
+        drawn = perturbed(data, draw)
+        baseline = {s: drawn.baseline_MtCO2e[s, 2030] for s in C}
+        need = {s: baseline[s] - drawn.cap_MtCO2e[s, 2030] for s in C}
+        p = sum(need.values()) / sum(1 / c for c in C.values())
+        linked = rows[rows["case"] == "linked"].set_index("system")
+        for s in C:
+            assert linked.loc[s, "emissions_MtCO2e"] == pytest.approx(
+                baseline[s] - p / C[s], rel=1e-9
+            )
+
+
+def test_the_spread_over_draws_of_gains_money_abroad_and_emissions(workbook, tmp_path):
+    """Issue 22, item 6: summary.xlsx's gains_by_draw are each draw's totals over the years
+    (gain = cost alone - cost linked, money paid abroad linked, emissions linked - alone),
+    and distributions their mean, sd and percentiles as numpy computes them; the report
+    charts each system's draws."""
+    import numpy as np
+
+    assert _sweep(_shocked(workbook), tmp_path / "out", "--draws", 20, "--workers", 1) == 0
+    draws = pd.read_parquet(tmp_path / "out" / DRAWS_FILE)
+    sheets = pd.read_excel(tmp_path / "out" / "summary.xlsx", sheet_name=None)
+    totals = draws.groupby(["draw", "system", "case"])[
+        ["compliance_cost_pv_MEUR", "paid_abroad_pv_MEUR", "emissions_MtCO2e"]
+    ].sum()
+    linked, alone = totals.xs("linked", level="case"), totals.xs("autarky", level="case")
+    expected = pd.DataFrame(
+        {
+            "gain_from_linking_pv_MEUR": alone["compliance_cost_pv_MEUR"]
+            - linked["compliance_cost_pv_MEUR"],
+            "linked_paid_abroad_pv_MEUR": linked["paid_abroad_pv_MEUR"],
+            "emissions_change_MtCO2e": linked["emissions_MtCO2e"] - alone["emissions_MtCO2e"],
+        }
+    ).reset_index()
+    by_draw = sheets["gains_by_draw"]
+    pd.testing.assert_frame_equal(by_draw, expected, check_dtype=False, rtol=1e-12)
+    assert (by_draw.loc[by_draw["system"] == "B", "linked_paid_abroad_pv_MEUR"] > 0).all()
+    spread = sheets["distributions"].set_index(["system", "quantity"])
+    for (system, quantity), row in spread.iterrows():
+        values = by_draw.loc[by_draw["system"] == system, quantity].to_numpy()
+        assert row["draws"] == 20
+        assert row["mean"] == pytest.approx(values.mean(), rel=1e-12)
+        assert row["sd"] == pytest.approx(values.std(ddof=1), rel=1e-12)
+        assert [row["5%"], row["50%"], row["95%"]] == pytest.approx(
+            np.percentile(values, [5, 50, 95]).tolist(), rel=1e-12
+        )
+    assert set(spread.index) == {
+        (s, q) for s in C for q in expected.columns if q not in ("draw", "system")
+    }
+    gains = sheets["gains"].set_index("system")["expected_gain_pv_MEUR"]
+    for s in C:
+        assert spread.loc[(s, "gain_from_linking_pv_MEUR"), "mean"] == pytest.approx(gains[s])
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert sorted(re.findall(r'id="(gain|abroad|emissions)-(\w+)"', page)) == sorted(
+        (q, s) for q in ("abroad", "emissions", "gain") for s in C
+    )

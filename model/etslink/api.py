@@ -286,9 +286,8 @@ def sweep(
         if value is not None and (not isinstance(value, numbers.Integral) or value < 1):
             msg = f"{name} must be a positive whole number, not {value!r}"
             raise ValueError(msg)
-    from etslink.outputs.products import DRAWS_FILE
     from etslink.outputs.runrecord import utc_stamp
-    from etslink.workflows.sweep import plan_sweep, solve_sweep
+    from etslink.workflows.sweep import PARTIAL_ROWS, plan_sweep, solve_sweep
 
     started, workbook = utc_stamp(), Path(path)
     try:
@@ -298,7 +297,7 @@ def sweep(
     with tempfile.TemporaryDirectory(prefix="etslink-sweep-") as folder:
         return solve_sweep(
             plan,
-            Path(folder) / DRAWS_FILE,
+            Path(folder) / PARTIAL_ROWS,
             workers=workers,
             scheduler=scheduler,
             started=started,
@@ -339,7 +338,7 @@ def explore(
             msg = f"{name} must be a positive whole number, not {value!r}"
             raise ValueError(msg)
     from etslink.outputs.runrecord import utc_stamp
-    from etslink.workflows.explore import PARTIAL_FILE, plan_explore, solve_explore
+    from etslink.workflows.explore import PARTIAL_ROWS, plan_explore, solve_explore
 
     started, workbook = utc_stamp(), Path(path)
     try:
@@ -349,7 +348,7 @@ def explore(
     with tempfile.TemporaryDirectory(prefix="etslink-explore-") as folder:
         return solve_explore(
             plan,
-            Path(folder) / PARTIAL_FILE,
+            Path(folder) / PARTIAL_ROWS,
             workers=workers,
             scheduler=scheduler,
             started=started,

@@ -330,9 +330,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from etslink.outputs.products import DRAWS_FILE, write_sweep
+    from etslink.outputs.products import write_sweep
     from etslink.outputs.runrecord import check_output_dir, utc_stamp
-    from etslink.workflows.sweep import plan_sweep, solve_sweep
+    from etslink.workflows.sweep import PARTIAL_ROWS, plan_sweep, solve_sweep
 
     started = utc_stamp()
     _at_least_one("--draws", args.draws, "draws")
@@ -346,13 +346,13 @@ def _sweep(args: argparse.Namespace) -> int:
         (plan.draws, "draws"),
         lambda partial, progress: solve_sweep(
             plan,
-            partial / DRAWS_FILE,
+            partial / PARTIAL_ROWS,
             workers=args.workers,
             scheduler=args.scheduler,
             started=started,
             progress=progress,
         ),
-        lambda result, partial: write_sweep(result, out, check_output_dir, partial / DRAWS_FILE),
+        lambda result: write_sweep(result, out, check_output_dir),
     )
     if not args.quiet:
         print(f"Solved both cases of {plan.draws} draws.")
@@ -425,7 +425,7 @@ def _batch(
     out: Path,
     count: tuple[int, str],
     solve: Callable[[Path, Callable[[int, int], None]], Any],
-    write: Callable[[Any, Path], None],
+    write: Callable[[Any], None],
 ) -> Any:
     """Solve a sweep or explore with its partial folder and a progress bar, then write it.
 
@@ -435,7 +435,7 @@ def _batch(
         out: The output folder, checked.
         count: How many items and what they are called, for the progress bar.
         solve: solve(partial folder, progress) returns the result.
-        write: write(result, partial folder) writes the outputs into `out`.
+        write: write(result) writes the outputs into `out`.
     """
     if args.scheduler:
         from etslink.workflows.batch import client
@@ -448,7 +448,7 @@ def _batch(
     except InfeasibleError:
         shutil.rmtree(partial)  # final: the same inputs would fail again on --resume
         raise
-    write(result, partial)
+    write(result)
     shutil.rmtree(partial)
     return result
 
@@ -523,7 +523,7 @@ def _partial_folder(out: Path, resume: bool, what: str, workbook: Path) -> Path:
 def _explore(args: argparse.Namespace) -> int:
     from etslink.outputs.products import write_explore
     from etslink.outputs.runrecord import check_output_dir, utc_stamp
-    from etslink.workflows.explore import PARTIAL_FILE, plan_explore, solve_explore
+    from etslink.workflows.explore import PARTIAL_ROWS, plan_explore, solve_explore
 
     started = utc_stamp()
     _at_least_one("--workers", args.workers, "workers")
@@ -536,13 +536,13 @@ def _explore(args: argparse.Namespace) -> int:
         (len(plan.solvable), "combinations"),
         lambda partial, progress: solve_explore(
             plan,
-            partial / PARTIAL_FILE,
+            partial / PARTIAL_ROWS,
             workers=args.workers,
             scheduler=args.scheduler,
             started=started,
             progress=progress,
         ),
-        lambda result, _partial: write_explore(result, out, check_output_dir),
+        lambda result: write_explore(result, out, check_output_dir),
     )
     if not args.quiet:
         _print_explore(result)

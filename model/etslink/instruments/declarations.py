@@ -161,9 +161,20 @@ Reader = Callable[[Values, ModelData], Mapping[SystemYear, float]]
 """(solution, data) -> a quantity by system-year."""
 
 
-def solved(name: str) -> Reader:
+@dataclass(frozen=True)
+class Solved:
+    """A `Reader` of a model component's values by system-year, which names the component."""
+
+    component: str
+
+    def __call__(self, sol: Values, d: ModelData) -> Mapping[SystemYear, float]:
+        """Return the component's values by key."""
+        return sol.values(self.component)
+
+
+def solved(name: str) -> Solved:
     """Return a reader of a model component's values by system-year."""
-    return lambda sol, d: sol.values(name)
+    return Solved(name)
 
 
 def given(name: str) -> Reader:
@@ -275,6 +286,11 @@ def clean(x: float) -> float:
 def cleaned(values: Mapping[Any, float]) -> dict[Any, float]:
     """Return values by key with solver noise reported as 0 (`clean`)."""
     return {k: clean(x) for k, x in values.items()}
+
+
+def cleaned_array(values: np.ndarray) -> np.ndarray:
+    """Return values with solver noise reported as 0 (`clean`), entry by entry."""
+    return np.where(np.abs(values) < LEVEL_TOLERANCE_MtCO2e, 0.0, values)
 
 
 def by_system_year(d: ModelData, values: Mapping[SystemYear, float]) -> np.ndarray:

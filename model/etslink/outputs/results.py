@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +15,14 @@ from etslink.formulation import BALANCE_COLUMNS, COST_ITEMS, HELD, RESTRICTIONS
 from etslink.formulation.compliance import price_pv
 from etslink.inputs.data import ModelData
 from etslink.instruments.border_adjustments import charges
-from etslink.instruments.declarations import clean, cleaned
+from etslink.instruments.declarations import (
+    Column,
+    Solved,
+    by_system_year,
+    clean,
+    cleaned,
+    cleaned_array,
+)
 from etslink.instruments.links import Flows, payments
 from etslink.instruments.reserve import ReserveYear
 from etslink.outputs.columns import Columns
@@ -174,11 +183,15 @@ def _balances(sol: Solution, d: ModelData) -> pd.DataFrame:
     keys = d.system_years
     table: dict[str, Any] = {"system": [s for s, _ in keys], "year": [y for _, y in keys]}
     for column in BALANCE_COLUMNS:
-        values = cleaned(column.read(sol, d))
-        table[column.name] = [values.get(key, 0.0) for key in keys]
+        table[column.name] = _balance_column(sol, d, column)
     surplus = cleaned(sol.slacks("compliance"))
     table["surplus_MtCO2e"] = [surplus.get(key, 0.0) for key in keys]
     return pd.DataFrame(table)
+
+
+def _balance_column(sol: Solution, d: ModelData, column: Column) -> np.ndarray:
+    """Return one `balances` column [MtCO2e] in `system_years` order, solver noise as 0."""
+    return cleaned_array(by_system_year(d, column.read(sol, d)))
 
 
 def _cost_items(
@@ -365,6 +378,20 @@ def _border_adjustments(
 
 GAIN_ITEMS = ("compliance_cost", "allowance_imports", "allowance_exports", "offset_purchases")
 """Cost items summed, discounted, per system and case on the `gains` sheet."""
+PAID_ABROAD_ITEMS = ("allowance_imports", "offset_purchases")
+"""The cost items that are money paid abroad: allowances bought from other systems' firms
+and offset credits."""
+
+
+def paid_abroad(costs: Mapping[str, Any], name: Callable[[str], str]) -> Any:
+    """Return money paid abroad [M CUR]: the sum of the PAID_ABROAD_ITEMS columns of `costs`.
+
+    Args:
+        costs: Cost items by column name (a table, or arrays), in money of the year or PV.
+        name: The column name of a cost item, e.g. `Columns.money`.
+    """
+    first, *others = (costs[name(item)] for item in PAID_ABROAD_ITEMS)
+    return sum(others, start=first)
 
 
 def gains(results: Results) -> pd.DataFrame:
@@ -382,9 +409,8 @@ def gains(results: Results) -> pd.DataFrame:
                 (costs[cols.money(item)] * costs["discount_factor"]).groupby(costs["system"]).sum()
             )
             out[cols.case_money(name, item)] = out["system"].map(discounted)
-        out[cols.case_money(name, "paid_abroad")] = (
-            out[cols.case_money(name, "allowance_imports")]
-            + out[cols.case_money(name, "offset_purchases")]
+        out[cols.case_money(name, "paid_abroad")] = paid_abroad(
+            out, functools.partial(cols.case_money, name)
         )
     if results.data.border_adjustments:
         _border_gains(results, out)
@@ -415,7 +441,7 @@ def gains_by_year(results: Results) -> pd.DataFrame:
     """
     cols = results.columns
     second = results.data.second_case
-    cost, paid = cols.money("compliance_cost"), cols.money("allowance_imports")
+    cost = cols.money("compliance_cost")
     linked, alone = results.cases["linked"].costs, results.cases["autarky"].costs
     out = linked[["system", "year"]].copy()
     out[cols.money(f"{second}_compliance_cost")] = alone[cost].to_numpy()
@@ -423,9 +449,7 @@ def gains_by_year(results: Results) -> pd.DataFrame:
     gain = alone[cost].to_numpy() - linked[cost].to_numpy()
     out[cols.money("gain_from_linking")] = gain
     out[cols.money("gain_from_linking", pv=True)] = gain * linked["discount_factor"].to_numpy()
-    out[cols.money("linked_paid_abroad")] = (
-        linked[paid] + linked[cols.money("offset_purchases")]
-    ).to_numpy()
+    out[cols.money("linked_paid_abroad")] = paid_abroad(linked, cols.money).to_numpy()
     return out
 
 
@@ -446,9 +470,19 @@ def _border_gains(results: Results, out: pd.DataFrame) -> None:
             out[column] = out["system"].map(total).fillna(0.0)
 
 
-def draw_results(cols: Columns) -> tuple[str, str, str]:
-    """Return the result columns of a sweep draw's rows: price, abatement and compliance cost."""
-    return cols.price, cols.money("abatement_cost"), cols.money("compliance_cost", pv=True)
+DRAW_BALANCES = ("emissions_MtCO2e", "net_imports_MtCO2e")
+"""The `balances` columns a sweep draw's rows carry [MtCO2e]."""
+
+
+def draw_results(cols: Columns) -> tuple[str, ...]:
+    """Return the result columns of a sweep draw's rows, in order (see `DrawReader.read`)."""
+    return (
+        cols.price,
+        cols.money("abatement_cost"),
+        cols.money("compliance_cost", pv=True),
+        *DRAW_BALANCES,
+        cols.money("paid_abroad", pv=True),
+    )
 
 
 class DrawReader:
@@ -465,22 +499,51 @@ class DrawReader:
         self.years = _SystemYears.of(d)
         self.names = draw_results(self.cols)
         """The result columns of a draw's rows, in order."""
+        self.balances = {
+            c.name: c.read.component
+            for c in BALANCE_COLUMNS
+            if c.name in DRAW_BALANCES and isinstance(c.read, Solved)
+        }
+        """The component each DRAW_BALANCES column reads, by column name."""
+        self._positions: dict[str, np.ndarray] = {}
 
     def read(self, sol: Solution) -> dict[str, np.ndarray]:
         """Return a solution's results per system-year, in `system_years` order.
 
-        The allowance price [CUR per tCO2e, money of the year], the abatement cost [M CUR,
-        money of the year] and the compliance cost [M CUR, base-year money], by column name
-        (`names`). Needs the duals of (E11) and (E6) and the primal values of abatement,
-        transfers, credit use and ceiling sales; nothing else.
+        By column name (`names`): the allowance price [CUR per tCO2e, money of the year],
+        the abatement cost [M CUR, money of the year], the compliance cost [M CUR, base-year
+        money], emissions and net imports [MtCO2e] as on the `balances` sheet, and the
+        money paid abroad [M CUR, base-year money]. Needs the duals of (E11) and (E6), the
+        primal values of abatement, transfers, credit use and ceiling sales, and emissions
+        (E1) and net imports (E3); nothing else.
         """
         priced = _priced(sol, self.data, self.cols, self.years)
-        price, abatement, cost = self.names
-        return {price: priced.prices, abatement: priced.costs[abatement], cost: priced.costs[cost]}
+        price, abatement, cost, *_, abroad = self.names
+        return {
+            price: priced.prices,
+            abatement: priced.costs[abatement],
+            cost: priced.costs[cost],
+            **{name: self._balance(sol, name) for name in self.balances},
+            abroad: paid_abroad(priced.costs, self.cols.money) * self.years.discount,
+        }
+
+    def _balance(self, sol: Solution, name: str) -> np.ndarray:
+        """Return a `balances` column [MtCO2e] as `_balance_column` does, without a dict.
+
+        Its component's values as an array, put in `system_years` order by positions found
+        at the first draw (the same at every solution of the case); 0 where it has no key.
+        """
+        keys, values = sol.array(self.balances[name])
+        positions = self._positions.get(name)
+        if positions is None:
+            position = {key: i for i, key in enumerate(keys)}
+            wanted = [position.get(key, -1) for key in self.data.system_years]
+            positions = self._positions[name] = np.array(wanted, dtype=np.int64)
+        return cleaned_array(np.where(positions >= 0, values[positions], 0.0))
 
 
 def extract_draw(sol: Solution, d: ModelData) -> pd.DataFrame:
-    """Return one sweep draw's rows: price, abatement and compliance cost per system-year."""
+    """Return one sweep draw's rows per system-year: the columns of `draw_results`."""
     keys = d.system_years
     return pd.DataFrame(
         {"system": [s for s, _ in keys], "year": [y for _, y in keys], **DrawReader(d).read(sol)}

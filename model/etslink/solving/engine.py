@@ -497,11 +497,11 @@ class CompiledCase:
             for position, value in zip(square.positions, square.evaluate(p), strict=True):
                 self._hessian[int(position), int(position)] = 2.0 * float(value)
             self._pass_hessian()
-        stale = [name for name, form in self._forms.items() if form.mutable]
-        if stale:
-            self._new_walker()
-            for name in stale:
-                del self._forms[name]
+        # the walker's cache of named expressions holds the Params' old values, also for
+        # forms not compiled yet (the first draw's emissions read the undrawn baselines)
+        self._new_walker()
+        for name in [name for name, form in self._forms.items() if form.mutable]:
+            del self._forms[name]
 
     # -- changing numbers directly ---------------------------------------------------------
 
@@ -650,23 +650,25 @@ class Solution:
     def values(self, name: str) -> dict[Any, float]:
         """Return the value of each entry of a Var or Expression component, by key."""
         if name not in self._cache:
-            component = getattr(self.case.model, name)
-            if component.ctype is pyo.Var:
-                self._cache[name] = self._variable(name, component)
-            else:
-                form = self.case.form(name)
-                self._cache[name] = dict(
-                    zip(form.keys, form.evaluate(self.x).tolist(), strict=True)
-                )
+            keys, values = self.array(name)
+            self._cache[name] = dict(zip(keys, values.tolist(), strict=True))
         return self._cache[name]
 
-    def _variable(self, name: str, component: Any) -> dict[Any, float]:
-        """Return a variable's values; one in no row keeps its own (fixed) value, or 0."""
+    def array(self, name: str) -> tuple[list[Any], np.ndarray]:
+        """Return the keys of a Var or Expression component and its values, in that order.
+
+        The keys are in the same order at every solution of the compiled case; a variable in
+        no row keeps its own (fixed) value, or 0.
+        """
+        component = getattr(self.case.model, name)
+        if component.ctype is not pyo.Var:
+            form = self.case.form(name)
+            return form.keys, form.evaluate(self.x)
         keys, columns, loose = self.case.variable_columns(name)
         values = self.x[columns]
         for i in loose:
             values[i] = float(component[keys[i]].value or 0.0)
-        return dict(zip(keys, values.tolist(), strict=True))
+        return keys, values
 
     def set_values(self, name: str, values: Mapping[Any, float]) -> None:
         """Replace values of a variable component, by key (every expression follows)."""

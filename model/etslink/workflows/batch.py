@@ -1,9 +1,8 @@
 """One batch runner for many solves, results written as they arrive: sweep, explore.
 
-Each batch has a partial file (a gzip CSV, one member per finished task, every task's rows
-in the same columns) from which `--resume` learns what is done; the items left are solved
-here (one worker) or go to dask workers in small tasks, each worker receiving the shared
-data once.
+Each batch has a partial folder (a Parquet file per finished task, every task's rows in the
+same columns) from which `--resume` learns what is done; the items left are solved here (one
+worker) or go to dask workers in small tasks, each worker receiving the shared data once.
 """
 
 from __future__ import annotations
@@ -17,15 +16,31 @@ from typing import Any
 import pandas as pd
 
 from etslink.errors import reject
-from etslink.outputs.products import GZIP
 
 TASK_SIZE_MAX = 8
 """Items per task at most; and at least about this many tasks per worker."""
 
 
-def append_rows(path: Path, frame: pd.DataFrame) -> None:
-    """Append rows to the gzip CSV at once (a new gzip member per call)."""
-    frame.to_csv(path, mode="a", header=not path.exists(), index=False, compression=GZIP)
+PART = "part-{:06d}.parquet"
+"""A task's rows in a partial folder, numbered in the order the tasks finished."""
+
+
+def append_rows(partial: Path, frame: pd.DataFrame) -> None:
+    """Add one task's rows to a partial folder: a new Parquet file, whole or not at all.
+
+    Written under a temporary name and renamed, so that a kill mid-write leaves no part.
+    """
+    partial.mkdir(parents=True, exist_ok=True)
+    parts = _parts(partial)
+    path = partial / PART.format(int(parts[-1].stem.removeprefix("part-")) + 1 if parts else 0)
+    temporary = path.with_suffix(".tmp")
+    frame.to_parquet(temporary, index=False)
+    temporary.replace(path)
+
+
+def _parts(partial: Path) -> list[Path]:
+    """Return the part files of a partial folder, in the order they were written."""
+    return sorted(partial.glob(PART.replace("{:06d}", "*"))) if partial.is_dir() else []
 
 
 def chunks(todo: Sequence[Any], workers: int) -> list[list[Any]]:
@@ -95,8 +110,8 @@ class Batch:
     """Many solves of one workbook: a sweep's draws, explore's combinations.
 
     Attributes:
-        key: The partial file's column that names an item (e.g. "draw", "combination").
-        columns: The partial file's columns, in order; every task's rows are written so.
+        key: The partial rows' column that names an item (e.g. "draw", "combination").
+        columns: The partial rows' columns, in order; every task's rows are written so.
         shared: What every solve needs (the data, the model), sent to each worker once.
         solve: solve(shared, items) returns the rows of those items; a module-level
             function, so that dask workers can unpickle it.
@@ -113,37 +128,33 @@ class Batch:
     first: tuple[Any, Callable[[], pd.DataFrame]] | None = None
 
 
-def drop_torn_member(partial: Path) -> None:
-    """Rewrite a partial file without a last gzip member cut short (a kill mid-append).
+def read_rows(partial: Path, columns: Sequence[str] | None = None) -> pd.DataFrame | None:
+    """Return the rows of a partial folder (None if it has none), dropping broken parts.
 
-    Each task's rows are one gzip member; a member without its end holds a task's rows
-    in part, so it is dropped and its items are solved again.
+    A part that cannot be read (cut short outside etslink's control, e.g. a full disk) is
+    deleted, so that its items are solved again, as are leftovers of a write cut short.
+
+    Args:
+        partial: The partial folder.
+        columns: Read only these columns; None: all.
     """
-    import zlib
+    import pyarrow
 
-    if not partial.exists():
-        return
-    data = partial.read_bytes()
-    complete = 0
-    while complete < len(data):
-        member = zlib.decompressobj(wbits=31)
+    for leftover in partial.glob("*.tmp") if partial.is_dir() else []:
+        leftover.unlink()
+    frames = []
+    for part in _parts(partial):
         try:
-            member.decompress(data[complete:])
-        except zlib.error:
-            break
-        if not member.eof:
-            break
-        complete = len(data) - len(member.unused_data)
-    if complete < len(data):
-        partial.write_bytes(data[:complete])
+            frames.append(pd.read_parquet(part, columns=None if columns is None else list(columns)))
+        except (OSError, pyarrow.ArrowException):
+            part.unlink()
+    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 def finished(partial: Path, key: str) -> set[Any]:
-    """Return the names of the items already written to a partial file (torn end dropped)."""
-    drop_torn_member(partial)
-    if not partial.exists() or partial.stat().st_size == 0:
-        return set()
-    return set(pd.read_csv(partial, usecols=[key])[key].unique().tolist())
+    """Return the names of the items already written to a partial folder."""
+    rows = read_rows(partial, [key])
+    return set() if rows is None else set(rows[key].unique().tolist())
 
 
 def run_batch(
@@ -154,7 +165,7 @@ def run_batch(
     scheduler: str | None,
     progress: Callable[[int, int], None],
 ) -> pd.DataFrame:
-    """Solve the items not yet in `partial`, appending each task's rows; return every row.
+    """Solve the items not yet in `partial`, adding each task's rows; return every row.
 
     With one worker and no scheduler the items are solved here, else on dask (a local
     cluster of `workers` processes, or the cluster at `scheduler`). Rows are appended as each
@@ -179,7 +190,8 @@ def run_batch(
             record(batch.solve(batch.shared, task), len(task))
     elif todo:
         _on_dask(batch, todo, record, workers=workers, scheduler=scheduler)
-    return pd.read_csv(partial)
+    rows = read_rows(partial)
+    return pd.DataFrame(columns=list(batch.columns)) if rows is None else rows
 
 
 def _on_dask(

@@ -369,7 +369,7 @@ def _best_horizon(
     with tempfile.TemporaryDirectory(prefix="etslink-calibrate-") as folder:
         rows = run_batch(
             batch,
-            Path(folder) / "horizons.csv.gz",
+            Path(folder) / "horizons",
             workers=workers,
             scheduler=scheduler,
             progress=lambda done, total: progress(f"fitting: {done} of {total} horizons done"),

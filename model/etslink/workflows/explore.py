@@ -41,7 +41,7 @@ from etslink.instruments.border_adjustments import charges
 from etslink.instruments.links import redundant_link_years
 from etslink.outputs.columns import EMISSIONS_CHANGE, Columns
 from etslink.outputs.products import ExploreResult
-from etslink.outputs.results import CaseResults, ExploreTables, extract_case
+from etslink.outputs.results import CaseResults, ExploreTables, extract_case, paid_abroad
 from etslink.outputs.runrecord import run_record
 from etslink.solving.engine import Basis
 from etslink.solving.solve import solve_compiled
@@ -69,7 +69,8 @@ ALL_COMBINATIONS_UP_TO = 6
 all together."""
 MAX_COMBINATIONS = 100_000
 """More combinations than this are refused: lower --max-size."""
-PARTIAL_FILE = "combinations.csv.gz"
+PARTIAL_ROWS = "combinations"
+"""The folder, in the partial folder, of the finished combinations' rows."""
 LINK_COLUMNS = (
     "from_system",
     "to_system",
@@ -427,9 +428,7 @@ def _rows(label: str, results: CaseResults, data: ModelData) -> pd.DataFrame:
     """
     cols = Columns(data.currency)
     costs = results.costs
-    abroad = (
-        costs[cols.money("allowance_imports")] + costs[cols.money("offset_purchases")]
-    ) * costs["discount_factor"]
+    abroad = paid_abroad(costs, cols.money) * costs["discount_factor"]
     emissions = results.balances.set_index(["system", "year"])[EMISSIONS]
     keys = list(zip(costs["system"], costs["year"], strict=True))
     prices = dict(zip(keys, results.prices[cols.price], strict=True))
@@ -493,7 +492,7 @@ def solve_combinations(
 
 
 def combination_columns(currency: str) -> tuple[str, ...]:
-    """Return the columns of the partial file: a combination's rows per system and year."""
+    """Return the columns of the partial rows: a combination's rows per system and year."""
     cols = Columns(currency)
     money = (cols.money("compliance_cost", pv=True), cols.money("paid_abroad", pv=True))
     border = tuple(
@@ -587,7 +586,7 @@ def summarise(plan: ExplorePlan, rows: pd.DataFrame) -> ExploreTables:
 def _in_plan_order(plan: ExplorePlan, rows: pd.DataFrame) -> pd.DataFrame:
     """Return rows sorted by combination (status quo first), system (sheet order), year.
 
-    The partial file holds them in the order they finished, which varies run to run.
+    The partial rows hold them in the order they finished, which varies run to run.
     """
     order = [STATUS_QUO, *(plan.label(c) for c in plan.combinations)]
     keys = pd.DataFrame(
@@ -630,7 +629,8 @@ def solve_explore(
 
     Args:
         plan: The validated workbook, its candidates and combinations.
-        partial: The gzip CSV that collects finished combinations (kept for a resume).
+        partial: The folder that collects finished combinations (`batch.append_rows`;
+            kept for a resume).
         workers: Worker processes of a local cluster (1: solve in this process).
         scheduler: Address of a running dask scheduler; None: start a local cluster.
         started: When explore started (`runrecord.utc_stamp`).

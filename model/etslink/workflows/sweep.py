@@ -21,7 +21,7 @@ import pandas as pd
 from etslink.errors import InfeasibleError, Issue, messages, reject
 from etslink.inputs.data import ModelData
 from etslink.inputs.uncertainty import DrawPlan, perturbed
-from etslink.outputs.columns import Columns
+from etslink.outputs.columns import EMISSIONS_CHANGE, Columns
 from etslink.outputs.products import SweepResult
 from etslink.outputs.results import DrawReader, draw_results
 from etslink.outputs.runrecord import run_record
@@ -77,7 +77,21 @@ class CaseSolver:
 
     def solve(self, draw: int, values: Mapping[str, np.ndarray]) -> pd.DataFrame:
         """Return the rows of one draw of this case (see `columns`)."""
-        return pd.DataFrame(self.columns(draw, values))
+        return _frame(self.columns(draw, values))
+
+
+def _frame(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Return columns as a frame, the text ones (case, system, status) as Python objects.
+
+    With pyarrow installed, pandas would convert them to Arrow strings: 0.7 ms of a draw's
+    5 ms (measured, 20x20x10); Parquet converts them in one go when a task is written.
+    """
+    return pd.DataFrame(
+        {
+            name: pd.Series(array, dtype=object, copy=False) if array.dtype == object else array
+            for name, array in columns.items()
+        }
+    )
 
 
 def _repeated(text: str, rows: int) -> np.ndarray:
@@ -100,11 +114,11 @@ _WORKERS: dict[str, WorkbookSolvers] = {}
 def solve_draws(data: ModelData, draws: list[int]) -> pd.DataFrame:
     """Return the rows of several draws (one dask task: fewer round trips per draw).
 
-    Cases in the order of draws.csv.gz within each draw; one frame built from the columns
+    Cases in the order of draws.parquet within each draw; one frame built from the columns
     of all of them.
     """
     parts = [columns for draw in draws for columns in _case_columns(data, draw)]
-    return pd.DataFrame({name: np.concatenate([part[name] for part in parts]) for name in parts[0]})
+    return _frame({name: np.concatenate([part[name] for part in parts]) for name in parts[0]})
 
 
 def _solvers(data: ModelData) -> WorkbookSolvers:
@@ -120,7 +134,7 @@ def solve_draw(data: ModelData, draw: int) -> pd.DataFrame:
 
 
 def _case_columns(data: ModelData, draw: int) -> list[dict[str, np.ndarray]]:
-    """Return the columns of draw `draw` of each case, cases in the order of draws.csv.gz.
+    """Return the columns of draw `draw` of each case, cases in the order of draws.parquet.
 
     Both cases draw the same numbers (they differ only in links), so the draw is made once.
     """
@@ -129,13 +143,50 @@ def _case_columns(data: ModelData, draw: int) -> list[dict[str, np.ndarray]]:
     return [solvers.cases[case].columns(draw, values) for case in sorted(solvers.cases)]
 
 
+PARTIAL_ROWS = "draws"
+"""The folder, in the partial folder, of the finished draws' rows (`batch.append_rows`)."""
+EMISSIONS = "emissions_MtCO2e"
+"""Emissions of a draw's system-year [MtCO2e], as on the `balances` sheet."""
+GAIN_TOLERANCE = 1e-5
+"""A gain below this share of the autarky cost counts as none (solver accuracy)."""
+
+
 def summarise(draws: pd.DataFrame, currency: str) -> dict[str, pd.DataFrame]:
-    """Return the sweep's summary tables: price statistics and gains from linking."""
+    """Return the sweep's summary tables: gains from linking, their spread, price statistics.
+
+    From the draws with an optimal solution: `gains`, `distributions`, `gains_by_draw`,
+    `volatility` and `price_statistics` (docs/workbook.md says what each holds).
+    """
     cols = Columns(currency)
-    price, cost = cols.price, cols.money("compliance_cost", pv=True)
     ok = draws[draws["status"] == "optimal"]
-    stats = ok.groupby(["case", "system", "year"])[price].describe(percentiles=[0.05, 0.5, 0.95])
-    stats = stats.rename(columns={"count": "draws", "std": "sd"}).reset_index()
+    by_draw = gains_by_draw(ok, cols)
+    return {
+        "gains": _gains(ok, cols),
+        "distributions": distributions(by_draw),
+        "gains_by_draw": by_draw,
+        "volatility": _volatility(ok, cols),
+        "price_statistics": _percentiles(ok, ["case", "system", "year"], cols.price),
+    }
+
+
+PERCENTILES = (0.05, 0.5, 0.95)
+"""The percentiles of the summary's distributions over draws."""
+
+
+def _percentiles(rows: pd.DataFrame, by: list[str], column: str, sort: bool = True) -> pd.DataFrame:
+    """Return per group of `by` the column's draws, mean, sd, min, percentiles and max.
+
+    Groups sorted, or with `sort` False in the order they first appear.
+    """
+    stats = rows.groupby(by, sort=sort)[column].describe(percentiles=list(PERCENTILES))
+    stats = stats.rename(columns={"count": "draws", "std": "sd"})
+    stats["draws"] = stats["draws"].astype(int)  # a count, shown as one (was 20.00)
+    return stats.reset_index()
+
+
+def _gains(ok: pd.DataFrame, cols: Columns) -> pd.DataFrame:
+    """Return per system the expected gain from linking, its sd [M CUR, PV] and its odds."""
+    cost = cols.money("compliance_cost", pv=True)
     by_draw = ok.pivot_table(
         index=["draw", "system"], columns="case", values=cost, aggfunc="sum"
     ).reset_index()
@@ -150,15 +201,56 @@ def summarise(draws: pd.DataFrame, currency: str) -> dict[str, pd.DataFrame]:
             "expected": cols.money("expected_gain", pv=True),
             "sd": cols.money("gain_sd", pv=True),
         }
-    ).reset_index()
-    # the sd over draws within each year, averaged over the years: pooling the years would
-    # mostly measure the price path's trend (the EU's 25.4 pooled against 9.6 within 2030)
-    within = ok.groupby(["case", "system", "year"])[price].std()
+    )
+    return gains.reset_index()
+
+
+def gains_by_draw(ok: pd.DataFrame, cols: Columns) -> pd.DataFrame:
+    """Return per draw and system what linking does over all years.
+
+    The gain from linking and the money the linked case pays abroad [M CUR, PV], and
+    emissions linked minus alone [MtCO2e]; NaN where a case of the draw has no solution.
+    """
+    cost, abroad = cols.money("compliance_cost", pv=True), cols.money("paid_abroad", pv=True)
+    totals = ok.pivot_table(
+        index=["draw", "system"], columns="case", values=[cost, abroad, EMISSIONS], aggfunc="sum"
+    )
+    out = totals.index.to_frame(index=False)
+    out[cols.money("gain_from_linking", pv=True)] = _case_gap(totals[cost], "autarky")
+    out[cols.case_money("linked", "paid_abroad")] = totals[abroad]["linked"].to_numpy()
+    out[EMISSIONS_CHANGE] = _case_gap(totals[EMISSIONS], "linked")
+    return out
+
+
+def _case_gap(totals: pd.DataFrame, minuend: str) -> np.ndarray:
+    """Return `minuend`'s column less the other case's (NaN where either is missing)."""
+    other = "linked" if minuend == "autarky" else "autarky"
+    return (totals[minuend] - totals[other]).to_numpy()
+
+
+def distributions(by_draw: pd.DataFrame) -> pd.DataFrame:
+    """Return per system and quantity of `gains_by_draw` its spread over the draws.
+
+    The number of draws, mean, sd, min, 5%, 50% and 95% percentiles (linear interpolation
+    between draws, as numpy's percentile) and max, in the quantity's unit.
+    """
+    quantities = [c for c in by_draw.columns if c not in ("draw", "system")]
+    long = by_draw.melt(id_vars=["draw", "system"], value_vars=quantities, var_name="quantity")
+    long = long.sort_values("system", kind="stable")
+    return _percentiles(long, ["system", "quantity"], "value", sort=False)
+
+
+def _volatility(ok: pd.DataFrame, cols: Columns) -> pd.DataFrame:
+    """Return per system the price sd over draws within a year, averaged over the years.
+
+    Linked and alone [CUR per tCO2e]: pooling the years would mostly measure the price
+    path's trend (the EU's 25.4 pooled against 9.6 within 2030).
+    """
+    within = ok.groupby(["case", "system", "year"])[cols.price].std()
     volatility = within.groupby(["case", "system"]).mean().unstack("case").reset_index()
-    volatility = volatility.rename(
+    return volatility.rename(
         columns={c: cols.per_tonne(f"{c}_price_sd") for c in ("linked", "autarky")}
     )
-    return {"price_statistics": stats, "gains": gains, "volatility": volatility}
 
 
 def total_gain_by_draw(draws: pd.DataFrame, currency: str) -> pd.Series:
@@ -168,12 +260,8 @@ def total_gain_by_draw(draws: pd.DataFrame, currency: str) -> pd.Series:
     return totals["autarky"] - totals["linked"]
 
 
-GAIN_TOLERANCE = 1e-5
-"""A gain below this share of the autarky cost counts as none (solver accuracy)."""
-
-
 def draw_columns(currency: str) -> tuple[str, ...]:
-    """Return the columns of draws.csv.gz: a draw's rows per case, system and year."""
+    """Return the columns of draws.parquet: a draw's rows per case, system and year."""
     return ("draw", "case", "system", "year", *draw_results(Columns(currency)), "status")
 
 
@@ -263,7 +351,8 @@ def solve_sweep(
 
     Args:
         plan: The validated workbook and the number of draws.
-        partial: The gzip CSV that collects finished draws (kept for a resume).
+        partial: The folder that collects finished draws (`batch.append_rows`; kept for
+            a resume).
         workers: Worker processes of a local cluster.
         scheduler: Address of a running dask scheduler; None: start a local cluster.
         started: When the sweep started (`runrecord.utc_stamp`).

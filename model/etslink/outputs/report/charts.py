@@ -22,7 +22,7 @@ from matplotlib import colormaps, rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+from matplotlib.ticker import MaxNLocator, ScalarFormatter, StrMethodFormatter
 
 from etslink.inputs.data import ModelData, ReserveRule
 
@@ -560,6 +560,96 @@ def fan_chart(stats: pd.DataFrame, d: ModelData) -> str:
             title_fontsize=7,
         )
         return _svg(fig)
+
+
+BOXES_CHARTED = 24
+"""The sweep's spread charts show at most this many systems (the widest spreads)."""
+BOXES_PER_ROW = 8
+"""Panels side by side in a spread chart; more systems wrap onto further rows."""
+
+
+def draw_spread(by_draw: pd.DataFrame, column: str, d: ModelData, unit: str, gid: str) -> str:
+    """Return a panel per system: a box of a quantity's values over the draws, each a dot.
+
+    Each panel has its own scale (systems differ by orders of magnitude; the tables compare
+    them). The box spans the quartiles, its line is the median and its whiskers reach the 5%
+    and 95% percentiles (as the `distributions` sheet). Beyond BOXES_CHARTED systems, those
+    whose 5-95% range is widest.
+
+    Args:
+        by_draw: One row per draw and system (`gains_by_draw`).
+        column: The quantity charted, a column of `by_draw`.
+        d: The workbook's data (systems, in order, and their colours).
+        unit: The label of the first panel's axis.
+        gid: Boxes get the SVG id `{gid}-{system}`.
+    """
+    values = {str(s): v[column].dropna().to_numpy() for s, v in by_draw.groupby("system")}
+    shown = _widest(values, d.systems)
+    colour = colours(d.systems)
+    across = min(len(shown), BOXES_PER_ROW)
+    rows = -(-len(shown) // across)
+    with _figure(7.5, 0.4 + 2.0 * rows) as fig:
+        axes = fig.subplots(rows, across, squeeze=False).ravel()
+        for ax, system in zip(axes, shown, strict=False):
+            _box_of_draws(ax, values[system], colour[system])
+            box = ax.patches[0] if ax.patches else None
+            if box is not None:
+                box.set_gid(f"{gid}-{system}")
+            ax.set_title(system, fontsize=8, color=colour[system])
+        for ax in axes[len(shown) :]:
+            ax.set_visible(False)
+        axes[0].set_ylabel(unit, fontsize=7)
+        if len(shown) < len(values):
+            fig.suptitle(f"widest {len(shown)} of {len(values)} systems", fontsize=8)
+        return _svg(fig)
+
+
+SAME_IN_EVERY_DRAW = 1e-5
+"""Values over draws that differ by less than this share of their median (the solver's
+accuracy) are drawn as one value, on a scale of +-5% (at least +-1) around it."""
+
+
+def _box_of_draws(ax: Axes, values: np.ndarray, colour: str) -> None:
+    """Draw one box (quartiles, median, 5-95% whiskers) and the draws as jittered dots.
+
+    `values` holds at least one draw.
+    """
+    ax.boxplot(
+        values,
+        positions=[0],
+        whis=(5, 95),
+        widths=0.6,
+        showfliers=False,
+        patch_artist=True,
+        boxprops={"facecolor": "none", "edgecolor": colour},
+        medianprops={"color": colour, "linewidth": 2},
+        whiskerprops={"color": colour},
+        capprops={"color": colour},
+    )
+    jitter = np.random.default_rng(0).uniform(-0.2, 0.2, len(values))
+    ax.scatter(jitter, values, s=5, color=colour, alpha=0.5, linewidths=0)
+    ax.set_xlim(-0.5, 0.5)
+    ax.set_xticks([])
+    ax.tick_params(axis="y", labelsize=7)
+    ax.yaxis.set_major_locator(MaxNLocator(5))
+    ax.yaxis.set_major_formatter(ScalarFormatter(useOffset=False))
+    centre = float(np.median(values))
+    if float(np.ptp(values)) <= SAME_IN_EVERY_DRAW * max(1.0, abs(centre)):
+        pad = max(0.05 * abs(centre), 1.0)  # not solver noise blown up to the panel's height
+        ax.set_ylim(centre - pad, centre + pad)
+    low, high = ax.get_ylim()
+    if low < 0 < high:
+        ax.axhline(0, color="black", linewidth=0.6)
+
+
+def _widest(values: dict[str, np.ndarray], systems: tuple[str, ...]) -> list[str]:
+    """Return the systems with values, in order; beyond BOXES_CHARTED the widest spreads."""
+    found = [s for s in systems if len(values.get(s, ())) > 0]
+    if len(found) <= BOXES_CHARTED:
+        return found
+    width = {s: float(np.ptp(np.percentile(values[s], [5, 95]))) for s in found}
+    widest = set(sorted(found, key=lambda s: -width[s])[:BOXES_CHARTED])
+    return [s for s in found if s in widest]
 
 
 def reserve_path(msr: pd.DataFrame, system: str, rules: Sequence[ReserveRule] = ()) -> str:
