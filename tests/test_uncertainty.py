@@ -258,3 +258,27 @@ def test_a_draw_moved_by_arrays_solves_as_its_drawn_data_built_anew(workbook):
                 )
             solved += 1
     assert solved >= 6
+
+
+@pytest.mark.solve
+def test_the_first_draw_a_solver_solves_costs_its_drawn_inputs(workbook):
+    """A alone must abate 10 on a MAC whose slope c a draw moves: its abatement cost is
+    c / 2 x 10^2 from the first draw a new solver solves (whose model was compiled with the
+    workbook's slope, 2)."""
+    from etslink.solving.solve import DrawSolver
+
+    row = {
+        "parameter": "mac_slope",
+        "target": "A",
+        "distribution": "uniform",
+        "apply": "scale",
+        "low": 0.5,
+        "high": 1.5,
+    }
+    data = load_workbook(workbook(linear_case({"A": 2.0}, {"A": 10.0}, uncertainty=[row])))[0]
+    for draw in (3, 4):
+        slope = perturbed(data, draw).mac_linear["A", 2030].slope_per_tCO2e_per_MtCO2e
+        assert slope != 2.0
+        solution = DrawSolver(data).solve(draw, DrawPlan(data).values(draw))
+        cost = solution.values("abatement_cost_Mcur")["A", 2030]
+        assert cost == pytest.approx(slope / 2 * 10.0**2, rel=1e-9)

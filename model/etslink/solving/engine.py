@@ -497,11 +497,9 @@ class CompiledCase:
             for position, value in zip(square.positions, square.evaluate(p), strict=True):
                 self._hessian[int(position), int(position)] = 2.0 * float(value)
             self._pass_hessian()
-        stale = [name for name, form in self._forms.items() if form.mutable]
-        if stale:
-            self._new_walker()
-            for name in stale:
-                del self._forms[name]
+        for name in [name for name, form in self._forms.items() if form.mutable]:
+            del self._forms[name]
+        self._new_walker()  # its cache of named expressions holds the Params' old values
 
     # -- changing numbers directly ---------------------------------------------------------
 
