@@ -257,3 +257,41 @@ def test_a_compiled_case_moved_to_another_standard_solves_as_one_built_anew(work
         assert outcome.objective_Mcur == pytest.approx(anew_outcome.objective_Mcur, rel=1e-9)
         for name in ("output_cost_Mcur", "emissions_MtCO2e", "allowances_issued_MtCO2e"):
             assert solution.values(name) == pytest.approx(anew.values(name), rel=1e-9), name
+
+
+@pytest.mark.parametrize(
+    ("partner", "target", "problem", "fix"),
+    [
+        (
+            0.5,
+            "B",
+            "uncertainty!B2 (target): B is not intensity-based (sheet systems, cap_type "
+            "absolute), and benchmark is an input of sheet intensity",
+            "Fix: target one of A (or *), or draw the baseline or cap of B instead.",
+        ),
+        (
+            None,
+            "*",
+            "uncertainty!B2 (target): no system is intensity-based (sheet systems, cap_type), "
+            "and benchmark is an input of sheet intensity",
+            "Fix: set cap_type to intensity for a system on sheet systems and give its standard "
+            "on sheet intensity, or draw the baseline or cap instead.",
+        ),
+    ],
+)
+def test_a_benchmark_or_output_baseline_drawn_for_no_intensity_system_is_refused(
+    workbook, tmp_path, capsys, partner, target, problem, fix
+):
+    tables = _tables(partner_slope=partner)
+    if partner is None:
+        tables["systems"][0]["cap_type"] = "absolute"
+        tables["intensity"] = []
+        tables["emissions"][0] |= {"baseline_MtCO2e": 100.0, "cap_MtCO2e": 90.0}
+    tables["uncertainty"] = [DRAWN[0] | {"target": target}]
+    out = tmp_path / "out"
+    code = main(["sweep", str(workbook(tables)), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{problem}. {fix}" in err
+    assert "Traceback" not in err
+    assert not out.exists()
