@@ -141,3 +141,157 @@ def test_intensity_rows_need_an_intensity_system_and_intensity_years_no_cap(work
     (issue,) = error.value.issues
     assert (issue.sheet, issue.row, issue.column) == ("emissions", 3, "cap_MtCO2e")
     assert "sheet intensity has no row for 2031" in issue.problem
+
+
+def _row(parameter: str, apply: str, **numbers: float) -> dict[str, object]:
+    return {"parameter": parameter, "target": "A", "apply": apply, **numbers}
+
+
+DRAWN = [  # a benchmark and an output baseline, drawn independently
+    _row("benchmark", "scale", distribution="uniform", low=0.5, high=1.2),
+    _row("output_baseline", "add", distribution="normal", sd=20.0),
+]
+
+
+def _drawn(data, draw: int) -> tuple[dict, dict]:
+    """Return the draw's benchmark and output baseline by year (draw_factors, applied)."""
+    from etslink.inputs.uncertainty import draw_factors
+
+    factors, shifts = draw_factors(data, draw).values()
+    return {y: R * f for (_, y), f in factors.items()}, {y: Q0 + x for (_, y), x in shifts.items()}
+
+
+@pytest.mark.solve
+def test_alone_each_draw_prices_its_benchmark_and_output_baseline_in_closed_form(workbook):
+    """p = (mu - r) Q0 / ((mu - r)^2 / d + 1 / c) with each draw's r and Q0."""
+    from etslink.api import sweep
+
+    path = workbook(_tables() | {"uncertainty": DRAWN})
+    draws = sweep(path, draws=4, workers=1).draws
+    data = load_workbook(path)[0]
+    for draw in range(4):
+        (r,), (q0,) = (list(x.values()) for x in _drawn(data, draw))
+        assert (r, q0) != (R, Q0)
+        p = (MU - r) * q0 / ((MU - r) ** 2 / D + 1 / C)
+        for case in ("linked", "autarky"):
+            (price,) = draws[(draws["draw"] == draw) & (draws["case"] == case)][
+                "price_EUR_per_tCO2e"
+            ]
+            assert price == pytest.approx(p, rel=1e-6)
+
+
+def _written_in(tables: dict, benchmarks: dict, output_baselines: dict) -> dict:
+    """Return the tables with a draw's benchmarks and output baselines on sheet intensity."""
+    return dict(tables) | {
+        "uncertainty": [],
+        "intensity": [
+            r
+            | {
+                "benchmark_tCO2e_per_unit": benchmarks[r["year"]],
+                "output_baseline_Munits": output_baselines[r["year"]],
+            }
+            for r in tables["intensity"]
+        ],
+    }
+
+
+@pytest.mark.solve
+@pytest.mark.parametrize("loop", [None, "foresight", "reserve"])
+def test_a_draws_prices_are_those_of_the_workbook_with_its_draws_written_in(workbook, loop):
+    """Linked with B, banking, intensity-based in 2030 and 2031: each draw's prices are
+    those of `etslink run` on the workbook with the draw's benchmark and output baseline
+    on sheet intensity (its baseline mu Q0 follows). Also plan by plan (one year of
+    foresight) and with a reserve on B, which reads the banks that (E14), built with the
+    drawn standards, leaves."""
+    from etslink.api import sweep
+
+    tables = _tables(partner_slope=0.5, years=(2030, 2031))
+    tables["intensity"].append(_standard(2031))
+    for r in tables["emissions"]:
+        if r["system"] == "A":
+            r["baseline_MtCO2e"] = r["cap_MtCO2e"] = None
+    tables["systems"] = [s | {"banking": "yes"} for s in tables["systems"]]
+    if loop == "foresight":
+        tables["settings"].append({"key": "foresight_years", "value": 1})
+    if loop == "reserve":
+        tables["systems"][1]["initial_bank_MtCO2e"] = 10.0
+        tables["msr"] = [
+            {"system": "B", "first_year": 2030, "intake_threshold_MtCO2e": 1.0, "intake_rate": 0.5}
+        ]
+    path = workbook(tables | {"uncertainty": DRAWN})
+    draws = sweep(path, draws=3, workers=1).draws
+    data = load_workbook(path)[0]
+    for draw in range(3):
+        expected = run(workbook(_written_in(tables, *_drawn(data, draw)))).results
+        for case in ("linked", "autarky"):
+            got = draws[(draws["draw"] == draw) & (draws["case"] == case)]
+            for system, year, price in got[["system", "year", "price_EUR_per_tCO2e"]].values:
+                want = expected.price(case, system, year)
+                assert price == pytest.approx(want, rel=1e-6, abs=1e-9), (case, system, year)
+
+
+@pytest.mark.solve
+def test_a_compiled_case_moved_to_another_standard_solves_as_one_built_anew(workbook):
+    """The benchmark r is a coefficient of (E11), the output baseline Q0 a right-hand side,
+    a cost and the objective's constant (d/2 Q0^2): moved in place, the closed-form price
+    and the objective and output cost of the case built anew."""
+    from dataclasses import replace
+
+    from etslink.outputs.results import extract_draw
+    from etslink.solving.solve import Resolver, solve_case
+
+    data = load_workbook(workbook(_tables()))[0]
+    moved = frozenset({"benchmark_tCO2e_per_unit", "output_baseline_Munits", "baseline_MtCO2e"})
+    resolver = Resolver(data, moved)
+    for r, q0 in ((0.5, 100.0), (0.8, 60.0), (0.95, 140.0), (R, Q0)):
+        standard = replace(
+            data.intensity["A", 2030], benchmark_tCO2e_per_unit=r, output_baseline_Munits=q0
+        )
+        other = replace(
+            data, intensity={("A", 2030): standard}, baseline_MtCO2e={("A", 2030): MU * q0}
+        )
+        solution, outcome = resolver.solve("linked", other)
+        (price,) = extract_draw(solution, other)["price_EUR_per_tCO2e"]
+        assert price == pytest.approx((MU - r) * q0 / ((MU - r) ** 2 / D + 1 / C), rel=1e-6)
+        anew, anew_outcome = solve_case("linked", other)
+        assert outcome.objective_Mcur == pytest.approx(anew_outcome.objective_Mcur, rel=1e-9)
+        for name in ("output_cost_Mcur", "emissions_MtCO2e", "allowances_issued_MtCO2e"):
+            assert solution.values(name) == pytest.approx(anew.values(name), rel=1e-9), name
+
+
+@pytest.mark.parametrize(
+    ("partner", "target", "problem", "fix"),
+    [
+        (
+            0.5,
+            "B",
+            "uncertainty!B2 (target): B is not intensity-based (sheet systems, cap_type "
+            "absolute), and benchmark is an input of sheet intensity",
+            "Fix: target one of A (or *), or draw the baseline or cap of B instead.",
+        ),
+        (
+            None,
+            "*",
+            "uncertainty!B2 (target): no system is intensity-based (sheet systems, cap_type), "
+            "and benchmark is an input of sheet intensity",
+            "Fix: set cap_type to intensity for a system on sheet systems and give its standard "
+            "on sheet intensity, or draw the baseline or cap instead.",
+        ),
+    ],
+)
+def test_a_benchmark_or_output_baseline_drawn_for_no_intensity_system_is_refused(
+    workbook, tmp_path, capsys, partner, target, problem, fix
+):
+    tables = _tables(partner_slope=partner)
+    if partner is None:
+        tables["systems"][0]["cap_type"] = "absolute"
+        tables["intensity"] = []
+        tables["emissions"][0] |= {"baseline_MtCO2e": 100.0, "cap_MtCO2e": 90.0}
+    tables["uncertainty"] = [DRAWN[0] | {"target": target}]
+    out = tmp_path / "out"
+    code = main(["sweep", str(workbook(tables)), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{problem}. {fix}" in err
+    assert "Traceback" not in err
+    assert not out.exists()

@@ -118,17 +118,37 @@ def test_abatement_is_cut_back_to_the_drawn_baseline(workbook):
 
 
 def _every_kind_of_input(workbook):
-    """Three systems with linear MACs, steps and credits; every uncertain input drawn."""
+    """Three systems with linear MACs, steps and credits, and D intensity-based in 2030 and
+    2031 (absolute in 2032); every uncertain input drawn."""
     years = (2030, 2031, 2032)
-    tables = linear_case({"A": 2.0, "B": 8.0, "C": 4.0}, {"A": 10.0, "B": 10.0, "C": 20.0}, years)
+    tables = linear_case(
+        {"A": 2.0, "B": 8.0, "C": 4.0, "D": 2.0},
+        {"A": 10.0, "B": 10.0, "C": 20.0, "D": 10.0},
+        years,
+    )
     for row in tables["mac_linear"]:
         row["intercept_per_tCO2e"] = 3.0
     tables["mac_steps"] = [
         {"system": s, "year": y, "option": o, "abatement_MtCO2e": q, "cost_per_tCO2e": c}
-        for s in ("A", "C")
+        for s in ("A", "C", "D")
         for y in years
         for o, q, c in (("x", 20.0, 40.0), ("w", 25.0, 10.0), ("v", 15.0, 25.0))
     ]
+    tables["systems"][-1]["cap_type"] = "intensity"
+    tables["intensity"] = [
+        {
+            "system": "D",
+            "year": y,
+            "output_baseline_Munits": 125.0,
+            "emission_intensity_tCO2e_per_unit": 0.8,  # x 125 = the baseline, 100
+            "benchmark_tCO2e_per_unit": 0.7,
+            "output_cost_slope_per_unit_per_Munits": 2.0,
+        }
+        for y in years[:2]
+    ]
+    for row in tables["emissions"]:
+        if row["system"] == "D" and row["year"] in years[:2]:
+            row["baseline_MtCO2e"] = row["cap_MtCO2e"] = None
     tables["offsets"] = [
         {"offset_type": o, "year": y, "supply_MtCO2e": q, "price_per_tCO2e": p}
         for o in ("CDM", "VER")
@@ -164,17 +184,22 @@ def _every_kind_of_input(workbook):
         row("offset_supply", "*", "uniform", "add", "o", low=-3.0, high=3.0),
         row("offset_price", "CDM", "lognormal", "scale", "o", mean=0.0, sd=0.5),
         row("offset_price", "VER", "normal", "add", sd=4.0),
+        row("output_baseline", "D", "lognormal", "scale", "g", mean=0.0, sd=0.4),
+        row("output_baseline", "*", "normal", "add", sd=100.0, first_year=2031),
+        row("benchmark", "*", "uniform", "add", low=-0.3, high=0.3),
+        row("benchmark", "D", "normal", "scale", "h", mean=1.0, sd=0.5),
     ]
     tables["settings"] += [{"key": "seed", "value": 11}]
     return load_workbook(workbook(tables))[0]
 
 
 def test_a_draw_as_arrays_holds_exactly_the_numbers_of_the_drawn_data(workbook):
-    """Every Param a sweep moves, with cut-backs to drawn baselines and clipped negatives."""
+    """Every Param a sweep moves, with cut-backs to drawn baselines and clipped negatives;
+    an intensity year's baseline is intensity x its drawn output baseline, then drawn."""
     data = _every_kind_of_input(workbook)
     plan = DrawPlan(data)
     assert plan.names == set(VALUES)
-    cut_back = clipped = 0
+    cut_back = clipped = no_output = 0
     for draw in range(30):
         arrays, drawn = plan.values(draw), perturbed(data, draw)
         for name, values in arrays.items():
@@ -183,8 +208,10 @@ def test_a_draw_as_arrays_holds_exactly_the_numbers_of_the_drawn_data(workbook):
         steps = VALUES["step_abatement_MtCO2e"]
         cut_back += sum(steps(drawn)[k] < q for k, q in steps(data).items())
         clipped += int((arrays["offer_supply_MtCO2e"] == 0.0).sum())
+        no_output += int((arrays["output_baseline_Munits"] == 0.0).sum())
     assert cut_back > 0
     assert clipped > 0
+    assert no_output > 0
 
 
 @pytest.mark.parametrize(
@@ -258,3 +285,27 @@ def test_a_draw_moved_by_arrays_solves_as_its_drawn_data_built_anew(workbook):
                 )
             solved += 1
     assert solved >= 6
+
+
+@pytest.mark.solve
+def test_the_first_draw_a_solver_solves_costs_its_drawn_inputs(workbook):
+    """A alone must abate 10 on a MAC whose slope c a draw moves: its abatement cost is
+    c / 2 x 10^2 from the first draw a new solver solves (whose model was compiled with the
+    workbook's slope, 2)."""
+    from etslink.solving.solve import DrawSolver
+
+    row = {
+        "parameter": "mac_slope",
+        "target": "A",
+        "distribution": "uniform",
+        "apply": "scale",
+        "low": 0.5,
+        "high": 1.5,
+    }
+    data = load_workbook(workbook(linear_case({"A": 2.0}, {"A": 10.0}, uncertainty=[row])))[0]
+    for draw in (3, 4):
+        slope = perturbed(data, draw).mac_linear["A", 2030].slope_per_tCO2e_per_MtCO2e
+        assert slope != 2.0
+        solution = DrawSolver(data).solve(draw, DrawPlan(data).values(draw))
+        cost = solution.values("abatement_cost_Mcur")["A", 2030]
+        assert cost == pytest.approx(slope / 2 * 10.0**2, rel=1e-9)

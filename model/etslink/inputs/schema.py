@@ -685,8 +685,12 @@ UNCERTAIN_PARAMETERS = (
     "step_cost",
     "offset_supply",
     "offset_price",
+    "benchmark",
+    "output_baseline",
 )
 OFFSET_PARAMETERS = ("offset_supply", "offset_price")
+INTENSITY_PARAMETERS = ("benchmark", "output_baseline")
+"""Uncertain inputs of sheet intensity: they target intensity-based systems only."""
 
 UNCERTAINTY = Sheet(
     "uncertainty",
@@ -696,14 +700,18 @@ UNCERTAINTY = Sheet(
         Column(
             "parameter",
             "choice",
-            "Which input is uncertain.",
+            "Which input is uncertain. benchmark and output_baseline are the columns "
+            "benchmark_tCO2e_per_unit and output_baseline_Munits of sheet intensity (a drawn "
+            "output baseline moves the year's baseline, intensity x output baseline, with it).",
             required=True,
             choices=UNCERTAIN_PARAMETERS,
         ),
         Column(
             "target",
             "text",
-            "A system id (an offset type for offset_supply and offset_price), or * for all.",
+            "A system id (an offset type for offset_supply and offset_price; an "
+            "intensity-based system for benchmark and output_baseline, which move its "
+            "years on sheet intensity), or * for all.",
             required=True,
         ),
         *_first_last("the row applies"),

@@ -14,14 +14,21 @@ builds the drawn ModelData and serves where whole data are needed).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from statistics import NormalDist
 
 import numpy as np
 
-from etslink.inputs.data import AbatementStep, Frozen, LinearMac, ModelData, UncertainInput
-from etslink.inputs.schema import OFFSET_PARAMETERS
+from etslink.inputs.data import (
+    AbatementStep,
+    Frozen,
+    IntensityStandard,
+    LinearMac,
+    ModelData,
+    UncertainInput,
+)
+from etslink.inputs.schema import INTENSITY_PARAMETERS, OFFSET_PARAMETERS
 from etslink.inputs.values import VALUES, swept_parameters
 
 Key = tuple[str, int]  # (system or offset type, year)
@@ -71,6 +78,8 @@ def _targets(data: ModelData, row: UncertainInput) -> list[Key]:
     """Return the (target, year) pairs a row perturbs, sorted."""
     if row.parameter in OFFSET_PARAMETERS:
         keys: Iterable[Key] = {(o.offset_type, o.year) for o in data.offset_offers}
+    elif row.parameter in INTENSITY_PARAMETERS:
+        keys = data.intensity.keys()
     else:
         keys = data.baseline_MtCO2e.keys()
     return sorted(
@@ -82,11 +91,16 @@ def _apply(row: UncertainInput, value: float, drawn: float) -> float:
     return value * drawn if row.apply == "scale" else value + drawn
 
 
+Value = Callable[[str, Key, float], float]
+"""(parameter, key, input value) -> the drawn value."""
+
+
 def perturbed(data: ModelData, draw: int) -> ModelData:
     """Return the data of one draw: every uncertain input changed by its draws.
 
     Quantities and prices that a draw would make negative are set to zero, and abatement
-    options are cut back so that they never exceed the drawn baseline.
+    options are cut back so that they never exceed the drawn baseline. The baseline of an
+    intensity year is intensity x its drawn output baseline, before the baseline's own draws.
     """
     changes: dict[tuple[str, Key], list[tuple[UncertainInput, float]]] = {}
     for index, draws in draw_factors(data, draw).items():
@@ -99,9 +113,14 @@ def perturbed(data: ModelData, draw: int) -> ModelData:
             base = _apply(row, base, drawn)
         return max(base, 0.0)
 
-    baseline = {k: value("baseline", k, v) for k, v in data.baseline_MtCO2e.items()}
+    intensity = _drawn_standards(data.intensity, value)
+    baseline = {
+        k: value("baseline", k, intensity[k].baseline_MtCO2e if k in intensity else v)
+        for k, v in data.baseline_MtCO2e.items()
+    }
     return replace(
         data,
+        intensity=Frozen(intensity),
         baseline_MtCO2e=baseline,
         cap_MtCO2e={k: value("cap", k, v) for k, v in data.cap_MtCO2e.items()},
         mac_steps={
@@ -134,6 +153,20 @@ def perturbed(data: ModelData, draw: int) -> ModelData:
     )
 
 
+def _drawn_standards(
+    standards: Mapping[Key, IntensityStandard], value: Value
+) -> dict[Key, IntensityStandard]:
+    """Return the intensity standards with their drawn benchmarks and output baselines."""
+    return {
+        k: replace(
+            standard,
+            benchmark_tCO2e_per_unit=value("benchmark", k, standard.benchmark_tCO2e_per_unit),
+            output_baseline_Munits=value("output_baseline", k, standard.output_baseline_Munits),
+        )
+        for k, standard in standards.items()
+    }
+
+
 def _fit_steps(steps: tuple[AbatementStep, ...], baseline: float) -> tuple[AbatementStep, ...]:
     """Return the steps, cheapest first, cut back to fit within the baseline."""
     room, fitted = baseline, []
@@ -158,8 +191,15 @@ DRAWN = {
     "step_cost": "step_cost_per_tCO2e",
     "offset_supply": "offer_supply_MtCO2e",
     "offset_price": "offer_price_per_tCO2e",
+    "benchmark": "benchmark_tCO2e_per_unit",
+    "output_baseline": "output_baseline_Munits",
 }
 """The Param whose values each uncertain input moves directly (SWEPT: all that it moves)."""
+
+BASELINE = "baseline_MtCO2e"
+OUTPUT_BASELINE = "output_baseline_Munits"
+INTENSITY_FIELDS = tuple(DRAWN[p] for p in INTENSITY_PARAMETERS)
+"""The drawn Params that are fields of an intensity standard (`IntensityStandard`)."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +238,24 @@ class _Fit:
     steps_of_linear: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Output:
+    """Intensity years' baselines, intensity x output baseline, as `perturbed` draws them.
+
+    `baseline_of[i]` is the position (among the baselines) of the i-th intensity year (in
+    the order of the output baselines), `intensity_tCO2e_per_unit[i]` its emission intensity.
+    """
+
+    baseline_of: np.ndarray
+    intensity_tCO2e_per_unit: np.ndarray
+
+    def baselines(self, base: np.ndarray, output_baseline_Munits: np.ndarray) -> np.ndarray:
+        """Return the baselines [MtCO2e] with those of intensity years moved to mu x Q0."""
+        moved = base.copy()
+        moved[self.baseline_of] = self.intensity_tCO2e_per_unit * output_baseline_Munits
+        return moved
+
+
 class DrawPlan:
     """Where each uncertainty row's random numbers go, found once; then draws as arrays.
 
@@ -211,11 +269,14 @@ class DrawPlan:
         targets = [_targets(data, row) for row in self.rows]
         self._slots, self._fresh = _slots(self.rows, targets)
         self.names = swept_parameters(data)
+        parameters = {row.parameter for row in self.rows}
+        output = "output_baseline" in parameters
         self._moved = {
-            DRAWN[p]: _moved(data, DRAWN[p], self.rows, targets)
-            for p in {row.parameter for row in self.rows}
+            name: _moved(data, name, self.rows, targets)
+            for name in {DRAWN[p] for p in parameters} | ({BASELINE} if output else set())
         }
-        self._fit = _fit(data) if "baseline" in {r.parameter for r in self.rows} else None
+        self._fit = _fit(data) if {"baseline", "output_baseline"} & parameters else None
+        self._output = _output(data) if output else None
 
     def values(self, draw: int) -> dict[str, np.ndarray]:
         """Return the drawn values of each moved Param, by name [the Param's unit]."""
@@ -225,9 +286,19 @@ class DrawPlan:
             _inverse_cdfs(row, u[unique])[which]
             for row, (unique, which) in zip(self.rows, self._slots, strict=True)
         ]
-        out = {name: _apply_changes(moved, drawn) for name, moved in self._moved.items()}
+        out = {
+            name: _apply_changes(moved, drawn, moved.base)
+            for name, moved in self._moved.items()
+            if name != BASELINE
+        }
+        if BASELINE in self._moved:  # after the output baselines: mu x Q0 is an input of it
+            moved = self._moved[BASELINE]
+            base = moved.base
+            if self._output is not None:
+                base = self._output.baselines(base, out[OUTPUT_BASELINE])
+            out[BASELINE] = _apply_changes(moved, drawn, base)
         if self._fit is not None:
-            out |= _fitted(self._fit, out["baseline_MtCO2e"])
+            out |= _fitted(self._fit, out[BASELINE])
         return {name: out[name] for name in self.names}
 
 
@@ -289,9 +360,9 @@ def _moved(
     return _Moved(base, tuple(changes))
 
 
-def _apply_changes(moved: _Moved, drawn: list[np.ndarray]) -> np.ndarray:
-    """Return a Param's values with each row's draws applied in row order, at least zero."""
-    values = moved.base.copy()
+def _apply_changes(moved: _Moved, drawn: list[np.ndarray], base: np.ndarray) -> np.ndarray:
+    """Return a Param's values `base` with each row's draws applied in row order, at least 0."""
+    values = base.copy()
     for change in moved.changes:
         by = drawn[change.row][change.which]
         current = values[change.entries]
@@ -323,6 +394,16 @@ def _fit(data: ModelData) -> _Fit:
     )
 
 
+def _output(data: ModelData) -> _Output:
+    """Return where the intensity years are among the baselines, and their intensities."""
+    baseline = {key: i for i, key in enumerate(VALUES[BASELINE](data))}
+    keys = list(VALUES[OUTPUT_BASELINE](data))
+    return _Output(
+        np.array([baseline[key] for key in keys], dtype=np.int64),
+        np.array([data.intensity[k].emission_intensity_tCO2e_per_unit for k in keys], dtype=float),
+    )
+
+
 def _fitted(fit: _Fit, baseline: np.ndarray) -> dict[str, np.ndarray]:
     """Return the steps' quantities and linear MACs' room cut back to the drawn baseline.
 
@@ -347,11 +428,12 @@ def _fitted(fit: _Fit, baseline: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def with_drawn_quantities(data: ModelData, values: Mapping[str, np.ndarray]) -> ModelData:
-    """Return the data with a draw's baselines and caps, for the loops that read them.
+    """Return the data with a draw's baselines, caps and intensity standards, for the loops.
 
     A reserve's fixed point reads the caps, limited foresight and the smallest transfers
-    (E14) the baselines and caps; every other drawn input reaches them through the compiled
-    case's Params. One new mapping per drawn field, not a copy per entry.
+    (E14) the baselines and caps, and (E14)'s model is built with the intensity standards;
+    every other drawn input reaches them through the compiled case's Params. One new
+    mapping per drawn field, not a copy per entry.
     """
 
     def drawn(field: str) -> Mapping[Key, float]:
@@ -359,4 +441,27 @@ def with_drawn_quantities(data: ModelData, values: Mapping[str, np.ndarray]) -> 
             return getattr(data, field)
         return Frozen(dict(zip(getattr(data, field), values[field].tolist(), strict=True)))
 
-    return replace(data, baseline_MtCO2e=drawn("baseline_MtCO2e"), cap_MtCO2e=drawn("cap_MtCO2e"))
+    return replace(
+        data,
+        baseline_MtCO2e=drawn("baseline_MtCO2e"),
+        cap_MtCO2e=drawn("cap_MtCO2e"),
+        intensity=_with_drawn_standards(data.intensity, values),
+    )
+
+
+def _with_drawn_standards(
+    standards: Mapping[Key, IntensityStandard], values: Mapping[str, np.ndarray]
+) -> Mapping[Key, IntensityStandard]:
+    """Return the intensity standards with a draw's benchmarks and output baselines.
+
+    Each drawn field is the Param of its name, in the order of the standards.
+    """
+    drawn = {name: values[name].tolist() for name in INTENSITY_FIELDS if name in values}
+    if not drawn:
+        return standards
+    return Frozen(
+        {
+            key: replace(standard, **{name: column[i] for name, column in drawn.items()})
+            for i, (key, standard) in enumerate(standards.items())
+        }
+    )

@@ -18,6 +18,7 @@ from typing import Any
 from etslink.errors import InputError, Issue
 from etslink.inputs.schema import (
     COMBINATION_SEPARATOR,
+    INTENSITY_PARAMETERS,
     NO_WORDS,
     OFFSET_PARAMETERS,
     SETTINGS_KEYS,
@@ -709,6 +710,42 @@ def _check_uncertainty(checker: _Checker, tables: dict[str, list[Record]]) -> No
             )
 
 
+def _check_intensity_targets(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+    """Rows drawing a benchmark or an output baseline target intensity-based systems."""
+    cap_type = {str(r["system"]): r["cap_type"] for r in tables["systems"]}
+    based = sorted(s for s, kind in cap_type.items() if kind == "intensity")
+    for r in tables["uncertainty"]:
+        target, parameter = str(r["target"]), r["parameter"]
+        # a target not on sheet systems is flagged by _check_uncertainty
+        unfit = not based if target == "*" else cap_type.get(target) == "absolute"
+        if parameter not in INTENSITY_PARAMETERS or not unfit:
+            continue
+        who = (
+            "no system is intensity-based (sheet systems, cap_type)"
+            if target == "*"
+            else f"{target} is not intensity-based (sheet systems, cap_type absolute)"
+        )
+        checker.flag(
+            checker.raw["uncertainty"],
+            r["_row"],
+            "target",
+            f"{who}, and {parameter} is an input of sheet intensity",
+            _intensity_fix(target, based),
+        )
+
+
+def _intensity_fix(target: str, based: list[str]) -> str:
+    """Return what to do about a benchmark or output baseline row on no intensity system."""
+    instead = "draw the baseline or cap" + ("" if target == "*" else f" of {target}") + " instead"
+    if based:
+        return f"target one of {', '.join(based)} (or *), or {instead}"
+    system = "a system" if target == "*" else target
+    return (
+        f"set cap_type to intensity for {system} on sheet systems and give its standard on "
+        f"sheet intensity, or {instead}"
+    )
+
+
 def _span(record: Record) -> tuple[float, float]:
     """Return a row's first_year-last_year, blank ends open."""
     first, last = record.get("first_year"), record.get("last_year")
@@ -1312,6 +1349,7 @@ def validate(workbook: RawWorkbook) -> Validated:
     _check_designs(checker, tables["candidate_links"])
     _check_rule_periods(checker, tables["offset_rules"])
     _check_uncertainty(checker, tables)
+    _check_intensity_targets(checker, tables)
     _check_price_controls(checker, tables["price_controls"])
     _check_price_control_pumps(checker, tables)
     _check_reserve(checker, tables)

@@ -20,8 +20,16 @@ SWEPT = {
     "step_cost": ("step_cost_per_tCO2e",),
     "offset_supply": ("offer_supply_MtCO2e",),
     "offset_price": ("offer_price_per_tCO2e",),
+    "benchmark": ("benchmark_tCO2e_per_unit",),
+    "output_baseline": (
+        "output_baseline_Munits",
+        "baseline_MtCO2e",
+        "mac_max_abatement_MtCO2e",
+        "step_abatement_MtCO2e",
+    ),
 }
-"""The Params each uncertain input changes (a drawn baseline also moves abatement room)."""
+"""The Params each uncertain input changes (a drawn baseline also moves abatement room; a
+drawn output baseline Q0 moves the baseline mu Q0 of its intensity year, and so that room)."""
 
 
 REVISED = ("baseline_MtCO2e", "cap_MtCO2e", "mac_max_abatement_MtCO2e")
@@ -63,6 +71,12 @@ VALUES: dict[str, Callable[[ModelData], dict[Any, float]]] = {
     "step_cost_per_tCO2e": lambda d: _steps(d, "cost_per_tCO2e"),
     "offer_supply_MtCO2e": lambda d: _offers(d, "supply_MtCO2e"),
     "offer_price_per_tCO2e": lambda d: _offers(d, "price_per_tCO2e"),
+    "benchmark_tCO2e_per_unit": lambda d: {
+        k: i.benchmark_tCO2e_per_unit for k, i in d.intensity.items()
+    },
+    "output_baseline_Munits": lambda d: {
+        k: i.output_baseline_Munits for k, i in d.intensity.items()
+    },
 }
 """Each parameter's values by index, from the data."""
 
@@ -77,5 +91,7 @@ INDEX = {
     "step_cost_per_tCO2e": "abatement_steps",
     "offer_supply_MtCO2e": "offset_offers",
     "offer_price_per_tCO2e": "offset_offers",
+    "benchmark_tCO2e_per_unit": "intensity_years",
+    "output_baseline_Munits": "intensity_years",
 }
 """Each mutable parameter and the set it is indexed by."""

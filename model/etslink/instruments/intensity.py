@@ -31,11 +31,12 @@ VARIABLES = (Variable("output_Munits", "B12", Role.DECIDED),)
 
 
 def add_intensity(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Add output (B12), (E18) allowances issued, the output's emissions and (E19) its cost."""
+    """Add output (B12), (E18) allowances issued, the output's emissions and (E19) its cost.
+
+    The benchmark r and the output baseline Q0 are the inputs `benchmark_tCO2e_per_unit`
+    and `output_baseline_Munits` (instruments/parameters.py): Params when a sweep draws them.
+    """
     standard = d.intensity
-    m.intensity_years = pyo.Set(
-        initialize=sorted(standard), dimen=2, ordered=True, doc="intensity-based system-years"
-    )
     m.output_Munits = pyo.Var(
         m.intensity_years,
         domain=pyo.NonNegativeReals,
@@ -44,17 +45,15 @@ def add_intensity(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
 
     def issued(m: pyo.ConcreteModel, s: str, y: int) -> Any:
-        return standard[s, y].benchmark_tCO2e_per_unit * m.output_Munits[s, y]
+        return m.benchmark_tCO2e_per_unit[s, y] * m.output_Munits[s, y]
 
     def change(m: pyo.ConcreteModel, s: str, y: int) -> Any:
-        row = standard[s, y]
-        moved = m.output_Munits[s, y] - row.output_baseline_Munits
-        return row.emission_intensity_tCO2e_per_unit * moved
+        moved = m.output_Munits[s, y] - m.output_baseline_Munits[s, y]
+        return standard[s, y].emission_intensity_tCO2e_per_unit * moved
 
     def cost(m: pyo.ConcreteModel, s: str, y: int) -> Any:
-        row = standard[s, y]
-        moved = m.output_Munits[s, y] - row.output_baseline_Munits
-        return row.output_cost_slope_per_unit_per_Munits / 2 * moved**2
+        moved = m.output_Munits[s, y] - m.output_baseline_Munits[s, y]
+        return standard[s, y].output_cost_slope_per_unit_per_Munits / 2 * moved**2
 
     m.allowances_issued_MtCO2e = pyo.Expression(
         m.intensity_years, rule=issued, doc="(E18) benchmark x output [MtCO2e]"

@@ -44,6 +44,7 @@ def _add_system_sets(m: pyo.ConcreteModel, d: ModelData) -> None:
         3,
         "stepwise abatement options (system, year, option)",
     )
+    m.intensity_years = _set(list(d.intensity), 2, "intensity-based system-years")
     m.bank_years = _set(
         [(s, y) for s in d.systems if d.banking[s] for y in d.years_of(s)[:-1]],
         2,

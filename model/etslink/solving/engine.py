@@ -265,8 +265,9 @@ class CompiledCase:
     """A Pyomo model as one highspy model: change numbers in place, re-solve warm, read back.
 
     The model's structure is fixed at construction; what may change later are the values of
-    its mutable Params (`refresh`), row right-hand sides (`set_rhs`) and column bounds
-    (`set_column_bounds`). `solution()` returns the numbers of the last solve.
+    its mutable Params (`refresh`: the right-hand sides, coefficients, bounds and costs they
+    move), row right-hand sides (`set_rhs`) and column bounds (`set_column_bounds`).
+    `solution()` returns the numbers of the last solve.
     """
 
     def __init__(self, model: pyo.ConcreteModel, options: dict[str, Any]) -> None:
@@ -415,24 +416,69 @@ class CompiledCase:
     # -- mutable parameters ----------------------------------------------------------------
 
     def _parameter_entries(self, objective: Any) -> dict[str, _Refreshable]:
-        """Return the row bounds, column bounds and costs that mutable Params move.
+        """Return the row bounds, coefficients, column bounds and costs that mutable Params move.
 
         Found once, from Pyomo's expressions with the Params kept symbolic; `refresh`
         evaluates only these.
         """
-        rhs, rows = [], []
-        for position, con in enumerate(self.rows):
-            repn = generate_standard_repn(con.body, compute_values=False, quadratic=False)
-            bound = con.upper if con.upper is not None else con.lower
-            if not (_number(repn.constant) and _number(bound)):
-                rows.append(position)
-                rhs.append(bound - repn.constant)
+        params = self._params
         lower, upper, columns = [], [], []
         for position, var in enumerate(self.columns):
             if not (_number(var.lower) and _number(var.upper)):
                 columns.append(position)
                 lower.append(var.lower if var.lower is not None else -INF)
                 upper.append(var.upper if var.upper is not None else INF)
+        return {
+            **self._row_entries(),
+            "lower": _Refreshable(columns, lower, params),
+            "upper": _Refreshable(columns, upper, params),
+            **self._objective_entries(objective),
+        }
+
+    def _row_entries(self) -> dict[str, _Refreshable]:
+        """Return the right-hand sides and the matrix coefficients that mutable Params move.
+
+        A coefficient is a Param's where a constraint multiplies a variable by one (the
+        benchmark of an intensity standard, E18).
+        """
+        rhs, rows, coefficients, entries = [], [], [], []
+        for position, con in enumerate(self.rows):
+            repn = generate_standard_repn(con.body, compute_values=False, quadratic=False)
+            bound = con.upper if con.upper is not None else con.lower
+            if not (_number(repn.constant) and _number(bound)):
+                rows.append(position)
+                rhs.append(bound - repn.constant)
+            for var, coef in zip(repn.linear_vars, repn.linear_coefs, strict=True):
+                if not _number(coef):
+                    entries.append((position, self._column_of[id(var)]))
+                    coefficients.append(coef)
+        return {
+            "rhs": _Refreshable(rows, rhs, self._params),
+            "matrix": _Refreshable(self._matrix_positions(entries), coefficients, self._params),
+        }
+
+    def _matrix_positions(self, entries: list[tuple[int, int]]) -> list[int]:
+        """Return the position of each (row, column) among the matrix's entries (`_rows_of`).
+
+        An entry that was 0 when compiled (the walker leaves it out) is added, as 0.
+        """
+        if not entries:
+            return []
+        row, col, coef = self._rows_of
+        index = {pair: i for i, pair in enumerate(zip(row.tolist(), col.tolist(), strict=True))}
+        missing = [pair for pair in dict.fromkeys(entries) if pair not in index]
+        for pair in missing:
+            index[pair] = len(index)
+        if missing:
+            self._rows_of = (
+                np.append(row, [r for r, _ in missing]),
+                np.append(col, [c for _, c in missing]),
+                np.append(coef, np.zeros(len(missing))),
+            )
+        return [index[pair] for pair in entries]
+
+    def _objective_entries(self, objective: Any) -> dict[str, _Refreshable]:
+        """Return the costs, Hessian diagonal and constant that mutable Params move."""
         repn = generate_standard_repn(objective.expr, compute_values=False, quadratic=True)
         costs = [
             (self._column_of[id(v)], c)
@@ -444,13 +490,12 @@ class CompiledCase:
             for (a, b), c in zip(repn.quadratic_vars, repn.quadratic_coefs, strict=True)
             if not _number(c) and a is b
         ]
+        offset = [] if _number(repn.constant) else [repn.constant]
         params = self._params
         return {
-            "rhs": _Refreshable(rows, rhs, params),
-            "lower": _Refreshable(columns, lower, params),
-            "upper": _Refreshable(columns, upper, params),
             "cost": _Refreshable([p for p, _ in costs], [c for _, c in costs], params),
             "square": _Refreshable([p for p, _ in squares], [c for _, c in squares], params),
+            "offset": _Refreshable([0] * len(offset), offset, params),
         }
 
     def refresh(self) -> None:
@@ -476,16 +521,33 @@ class CompiledCase:
         return self._params.keys[name]
 
     def _pass_parameters(self, moved: frozenset[str]) -> None:
-        """Pass HiGHS the row bounds, column bounds and costs that the Params `moved` move."""
+        """Pass HiGHS the numbers that the Params `moved` move; forget forms they changed."""
         p = self._params.values
-        rhs = self._refreshable["rhs"]
-        if len(rhs.positions) and rhs.names & moved:
-            self._set_rhs(rhs.positions, rhs.evaluate(p))
+        self._pass_rows(p, moved)
         lower, upper = self._refreshable["lower"], self._refreshable["upper"]
         if len(lower.positions) and (lower.names | upper.names) & moved:
             self.highs.changeColsBounds(
                 len(lower.positions), lower.positions, lower.evaluate(p), upper.evaluate(p)
             )
+        self._pass_objective(p, moved)
+        for name in [name for name, form in self._forms.items() if form.mutable]:
+            del self._forms[name]
+        self._new_walker()  # its cache of named expressions holds the Params' old values
+
+    def _pass_rows(self, p: np.ndarray, moved: frozenset[str]) -> None:
+        """Pass HiGHS the right-hand sides and coefficients that the Params `moved` move."""
+        rhs = self._refreshable["rhs"]
+        if len(rhs.positions) and rhs.names & moved:
+            self._set_rhs(rhs.positions, rhs.evaluate(p))
+        matrix = self._refreshable["matrix"]
+        if len(matrix.positions) and matrix.names & moved:
+            row, col, coef = self._rows_of
+            coef[matrix.positions] = matrix.evaluate(p)
+            for i in matrix.positions.tolist():
+                self.highs.changeCoeff(int(row[i]), int(col[i]), float(coef[i]))
+
+    def _pass_objective(self, p: np.ndarray, moved: frozenset[str]) -> None:
+        """Pass HiGHS the costs, Hessian diagonal and constant that the Params `moved` move."""
         cost = self._refreshable["cost"]
         if len(cost.positions) and cost.names & moved:
             self._cost[cost.positions] = cost.evaluate(p)
@@ -497,11 +559,10 @@ class CompiledCase:
             for position, value in zip(square.positions, square.evaluate(p), strict=True):
                 self._hessian[int(position), int(position)] = 2.0 * float(value)
             self._pass_hessian()
-        # the walker's cache of named expressions holds the Params' old values, also for
-        # forms not compiled yet (the first draw's emissions read the undrawn baselines)
-        self._new_walker()
-        for name in [name for name, form in self._forms.items() if form.mutable]:
-            del self._forms[name]
+        offset = self._refreshable["offset"]
+        if len(offset.positions) and offset.names & moved:
+            self._offset = float(offset.evaluate(p)[0])
+            self.highs.changeObjectiveOffset(self._offset)
 
     # -- changing numbers directly ---------------------------------------------------------
 
