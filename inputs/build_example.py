@@ -34,10 +34,7 @@ DATA = Path(__file__).with_name("data")
 WCI_GROWTH = 1.075  # S21: 5% plus inflation (2.5%, assumed) a year
 DISCOUNT_RATE = 0.075  # S37: nominal; the same 5% real plus 2.5% inflation
 WCI_SYSTEMS = ("CA", "QC", "ON")
-SCENARIO = (
-    "Linked carbon markets: EU-CH 2018-2040 with the rules as announced, "
-    "California-Quebec(-Ontario) and Tokyo-Saitama 2018-2030"
-)
+SCENARIO = "Linked carbon markets 2018-2040: EU-CH, California-Quebec(-Ontario), Tokyo-Saitama"
 CAP_ANNOUNCEMENTS = (2021, 2023)
 """Years in which the plans learn a new EU cap path (eu_rules_announced.csv): the Fit-for-55
 proposal of July 2021 (S88, S90) and the revision adopted in April-May 2023 (S91-S94); before,

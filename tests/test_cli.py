@@ -221,15 +221,27 @@ def test_internal_error_goes_to_a_log(monkeypatch, tmp_path, capsys):
 
 
 @pytest.mark.solve
-def test_example_moves_only_the_cumulative_position(example_run):
+def test_example_moves_only_the_cumulative_position():
     """CH has one link (to EU) and banking: the least trade is CH's cumulative surplus.
 
     That is the sum over years of cap + abatement + credits - baseline, less what is left
     unused at the end. Without the second stage (E14) HiGHS may return CH importing to bank
-    and re-export: the same costs, but meaningless flows.
+    and re-export: the same costs, but meaningless flows. Checked in one plan (the example's
+    EU and CH with the rules in force known from the start and perfect foresight): plans that
+    learn later rules may rightly sell early and buy back once the cap they see falls.
     """
-    book = pd.read_excel(example_run / "results.xlsx", sheet_name=None)
-    balances = book["balances"]
+    import etslink
+
+    workbook = etslink.Workbook(EXAMPLE).subset(["EU", "CH"])
+    for sheet in ("emissions", "msr"):
+        table = workbook[sheet]
+        workbook.sheets[sheet] = table[table["announced_year"].isna()].drop(
+            columns="announced_year"
+        )
+    settings = workbook["settings"]
+    workbook.sheets["settings"] = settings[settings["key"] != "foresight_years"]
+    result = workbook.run()
+    balances = result.balances
     ch = balances[(balances["case"] == "linked") & (balances["system"] == "CH")]
     surplus = (
         ch["cap_MtCO2e"]
@@ -237,8 +249,11 @@ def test_example_moves_only_the_cumulative_position(example_run):
         + ch["offsets_used_MtCO2e"]
         - ch["baseline_MtCO2e"]
     ).sum() - ch["bank_end_MtCO2e"].iloc[-1]
-    transfers = book["transfers"]
-    moved = transfers[(transfers["from_system"] == "CH") | (transfers["to_system"] == "CH")]
+    transfers = result.transfers
+    moved = transfers[
+        (transfers["case"] == "linked")
+        & ((transfers["from_system"] == "CH") | (transfers["to_system"] == "CH"))
+    ]
     assert abs(surplus) > 1.0
     assert moved["quantity_MtCO2e"].sum() == pytest.approx(abs(surplus), rel=1e-6)
 

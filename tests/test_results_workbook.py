@@ -92,7 +92,7 @@ def test_no_chart_covers_a_filled_cell_of_the_summary(summary):
 @pytest.mark.solve
 def test_the_summary_prints_its_charts_on_one_page_and_its_tables_on_the_next(summary):
     """Issue 22: the example's summary printed on 13 pages, its charts split over 8. Now the
-    headline and the charts fill the first landscape page and the tables the second: at the
+    headline and the charts fill the first landscape page and the tables the next two: at the
     print scale, with the widths LibreOffice draws without Calibri (WIDTH_SLACK), every chart
     lies above the page break and within the page's width, and the tables within one page."""
     from etslink.outputs.report.excel import PAGE_PX, WIDTH_SLACK
@@ -113,7 +113,10 @@ def test_the_summary_prints_its_charts_on_one_page_and_its_tables_on_the_next(su
     last_col = max(c.column for c in tables)
     assert sum(_column_px(summary, c) for c in range(1, last_col + 1)) <= width
     rows = max(c.row for c in tables) - page_break
-    assert rows * DEFAULT_ROW_PX <= PAGE_PX[1] / scale
+    # 23 years (the EU to 2040) make the tables 96 rows: at the smallest scale for tables
+    # (PRINT_SCALE_MIN) they would still not fit one page, so they run on to a second
+    pages = rows * DEFAULT_ROW_PX * scale / PAGE_PX[1]
+    assert 1 < pages <= 2
 
 
 @pytest.mark.solve

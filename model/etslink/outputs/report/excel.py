@@ -479,8 +479,11 @@ def _print_summary(ws: Worksheet, widths: list[int], top: int, end: int, charted
         charted: How many charts there are.
     """
     width, height = PAGE_PX
-    across = WIDTH_SLACK * min(charted, CHARTS_PER_ROW) * (CHART_SIZE_PX["width"] + CHART_GAP_PX)
-    tables = WIDTH_SLACK * sum(int(w * 7 + 0.5) + 5 for w in widths)  # Excel's pixels
+    column_px = [int(w * 7 + 0.5) + 5 for w in widths]  # Excel's pixels
+    # a chart ends inside a column, which prints whole: one widest column of room
+    charts_px = min(charted, CHARTS_PER_ROW) * (CHART_SIZE_PX["width"] + CHART_GAP_PX)
+    across = WIDTH_SLACK * (charts_px + max(column_px, default=0))
+    tables = WIDTH_SLACK * sum(column_px)
     charts_fit = min(1.0, width / across, height / (top * ROW_PX))
     tables_fit = min(width / tables, height / ((end - top) * ROW_PX))
     scale = min(charts_fit, tables_fit) if tables_fit >= PRINT_SCALE_MIN / 100 else charts_fit

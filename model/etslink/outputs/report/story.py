@@ -7,6 +7,7 @@ the headline reads the same at 6 systems and at 60.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -70,8 +71,14 @@ def shared_offsets(d: ModelData) -> dict[str, tuple[str, ...]]:
 
 
 def headline_year(d: ModelData) -> int:
-    """Return the year the headline speaks of: the last model year."""
-    return max(y for _, y in d.system_years)
+    """Return the year the headline speaks of: the last in which half the systems take part.
+
+    The last model year when every system runs to it; in a workbook where a few systems run
+    longer (the example's EU and Switzerland to 2040, the others to 2030), a headline in their
+    last year would leave the others out.
+    """
+    taking_part = Counter(y for _, y in d.system_years)
+    return max(y for y, n in taking_part.items() if 2 * n >= len(d.systems))
 
 
 @dataclass(frozen=True)
