@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 import etslink
 from buildkit import Table, number, percent, read_csv, reserve_rows, write_csv
 from etslink.inputs.workbook import write_workbook
@@ -437,7 +439,7 @@ def mechanism_rows(horizon: int | None, folder: Path, progress: Callable[[str], 
     return rows
 
 
-def misfits(fit: Any, column: str) -> dict[str, float]:
+def misfits(fit: pd.DataFrame, column: str) -> dict[str, float]:
     """Return the largest |difference| [%] of the EU's and California's prices and the EU's TNAC.
 
     From the fit table's `column` (model / observed - 1), over the observed years.
@@ -453,10 +455,13 @@ def misfits(fit: Any, column: str) -> dict[str, float]:
     return out
 
 
-def fit_rows(full: Path, in_sample: Path) -> Table:
-    """Return every observation against the shipped model and the one fitted to 2020."""
-    shipped = etslink.run(full).fit
-    early = etslink.run(in_sample).fit
+def fit_rows(shipped: pd.DataFrame, early: pd.DataFrame) -> Table:
+    """Return every observation against the shipped model and the one fitted to 2020.
+
+    Args:
+        shipped: The `fit` table of the shipped example's run.
+        early: The `fit` table of the run of the model fitted to 2020.
+    """
     rows = []
     for r, e in zip(shipped.itertuples(index=False), early.itertuples(index=False), strict=True):
         rows.append(
@@ -477,11 +482,15 @@ def fit_rows(full: Path, in_sample: Path) -> Table:
     return rows
 
 
-def no_invalidation(with_rules: Path, without: Path) -> Table:
-    """Return the EU's prices 2024-2040 with and without the reserve's invalidation."""
+def no_invalidation(with_rules: pd.DataFrame, without: pd.DataFrame) -> Table:
+    """Return the EU's prices 2024-2040 with and without the reserve's invalidation.
+
+    Args:
+        with_rules: The `prices` table of the shipped example's run.
+        without: The `prices` table of the variant's run.
+    """
     prices = {}
-    for label, path in (("with", with_rules), ("without", without)):
-        frame = etslink.run(path).prices
+    for label, frame in (("with", with_rules), ("without", without)):
         eu = frame[(frame["case"] == "linked") & (frame["system"] == "EU")]
         prices[label] = dict(zip(eu["year"], eu["price_EUR_per_tCO2e"], strict=True))
     return [
@@ -500,7 +509,7 @@ def read_fitted() -> dict[str, tuple[Scales, int | None]]:
     """Return the shipped fits' factors and horizons by fit (calibration_result.csv)."""
     out: dict[str, tuple[Scales, int | None]] = {}
     for r in read("calibration_result"):
-        scales, horizon = out.setdefault(r["fit"], ({}, None))
+        scales, _ = out.setdefault(r["fit"], ({}, None))
         if r["parameter"] == "foresight_years":
             out[r["fit"]] = (scales, int(float(r["fitted"])))
         else:
@@ -569,8 +578,10 @@ def main(
         early_scales, early_horizon = fits["to 2020"]
         in_sample = folder / "fitted_to_2020.xlsx"
         write_workbook(in_sample, tables(early_scales, early_horizon, fitted_until=IN_SAMPLE_LAST))
-        write_csv(results, "calibration_fit", fit_rows(output, in_sample))
-        write_csv(results, "calibration_no_invalidation", no_invalidation(output, variant))
+        shipped = etslink.run(output)
+        write_csv(results, "calibration_fit", fit_rows(shipped.fit, etslink.run(in_sample).fit))
+        rows = no_invalidation(shipped.prices, etslink.run(variant).prices)
+        write_csv(results, "calibration_no_invalidation", rows)
 
 
 def horizon_rows(early: etslink.CalibrationResult, full: etslink.CalibrationResult) -> Table:
