@@ -223,7 +223,8 @@ def emissions(systems: Table, scales: Scales, announced: bool) -> Table:
             the caps in force are known from the start.
     """
     cap = caps()
-    final = announced_caps(CAP_ANNOUNCEMENTS[-1])
+    later = {a: announced_caps(a) for a in CAP_ANNOUNCEMENTS}
+    final = later[CAP_ANNOUNCEMENTS[-1]]
     rows = []
     for r in systems:
         factor = scale(scales, "baseline_scale", r["system"])
@@ -241,7 +242,7 @@ def emissions(systems: Table, scales: Scales, announced: bool) -> Table:
                         "system": "EU",
                         "year": y,
                         "baseline_MtCO2e": base,
-                        "cap_MtCO2e": announced_caps(a)[y],
+                        "cap_MtCO2e": later[a][y],
                         "announced_year": a,
                     }
                     for a in CAP_ANNOUNCEMENTS
