@@ -26,7 +26,7 @@ from etslink.instruments import (
     supply_steps,
 )
 from etslink.instruments.declarations import (
-    Column,
+    BalanceColumn,
     CostItem,
     Held,
     Instrument,
@@ -63,7 +63,7 @@ TERMS: tuple[Term, ...] = tuple(t for i in INSTRUMENTS for t in i.terms)
 """The terms of the allowance balance (E11), in order."""
 OBJECTIVE: tuple[str, ...] = tuple(c for i in INSTRUMENTS for c in i.objective)
 """The cost components of the objective (E12)."""
-BALANCE_COLUMNS: tuple[Column, ...] = tuple(c for i in INSTRUMENTS for c in i.columns)
+BALANCE_COLUMNS: tuple[BalanceColumn, ...] = tuple(c for i in INSTRUMENTS for c in i.columns)
 """The columns of the `balances` sheet after system and year, but `surplus_MtCO2e`."""
 COST_ITEMS: tuple[CostItem, ...] = tuple(
     sorted((c for i in INSTRUMENTS for c in i.costs), key=lambda c: list(Payee).index(c.payee))

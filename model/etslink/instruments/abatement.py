@@ -8,7 +8,7 @@ import pyomo.environ as pyo
 
 from etslink.inputs.data import ModelData
 from etslink.instruments.declarations import (
-    Column,
+    BalanceColumn,
     CostItem,
     Instrument,
     Payee,
@@ -84,8 +84,10 @@ INSTRUMENT = Instrument(
     terms=(Term("emissions_MtCO2e", Side.OWED),),
     objective=("abatement_cost_Mcur",),
     columns=(
-        Column("abatement_MtCO2e", "abatement, linear and stepwise", solved("abatement_MtCO2e")),
-        Column("emissions_MtCO2e", "baseline - abatement", solved("emissions_MtCO2e")),
+        BalanceColumn(
+            "abatement_MtCO2e", "abatement, linear and stepwise", solved("abatement_MtCO2e")
+        ),
+        BalanceColumn("emissions_MtCO2e", "baseline - abatement", solved("emissions_MtCO2e")),
     ),
     costs=(
         CostItem(

@@ -9,7 +9,7 @@ import pyomo.environ as pyo
 
 from etslink.inputs.data import ModelData
 from etslink.instruments.declarations import (
-    Column,
+    BalanceColumn,
     Instrument,
     Restriction,
     Role,
@@ -85,13 +85,13 @@ INSTRUMENT = Instrument(
     restrictions=RESTRICTIONS,
     terms=(Term("bank_MtCO2e", Side.OWED), Term("bank_in", Side.AVAILABLE, bank_in)),
     columns=(
-        Column(
+        BalanceColumn(
             "bank_start_MtCO2e",
             "allowances carried in from the previous year (in a system's first year, its "
             "initial bank)",
             _bank_start,
         ),
-        Column(
+        BalanceColumn(
             "bank_end_MtCO2e",
             "allowances carried to the next year (negative: borrowed); in a system's last "
             "year, the allowances left unused, which are worthless",

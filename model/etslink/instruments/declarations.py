@@ -183,7 +183,7 @@ def given(name: str) -> Reader:
 
 
 @dataclass(frozen=True)
-class Column:
+class BalanceColumn:
     """A column of the `balances` sheet: a quantity per system-year [MtCO2e].
 
     Attributes:
@@ -274,7 +274,7 @@ class Instrument:
     held: tuple[Held, ...] = ()
     terms: tuple[Term, ...] = ()
     objective: tuple[str, ...] = ()
-    columns: tuple[Column, ...] = ()
+    columns: tuple[BalanceColumn, ...] = ()
     costs: tuple[CostItem, ...] = ()
 
 

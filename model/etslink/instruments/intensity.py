@@ -15,7 +15,7 @@ import pyomo.environ as pyo
 
 from etslink.inputs.data import ModelData
 from etslink.instruments.declarations import (
-    Column,
+    BalanceColumn,
     CostItem,
     Instrument,
     Payee,
@@ -79,7 +79,7 @@ INSTRUMENT = Instrument(
     terms=(Term("allowances_issued_MtCO2e", Side.AVAILABLE),),
     objective=("output_cost_Mcur",),
     columns=(
-        Column(
+        BalanceColumn(
             "issued_per_output_MtCO2e",
             "allowances an intensity-based system issues: benchmark x output (sheet intensity)",
             solved("allowances_issued_MtCO2e"),

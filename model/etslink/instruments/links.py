@@ -12,7 +12,7 @@ import pyomo.environ as pyo
 
 from etslink.inputs.data import Forest, Link, ModelData
 from etslink.instruments.declarations import (
-    Column,
+    BalanceColumn,
     CostItem,
     Held,
     HeldRow,
@@ -305,7 +305,7 @@ INSTRUMENT = Instrument(
     terms=(Term("net_imports_MtCO2e", Side.AVAILABLE),),
     objective=("transfer_fees_Mcur",),
     columns=(
-        Column(
+        BalanceColumn(
             "net_imports_MtCO2e",
             "compliance that other systems' allowances provide here minus this system's "
             "allowances used elsewhere; exports are negative",

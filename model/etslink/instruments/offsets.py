@@ -7,7 +7,7 @@ import pyomo.environ as pyo
 
 from etslink.inputs.data import ModelData
 from etslink.instruments.declarations import (
-    Column,
+    BalanceColumn,
     CostItem,
     Instrument,
     Payee,
@@ -129,7 +129,9 @@ INSTRUMENT = Instrument(
     terms=(Term("offsets_used_MtCO2e", Side.AVAILABLE),),
     objective=("offset_purchase_cost_Mcur",),
     columns=(
-        Column("offsets_used_MtCO2e", "offset credits surrendered", solved("offsets_used_MtCO2e")),
+        BalanceColumn(
+            "offsets_used_MtCO2e", "offset credits surrendered", solved("offsets_used_MtCO2e")
+        ),
     ),
     costs=(
         CostItem(

@@ -7,7 +7,7 @@ import pyomo.environ as pyo
 
 from etslink.inputs.data import ModelData
 from etslink.instruments.declarations import (
-    Column,
+    BalanceColumn,
     CostItem,
     Instrument,
     Payee,
@@ -94,12 +94,12 @@ INSTRUMENT = Instrument(
     terms=(Term("unsold_MtCO2e", Side.OWED), Term("ceiling_sales_MtCO2e", Side.AVAILABLE)),
     objective=("ceiling_cost_Mcur", "floor_value_Mcur"),
     columns=(
-        Column(
+        BalanceColumn(
             "unsold_at_floor_MtCO2e",
             "allowances withheld because the price would fall below the floor",
             solved("unsold_MtCO2e"),
         ),
-        Column(
+        BalanceColumn(
             "ceiling_sales_MtCO2e",
             "extra allowances sold at the ceiling price",
             solved("ceiling_sales_MtCO2e"),

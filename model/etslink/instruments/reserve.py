@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pyomo.environ as pyo
 
 from etslink.inputs.data import ModelData, ReserveRule
-from etslink.instruments.declarations import Column, Instrument, Side, Term, Values
+from etslink.instruments.declarations import BalanceColumn, Instrument, Side, Term, Values
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,7 @@ INSTRUMENT = Instrument(
     add_reserve_supply,
     terms=(Term("reserve_supply_MtCO2e", Side.AVAILABLE),),
     columns=(
-        Column(
+        BalanceColumn(
             "reserve_supply_MtCO2e",
             "allowances the reserve released less those it took in (sheet msr; the msr "
             "sheet shows each operation)",

@@ -7,7 +7,7 @@ import pyomo.environ as pyo
 
 from etslink.inputs.data import ModelData
 from etslink.instruments.declarations import (
-    Column,
+    BalanceColumn,
     CostItem,
     Instrument,
     Payee,
@@ -86,7 +86,7 @@ INSTRUMENT = Instrument(
     terms=(Term("supply_steps_MtCO2e", Side.AVAILABLE),),
     objective=("supply_step_cost_Mcur",),
     columns=(
-        Column(
+        BalanceColumn(
             "supply_steps_MtCO2e",
             "allowances released at trigger prices less those withheld (sheet supply_steps)",
             solved("supply_steps_MtCO2e"),

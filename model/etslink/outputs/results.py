@@ -16,7 +16,7 @@ from etslink.formulation.compliance import price_pv
 from etslink.inputs.data import ModelData
 from etslink.instruments.border_adjustments import charges
 from etslink.instruments.declarations import (
-    Column,
+    BalanceColumn,
     Solved,
     by_system_year,
     clean,
@@ -189,7 +189,7 @@ def _balances(sol: Solution, d: ModelData) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
-def _balance_column(sol: Solution, d: ModelData, column: Column) -> np.ndarray:
+def _balance_column(sol: Solution, d: ModelData, column: BalanceColumn) -> np.ndarray:
     """Return one `balances` column [MtCO2e] in `system_years` order, solver noise as 0."""
     return cleaned_array(by_system_year(d, column.read(sol, d)))
 
