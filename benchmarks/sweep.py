@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from etslink.inputs.data import UncertainInput  # noqa: E402
+from etslink.core.data import UncertainInput  # noqa: E402
 from synthetic import synthetic  # noqa: E402
 
 CAP_SHOCK = UncertainInput("cap", "*", None, "normal", "scale", 1.0, 0.05, None, None, None, None)

@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-from etslink.inputs.data import AbatementStep, LinearMac, Link, ModelData
+from etslink.core.data import AbatementStep, LinearMac, Link, ModelData
 
 Pattern = Literal["all", "clusters", "mixed"]
 FIRST_YEAR = 2030

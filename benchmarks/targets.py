@@ -148,7 +148,7 @@ def _equalities(h, index: list[int]) -> list[bool]:  # noqa: ANN001
 
 def sweep_draws(draws: int) -> dict[str, object]:
     """Return ms per draw of both cases: etslink's case solvers and warm bare re-solves."""
-    from etslink.inputs.data import UncertainInput
+    from etslink.core.data import UncertainInput
     from etslink.inputs.uncertainty import DrawPlan, perturbed
     from etslink.workflows.sweep import CaseSolver
 

@@ -121,7 +121,7 @@ def solve_data(workbook: Callable[[Tables], Path]) -> Callable[..., Results]:
     per tCO2e], quantity [MtCO2e]) that no sheet carries yet."""
     import dataclasses
 
-    from etslink.inputs.data import SupplyStep
+    from etslink.core.data import SupplyStep
 
     def run(tables: Tables, steps: list[tuple[str, int, float, float]]) -> Results:
         data, _ = load_workbook(workbook(tables))

@@ -58,8 +58,8 @@ def test_tags_are_unique():
 
 
 def test_every_uncertain_parameter_of_the_schema_moves_model_inputs():
+    from etslink.core.values import INDEX, SWEPT
     from etslink.inputs.schema import UNCERTAIN_PARAMETERS
-    from etslink.inputs.values import INDEX, SWEPT
 
     assert set(SWEPT) == set(UNCERTAIN_PARAMETERS)
     assert {name for names in SWEPT.values() for name in names} <= set(INDEX)

@@ -109,7 +109,7 @@ def test_the_reserve_intake_and_bank_are_compared_with_the_msr_and_balances_shee
     system, year = msr.iloc[-1]["system"], int(msr.iloc[-1]["year"])
     from dataclasses import replace
 
-    from etslink.inputs.data import Observation
+    from etslink.core.data import Observation
     from etslink.outputs.fit import fit_table
 
     result.results.data = replace(

@@ -8,7 +8,16 @@ import pytest
 pytestmark = pytest.mark.unit
 
 PACKAGE = Path(__file__).resolve().parents[1] / "model" / "etslink"
-LAYERS = ("errors", "inputs", "instruments", "formulation", "solving", "outputs", "workflows")
+LAYERS = (
+    "errors",
+    "core",
+    "instruments",
+    "inputs",
+    "formulation",
+    "solving",
+    "outputs",
+    "workflows",
+)
 """Sub-packages from the bottom up; `api`, `cli` and the package itself sit on top."""
 
 

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from conftest import BASELINE, linear_case
-from etslink.inputs.data import ReserveRule
+from etslink.core.data import ReserveRule
 from etslink.instruments.reserve import intake, release, reserve_path
 from etslink.workflows.run import load_workbook, run_cases
 

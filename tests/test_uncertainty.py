@@ -9,8 +9,8 @@ import pytest
 
 from conftest import BASELINE, linear_case
 from etslink.cli import main
+from etslink.core.values import VALUES
 from etslink.inputs.uncertainty import DrawPlan, perturbed
-from etslink.inputs.values import VALUES
 from etslink.workflows.run import load_workbook
 
 pytestmark = pytest.mark.unit

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from etslink.core.data import ModelData
+from etslink.core.values import REVISED
 from etslink.formulation import compliance
 from etslink.formulation.compliance import add_compliance, add_shortfall
 from etslink.formulation.objective import add_objective
-from etslink.inputs.data import ModelData
-from etslink.inputs.values import REVISED
 from etslink.instruments import (
     abatement,
     banking,

@@ -8,7 +8,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 import pyomo.environ as pyo
 
-from etslink.inputs.data import ModelData
+from etslink.core.data import ModelData
 from etslink.instruments.declarations import Role, Side, Term, Variable
 
 VARIABLES = (Variable("shortfall_MtCO2e", "B9", Role.DIAGNOSIS),)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import pyomo.environ as pyo
 
-from etslink.inputs.data import ModelData
+from etslink.core.data import ModelData
 
 
 def add_objective(

@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 import pyomo.environ as pyo
 
+from etslink.core.data import AbatementStep, Forest, ModelData, OffsetOffer
 from etslink.formulation import VARIABLES
-from etslink.inputs.data import AbatementStep, Forest, ModelData, OffsetOffer
 from etslink.instruments.declarations import Role, Values
 
 LATER_YEAR_WEIGHT = 1e-4

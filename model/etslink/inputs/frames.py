@@ -28,7 +28,7 @@ from etslink.inputs.schema import sheet as sheet_named
 if TYPE_CHECKING:
     import pandas as pd
 
-    from etslink.inputs.workbook import RawTable, RawWorkbook
+    from etslink.core.checking import RawTable, RawWorkbook
 
 COLUMNS = {spec.name: tuple(c.name for c in spec.columns) for spec in SHEETS}
 """Every contract sheet's columns, in contract order."""
@@ -171,7 +171,7 @@ class Frames:
         Raises:
             InputError: a sheet or column that the contract does not know.
         """
-        from etslink.inputs.workbook import RawWorkbook
+        from etslink.core.checking import RawWorkbook
 
         issues = self.names_unknown()
         if issues:
@@ -181,7 +181,7 @@ class Frames:
 
     def _raw_table(self, name: str, frame: pd.DataFrame) -> RawTable:
         """Return one sheet as the reader gives it, located as in its file (`_row_numbers`)."""
-        from etslink.inputs.workbook import RawRow, RawTable
+        from etslink.core.checking import RawRow, RawTable
 
         spec, layout = sheet_named(name), self.layouts.get(name)
         rows = [RawRow(number, values) for number, values in _rows(frame)]

@@ -6,131 +6,18 @@ workbook and `docs/workbook.md`. It follows `workbook-contract.md` (v1).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
-Kind = Literal["text", "number", "integer", "year", "yesno", "choice"]
-
-
-@dataclass(frozen=True)
-class Column:
-    """One input column (or one `settings` key).
-
-    Attributes:
-        name: Header as written in the contract (matched case-insensitively).
-        kind: How the cell is read: free text, a number, a whole year, yes/no or a choice.
-        doc: What the column means, in the analyst's words.
-        unit: Unit of a number, e.g. "MtCO2e" or "CUR per tCO2e" ("" if none).
-        required: A blank cell is an error.
-        default: Value of a blank optional cell; None leaves it blank (meaning in `doc`).
-        default_doc: How the default reads in the docs when it is not a plain value.
-        minimum: Smallest allowed number (inclusive unless `exclusive_minimum`).
-        exclusive_minimum: The minimum itself is not allowed.
-        maximum: Largest allowed number (inclusive).
-        choices: Allowed values of a `choice` column (lower case).
-        ref: The id this column refers to: "system" or "offset_type".
-        header_required: The sheet must have the column, though some cells may be blank
-            (where `doc` says; checked across sheets).
-    """
-
-    name: str
-    kind: Kind
-    doc: str
-    unit: str = ""
-    required: bool = False
-    default: object = None
-    default_doc: str = ""
-    minimum: float | None = None
-    exclusive_minimum: bool = False
-    maximum: float | None = None
-    choices: tuple[str, ...] = ()
-    ref: str | None = None
-    header_required: bool = False
-
-    @property
-    def is_id(self) -> bool:
-        """Return whether the column holds a system id or an offset type (text ids)."""
-        return self.ref is not None or self.name in ("system", "offset_type")
-
-    def default_text(self) -> str:
-        """Return how the default reads in the docs and the template."""
-        if self.required:
-            return "required"
-        if self.default_doc:
-            return self.default_doc
-        return "blank" if self.default is None else str(self.default)
-
-
-@dataclass(frozen=True)
-class Sheet:
-    """One input sheet: one header row, one record per row.
-
-    Attributes:
-        name: Sheet name as written in the contract (matched case-insensitively).
-        doc: What one row means.
-        columns: The sheet's columns, in template order.
-        required: The workbook must have this sheet.
-        key: Columns whose values must be unique together (a duplicate is an error).
-        examples: Rows of the template workbook, in column order; together they validate.
-    """
-
-    name: str
-    doc: str
-    columns: tuple[Column, ...]
-    required: bool = False
-    key: tuple[str, ...] = ()
-    examples: tuple[tuple[object, ...], ...] = ()
-
-    def column(self, name: str) -> Column:
-        """Return the column called `name`."""
-        return next(c for c in self.columns if c.name == name)
-
-
-YES_WORDS = ("yes", "y", "true", "1")
-NO_WORDS = ("no", "n", "false", "0")
-"""What a yes/no cell may hold, in any case (an Excel TRUE or FALSE cell is read as well)."""
-
-PRICE_MAX = 1e6
-"""Largest MAC intercept, slope or step cost accepted [CUR per tCO2e (per MtCO2e)]: a
-million currency units per tonne is far beyond any abatement cost; a slope of 1e308 gave
-prices of 0 and a gain of NaN."""
-
-
-def _system() -> Column:
-    return Column("system", "text", "System id, as on sheet systems.", required=True, ref="system")
-
-
-def _year() -> Column:
-    return Column("year", "year", "Year.", required=True)
-
-
-def _announced(what: str) -> Column:
-    return Column(
-        "announced_year",
-        "year",
-        f"The year in which {what} became known: plans made before it use the rule known "
-        "then (another row of the same system and year with an earlier or blank "
-        "announced_year). Blank = known from the start.",
-        default_doc="known from the start",
-    )
-
-
-def _not_yet_announced() -> Column:
-    return Column(
-        "announced_year",
-        "year",
-        "Not yet solved on this sheet (only on emissions and msr): leave blank; a year here "
-        "is an error rather than a rule silently known from the start.",
-        default_doc="blank",
-    )
-
-
-def _first_last(what: str) -> tuple[Column, Column]:
-    return (
-        Column("first_year", "year", f"First year in which {what}.", default_doc="the first year"),
-        Column("last_year", "year", f"Last year in which {what}.", default_doc="the last year"),
-    )
-
+from etslink.core.sheet import (
+    NO_WORDS,
+    PRICE_MAX,
+    YES_WORDS,
+    Column,
+    Sheet,
+    announced_column,
+    first_last_columns,
+    not_yet_announced_column,
+    system_column,
+    year_column,
+)
 
 SETTINGS_KEYS: tuple[Column, ...] = (
     Column("scenario_name", "text", "Label used in outputs.", default_doc="workbook file name"),
@@ -261,8 +148,8 @@ EMISSIONS = Sheet(
     "emissions",
     "One row per system and year; a system takes part in exactly the years it has rows for.",
     (
-        _system(),
-        _year(),
+        system_column(),
+        year_column(),
         Column(
             "baseline_MtCO2e",
             "number",
@@ -281,7 +168,7 @@ EMISSIONS = Sheet(
             minimum=0.0,
             header_required=True,
         ),
-        _announced("this row's baseline and cap"),
+        announced_column("this row's baseline and cap"),
     ),
     required=True,
     key=("system", "year", "announced_year"),
@@ -293,8 +180,8 @@ MAC_LINEAR = Sheet(
     "Linear marginal abatement cost MAC(a) = intercept + slope * a; cost is "
     "intercept*a + slope*a^2/2 (M CUR).",
     (
-        _system(),
-        _year(),
+        system_column(),
+        year_column(),
         Column(
             "intercept_per_tCO2e",
             "number",
@@ -330,8 +217,8 @@ MAC_STEPS = Sheet(
     "mac_steps",
     "Stepwise abatement options: each abates up to its quantity at a constant unit cost.",
     (
-        _system(),
-        _year(),
+        system_column(),
+        year_column(),
         Column("option", "text", "Label of the option.", required=True),
         Column(
             "abatement_MtCO2e",
@@ -394,7 +281,7 @@ LINKS = Sheet(
             default_doc="unlimited",
             minimum=0.0,
         ),
-        *_first_last("the link is active"),
+        *first_last_columns("the link is active"),
         Column(
             "transfer_fee_per_tCO2e",
             "number",
@@ -467,7 +354,7 @@ OFFSETS = Sheet(
     "curve. Credits are used in the year they are bought.",
     (
         Column("offset_type", "text", "Credit type, e.g. CDM.", required=True),
-        _year(),
+        year_column(),
         Column(
             "supply_MtCO2e",
             "number",
@@ -492,7 +379,7 @@ OFFSET_RULES = Sheet(
     "offset_rules",
     "Which systems accept which credits, and how many.",
     (
-        _system(),
+        system_column(),
         Column(
             "offset_type",
             "text",
@@ -518,7 +405,7 @@ OFFSET_RULES = Sheet(
             default_doc="no limit",
             minimum=0.0,
         ),
-        *_first_last("the system accepts the credits"),
+        *first_last_columns("the system accepts the credits"),
     ),
     examples=(("A", "CDM", 0.08, None, 2030, 2030),),
 )
@@ -527,8 +414,8 @@ PRICE_CONTROLS = Sheet(
     "price_controls",
     "Price floor and ceiling per system and year.",
     (
-        _system(),
-        _year(),
+        system_column(),
+        year_column(),
         Column(
             "floor_price_per_tCO2e",
             "number",
@@ -553,7 +440,7 @@ PRICE_CONTROLS = Sheet(
             default_doc="unlimited",
             minimum=0.0,
         ),
-        _not_yet_announced(),
+        not_yet_announced_column(),
     ),
     key=("system", "year"),
     examples=(("A", 2030, 10, 200, None, None),),
@@ -564,8 +451,8 @@ SUPPLY_STEPS = Sheet(
     "Price-triggered allowance supply: a step of a system-year's supply curve. Several rows "
     "per system-year form a step curve; the floor and ceiling of price_controls still work.",
     (
-        _system(),
-        _year(),
+        system_column(),
+        year_column(),
         Column(
             "trigger_price_per_tCO2e",
             "number",
@@ -583,7 +470,7 @@ SUPPLY_STEPS = Sheet(
             unit="MtCO2e",
             required=True,
         ),
-        _not_yet_announced(),
+        not_yet_announced_column(),
     ),
     examples=(("A", 2030, 150, 5, None),),
 )
@@ -595,7 +482,7 @@ MSR = Sheet(
     "year's TNAC (the system's bank at the end of that year); the prices are those of the "
     "market equilibrium, in which firms take the reserve's operations as given.",
     (
-        _system(),
+        system_column(),
         Column("first_year", "year", "First year of the row's rules.", required=True),
         Column(
             "last_year",
@@ -671,7 +558,7 @@ MSR = Sheet(
             default=False,
             default_doc="no",
         ),
-        _announced("this row's rules"),
+        announced_column("this row's rules"),
     ),
     key=("system", "first_year", "announced_year"),
     examples=(("A", 2030, None, 20, 0.24, "no", None, 0, None, 0, "no", None),),
@@ -714,7 +601,7 @@ UNCERTAINTY = Sheet(
             "years on sheet intensity), or * for all.",
             required=True,
         ),
-        *_first_last("the row applies"),
+        *first_last_columns("the row applies"),
         Column(
             "distribution",
             "choice",
@@ -779,8 +666,8 @@ INTENSITY = Sheet(
     "output_cost_slope / 2 x (output - output baseline)^2 a year (Fischer 2003: the "
     "standard taxes emissions and subsidises output).",
     (
-        _system(),
-        _year(),
+        system_column(),
+        year_column(),
         Column(
             "output_baseline_Munits",
             "number",
@@ -842,7 +729,7 @@ BORDER_ADJUSTMENTS = Sheet(
             "carbon price counts as 0).",
             required=True,
         ),
-        _year(),
+        year_column(),
         Column(
             "embedded_MtCO2e",
             "number",
@@ -919,8 +806,8 @@ OBSERVED = Sheet(
     "`etslink run` writes the model's figure next to each (results.xlsx sheet `fit`, a "
     "chart per system in the report).",
     (
-        _system(),
-        _year(),
+        system_column(),
+        year_column(),
         Column(
             "quantity",
             "choice",

@@ -20,7 +20,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from etslink.inputs.data import (
+from etslink.core.data import (
     AbatementStep,
     Frozen,
     IntensityStandard,
@@ -28,8 +28,8 @@ from etslink.inputs.data import (
     ModelData,
     UncertainInput,
 )
+from etslink.core.values import VALUES, swept_parameters
 from etslink.inputs.schema import INTENSITY_PARAMETERS, OFFSET_PARAMETERS
-from etslink.inputs.values import VALUES, swept_parameters
 
 Key = tuple[str, int]  # (system or offset type, year)
 

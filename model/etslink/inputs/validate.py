@@ -15,26 +15,32 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from etslink.core.checking import (
+    Checker,
+    Periods,
+    RawTable,
+    RawWorkbook,
+    Record,
+    TOLERANCE_MtCO2e,
+    closest,
+    fix_for,
+    model_years,
+    overlap,
+    parse,
+    quote,
+    span,
+    year_spans,
+)
 from etslink.errors import InputError, Issue
 from etslink.inputs.schema import (
     COMBINATION_SEPARATOR,
     INTENSITY_PARAMETERS,
-    NO_WORDS,
     OFFSET_PARAMETERS,
     SETTINGS_KEYS,
     SHEETS,
     STATUS_QUO,
-    YES_WORDS,
-    Column,
     Sheet,
 )
-from etslink.inputs.workbook import RawRow, RawTable, RawWorkbook
-
-Record = dict[str, Any]
-"""A typed row: contract column name -> value, plus "_row" (the Excel row number)."""
-
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-TOLERANCE_MtCO2e = 1e-9
 
 
 @dataclass
@@ -44,11 +50,6 @@ class Validated:
     tables: dict[str, list[Record]]
     settings: dict[str, Any]
     warnings: list[Issue] = field(default_factory=list)
-
-
-def _closest(value: str, options: Iterable[str]) -> str:
-    matches = difflib.get_close_matches(value, list(options), n=1, cutoff=0.5)
-    return f' (did you mean "{matches[0]}"?)' if matches else ""
 
 
 NEAR_MISS = 0.8
@@ -63,7 +64,7 @@ def _near_miss(name: str, options: Iterable[str]) -> str | None:
     return found[0] if found else None
 
 
-def _check_names(checker: _Checker) -> None:
+def _check_names(checker: Checker) -> None:
     """Flag misspelt sheets and headers, and twin sheets; list the other sheets in a warning."""
     contract = {s.name for s in SHEETS}
     unread = []
@@ -74,13 +75,13 @@ def _check_names(checker: _Checker) -> None:
             problem = f"a second sheet is named {key} (case and spaces aside); only one is read"
             checker.issues.append(Issue(title, None, "", "", problem, "delete or rename one"))
         elif near:
-            problem = f"etslink reads no sheet {_quote(title)}: did you mean {near}?"
+            problem = f"etslink reads no sheet {quote(title)}: did you mean {near}?"
             fix = f"rename the sheet to {near}, or it is ignored"
             checker.issues.append(Issue(title, None, "", "", problem, fix))
         else:
             unread.append(title)
     if unread:
-        listed = ", ".join(_quote(t) for t in unread)
+        listed = ", ".join(quote(t) for t in unread)
         problem = f"etslink does not read the sheet(s) {listed}"
         fix = "nothing to do if they hold notes; sheet names are in docs/workbook.md"
         checker.warnings.append(Issue(unread[0], None, "", "", problem, fix))
@@ -97,172 +98,14 @@ def _check_names(checker: _Checker) -> None:
                         1,
                         "",
                         absent[near],
-                        f"the header {_quote(header)} is not a column of sheet "
+                        f"the header {quote(header)} is not a column of sheet "
                         f"{table.sheet.name}: did you mean {absent[near]}?",
                         f"rename the header to {absent[near]}, or the column is ignored",
                     )
                 )
 
 
-def _quote(value: object) -> str:
-    return f'"{value}"'
-
-
-def _parse(column: Column, value: object) -> tuple[object, str | None]:
-    """Return (typed value, None) or (None, problem) for one non-blank cell."""
-    if column.kind == "text":
-        if column.is_id and isinstance(value, int | float):
-            return None, f"{value:g} is a number where an id is expected"
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        return str(value), None
-    if column.kind == "yesno":
-        text = str(value).strip().lower()
-        if isinstance(value, bool) or text in (*YES_WORDS, *NO_WORDS):
-            return (value if isinstance(value, bool) else text in YES_WORDS), None
-        return None, f"{_quote(value)} is not yes or no"
-    if column.kind == "choice":
-        text = str(value).strip().lower()
-        if text in column.choices:
-            return text, None
-        return None, f"{_quote(value)} is not one of {', '.join(column.choices)}"
-    number = _number(value)
-    if number is None:
-        return None, f"{_quote(value)} is not a number"
-    if column.kind == "year":
-        if not number.is_integer() or not 1900 <= number <= 2200:
-            return None, f"{_quote(value)} is not a whole year between 1900 and 2200"
-        return int(number), None
-    if column.kind == "integer":
-        if not number.is_integer():
-            return None, f"{_quote(value)} is not a whole number"
-        return int(number), _bounds_problem(column, number)
-    return number, _bounds_problem(column, number)
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    plain_text = isinstance(value, str) and _PLAIN_NUMBER.match(value.strip())
-    if isinstance(value, int | float) or plain_text:
-        number = float(value)  # type: ignore[arg-type]
-    else:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _bounds_problem(column: Column, number: float) -> str | None:
-    low, high = column.minimum, column.maximum
-    if low is not None and (number < low or (column.exclusive_minimum and number == low)):
-        relation = "above" if column.exclusive_minimum else "at least"
-        return f"{number:g} is not allowed: it must be {relation} {low:g}"
-    if high is not None and number > high:
-        if high == 1.0 and number <= 100:
-            return f"{number:g} looks like a percentage, but the column takes a fraction"
-        return f"{number:g} is above the largest allowed value {high:g}"
-    return None
-
-
-def _fix_for(column: Column) -> str:
-    if column.kind in ("number", "integer", "year"):
-        unit = f" in {column.unit}" if column.unit else ""
-        bounds = ""
-        if column.maximum is not None and column.maximum <= 1:
-            bounds = " as a fraction (5% = 0.05)"
-        return (
-            f"enter a plain number{unit}{bounds}, with a dot for decimals and no units or "
-            "thousands separators, e.g. 12.5"
-        )
-    if column.kind == "yesno":
-        return "enter yes or no"
-    if column.kind == "choice":
-        return f"enter one of {', '.join(column.choices)}"
-    if column.is_id:
-        return "enter the id as text, e.g. EU, and check that the columns are not shifted"
-    return "enter a value"
-
-
-class _Checker:
-    """Collects issues while typing the rows of one workbook."""
-
-    def __init__(self, workbook: RawWorkbook) -> None:
-        # an optional sheet left empty (no header, no rows) is as good as absent
-        self.raw = {
-            name: table
-            for name, table in workbook.tables.items()
-            if table.sheet.required or not table.empty
-        }
-        self.other_sheets = workbook.other_sheets
-        self.issues: list[Issue] = [p for t in self.raw.values() for p in t.problems]
-        self.warnings: list[Issue] = []
-
-    def flag(self, table: RawTable, row: int | None, column: str, problem: str, fix: str) -> None:
-        cell = table.cell(column, row) if row is not None and column else ""
-        self.issues.append(Issue(table.sheet.name, row, cell, column, problem, fix))
-
-    def warn(self, table: RawTable, row: int | None, column: str, problem: str, fix: str) -> None:
-        cell = table.cell(column, row) if row is not None and column else ""
-        self.warnings.append(Issue(table.sheet.name, row, cell, column, problem, fix))
-
-    def present_tables(self) -> dict[str, list[Record]]:
-        tables: dict[str, list[Record]] = {}
-        for spec in SHEETS:
-            table = self.raw.get(spec.name)
-            if table is None:
-                if spec.required:
-                    self.missing_sheet(spec)
-                tables[spec.name] = []
-                continue
-            tables[spec.name] = self.typed_rows(table) if self.columns_ok(table) else []
-        return tables
-
-    def missing_sheet(self, spec: Sheet) -> None:
-        columns = ", ".join(c.name for c in spec.columns)
-        problem = f"the sheet is missing{_closest(spec.name, self.other_sheets)}"
-        fix = f"add a sheet named {spec.name} (or rename one) with the columns {columns}"
-        self.issues.append(Issue(spec.name, None, "", "", problem, fix))
-
-    def columns_ok(self, table: RawTable) -> bool:
-        ok = True
-        for column in table.sheet.columns:
-            needed = column.required or column.header_required
-            if needed and column.name not in table.letters:
-                fix = f"add a header {column.name} in row 1"
-                suggestion = _closest(column.name, table.other_headers)
-                if suggestion:
-                    fix += f"{suggestion}: headers must match exactly (case aside)"
-                self.issues.append(
-                    Issue(table.sheet.name, None, "", column.name, "the column is missing", fix)
-                )
-                ok = False
-        return ok
-
-    def typed_rows(self, table: RawTable) -> list[Record]:
-        return [self.typed_row(table, raw) for raw in table.rows]
-
-    def typed_row(self, table: RawTable, raw: RawRow) -> Record:
-        record: Record = {"_row": raw.row}
-        for column in table.sheet.columns:
-            value = raw.values.get(column.name)
-            if value is None:
-                if column.required and (raw.row, column.name) not in table.formula_cells:
-                    self.flag(
-                        table,
-                        raw.row,
-                        column.name,
-                        "the cell is blank",
-                        f"fill it in: {column.doc[0].lower()}{column.doc[1:]}",
-                    )
-                record[column.name] = column.default
-                continue
-            typed, problem = _parse(column, value)
-            if problem:
-                self.flag(table, raw.row, column.name, problem, _fix_for(column))
-            record[column.name] = typed
-        return record
-
-
-def _settings(checker: _Checker, rows: list[Record]) -> dict[str, Any]:
+def _settings(checker: Checker, rows: list[Record]) -> dict[str, Any]:
     table = checker.raw.get("settings")
     known = {c.name: c for c in SETTINGS_KEYS}
     values: dict[str, Any] = {c.name: c.default for c in SETTINGS_KEYS}
@@ -274,7 +117,7 @@ def _settings(checker: _Checker, rows: list[Record]) -> dict[str, Any]:
                 table,
                 record["_row"],
                 "key",
-                f"unknown setting {_quote(record['key'])}{_closest(key, known)}",
+                f"unknown setting {quote(record['key'])}{closest(key, known)}",
                 f"use one of {', '.join(known)}",
             )
             continue
@@ -282,9 +125,9 @@ def _settings(checker: _Checker, rows: list[Record]) -> dict[str, Any]:
         raw_value = record.get("value")
         if raw_value is None:
             continue
-        typed, problem = _parse(spec, raw_value)
+        typed, problem = parse(spec, raw_value)
         if problem:
-            checker.flag(table, record["_row"], "value", f"{key}: {problem}", _fix_for(spec))
+            checker.flag(table, record["_row"], "value", f"{key}: {problem}", fix_for(spec))
         values[key] = typed
     currency = values.get("currency")
     if table is not None and not re.fullmatch(r"[A-Za-z]{3}", str(currency)):
@@ -292,13 +135,13 @@ def _settings(checker: _Checker, rows: list[Record]) -> dict[str, Any]:
             table,
             None,
             "value",
-            f"currency {_quote(currency)} is not a 3-letter code",
+            f"currency {quote(currency)} is not a 3-letter code",
             "enter a code such as EUR, USD or CHF",
         )
     return values
 
 
-def _check_duplicates(checker: _Checker, spec: Sheet, rows: list[Record]) -> None:
+def _check_duplicates(checker: Checker, spec: Sheet, rows: list[Record]) -> None:
     if not spec.key:
         return
     seen: dict[tuple[object, ...], int] = {}
@@ -317,7 +160,7 @@ def _check_duplicates(checker: _Checker, spec: Sheet, rows: list[Record]) -> Non
             seen[key] = record["_row"]
 
 
-def _check_refs(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+def _check_refs(checker: Checker, tables: dict[str, list[Record]]) -> None:
     ids = {
         "system": {str(r["system"]) for r in tables["systems"] if r["system"] is not None},
         "offset_type": {
@@ -337,29 +180,21 @@ def _check_refs(checker: _Checker, tables: dict[str, list[Record]]) -> None:
                         checker.raw[spec.name],
                         record["_row"],
                         column.name,
-                        f"{_quote(value)} is not on {where[column.ref]}"
-                        f"{_closest(str(value), ids[column.ref])}",
+                        f"{quote(value)} is not on {where[column.ref]}"
+                        f"{closest(str(value), ids[column.ref])}",
                         f"use one of {options}, or add it to {where[column.ref]}",
                     )
 
 
-def _model_years(tables: dict[str, list[Record]]) -> dict[str, set[int]]:
-    """Return the years each system takes part in (its rows on sheet emissions)."""
-    years: dict[str, set[int]] = defaultdict(set)
-    for record in tables["emissions"]:
-        years[record["system"]].add(record["year"])
-    return years
-
-
-def _check_years(checker: _Checker, tables: dict[str, list[Record]]) -> None:
-    years = _model_years(tables)
+def _check_years(checker: Checker, tables: dict[str, list[Record]]) -> None:
+    years = model_years(tables)
     for record in tables["systems"]:
         if record["system"] is not None and not years[record["system"]]:
             checker.flag(
                 checker.raw["systems"],
                 record["_row"],
                 "system",
-                f"system {_quote(record['system'])} has no rows on sheet emissions",
+                f"system {quote(record['system'])} has no rows on sheet emissions",
                 "add its baseline and cap per year on sheet emissions, or delete it",
             )
     for name in ("mac_linear", "mac_steps", "price_controls", "supply_steps", "intensity"):
@@ -407,23 +242,9 @@ def _check_years(checker: _Checker, tables: dict[str, list[Record]]) -> None:
                 )
 
 
-class _Periods:
-    """Year spans already taken per key, to find rows whose years overlap."""
-
-    def __init__(self) -> None:
-        self.taken: dict[object, list[tuple[tuple[float, float], int]]] = defaultdict(list)
-
-    def clash(self, key: object, record: Record) -> int | None:
-        """Take the record's years for `key`; return the row they overlap, if any."""
-        span = _span(record)
-        other = next((row for taken, row in self.taken[key] if _overlap(span, taken)), None)
-        self.taken[key].append((span, record["_row"]))
-        return other
-
-
-def _check_rule_periods(checker: _Checker, rows: list[Record]) -> None:
+def _check_rule_periods(checker: Checker, rows: list[Record]) -> None:
     """Rules of one system and credit type may change over time but not overlap."""
-    periods = _Periods()
+    periods = Periods()
     for record in rows:
         key = (record["system"], record["offset_type"])
         other = periods.clash(key, record)
@@ -437,10 +258,10 @@ def _check_rule_periods(checker: _Checker, rows: list[Record]) -> None:
             )
 
 
-def _check_reserve(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+def _check_reserve(checker: Checker, tables: dict[str, list[Record]]) -> None:
     """A reserve's system banks, and its rows of rules do not overlap in time."""
     banking = {r["system"]: r["banking"] for r in tables["systems"]}
-    periods = _Periods()
+    periods = Periods()
     for record in tables["msr"]:
         system = record["system"]
         if banking.get(system) is False:
@@ -465,7 +286,7 @@ def _check_reserve(checker: _Checker, tables: dict[str, list[Record]]) -> None:
 
 
 def _check_foresight(
-    checker: _Checker, tables: dict[str, list[Record]], settings: dict[str, Any]
+    checker: Checker, tables: dict[str, list[Record]], settings: dict[str, Any]
 ) -> None:
     """Rows name systems (or *); linked systems look equally far in every year."""
     rows = tables["foresight"]
@@ -479,7 +300,7 @@ def _check_foresight(
                 raw,
                 r["_row"],
                 "system",
-                f"{_quote(r['system'])} is not on sheet systems{_closest(r['system'], known)}",
+                f"{quote(r['system'])} is not on sheet systems{closest(r['system'], known)}",
                 "use a system id, or * for every system",
             )
     setting = settings.get("foresight_years")
@@ -521,7 +342,7 @@ def _linked_pairs(tables: dict[str, list[Record]]) -> set[tuple[str, str]]:
     return {(a, b) for a, b in pairs}
 
 
-def _check_intensity(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+def _check_intensity(checker: Checker, tables: dict[str, list[Record]]) -> None:
     """Intensity rows belong to intensity systems; every other year has a baseline and a cap."""
     cap_type = {r["system"]: r["cap_type"] for r in tables["systems"]}
     standards = {}
@@ -583,7 +404,7 @@ than the solver's 1e-7 relative accuracy can price (prices came out 0, or HiGHS 
 
 
 def _check_discounting(
-    checker: _Checker, tables: dict[str, list[Record]], settings: dict[str, Any]
+    checker: Checker, tables: dict[str, list[Record]], settings: dict[str, Any]
 ) -> None:
     """The base year and discount rate keep every year's discount factor within range."""
     years = [r["year"] for r in tables["emissions"]]
@@ -609,7 +430,7 @@ def _check_discounting(
     )
 
 
-def _check_announcements(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+def _check_announcements(checker: Checker, tables: dict[str, list[Record]]) -> None:
     """A rule applies from its announcement on; every system-year has one known from the start."""
     first = min((r["year"] for r in tables["emissions"]), default=0)
     for sheet, year_column in (("emissions", "year"), ("msr", "first_year")):
@@ -664,7 +485,7 @@ _NEEDS = {
 }
 
 
-def _check_uncertainty(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+def _check_uncertainty(checker: Checker, tables: dict[str, list[Record]]) -> None:
     """Targets exist, and each distribution has its parameters in order."""
     systems = {str(r["system"]) for r in tables["systems"]}
     offsets = {str(r["offset_type"]) for r in tables["offsets"]}
@@ -678,8 +499,8 @@ def _check_uncertainty(checker: _Checker, tables: dict[str, list[Record]]) -> No
                 table,
                 row,
                 "target",
-                f"{_quote(r['target'])} is not on sheet "
-                f"{sheet_name}{_closest(str(r['target']), ids)}",
+                f"{quote(r['target'])} is not on sheet "
+                f"{sheet_name}{closest(str(r['target']), ids)}",
                 f"use * or one of {', '.join(sorted(ids))}",
             )
         for name in _NEEDS[r["distribution"]]:
@@ -710,7 +531,7 @@ def _check_uncertainty(checker: _Checker, tables: dict[str, list[Record]]) -> No
             )
 
 
-def _check_intensity_targets(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+def _check_intensity_targets(checker: Checker, tables: dict[str, list[Record]]) -> None:
     """Rows drawing a benchmark or an output baseline target intensity-based systems."""
     cap_type = {str(r["system"]): r["cap_type"] for r in tables["systems"]}
     based = sorted(s for s, kind in cap_type.items() if kind == "intensity")
@@ -746,31 +567,21 @@ def _intensity_fix(target: str, based: list[str]) -> str:
     )
 
 
-def _span(record: Record) -> tuple[float, float]:
-    """Return a row's first_year-last_year, blank ends open."""
-    first, last = record.get("first_year"), record.get("last_year")
-    return (-math.inf if first is None else first, math.inf if last is None else last)
-
-
-def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
-    return a[0] <= b[1] and b[0] <= a[1]
-
-
 def _arcs(record: Record) -> list[tuple[str, str]]:
     """Return the directions (exporter, importer) in which a link row moves allowances."""
     a, b = record["from_system"], record["to_system"]
     return [(a, b)] + ([(b, a)] if record["direction"] == "two-way" else [])
 
 
-def _check_links(checker: _Checker, rows: list[Record], sheet: str = "links") -> _Periods:
+def _check_links(checker: Checker, rows: list[Record], sheet: str = "links") -> Periods:
     """No link to itself; one row per pair and direction in any year.
 
     Designs of one link (candidate_links with a `design_of`) may each take the same pair:
     a design's rows are checked among themselves. Returns the years each direction is taken
     by the rows, for `_check_candidates`.
     """
-    periods = _Periods()
-    designs = _Periods()
+    periods = Periods()
+    designs = Periods()
     for record in rows:
         a, b = record["from_system"], record["to_system"]
         if a is None or b is None:
@@ -803,7 +614,7 @@ def _check_links(checker: _Checker, rows: list[Record], sheet: str = "links") ->
     return periods
 
 
-def _check_designs(checker: _Checker, rows: list[Record]) -> None:
+def _check_designs(checker: Checker, rows: list[Record]) -> None:
     """Candidates that link the same pair in the same years must be designs of one link."""
     seen: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for record in rows:
@@ -813,7 +624,7 @@ def _check_designs(checker: _Checker, rows: list[Record]) -> None:
                     "design_of"
                 )
                 either = record.get("design_of") or other.get("design_of")
-                if either and not same_design and _overlap(_span(record), _span(other)):
+                if either and not same_design and overlap(span(record), span(other)):
                     checker.flag(
                         checker.raw["candidate_links"],
                         record["_row"],
@@ -826,7 +637,7 @@ def _check_designs(checker: _Checker, rows: list[Record]) -> None:
             seen[arc].append(record)
 
 
-def _check_counterfactual_candidates(checker: _Checker, rows: list[Record]) -> None:
+def _check_counterfactual_candidates(checker: Checker, rows: list[Record]) -> None:
     """A candidate link is new by definition: it cannot be part of the status quo.
 
     Nor may its id be the status quo's or hold the separator of combination ids.
@@ -838,7 +649,7 @@ def _check_counterfactual_candidates(checker: _Checker, rows: list[Record]) -> N
                 checker.raw["candidate_links"],
                 r["_row"],
                 "candidate",
-                f"the id {_quote(name)} would be mistaken for "
+                f"the id {quote(name)} would be mistaken for "
                 + ("the status quo" if "+" not in name else "a combination of candidates"),
                 'choose another id (not "status quo", without "+")',
             )
@@ -852,7 +663,7 @@ def _check_counterfactual_candidates(checker: _Checker, rows: list[Record]) -> N
             )
 
 
-def _check_candidates(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+def _check_candidates(checker: Checker, tables: dict[str, list[Record]]) -> None:
     """Candidate links get the checks of `links`, add no link already there, and are active.
 
     A candidate row that moves allowances in a direction a `links` row already covers in
@@ -861,19 +672,19 @@ def _check_candidates(checker: _Checker, tables: dict[str, list[Record]]) -> Non
     """
     existing = _check_links(checker, tables["links"])
     _check_links(checker, tables["candidate_links"], "candidate_links")
-    years = _model_years(tables)
+    years = model_years(tables)
     table = checker.raw.get("candidate_links")
     for record in tables["candidate_links"]:
         a, b = record["from_system"], record["to_system"]
         if table is None or a == b or a not in years or b not in years:
             continue  # unknown systems and self-links are reported already
-        span = _span(record)
+        active = span(record)
         clash = next(
             (
                 (arc, row)
                 for arc in _arcs(record)
                 for taken, row in existing.taken[arc]
-                if _overlap(span, taken)
+                if overlap(active, taken)
             ),
             None,
         )
@@ -887,7 +698,7 @@ def _check_candidates(checker: _Checker, tables: dict[str, list[Record]]) -> Non
                 "same years, so this candidate duplicates an existing link",
                 "delete the row, or give it years that the links row does not cover",
             )
-        elif not any(span[0] <= year <= span[1] for year in years[a] & years[b]):
+        elif not any(active[0] <= year <= active[1] for year in years[a] & years[b]):
             checker.flag(
                 table,
                 record["_row"],
@@ -898,7 +709,7 @@ def _check_candidates(checker: _Checker, tables: dict[str, list[Record]]) -> Non
             )
 
 
-def _check_price_controls(checker: _Checker, rows: list[Record]) -> None:
+def _check_price_controls(checker: Checker, rows: list[Record]) -> None:
     for record in rows:
         floor, ceiling = record["floor_price_per_tCO2e"], record["ceiling_price_per_tCO2e"]
         if floor is not None and ceiling is not None and floor > ceiling:
@@ -919,7 +730,7 @@ def _check_price_controls(checker: _Checker, rows: list[Record]) -> None:
             )
 
 
-def _check_price_control_pumps(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+def _check_price_control_pumps(checker: Checker, tables: dict[str, list[Record]]) -> None:
     """A link may not carry allowances bought at a ceiling to a system that holds a floor above it.
 
     With such a link no price satisfies both controls: the least-cost solution buys the
@@ -952,7 +763,7 @@ def _first_pump(
     if importer == record["from_system"]:
         rate = 1 / rate  # the reverse direction of a two-way link
     fee = record["transfer_fee_per_tCO2e"] or 0.0
-    first, last = _span(record)
+    first, last = span(record)
     for (system, year), price in sorted(ceiling.items()):
         held = floor.get((importer, year))
         if system != exporter or held is None or not first <= year <= last:
@@ -972,7 +783,7 @@ def _first_pump(
     return None
 
 
-def _check_abatement_room(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+def _check_abatement_room(checker: Checker, tables: dict[str, list[Record]]) -> None:
     """Total possible abatement (linear max + steps) may not exceed the baseline."""
     baseline = {(r["system"], r["year"]): r["baseline_MtCO2e"] for r in tables["emissions"]}
     room: dict[tuple[str, int], float] = defaultdict(float)
@@ -998,7 +809,7 @@ def _check_abatement_room(checker: _Checker, tables: dict[str, list[Record]]) ->
             )
 
 
-def _check_minting_cycles(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+def _check_minting_cycles(checker: Checker, tables: dict[str, list[Record]]) -> None:
     """A cycle of links along which allowances may move must not multiply them.
 
     Each row lets allowances move from_system -> to_system at its rate (and back at the
@@ -1006,7 +817,7 @@ def _check_minting_cycles(checker: _Checker, tables: dict[str, list[Record]]) ->
     more than 1 would mint allowances by passing them round: an error (Bellman-Ford on
     -log(rate), per year).
     """
-    years_of = _model_years(tables)
+    years_of = model_years(tables)
     found = minting_cycle(tables["links"], years_of)
     if found:
         checker.flag(
@@ -1049,7 +860,7 @@ def minting_cycle(rows: list[Record], years_of: dict[str, set[int]]) -> MintingC
             edge
             for r in rows
             if year in years_of[r["from_system"]] & years_of[r["to_system"]]
-            and _span(r)[0] <= year <= _span(r)[1]
+            and span(r)[0] <= year <= span(r)[1]
             for edge in _moves(r)
         ]
         cycle = _negative_cycle(edges)
@@ -1102,7 +913,7 @@ def _negative_cycle(
             return cycle[::-1]
 
 
-def _warn_rate_cycles(checker: _Checker, rows: list[Record]) -> None:
+def _warn_rate_cycles(checker: Checker, rows: list[Record]) -> None:
     """Warn when exchange rates round a cycle of links do not multiply to 1.
 
     Passing allowances round such a cycle would create (or destroy) allowances.
@@ -1137,20 +948,7 @@ def _warn_rate_cycles(checker: _Checker, rows: list[Record]) -> None:
                     return
 
 
-def _year_spans(years: list[int]) -> str:
-    """Return years as spans, e.g. "2022-2024, 2026" (at most four, then how many more)."""
-    spans: list[list[int]] = []
-    for year in years:
-        if spans and year == spans[-1][-1] + 1:
-            spans[-1].append(year)
-        else:
-            spans.append([year])
-    text = [f"{s[0]}" if len(s) == 1 else f"{s[0]}-{s[-1]}" for s in spans]
-    more = f" and {len(text) - 4} more spans" if len(text) > 4 else ""
-    return ", ".join(text[:4]) + more
-
-
-def _warn_year_gaps(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+def _warn_year_gaps(checker: Checker, tables: dict[str, list[Record]]) -> None:
     """Warn when a system with banking skips years: its bank jumps over years not modelled."""
     banking = {r["system"] for r in tables["systems"] if r["banking"]}
     rows_of: dict[str, list[Record]] = defaultdict(list)
@@ -1168,7 +966,7 @@ def _warn_year_gaps(checker: _Checker, tables: dict[str, list[Record]]) -> None:
             checker.raw["emissions"],
             after["_row"],
             "year",
-            f"{system} banks but has no rows for {_year_spans(missing)}, so those years are "
+            f"{system} banks but has no rows for {year_spans(missing)}, so those years are "
             f"not modelled and its bank passes from {before['year']} straight to "
             f"{after['year']}",
             "add rows for the missing years on sheet emissions (and their abatement options), "
@@ -1176,7 +974,7 @@ def _warn_year_gaps(checker: _Checker, tables: dict[str, list[Record]]) -> None:
         )
 
 
-def _check_observed(checker: _Checker, rows: list[Record]) -> None:
+def _check_observed(checker: Checker, rows: list[Record]) -> None:
     """An observed price is compared as a ratio (and fitted as a log ratio): it must be > 0."""
     for r in rows:
         if r["quantity"] == "price" and r["value"] == 0:
@@ -1189,7 +987,7 @@ def _check_observed(checker: _Checker, rows: list[Record]) -> None:
             )
 
 
-def _check_calibration(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+def _check_calibration(checker: Checker, tables: dict[str, list[Record]]) -> None:
     """Targets name systems, each in one row per parameter; ranges hold their start."""
     known = {r["system"] for r in tables["systems"]}
     taken: dict[tuple[str, str], int] = {}
@@ -1204,7 +1002,7 @@ def _check_calibration(checker: _Checker, tables: dict[str, list[Record]]) -> No
                     raw,
                     r["_row"],
                     "target",
-                    f"{_quote(system)} is not on sheet systems{_closest(system, known)}",
+                    f"{quote(system)} is not on sheet systems{closest(system, known)}",
                     "use system ids joined by + (e.g. CA+QC), or * for every system",
                 )
             elif (parameter, system) in taken:
@@ -1221,7 +1019,7 @@ def _check_calibration(checker: _Checker, tables: dict[str, list[Record]]) -> No
         _check_calibration_range(checker, raw, r)
 
 
-def _check_calibration_range(checker: _Checker, raw: RawTable, r: Record) -> None:
+def _check_calibration_range(checker: Checker, raw: RawTable, r: Record) -> None:
     lower, upper, initial = r["lower"], r["upper"], r["initial"]
     if r["parameter"] == "foresight_years":
         if str(r["target"]).strip() != "*":
@@ -1238,7 +1036,7 @@ def _check_calibration_range(checker: _Checker, raw: RawTable, r: Record) -> Non
                     raw,
                     r["_row"],
                     name,
-                    f"foresight_years needs a whole number of years here, not {_quote(value)}",
+                    f"foresight_years needs a whole number of years here, not {quote(value)}",
                     "enter the shortest (lower) and longest (upper) horizon to try, e.g. 1 and 10",
                 )
         return
@@ -1269,9 +1067,9 @@ def _check_calibration_range(checker: _Checker, raw: RawTable, r: Record) -> Non
         )
 
 
-def _warn_unmodelled_observations(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+def _warn_unmodelled_observations(checker: Checker, tables: dict[str, list[Record]]) -> None:
     """Observations outside a system's model years are left out of the fit: say so once."""
-    years = _model_years(tables)
+    years = model_years(tables)
     outside: dict[str, list[Record]] = defaultdict(list)
     for r in tables["observed"]:
         if r["year"] not in years[r["system"]]:
@@ -1283,14 +1081,14 @@ def _warn_unmodelled_observations(checker: _Checker, tables: dict[str, list[Reco
             rows[0]["_row"],
             "year",
             f"{len(rows)} observed row(s) of {system} "
-            f"({_year_spans(sorted({r['year'] for r in rows}))}) "
+            f"({year_spans(sorted({r['year'] for r in rows}))}) "
             f"fall outside its model years ({min(modelled)}-{max(modelled)}) and are left "
             "out of the fit",
             "add those years on sheet emissions to compare them, or delete the rows",
         )
 
 
-def _warn_suspicious(checker: _Checker, tables: dict[str, list[Record]]) -> None:
+def _warn_suspicious(checker: Checker, tables: dict[str, list[Record]]) -> None:
     _warn_rate_cycles(checker, tables["links"])
     _warn_year_gaps(checker, tables)
     _warn_unmodelled_observations(checker, tables)
@@ -1307,7 +1105,7 @@ def _warn_suspicious(checker: _Checker, tables: dict[str, list[Record]]) -> None
     # a cap above the baseline is suspicious only where the surplus cannot be banked: a
     # system without banking, or its last year (a banking system's early surplus is normal)
     banks = {r["system"]: r["banking"] for r in tables["systems"]}
-    last = {system: max(years) for system, years in _model_years(tables).items()}
+    last = {system: max(years) for system, years in model_years(tables).items()}
     loose: dict[str, list[Record]] = defaultdict(list)
     for r in tables["emissions"]:
         carried = banks.get(r["system"]) and r["year"] < last[r["system"]]
@@ -1334,9 +1132,9 @@ def _warn_suspicious(checker: _Checker, tables: dict[str, list[Record]]) -> None
 
 def validate(workbook: RawWorkbook) -> Validated:
     """Type and check every sheet; raise InputError listing every problem found."""
-    checker = _Checker(workbook)
+    checker = Checker(workbook)
     _check_names(checker)
-    tables = checker.present_tables()
+    tables = checker.present_tables(SHEETS)
     settings = _settings(checker, tables["settings"])
     if checker.issues:  # cross-sheet checks need well-typed sheets
         raise InputError(checker.issues)

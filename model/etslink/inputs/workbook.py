@@ -27,56 +27,13 @@ from xml.etree import ElementTree
 
 import python_calamine
 
+from etslink.core.checking import RawRow, RawTable, RawWorkbook
 from etslink.errors import InputError, Issue
 from etslink.inputs.schema import SETTINGS_KEYS, SHEETS, Column, Sheet
 from etslink.inputs.schema import sheet as sheet_named
 
 if TYPE_CHECKING:
     import openpyxl
-
-
-@dataclass(frozen=True)
-class RawRow:
-    """One data row: its Excel row number and its cells by contract column name."""
-
-    row: int
-    values: dict[str, object]
-
-
-@dataclass
-class RawTable:
-    """One input sheet as read: its columns' letters, data rows and layout problems.
-
-    Layout problems are a hidden sheet, merged cells, blank rows and formulas with no value.
-    `empty` is true when the sheet holds nothing at all: no header, no value, no formula.
-    """
-
-    sheet: Sheet
-    letters: dict[str, str] = field(default_factory=dict)
-    rows: list[RawRow] = field(default_factory=list)
-    other_headers: list[str] = field(default_factory=list)
-    problems: list[Issue] = field(default_factory=list)
-    formula_cells: set[tuple[int, str]] = field(default_factory=set)
-    empty: bool = False
-
-    def cell(self, column: str, row: int) -> str:
-        """Return the Excel reference of `column` in Excel row `row`, e.g. "D7".
-
-        Returns "" when the sheet has no such column (the message then names the row).
-        """
-        return f"{self.letters[column]}{row}" if column in self.letters else ""
-
-    def flag(self, row: int | None, cell: str, column: str, problem: str, fix: str) -> None:
-        """Record a layout problem of this sheet."""
-        self.problems.append(Issue(self.sheet.name, row, cell, column, problem, fix))
-
-
-@dataclass
-class RawWorkbook:
-    """The contract sheets found in a workbook, and the names of its other sheets."""
-
-    tables: dict[str, RawTable]
-    other_sheets: list[str]
 
 
 Position = tuple[int, int]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from etslink.inputs.data import BorderAdjustment, ModelData
+from etslink.core.data import BorderAdjustment, ModelData
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from etslink.inputs.data import ModelData
+from etslink.core.data import ModelData
 
 SystemYear = tuple[str, int]
 LEVEL_TOLERANCE_MtCO2e = 1e-9

@@ -13,7 +13,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from etslink.inputs.data import ModelData
+from etslink.core.data import ModelData
 from etslink.instruments.declarations import (
     BalanceColumn,
     CostItem,

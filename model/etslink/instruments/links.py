@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from etslink.inputs.data import Forest, Link, ModelData
+from etslink.core.data import Forest, Link, ModelData
 from etslink.instruments.declarations import (
     BalanceColumn,
     CostItem,

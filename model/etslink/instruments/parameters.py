@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from etslink.inputs.data import ModelData
-from etslink.inputs.values import INDEX, VALUES
+from etslink.core.data import ModelData
+from etslink.core.values import INDEX, VALUES
 
 
 def add_parameters(m: pyo.ConcreteModel, d: ModelData, mutable: frozenset[str]) -> None:

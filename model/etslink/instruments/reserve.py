@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
-from etslink.inputs.data import ModelData, ReserveRule
+from etslink.core.data import ModelData, ReserveRule
 from etslink.instruments.declarations import BalanceColumn, Instrument, Side, Term, Values
 
 

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import pyomo.environ as pyo
 
-from etslink.inputs.data import ModelData
+from etslink.core.data import ModelData
 
 
 def _set(items: Iterable[tuple[Any, ...]], dimen: int, doc: str) -> pyo.Set:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from etslink.inputs.data import ModelData
+from etslink.core.data import ModelData
 from etslink.instruments.declarations import (
     BalanceColumn,
     CostItem,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from etslink.inputs.data import ModelData
+from etslink.core.data import ModelData
 from etslink.outputs.results import CaseResults, Results
 
 Figures = dict[tuple[str, str, int], float]

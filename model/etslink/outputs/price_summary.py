@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from etslink.inputs.data import ModelData
+from etslink.core.data import ModelData
 from etslink.outputs.results import Results
 
 PRICE_DECIMALS = 2

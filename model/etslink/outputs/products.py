@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from etslink.inputs.data import ModelData
+    from etslink.core.data import ModelData
     from etslink.outputs.comparison import Comparison
     from etslink.outputs.results import ExploreTables, Results
 

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from etslink.core.data import ModelData
 from etslink.formulation import BALANCE_COLUMNS, COST_ITEMS, HELD, RESTRICTIONS
 from etslink.formulation.compliance import price_pv
-from etslink.inputs.data import ModelData
 from etslink.instruments.border_adjustments import charges
 from etslink.instruments.declarations import (
     BalanceColumn,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from etslink.inputs.data import ModelData
+from etslink.core.data import ModelData
 
 Case = Literal["linked", "autarky"]
 CASES: tuple[Case, ...] = ("linked", "autarky")

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from etslink.core.data import ModelData
 from etslink.formulation import VARIABLES
-from etslink.inputs.data import ModelData
 from etslink.instruments.reserve import reserve_paths
 from etslink.solving.engine import CompiledCase, Solution
 from etslink.solving.stages import SolveOutcome, solver_version

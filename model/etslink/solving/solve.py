@@ -10,11 +10,11 @@ from dataclasses import replace
 
 import numpy as np
 
+from etslink.core.data import Frozen, ModelData
+from etslink.core.values import VALUES, swept_parameters
 from etslink.errors import InfeasibleError, SolverTroubleError
 from etslink.formulation import build_model
-from etslink.inputs.data import Frozen, ModelData
 from etslink.inputs.uncertainty import perturbed, with_drawn_quantities
-from etslink.inputs.values import VALUES, swept_parameters
 from etslink.solving.cases import Case
 from etslink.solving.engine import CompiledCase, Solution
 from etslink.solving.stack import Job, move_inputs, rolling, stack

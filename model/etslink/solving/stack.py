@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from etslink.inputs.data import ModelData
-from etslink.inputs.values import REVISED, VALUES
+from etslink.core.data import ModelData
+from etslink.core.values import REVISED, VALUES
 from etslink.solving.engine import CompiledCase, Solution
 from etslink.solving.equilibrium import market_equilibrium
 from etslink.solving.foresight import limited_foresight, model_years

@@ -13,6 +13,7 @@ from typing import Any
 
 import highspy
 
+from etslink.core.data import ModelData
 from etslink.errors import InfeasibleError, Shortfall, SolverTroubleError
 from etslink.formulation import VARIABLES, build_model
 from etslink.formulation.compliance import allowance_prices_pv
@@ -24,7 +25,6 @@ from etslink.formulation.stage_two import (
     stage_two_data,
     take_parameters,
 )
-from etslink.inputs.data import ModelData
 from etslink.instruments.declarations import Role
 from etslink.instruments.reserve import ReserveYear
 from etslink.solving.engine import CompiledCase, Solution, Solve

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineError
 
+from etslink.core.data import Forest
 from etslink.errors import InputError, Issue
-from etslink.inputs.data import Forest
 from etslink.outputs.columns import Columns
 from etslink.outputs.comparison import SCENARIO, Comparison, FinishedRun
 from etslink.outputs.products import CompareResult, write_compare

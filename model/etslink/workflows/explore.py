@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from etslink.core.data import Link, ModelData, _links, build_model_data
 from etslink.errors import (
     InfeasibleError,
     Issue,
@@ -34,7 +35,6 @@ from etslink.errors import (
     reject,
 )
 from etslink.formulation import build_model
-from etslink.inputs.data import Link, ModelData, _links, build_model_data
 from etslink.inputs.schema import COMBINATION_SEPARATOR, STATUS_QUO
 from etslink.inputs.validate import Record, minting_cycle
 from etslink.instruments.border_adjustments import charges

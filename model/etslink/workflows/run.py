@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from etslink.core.data import ModelData, build_model_data
 from etslink.errors import Issue, messages
-from etslink.inputs.data import ModelData, build_model_data
 from etslink.inputs.frames import Frames
 from etslink.inputs.validate import validate
 from etslink.inputs.workbook import read_workbook

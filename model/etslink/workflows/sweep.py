@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from etslink.core.data import ModelData
 from etslink.errors import InfeasibleError, Issue, messages, reject
-from etslink.inputs.data import ModelData
 from etslink.inputs.uncertainty import DrawPlan, perturbed
 from etslink.outputs.columns import EMISSIONS_CHANGE, Columns
 from etslink.outputs.products import SweepResult

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, ScalarFormatter, StrMethodFormatter
 
-from etslink.inputs.data import ModelData, ReserveRule
+from etslink.core.data import ModelData, ReserveRule
 
 PALETTE = (
     "#1f77b4",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from etslink.inputs.data import ModelData
+from etslink.core.data import ModelData
 from etslink.outputs.columns import EMISSIONS_CHANGE, Columns
 from etslink.outputs.report.charts import candidate_prices, gains_by_candidate
 from etslink.outputs.report.excel import TableBook, run_sheet

@@ -15,7 +15,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from etslink.inputs.data import ModelData
+from etslink.core.data import ModelData
 from etslink.outputs.fit import FAR, FIT_CASE, fit_table, model_figures, unit
 from etslink.outputs.report import charts
 from etslink.outputs.report.story import (

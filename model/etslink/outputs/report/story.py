@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from etslink.core.data import Forest, ModelData
 from etslink.formulation import RESTRICTIONS
-from etslink.inputs.data import Forest, ModelData
 from etslink.instruments.links import TRANSFER_FEE
 from etslink.outputs.results import Results
 

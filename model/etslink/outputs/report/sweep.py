@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from etslink.inputs.data import ModelData
+from etslink.core.data import ModelData
 from etslink.outputs.columns import EMISSIONS_CHANGE, Columns
 from etslink.outputs.report import charts
 from etslink.outputs.report.excel import TableBook, run_sheet

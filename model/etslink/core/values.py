@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from etslink.inputs.data import ModelData
+from etslink.core.data import ModelData
 
 SWEPT = {
     "baseline": ("baseline_MtCO2e", "mac_max_abatement_MtCO2e", "step_abatement_MtCO2e"),
