@@ -249,7 +249,7 @@ class Checker:
         return record
 
 
-def model_years(tables: dict[str, list[Record]]) -> dict[str, set[int]]:
+def model_years(tables: Tables) -> dict[str, set[int]]:
     """Return the years each system takes part in (its rows on sheet emissions)."""
     years: dict[str, set[int]] = defaultdict(set)
     for record in tables["emissions"]:

@@ -14,22 +14,11 @@ from etslink.core.values import REVISED
 from etslink.formulation import compliance
 from etslink.formulation.compliance import add_compliance, add_shortfall
 from etslink.formulation.objective import add_objective
-from etslink.instruments import (
-    abatement,
-    banking,
-    cap,
-    intensity,
-    links,
-    offsets,
-    price_controls,
-    reserve,
-    supply_steps,
-)
+from etslink.instruments import INSTRUMENTS
 from etslink.instruments.declarations import (
     BalanceColumn,
     CostItem,
     Held,
-    Instrument,
     Payee,
     Restriction,
     Term,
@@ -38,18 +27,6 @@ from etslink.instruments.declarations import (
 from etslink.instruments.parameters import add_parameters
 from etslink.instruments.sets import add_sets
 
-INSTRUMENTS: tuple[Instrument, ...] = (
-    cap.INSTRUMENT,
-    intensity.INSTRUMENT,
-    abatement.INSTRUMENT,
-    links.INSTRUMENT,
-    offsets.INSTRUMENT,
-    price_controls.INSTRUMENT,
-    supply_steps.INSTRUMENT,
-    banking.INSTRUMENT,
-    reserve.INSTRUMENT,
-)
-"""Every instrument, in the order they are built and their terms and columns appear."""
 VARIABLES: tuple[Variable, ...] = (
     *(v for i in INSTRUMENTS for v in i.variables),
     *compliance.VARIABLES,

@@ -1,23 +1,24 @@
-"""Input sheets and columns: type, unit, default, bounds and meaning.
+"""Every input sheet: the workbook's own, each instrument's (instruments/), the workflows'.
 
 This module is the one source for the workbook reader, the validator, the template
-workbook and `docs/workbook.md`. It follows `workbook-contract.md` (v1).
+workbook and `docs/workbook.md`. It follows `workbook-contract.md`. The sheets of an
+instrument are declared in its module, with its checks.
 """
 
 from __future__ import annotations
 
 from etslink.core.sheet import (
     NO_WORDS,
-    PRICE_MAX,
     YES_WORDS,
     Column,
     Sheet,
     announced_column,
     first_last_columns,
-    not_yet_announced_column,
     system_column,
     year_column,
 )
+from etslink.instruments import INSTRUMENTS
+from etslink.instruments.links import LINKS
 
 SETTINGS_KEYS: tuple[Column, ...] = (
     Column("scenario_name", "text", "Label used in outputs.", default_doc="workbook file name"),
@@ -175,147 +176,6 @@ EMISSIONS = Sheet(
     examples=(("A", 2030, 100, 90, None), ("B", 2030, 100, 80, None)),
 )
 
-MAC_LINEAR = Sheet(
-    "mac_linear",
-    "Linear marginal abatement cost MAC(a) = intercept + slope * a; cost is "
-    "intercept*a + slope*a^2/2 (M CUR).",
-    (
-        system_column(),
-        year_column(),
-        Column(
-            "intercept_per_tCO2e",
-            "number",
-            "MAC of the first tonne abated.",
-            unit="CUR per tCO2e",
-            default=0.0,
-            minimum=0.0,
-            maximum=PRICE_MAX,
-        ),
-        Column(
-            "slope_per_tCO2e_per_MtCO2e",
-            "number",
-            "Increase of the MAC per MtCO2e abated.",
-            unit="CUR per tCO2e per MtCO2e",
-            required=True,
-            minimum=0.0,
-            maximum=PRICE_MAX,
-        ),
-        Column(
-            "max_abatement_MtCO2e",
-            "number",
-            "Most that can be abated on this curve.",
-            unit="MtCO2e",
-            default_doc="the baseline",
-            minimum=0.0,
-        ),
-    ),
-    key=("system", "year"),
-    examples=(("A", 2030, 0, 2, 50), ("B", 2030, 0, 8, 50)),
-)
-
-MAC_STEPS = Sheet(
-    "mac_steps",
-    "Stepwise abatement options: each abates up to its quantity at a constant unit cost.",
-    (
-        system_column(),
-        year_column(),
-        Column("option", "text", "Label of the option.", required=True),
-        Column(
-            "abatement_MtCO2e",
-            "number",
-            "Most that the option abates.",
-            unit="MtCO2e",
-            required=True,
-            minimum=0.0,
-        ),
-        Column(
-            "cost_per_tCO2e",
-            "number",
-            "Unit cost of the option.",
-            unit="CUR per tCO2e",
-            required=True,
-            minimum=0.0,
-            maximum=PRICE_MAX,
-        ),
-    ),
-    key=("system", "year", "option"),
-    examples=(("A", 2030, "fuel switch", 5, 30),),
-)
-
-LINKS = Sheet(
-    "links",
-    "Which allowances may be surrendered where.",
-    (
-        Column(
-            "from_system", "text", "The system whose allowances move.", required=True, ref="system"
-        ),
-        Column(
-            "to_system",
-            "text",
-            "The system that accepts them for compliance.",
-            required=True,
-            ref="system",
-        ),
-        Column(
-            "direction",
-            "choice",
-            "one-way: to_system accepts from_system's units; two-way: both accept each other's.",
-            default="two-way",
-            choices=("one-way", "two-way"),
-        ),
-        Column(
-            "exchange_rate",
-            "number",
-            "Tonnes of compliance in to_system per allowance of from_system; a two-way link "
-            "uses the reciprocal in the reverse direction.",
-            unit="tCO2e per allowance",
-            default=1.0,
-            minimum=0.0,
-            exclusive_minimum=True,
-        ),
-        Column(
-            "max_transfer_MtCO2e",
-            "number",
-            "Per year and per direction, in from_system allowances; blank = unlimited.",
-            unit="MtCO2e",
-            default_doc="unlimited",
-            minimum=0.0,
-        ),
-        *first_last_columns("the link is active"),
-        Column(
-            "transfer_fee_per_tCO2e",
-            "number",
-            "Border fee per allowance moved (in the exporting system's allowances), in either "
-            "direction of a two-way link, paid by the importing system's firms to its own "
-            "government: the importer's price exceeds the exporter's by it when the link is "
-            "used.",
-            unit="CUR per tCO2e",
-            default=0.0,
-            minimum=0.0,
-        ),
-        Column(
-            "max_transfer_share_of_cap",
-            "number",
-            "Per year and direction: compliance the link may provide (in the importing "
-            "system's tonnes) as a fraction of the importing system's cap that year (5% = "
-            "0.05; at most 1); blank = no such limit.",
-            unit="fraction",
-            default_doc="no limit",
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        Column(
-            "in_counterfactual",
-            "yesno",
-            "yes: the link exists today and stays in the second case, which is then the "
-            "status quo (`counterfactual`) instead of `autarky`: gains are those of the new "
-            "links against it. Only on sheet links.",
-            default=False,
-            default_doc="no",
-        ),
-    ),
-    examples=(("A", "B", "two-way", 1, None, 2030, 2030, 0, None, "no"),),
-)
 
 STATUS_QUO = "status quo"
 """The id of explore's combination without candidates; no candidate may take it."""
@@ -348,221 +208,6 @@ CANDIDATE_LINKS = Sheet(
     ),
 )
 
-OFFSETS = Sheet(
-    "offsets",
-    "Supply of offset credits; several rows for one type and year form a stepwise supply "
-    "curve. Credits are used in the year they are bought.",
-    (
-        Column("offset_type", "text", "Credit type, e.g. CDM.", required=True),
-        year_column(),
-        Column(
-            "supply_MtCO2e",
-            "number",
-            "Credits offered at this price.",
-            unit="MtCO2e",
-            required=True,
-            minimum=0.0,
-        ),
-        Column(
-            "price_per_tCO2e",
-            "number",
-            "Price asked for these credits.",
-            unit="CUR per tCO2e",
-            required=True,
-            minimum=0.0,
-        ),
-    ),
-    examples=(("CDM", 2030, 10, 5),),
-)
-
-OFFSET_RULES = Sheet(
-    "offset_rules",
-    "Which systems accept which credits, and how many.",
-    (
-        system_column(),
-        Column(
-            "offset_type",
-            "text",
-            "Credit type, as on sheet offsets.",
-            required=True,
-            ref="offset_type",
-        ),
-        Column(
-            "max_share_of_emissions",
-            "number",
-            "Most credits as a fraction of the system's emissions that year (8% = 0.08); "
-            "blank = no share limit.",
-            unit="fraction",
-            default_doc="no limit",
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        Column(
-            "max_MtCO2e",
-            "number",
-            "Most credits per year; blank = no quantity limit.",
-            unit="MtCO2e",
-            default_doc="no limit",
-            minimum=0.0,
-        ),
-        *first_last_columns("the system accepts the credits"),
-    ),
-    examples=(("A", "CDM", 0.08, None, 2030, 2030),),
-)
-
-PRICE_CONTROLS = Sheet(
-    "price_controls",
-    "Price floor and ceiling per system and year.",
-    (
-        system_column(),
-        year_column(),
-        Column(
-            "floor_price_per_tCO2e",
-            "number",
-            "Allowances go unsold rather than trade below it; blank = no floor.",
-            unit="CUR per tCO2e",
-            default_doc="no floor",
-            minimum=0.0,
-        ),
-        Column(
-            "ceiling_price_per_tCO2e",
-            "number",
-            "Extra allowances are sold at this price; blank = no ceiling.",
-            unit="CUR per tCO2e",
-            default_doc="no ceiling",
-            minimum=0.0,
-        ),
-        Column(
-            "ceiling_reserve_MtCO2e",
-            "number",
-            "How many extra allowances exist at the ceiling; blank = unlimited.",
-            unit="MtCO2e",
-            default_doc="unlimited",
-            minimum=0.0,
-        ),
-        not_yet_announced_column(),
-    ),
-    key=("system", "year"),
-    examples=(("A", 2030, 10, 200, None, None),),
-)
-
-SUPPLY_STEPS = Sheet(
-    "supply_steps",
-    "Price-triggered allowance supply: a step of a system-year's supply curve. Several rows "
-    "per system-year form a step curve; the floor and ceiling of price_controls still work.",
-    (
-        system_column(),
-        year_column(),
-        Column(
-            "trigger_price_per_tCO2e",
-            "number",
-            "The price at which the step acts.",
-            unit="CUR per tCO2e",
-            required=True,
-            minimum=0.0,
-        ),
-        Column(
-            "quantity_MtCO2e",
-            "number",
-            "Positive: extra allowances sold once the price reaches the trigger (cost "
-            "containment reserve, price containment tiers). Negative: allowances withheld "
-            "while the price is below the trigger (emissions containment reserve).",
-            unit="MtCO2e",
-            required=True,
-        ),
-        not_yet_announced_column(),
-    ),
-    examples=(("A", 2030, 150, 5, None),),
-)
-
-MSR = Sheet(
-    "msr",
-    "A quantity-triggered reserve such as the EU Market Stability Reserve: one row per "
-    "system and period of rules. Each year's intake and release follow from the previous "
-    "year's TNAC (the system's bank at the end of that year); the prices are those of the "
-    "market equilibrium, in which firms take the reserve's operations as given.",
-    (
-        system_column(),
-        Column("first_year", "year", "First year of the row's rules.", required=True),
-        Column(
-            "last_year",
-            "year",
-            "Last year of the row's rules.",
-            default_doc="the system's last year",
-        ),
-        Column(
-            "intake_threshold_MtCO2e",
-            "number",
-            "Intake happens when the previous year's TNAC is above this (EU: 833).",
-            unit="MtCO2e",
-            required=True,
-            minimum=0.0,
-        ),
-        Column(
-            "intake_rate",
-            "number",
-            "Share of the previous year's TNAC taken in, as a fraction (24% = 0.24; EU: 0.24).",
-            unit="fraction",
-            required=True,
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        Column(
-            "intake_capped_at_excess",
-            "yesno",
-            "yes: intake = min(rate x TNAC, TNAC - threshold), the EU rule from 2024; "
-            "no: rate x TNAC.",
-            default=False,
-            default_doc="no",
-        ),
-        Column(
-            "release_threshold_MtCO2e",
-            "number",
-            "Release happens when the previous year's TNAC is below this (EU: 400); blank = never.",
-            unit="MtCO2e",
-            default_doc="never",
-            minimum=0.0,
-        ),
-        Column(
-            "release_MtCO2e",
-            "number",
-            "Allowances released then, at most what the reserve holds (EU: 100).",
-            unit="MtCO2e",
-            default=0.0,
-            minimum=0.0,
-        ),
-        Column(
-            "holdings_limit_MtCO2e",
-            "number",
-            "Reserve holdings above this are invalidated each year (EU from 2024: 400); "
-            "blank = never.",
-            unit="MtCO2e",
-            default_doc="never",
-            minimum=0.0,
-        ),
-        Column(
-            "initial_holdings_MtCO2e",
-            "number",
-            "Reserve holdings before the row's first year (read on a system's first row).",
-            unit="MtCO2e",
-            default=0.0,
-            minimum=0.0,
-        ),
-        Column(
-            "tnac_includes_linked",
-            "yesno",
-            "yes: the TNAC is the bank of every system linked with this one that year (directly "
-            "or through others), so partners' allowances count in it; no: the system's own "
-            "bank, which depends on when allowances cross the border (setting "
-            "transfer_timing).",
-            default=False,
-            default_doc="no",
-        ),
-        announced_column("this row's rules"),
-    ),
-    key=("system", "first_year", "announced_year"),
-    examples=(("A", 2030, None, 20, 0.24, "no", None, 0, None, 0, "no", None),),
-)
 
 UNCERTAIN_PARAMETERS = (
     "baseline",
@@ -658,116 +303,6 @@ UNCERTAINTY = Sheet(
     examples=(("cap", "A", 2030, 2030, "normal", "scale", 1, 0.05, None, None, None, "caps"),),
 )
 
-INTENSITY = Sheet(
-    "intensity",
-    "An intensity-based system's standard in one year (systems with cap_type intensity): "
-    "output is a decision, allowances issued = benchmark x output, emissions = intensity x "
-    "output - abatement, and moving output away from its baseline costs "
-    "output_cost_slope / 2 x (output - output baseline)^2 a year (Fischer 2003: the "
-    "standard taxes emissions and subsidises output).",
-    (
-        system_column(),
-        year_column(),
-        Column(
-            "output_baseline_Munits",
-            "number",
-            "Output without a carbon price (Q0), in million units of product (e.g. MWh, t).",
-            unit="Munits",
-            required=True,
-            minimum=0.0,
-            exclusive_minimum=True,
-        ),
-        Column(
-            "emission_intensity_tCO2e_per_unit",
-            "number",
-            "Emissions per unit of output before abatement (mu).",
-            unit="tCO2e per unit",
-            required=True,
-            minimum=0.0,
-            exclusive_minimum=True,
-        ),
-        Column(
-            "benchmark_tCO2e_per_unit",
-            "number",
-            "Allowances issued per unit of output (r).",
-            unit="tCO2e per unit",
-            required=True,
-            minimum=0.0,
-        ),
-        Column(
-            "output_cost_slope_per_unit_per_Munits",
-            "number",
-            "How fast the cost of moving output away from Q0 rises (d): the marginal cost of "
-            "the last unit moved, in currency per unit, per million units moved.",
-            unit="CUR per unit per Munits",
-            required=True,
-            minimum=0.0,
-            exclusive_minimum=True,
-        ),
-    ),
-    key=("system", "year"),
-)
-
-BORDER_ADJUSTMENTS = Sheet(
-    "border_adjustments",
-    "A carbon border adjustment such as the EU CBAM: one row per importing system, origin "
-    "and year. The charge per tonne embedded is phase_in x (the importer's price, less the "
-    "origin's price where deducted and the origin is a system; never below 0); it is paid by "
-    "the origin's exporters to the importer and does not change the allowance markets.",
-    (
-        Column(
-            "importer",
-            "text",
-            "The system that charges at its border.",
-            required=True,
-            ref="system",
-        ),
-        Column(
-            "origin",
-            "text",
-            "Where the goods come from: a system id, or a region that is not a system (its "
-            "carbon price counts as 0).",
-            required=True,
-        ),
-        year_column(),
-        Column(
-            "embedded_MtCO2e",
-            "number",
-            "Emissions embedded in the importer's covered imports from the origin that year.",
-            unit="MtCO2e",
-            required=True,
-            minimum=0.0,
-        ),
-        Column(
-            "phase_in",
-            "number",
-            "Share of the embedded emissions charged, as a fraction (EU CBAM 2026: 0.025, "
-            "2030: 0.485, 2034: 1).",
-            unit="fraction",
-            default=1.0,
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        Column(
-            "deduct_origin_price",
-            "yesno",
-            "yes: the carbon price paid at origin (an origin system's allowance price) is "
-            "deducted; no: the importer's full price is charged.",
-            default=True,
-            default_doc="yes",
-        ),
-        Column(
-            "exempt_when_linked",
-            "yesno",
-            "yes: no charge in a year in which the importer and the origin are directly "
-            "linked (a links row between them in force).",
-            default=True,
-            default_doc="yes",
-        ),
-    ),
-    key=("importer", "origin", "year"),
-    examples=(("A", "B", 2030, 5, 0.5, "yes", "yes"),),
-)
 
 FORESIGHT = Sheet(
     "foresight",
@@ -896,26 +431,23 @@ CALIBRATION = Sheet(
     examples=(("mac_scale", "A", 0.2, 5, 1),),
 )
 
-SHEETS: tuple[Sheet, ...] = (
-    SETTINGS,
-    SYSTEMS,
-    EMISSIONS,
-    MAC_LINEAR,
-    MAC_STEPS,
-    LINKS,
+WORKBOOK_SHEETS: tuple[Sheet, ...] = (SETTINGS, SYSTEMS, EMISSIONS)
+"""The sheets of the workbook as a whole: its settings, its systems and their years."""
+WORKFLOW_SHEETS: tuple[Sheet, ...] = (
     CANDIDATE_LINKS,
-    OFFSETS,
-    OFFSET_RULES,
-    PRICE_CONTROLS,
-    SUPPLY_STEPS,
-    MSR,
-    INTENSITY,
-    BORDER_ADJUSTMENTS,
     FORESIGHT,
     UNCERTAINTY,
     OBSERVED,
     CALIBRATION,
 )
+"""The sheets that workflows and solving read: explore, limited foresight, sweep, calibrate."""
+SHEETS: tuple[Sheet, ...] = (
+    *WORKBOOK_SHEETS,
+    *(spec for instrument in INSTRUMENTS for spec in instrument.sheets),
+    *WORKFLOW_SHEETS,
+)
+"""Every input sheet, in template and docs order: the workbook's, each instrument's, the
+workflows'."""
 
 
 def sheet(name: str) -> Sheet:

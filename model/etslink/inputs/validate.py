@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -17,11 +16,10 @@ from typing import Any
 
 from etslink.core.checking import (
     Checker,
-    Periods,
     RawTable,
     RawWorkbook,
     Record,
-    TOLERANCE_MtCO2e,
+    Tables,
     closest,
     fix_for,
     model_years,
@@ -41,6 +39,8 @@ from etslink.inputs.schema import (
     STATUS_QUO,
     Sheet,
 )
+from etslink.instruments import INSTRUMENTS
+from etslink.instruments.links import arcs, check_link_rows, taken_years
 
 
 @dataclass
@@ -160,7 +160,7 @@ def _check_duplicates(checker: Checker, spec: Sheet, rows: list[Record]) -> None
             seen[key] = record["_row"]
 
 
-def _check_refs(checker: Checker, tables: dict[str, list[Record]]) -> None:
+def _check_refs(checker: Checker, tables: Tables) -> None:
     ids = {
         "system": {str(r["system"]) for r in tables["systems"] if r["system"] is not None},
         "offset_type": {
@@ -186,7 +186,18 @@ def _check_refs(checker: Checker, tables: dict[str, list[Record]]) -> None:
                     )
 
 
-def _check_years(checker: Checker, tables: dict[str, list[Record]]) -> None:
+_OWN_YEARS = ("emissions", "observed")
+"""Sheets with a system and a year whose years may lie outside the model years: emissions
+gives them, and observations outside them are left out of a fit with a warning."""
+
+
+def _sheets_with(*columns: str) -> list[str]:
+    """Return the sheets that have every one of `columns`."""
+    return [s.name for s in SHEETS if all(c in {x.name for x in s.columns} for c in columns)]
+
+
+def _check_years(checker: Checker, tables: Tables) -> None:
+    """Each system has years; rows fall in them; a span of years is not reversed."""
     years = model_years(tables)
     for record in tables["systems"]:
         if record["system"] is not None and not years[record["system"]]:
@@ -197,7 +208,9 @@ def _check_years(checker: Checker, tables: dict[str, list[Record]]) -> None:
                 f"system {quote(record['system'])} has no rows on sheet emissions",
                 "add its baseline and cap per year on sheet emissions, or delete it",
             )
-    for name in ("mac_linear", "mac_steps", "price_controls", "supply_steps", "intensity"):
+    for name in _sheets_with("system", "year"):
+        if name in _OWN_YEARS:
+            continue
         for record in tables[name]:
             system, year = record["system"], record["year"]
             if system in years and year is not None and year not in years[system]:
@@ -209,27 +222,7 @@ def _check_years(checker: Checker, tables: dict[str, list[Record]]) -> None:
                     f"use one of {system}'s years ({min(years[system])}-"
                     f"{max(years[system])}) or add {year} on sheet emissions",
                 )
-    for record in tables["border_adjustments"]:
-        importer, year = record["importer"], record["year"]
-        if importer is not None and str(record["origin"]).strip() == importer:
-            checker.flag(
-                checker.raw["border_adjustments"],
-                record["_row"],
-                "origin",
-                f"{importer} would charge its own goods at its own border",
-                "name the system or region the goods come from",
-            )
-        if importer in years and year is not None and year not in years[importer]:
-            checker.flag(
-                checker.raw["border_adjustments"],
-                record["_row"],
-                "year",
-                f"{importer} has no row for {year} on sheet emissions, so it has no price "
-                "to charge at its border then",
-                f"use one of {importer}'s years ({min(years[importer])}-"
-                f"{max(years[importer])}) or add {year} on sheet emissions",
-            )
-    for name in ("links", "candidate_links", "offset_rules", "uncertainty", "msr"):
+    for name in _sheets_with("first_year", "last_year"):
         for record in tables[name]:
             first, last = record.get("first_year"), record.get("last_year")
             if first is not None and last is not None and first > last:
@@ -242,52 +235,7 @@ def _check_years(checker: Checker, tables: dict[str, list[Record]]) -> None:
                 )
 
 
-def _check_rule_periods(checker: Checker, rows: list[Record]) -> None:
-    """Rules of one system and credit type may change over time but not overlap."""
-    periods = Periods()
-    for record in rows:
-        key = (record["system"], record["offset_type"])
-        other = periods.clash(key, record)
-        if other is not None:
-            checker.flag(
-                checker.raw["offset_rules"],
-                record["_row"],
-                "first_year",
-                f"{key[0]} and {key[1]} already have a rule for these years on row {other}",
-                "give each row its own first_year-last_year, without overlap",
-            )
-
-
-def _check_reserve(checker: Checker, tables: dict[str, list[Record]]) -> None:
-    """A reserve's system banks, and its rows of rules do not overlap in time."""
-    banking = {r["system"]: r["banking"] for r in tables["systems"]}
-    periods = Periods()
-    for record in tables["msr"]:
-        system = record["system"]
-        if banking.get(system) is False:
-            checker.flag(
-                checker.raw["msr"],
-                record["_row"],
-                "system",
-                f"{system} has a reserve but does not bank, so its TNAC (the bank the reserve "
-                "reacts to) is always zero",
-                f"set banking to yes for {system} on sheet systems, or delete the row",
-            )
-        other = periods.clash((system, record.get("announced_year")), record)
-        if other is not None:
-            checker.flag(
-                checker.raw["msr"],
-                record["_row"],
-                "first_year",
-                f"{system} already has reserve rules for these years on row {other}",
-                "give each row its own first_year-last_year, without overlap (rules that "
-                "replace others once announced carry an announced_year)",
-            )
-
-
-def _check_foresight(
-    checker: Checker, tables: dict[str, list[Record]], settings: dict[str, Any]
-) -> None:
+def _check_foresight(checker: Checker, tables: Tables, settings: dict[str, Any]) -> None:
     """Rows name systems (or *); linked systems look equally far in every year."""
     rows = tables["foresight"]
     if not rows:
@@ -331,7 +279,7 @@ def _check_foresight(
                 break
 
 
-def _linked_pairs(tables: dict[str, list[Record]]) -> set[tuple[str, str]]:
+def _linked_pairs(tables: Tables) -> set[tuple[str, str]]:
     """Return the pairs of systems linked directly (links) or through shared credits."""
     pairs = {tuple(sorted((r["from_system"], r["to_system"]))) for r in tables["links"]}
     users: dict[str, set[str]] = defaultdict(set)
@@ -342,70 +290,12 @@ def _linked_pairs(tables: dict[str, list[Record]]) -> set[tuple[str, str]]:
     return {(a, b) for a, b in pairs}
 
 
-def _check_intensity(checker: Checker, tables: dict[str, list[Record]]) -> None:
-    """Intensity rows belong to intensity systems; every other year has a baseline and a cap."""
-    cap_type = {r["system"]: r["cap_type"] for r in tables["systems"]}
-    standards = {}
-    for r in tables["intensity"]:
-        standards[r["system"], r["year"]] = r
-        if cap_type.get(r["system"]) == "absolute":
-            checker.flag(
-                checker.raw["intensity"],
-                r["_row"],
-                "system",
-                f"{r['system']} has an absolute cap (sheet systems, cap_type)",
-                f"set cap_type to intensity for {r['system']} on sheet systems, or delete the row",
-            )
-    raw = checker.raw.get("emissions")
-    for r in tables["emissions"]:
-        assert raw is not None
-        standard = standards.get((r["system"], r["year"]))
-        if standard is None:
-            for column in ("baseline_MtCO2e", "cap_MtCO2e"):
-                if r[column] is None:
-                    intensity = cap_type.get(r["system"]) == "intensity"
-                    checker.flag(
-                        raw,
-                        r["_row"],
-                        column,
-                        "the cell is blank"
-                        + (f" and sheet intensity has no row for {r['year']}" if intensity else ""),
-                        "fill it in"
-                        + (" (or add the year's standard on sheet intensity)" if intensity else ""),
-                    )
-            continue
-        if r["cap_MtCO2e"] is not None:
-            checker.flag(
-                raw,
-                r["_row"],
-                "cap_MtCO2e",
-                f"{r['system']} {r['year']} is intensity-based (sheet intensity row "
-                f"{standard['_row']}): its allowances are benchmark x output, not a cap",
-                "leave the cap blank, or delete the intensity row to use this cap",
-            )
-        expected = (
-            standard["emission_intensity_tCO2e_per_unit"] * standard["output_baseline_Munits"]
-        )
-        given = r["baseline_MtCO2e"]
-        if given is not None and abs(given - expected) > 1e-6 * max(1.0, expected):
-            checker.flag(
-                raw,
-                r["_row"],
-                "baseline_MtCO2e",
-                f"the baseline {given:g} differs from intensity x output baseline = {expected:g} "
-                f"(sheet intensity row {standard['_row']})",
-                "leave the baseline blank (it is intensity x output baseline), or correct one",
-            )
-
-
 DISCOUNT_RANGE = 1e6
 """Discount factors of the model years must lie within 1/1e6..1e6: beyond, costs span more
 than the solver's 1e-7 relative accuracy can price (prices came out 0, or HiGHS spun)."""
 
 
-def _check_discounting(
-    checker: Checker, tables: dict[str, list[Record]], settings: dict[str, Any]
-) -> None:
+def _check_discounting(checker: Checker, tables: Tables, settings: dict[str, Any]) -> None:
     """The base year and discount rate keep every year's discount factor within range."""
     years = [r["year"] for r in tables["emissions"]]
     if not years:
@@ -430,7 +320,7 @@ def _check_discounting(
     )
 
 
-def _check_announcements(checker: Checker, tables: dict[str, list[Record]]) -> None:
+def _check_announcements(checker: Checker, tables: Tables) -> None:
     """A rule applies from its announcement on; every system-year has one known from the start."""
     first = min((r["year"] for r in tables["emissions"]), default=0)
     for sheet, year_column in (("emissions", "year"), ("msr", "first_year")):
@@ -485,7 +375,7 @@ _NEEDS = {
 }
 
 
-def _check_uncertainty(checker: Checker, tables: dict[str, list[Record]]) -> None:
+def _check_uncertainty(checker: Checker, tables: Tables) -> None:
     """Targets exist, and each distribution has its parameters in order."""
     systems = {str(r["system"]) for r in tables["systems"]}
     offsets = {str(r["offset_type"]) for r in tables["offsets"]}
@@ -531,7 +421,7 @@ def _check_uncertainty(checker: Checker, tables: dict[str, list[Record]]) -> Non
             )
 
 
-def _check_intensity_targets(checker: Checker, tables: dict[str, list[Record]]) -> None:
+def _check_intensity_targets(checker: Checker, tables: Tables) -> None:
     """Rows drawing a benchmark or an output baseline target intensity-based systems."""
     cap_type = {str(r["system"]): r["cap_type"] for r in tables["systems"]}
     based = sorted(s for s, kind in cap_type.items() if kind == "intensity")
@@ -567,58 +457,11 @@ def _intensity_fix(target: str, based: list[str]) -> str:
     )
 
 
-def _arcs(record: Record) -> list[tuple[str, str]]:
-    """Return the directions (exporter, importer) in which a link row moves allowances."""
-    a, b = record["from_system"], record["to_system"]
-    return [(a, b)] + ([(b, a)] if record["direction"] == "two-way" else [])
-
-
-def _check_links(checker: Checker, rows: list[Record], sheet: str = "links") -> Periods:
-    """No link to itself; one row per pair and direction in any year.
-
-    Designs of one link (candidate_links with a `design_of`) may each take the same pair:
-    a design's rows are checked among themselves. Returns the years each direction is taken
-    by the rows, for `_check_candidates`.
-    """
-    periods = Periods()
-    designs = Periods()
-    for record in rows:
-        a, b = record["from_system"], record["to_system"]
-        if a is None or b is None:
-            continue
-        if a == b:
-            checker.flag(
-                checker.raw[sheet],
-                record["_row"],
-                "to_system",
-                f"the link goes from {a} to itself",
-                "enter the other system in to_system",
-            )
-            continue
-        design = record.get("design_of")
-        for arc in _arcs(record):
-            if design:
-                other = designs.clash((arc, design, record.get("candidate")), record)
-            else:
-                other = periods.clash(arc, record)
-            if other is not None:
-                checker.flag(
-                    checker.raw[sheet],
-                    record["_row"],
-                    "from_system",
-                    f"{arc[0]} to {arc[1]} is already linked on row {other} in some "
-                    "of the same years",
-                    "keep one row per pair and direction, or give "
-                    "the rows years that do not overlap",
-                )
-    return periods
-
-
 def _check_designs(checker: Checker, rows: list[Record]) -> None:
     """Candidates that link the same pair in the same years must be designs of one link."""
     seen: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for record in rows:
-        for arc in _arcs(record):
+        for arc in arcs(record):
             for other in seen[arc]:
                 same_design = record.get("design_of") and record["design_of"] == other.get(
                     "design_of"
@@ -663,15 +506,15 @@ def _check_counterfactual_candidates(checker: Checker, rows: list[Record]) -> No
             )
 
 
-def _check_candidates(checker: Checker, tables: dict[str, list[Record]]) -> None:
+def _check_candidates(checker: Checker, tables: Tables) -> None:
     """Candidate links get the checks of `links`, add no link already there, and are active.
 
     A candidate row that moves allowances in a direction a `links` row already covers in
     some of the same years duplicates the status quo; one whose systems share no year
     within its first_year-last_year would never be active.
     """
-    existing = _check_links(checker, tables["links"])
-    _check_links(checker, tables["candidate_links"], "candidate_links")
+    existing = taken_years(tables["links"])
+    check_link_rows(checker, tables["candidate_links"], "candidate_links")
     years = model_years(tables)
     table = checker.raw.get("candidate_links")
     for record in tables["candidate_links"]:
@@ -682,7 +525,7 @@ def _check_candidates(checker: Checker, tables: dict[str, list[Record]]) -> None
         clash = next(
             (
                 (arc, row)
-                for arc in _arcs(record)
+                for arc in arcs(record)
                 for taken, row in existing.taken[arc]
                 if overlap(active, taken)
             ),
@@ -709,271 +552,6 @@ def _check_candidates(checker: Checker, tables: dict[str, list[Record]]) -> None
             )
 
 
-def _check_price_controls(checker: Checker, rows: list[Record]) -> None:
-    for record in rows:
-        floor, ceiling = record["floor_price_per_tCO2e"], record["ceiling_price_per_tCO2e"]
-        if floor is not None and ceiling is not None and floor > ceiling:
-            checker.flag(
-                checker.raw["price_controls"],
-                record["_row"],
-                "floor_price_per_tCO2e",
-                f"the floor {floor:g} is above the ceiling {ceiling:g}",
-                "lower the floor or raise the ceiling",
-            )
-        if record["ceiling_reserve_MtCO2e"] is not None and ceiling is None:
-            checker.flag(
-                checker.raw["price_controls"],
-                record["_row"],
-                "ceiling_reserve_MtCO2e",
-                "a ceiling reserve is given but no ceiling price",
-                "enter ceiling_price_per_tCO2e or clear the reserve",
-            )
-
-
-def _check_price_control_pumps(checker: Checker, tables: dict[str, list[Record]]) -> None:
-    """A link may not carry allowances bought at a ceiling to a system that holds a floor above it.
-
-    With such a link no price satisfies both controls: the least-cost solution buys the
-    exporter's ceiling allowances to hold the importer's back at its floor, without end
-    (a money pump). Checked per row of `links` and `candidate_links` and per direction.
-    """
-    ceiling, floor = {}, {}
-    for r in tables["price_controls"]:
-        if r["ceiling_price_per_tCO2e"] is not None:
-            ceiling[r["system"], r["year"]] = r["ceiling_price_per_tCO2e"]
-        if r["floor_price_per_tCO2e"] is not None:
-            floor[r["system"], r["year"]] = r["floor_price_per_tCO2e"]
-    for sheet in ("links", "candidate_links"):
-        for record in tables[sheet]:
-            for exporter, importer in _arcs(record):
-                pump = _first_pump(record, exporter, importer, ceiling, floor)
-                if pump is not None:
-                    checker.flag(checker.raw[sheet], record["_row"], "from_system", *pump)
-
-
-def _first_pump(
-    record: Record,
-    exporter: str,
-    importer: str,
-    ceiling: dict[tuple[str, int], float],
-    floor: dict[tuple[str, int], float],
-) -> tuple[str, str] | None:
-    """Return (problem, fix) for the first year a direction of a link is a money pump."""
-    rate = record["exchange_rate"] or 1.0
-    if importer == record["from_system"]:
-        rate = 1 / rate  # the reverse direction of a two-way link
-    fee = record["transfer_fee_per_tCO2e"] or 0.0
-    first, last = span(record)
-    for (system, year), price in sorted(ceiling.items()):
-        held = floor.get((importer, year))
-        if system != exporter or held is None or not first <= year <= last:
-            continue
-        if price + fee < rate * held:
-            problem = (
-                f"in {year} {exporter}'s ceiling price {price:g} is below what its "
-                f"allowances are worth at {importer}'s floor ({rate * held:g} per "
-                f"{exporter} allowance): the model would buy {exporter}'s allowances at the "
-                f"ceiling to hold {importer}'s back at the floor, a money pump"
-            )
-            fix = (
-                f"raise {exporter}'s ceiling or lower {importer}'s floor on sheet "
-                f"price_controls, or end the link before {year}"
-            )
-            return problem, fix
-    return None
-
-
-def _check_abatement_room(checker: Checker, tables: dict[str, list[Record]]) -> None:
-    """Total possible abatement (linear max + steps) may not exceed the baseline."""
-    baseline = {(r["system"], r["year"]): r["baseline_MtCO2e"] for r in tables["emissions"]}
-    room: dict[tuple[str, int], float] = defaultdict(float)
-    row_of: dict[tuple[str, int], tuple[str, int, str]] = {}
-    for r in tables["mac_steps"]:
-        room[r["system"], r["year"]] += r["abatement_MtCO2e"] or 0.0
-        row_of[r["system"], r["year"]] = ("mac_steps", r["_row"], "abatement_MtCO2e")
-    for r in tables["mac_linear"]:
-        room[r["system"], r["year"]] += r["max_abatement_MtCO2e"] or 0.0
-        row_of[r["system"], r["year"]] = ("mac_linear", r["_row"], "max_abatement_MtCO2e")
-    for key, total in room.items():
-        base = baseline.get(key)
-        if base is not None and total > base + TOLERANCE_MtCO2e:
-            name, row, column = row_of[key]
-            checker.flag(
-                checker.raw[name],
-                row,
-                column,
-                f"{key[0]} {key[1]} could abate {total:g} MtCO2e in all, more than its "
-                f"baseline {base:g} MtCO2e",
-                "lower max_abatement_MtCO2e (mac_linear) or the step quantities "
-                "(mac_steps) so that they add up to at most the baseline",
-            )
-
-
-def _check_minting_cycles(checker: Checker, tables: dict[str, list[Record]]) -> None:
-    """A cycle of links along which allowances may move must not multiply them.
-
-    Each row lets allowances move from_system -> to_system at its rate (and back at the
-    reciprocal on a two-way link). A directed cycle of active links whose rates multiply to
-    more than 1 would mint allowances by passing them round: an error (Bellman-Ford on
-    -log(rate), per year).
-    """
-    years_of = model_years(tables)
-    found = minting_cycle(tables["links"], years_of)
-    if found:
-        checker.flag(
-            checker.raw["links"],
-            found.rows[0],
-            "exchange_rate",
-            f"{found.describe()} (rows {', '.join(map(str, found.rows))}): passing them "
-            "round would create allowances",
-            "make the rates round the cycle multiply to 1 (a two-way link uses the "
-            "reciprocal rate back), or make one of the links one-way in the other direction",
-        )
-
-
-@dataclass(frozen=True)
-class MintingCycle:
-    """A cycle of links round which allowances multiply: its year, path, rows and factor."""
-
-    year: int
-    path: tuple[str, ...]
-    rows: tuple[int, ...]
-    factor: float
-
-    def describe(self) -> str:
-        """Return e.g. "in 2030 allowances can go round A -> B -> A ... multiply to 1.5"."""
-        return (
-            f"in {self.year} allowances can go round {' -> '.join(self.path)} and the "
-            f"exchange rates multiply to {self.factor:.4g}"
-        )
-
-
-def minting_cycle(rows: list[Record], years_of: dict[str, set[int]]) -> MintingCycle | None:
-    """Return the first cycle of link rows that mints allowances (Bellman-Ford, per year).
-
-    Args:
-        rows: Typed link rows (sheet links, or links with candidates added).
-        years_of: The years of each system on sheet emissions.
-    """
-    for year in sorted({y for ys in years_of.values() for y in ys}):
-        edges = [
-            edge
-            for r in rows
-            if year in years_of[r["from_system"]] & years_of[r["to_system"]]
-            and span(r)[0] <= year <= span(r)[1]
-            for edge in _moves(r)
-        ]
-        cycle = _negative_cycle(edges)
-        if cycle:
-            return MintingCycle(
-                year,
-                (cycle[0][0], *(to for _, to, _, _ in cycle)),
-                tuple(sorted({row for _, _, _, row in cycle})),
-                math.exp(-sum(w for _, _, w, _ in cycle)),
-            )
-    return None
-
-
-def _moves(r: Record) -> list[tuple[str, str, float, int]]:
-    """Return the directed moves of a link row: (from, to, -log(rate), row)."""
-    rate = math.log(r["exchange_rate"])
-    moves = [(r["from_system"], r["to_system"], -rate, r["_row"])]
-    if r["direction"] == "two-way":
-        moves.append((r["to_system"], r["from_system"], rate, r["_row"]))
-    return moves
-
-
-def _negative_cycle(
-    edges: list[tuple[str, str, float, int]],
-) -> list[tuple[str, str, float, int]]:
-    """Return the edges of a cycle of negative total weight (rates multiplying above 1)."""
-    nodes = {n for a, b, _, _ in edges for n in (a, b)}
-    distance = dict.fromkeys(nodes, 0.0)
-    before: dict[str, tuple[str, str, float, int]] = {}
-    changed: str | None = None
-    for _ in range(len(nodes)):
-        changed = None
-        for edge in edges:
-            a, b, w, _ = edge
-            if distance[a] + w < distance[b] - 1e-12:
-                distance[b], before[b], changed = distance[a] + w, edge, b
-        if changed is None:
-            return []
-    if changed is None:
-        return []
-    node = changed
-    for _ in range(len(nodes)):  # step back into the cycle
-        node = before[node][0]
-    cycle, here = [], node
-    while True:
-        edge = before[here]
-        cycle.append(edge)
-        here = edge[0]
-        if here == node:
-            return cycle[::-1]
-
-
-def _warn_rate_cycles(checker: Checker, rows: list[Record]) -> None:
-    """Warn when exchange rates round a cycle of links do not multiply to 1.
-
-    Passing allowances round such a cycle would create (or destroy) allowances.
-    """
-    potential: dict[str, float] = {}
-    adjacent: dict[str, list[tuple[str, float, int]]] = defaultdict(list)
-    for r in rows:
-        rate = math.log(r["exchange_rate"])  # one unit of from counts as rate in to
-        adjacent[r["from_system"]].append((r["to_system"], rate, r["_row"]))
-        adjacent[r["to_system"]].append((r["from_system"], -rate, r["_row"]))
-    for start in sorted(adjacent):
-        if start in potential:
-            continue
-        potential[start], stack = 0.0, [start]
-        while stack:
-            here = stack.pop()
-            for there, rate, row in adjacent[here]:
-                if there not in potential:
-                    potential[there] = potential[here] + rate
-                    stack.append(there)
-                elif abs(potential[there] - potential[here] - rate) > 1e-9:
-                    factor = math.exp(abs(potential[here] + rate - potential[there]))
-                    checker.warn(
-                        checker.raw["links"],
-                        row,
-                        "exchange_rate",
-                        f"round a cycle of links through {here} and {there} the "
-                        f"exchange rates multiply to {factor:.4g}, not 1, so passing "
-                        "allowances round it creates or destroys allowances",
-                        "check the exchange rates of the links in the cycle",
-                    )
-                    return
-
-
-def _warn_year_gaps(checker: Checker, tables: dict[str, list[Record]]) -> None:
-    """Warn when a system with banking skips years: its bank jumps over years not modelled."""
-    banking = {r["system"] for r in tables["systems"] if r["banking"]}
-    rows_of: dict[str, list[Record]] = defaultdict(list)
-    for r in tables["emissions"]:
-        if r["system"] in banking:
-            rows_of[r["system"]].append(r)
-    for system, rows in rows_of.items():
-        rows.sort(key=lambda r: r["year"])
-        jumps = [(a, b) for a, b in itertools.pairwise(rows) if b["year"] > a["year"] + 1]
-        if not jumps:
-            continue
-        missing = [y for a, b in jumps for y in range(a["year"] + 1, b["year"])]
-        before, after = jumps[0]
-        checker.warn(
-            checker.raw["emissions"],
-            after["_row"],
-            "year",
-            f"{system} banks but has no rows for {year_spans(missing)}, so those years are "
-            f"not modelled and its bank passes from {before['year']} straight to "
-            f"{after['year']}",
-            "add rows for the missing years on sheet emissions (and their abatement options), "
-            f"or set banking to no for {system} on sheet systems if its years stand alone",
-        )
-
-
 def _check_observed(checker: Checker, rows: list[Record]) -> None:
     """An observed price is compared as a ratio (and fitted as a log ratio): it must be > 0."""
     for r in rows:
@@ -987,7 +565,7 @@ def _check_observed(checker: Checker, rows: list[Record]) -> None:
             )
 
 
-def _check_calibration(checker: Checker, tables: dict[str, list[Record]]) -> None:
+def _check_calibration(checker: Checker, tables: Tables) -> None:
     """Targets name systems, each in one row per parameter; ranges hold their start."""
     known = {r["system"] for r in tables["systems"]}
     taken: dict[tuple[str, str], int] = {}
@@ -1067,7 +645,7 @@ def _check_calibration_range(checker: Checker, raw: RawTable, r: Record) -> None
         )
 
 
-def _warn_unmodelled_observations(checker: Checker, tables: dict[str, list[Record]]) -> None:
+def _warn_unmodelled_observations(checker: Checker, tables: Tables) -> None:
     """Observations outside a system's model years are left out of the fit: say so once."""
     years = model_years(tables)
     outside: dict[str, list[Record]] = defaultdict(list)
@@ -1088,48 +666,6 @@ def _warn_unmodelled_observations(checker: Checker, tables: dict[str, list[Recor
         )
 
 
-def _warn_suspicious(checker: Checker, tables: dict[str, list[Record]]) -> None:
-    _warn_rate_cycles(checker, tables["links"])
-    _warn_year_gaps(checker, tables)
-    _warn_unmodelled_observations(checker, tables)
-    abating = {r["system"] for name in ("mac_linear", "mac_steps") for r in tables[name]}
-    for r in tables["systems"]:
-        if r["system"] not in abating:
-            checker.warn(
-                checker.raw["systems"],
-                r["_row"],
-                "system",
-                f"{r['system']} has no abatement options",
-                "add rows on mac_linear or mac_steps unless it only buys allowances",
-            )
-    # a cap above the baseline is suspicious only where the surplus cannot be banked: a
-    # system without banking, or its last year (a banking system's early surplus is normal)
-    banks = {r["system"]: r["banking"] for r in tables["systems"]}
-    last = {system: max(years) for system, years in model_years(tables).items()}
-    loose: dict[str, list[Record]] = defaultdict(list)
-    for r in tables["emissions"]:
-        carried = banks.get(r["system"]) and r["year"] < last[r["system"]]
-        if (r["cap_MtCO2e"] or 0) > (r["baseline_MtCO2e"] or 0) and not carried:
-            loose[r["system"]].append(r)
-    for system, rows in loose.items():
-        first = rows[0]
-        years = sorted(r["year"] for r in rows)
-        span = (
-            f"{years[0]}"
-            if len(years) == 1
-            else f"{len(years)} years from {years[0]} to {years[-1]}"
-        )
-        checker.warn(
-            checker.raw["emissions"],
-            first["_row"],
-            "cap_MtCO2e",
-            f"{system}'s cap is above its baseline in {span} (first: cap "
-            f"{first['cap_MtCO2e']:g}, baseline {first['baseline_MtCO2e']:g}), so nothing "
-            "needs abating then, and the surplus cannot be banked",
-            "check the figures",
-        )
-
-
 def validate(workbook: RawWorkbook) -> Validated:
     """Type and check every sheet; raise InputError listing every problem found."""
     checker = Checker(workbook)
@@ -1142,24 +678,23 @@ def validate(workbook: RawWorkbook) -> Validated:
         _check_duplicates(checker, spec, tables[spec.name])
     _check_refs(checker, tables)
     _check_years(checker, tables)
+    _check_discounting(checker, tables, settings)
+    _check_announcements(checker, tables)
+    for instrument in INSTRUMENTS:
+        for check in instrument.checks:
+            check(checker, tables)
     _check_candidates(checker, tables)
     _check_counterfactual_candidates(checker, tables["candidate_links"])
     _check_designs(checker, tables["candidate_links"])
-    _check_rule_periods(checker, tables["offset_rules"])
+    _check_foresight(checker, tables, settings)
     _check_uncertainty(checker, tables)
     _check_intensity_targets(checker, tables)
-    _check_price_controls(checker, tables["price_controls"])
-    _check_price_control_pumps(checker, tables)
-    _check_reserve(checker, tables)
-    _check_intensity(checker, tables)
-    _check_discounting(checker, tables, settings)
-    _check_announcements(checker, tables)
-    _check_foresight(checker, tables, settings)
-    _check_minting_cycles(checker, tables)
-    _check_abatement_room(checker, tables)
     _check_observed(checker, tables["observed"])
     _check_calibration(checker, tables)
     if checker.issues:
         raise InputError(checker.issues)
-    _warn_suspicious(checker, tables)
+    for instrument in INSTRUMENTS:
+        for warning in instrument.warnings:
+            warning(checker, tables)
+    _warn_unmodelled_observations(checker, tables)
     return Validated(tables, settings, checker.warnings)

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 import pyomo.environ as pyo
 
+from etslink.core.checking import (
+    Checker,
+    Tables,
+    TOLERANCE_MtCO2e,
+)
 from etslink.core.data import ModelData
+from etslink.core.sheet import (
+    PRICE_MAX,
+    Column,
+    Sheet,
+    system_column,
+    year_column,
+)
 from etslink.instruments.declarations import (
     BalanceColumn,
     CostItem,
@@ -20,6 +33,75 @@ from etslink.instruments.declarations import (
     solved,
 )
 from etslink.instruments.sets import grouped
+
+MAC_LINEAR = Sheet(
+    "mac_linear",
+    "Linear marginal abatement cost MAC(a) = intercept + slope * a; cost is "
+    "intercept*a + slope*a^2/2 (M CUR).",
+    (
+        system_column(),
+        year_column(),
+        Column(
+            "intercept_per_tCO2e",
+            "number",
+            "MAC of the first tonne abated.",
+            unit="CUR per tCO2e",
+            default=0.0,
+            minimum=0.0,
+            maximum=PRICE_MAX,
+        ),
+        Column(
+            "slope_per_tCO2e_per_MtCO2e",
+            "number",
+            "Increase of the MAC per MtCO2e abated.",
+            unit="CUR per tCO2e per MtCO2e",
+            required=True,
+            minimum=0.0,
+            maximum=PRICE_MAX,
+        ),
+        Column(
+            "max_abatement_MtCO2e",
+            "number",
+            "Most that can be abated on this curve.",
+            unit="MtCO2e",
+            default_doc="the baseline",
+            minimum=0.0,
+        ),
+    ),
+    key=("system", "year"),
+    examples=(("A", 2030, 0, 2, 50), ("B", 2030, 0, 8, 50)),
+)
+
+
+MAC_STEPS = Sheet(
+    "mac_steps",
+    "Stepwise abatement options: each abates up to its quantity at a constant unit cost.",
+    (
+        system_column(),
+        year_column(),
+        Column("option", "text", "Label of the option.", required=True),
+        Column(
+            "abatement_MtCO2e",
+            "number",
+            "Most that the option abates.",
+            unit="MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "cost_per_tCO2e",
+            "number",
+            "Unit cost of the option.",
+            unit="CUR per tCO2e",
+            required=True,
+            minimum=0.0,
+            maximum=PRICE_MAX,
+        ),
+    ),
+    key=("system", "year", "option"),
+    examples=(("A", 2030, "fuel switch", 5, 30),),
+)
+
 
 VARIABLES = (
     Variable("abatement_linear_MtCO2e", "B1", Role.DECIDED),
@@ -77,6 +159,46 @@ def add_abatement(m: pyo.ConcreteModel, d: ModelData) -> None:
     )
 
 
+def _check_abatement_room(checker: Checker, tables: Tables) -> None:
+    """Total possible abatement (linear max + steps) may not exceed the baseline."""
+    baseline = {(r["system"], r["year"]): r["baseline_MtCO2e"] for r in tables["emissions"]}
+    room: dict[tuple[str, int], float] = defaultdict(float)
+    row_of: dict[tuple[str, int], tuple[str, int, str]] = {}
+    for r in tables["mac_steps"]:
+        room[r["system"], r["year"]] += r["abatement_MtCO2e"] or 0.0
+        row_of[r["system"], r["year"]] = ("mac_steps", r["_row"], "abatement_MtCO2e")
+    for r in tables["mac_linear"]:
+        room[r["system"], r["year"]] += r["max_abatement_MtCO2e"] or 0.0
+        row_of[r["system"], r["year"]] = ("mac_linear", r["_row"], "max_abatement_MtCO2e")
+    for key, total in room.items():
+        base = baseline.get(key)
+        if base is not None and total > base + TOLERANCE_MtCO2e:
+            name, row, column = row_of[key]
+            checker.flag(
+                checker.raw[name],
+                row,
+                column,
+                f"{key[0]} {key[1]} could abate {total:g} MtCO2e in all, more than its "
+                f"baseline {base:g} MtCO2e",
+                "lower max_abatement_MtCO2e (mac_linear) or the step quantities "
+                "(mac_steps) so that they add up to at most the baseline",
+            )
+
+
+def _warn_no_abatement(checker: Checker, tables: Tables) -> None:
+    """Warn of a system without abatement options: it can only buy allowances."""
+    abating = {r["system"] for name in ("mac_linear", "mac_steps") for r in tables[name]}
+    for r in tables["systems"]:
+        if r["system"] not in abating:
+            checker.warn(
+                checker.raw["systems"],
+                r["_row"],
+                "system",
+                f"{r['system']} has no abatement options",
+                "add rows on mac_linear or mac_steps unless it only buys allowances",
+            )
+
+
 INSTRUMENT = Instrument(
     "abatement",
     add_abatement,
@@ -98,4 +220,10 @@ INSTRUMENT = Instrument(
             lambda sol, d, priced: by_system_year(d, sol.values("abatement_cost_Mcur")),
         ),
     ),
+    sheets=(
+        MAC_LINEAR,
+        MAC_STEPS,
+    ),
+    checks=(_check_abatement_room,),
+    warnings=(_warn_no_abatement,),
 )

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
 import pyomo.environ as pyo
 
+from etslink.core.checking import (
+    Checker,
+    Record,
+    Tables,
+    year_spans,
+)
 from etslink.core.data import ModelData
 from etslink.instruments.declarations import (
     BalanceColumn,
@@ -78,6 +86,32 @@ def _bank_start(sol: Values, d: ModelData) -> Mapping[SystemYear, float]:
     return start
 
 
+def _warn_year_gaps(checker: Checker, tables: Tables) -> None:
+    """Warn when a system with banking skips years: its bank jumps over years not modelled."""
+    banking = {r["system"] for r in tables["systems"] if r["banking"]}
+    rows_of: dict[str, list[Record]] = defaultdict(list)
+    for r in tables["emissions"]:
+        if r["system"] in banking:
+            rows_of[r["system"]].append(r)
+    for system, rows in rows_of.items():
+        rows.sort(key=lambda r: r["year"])
+        jumps = [(a, b) for a, b in itertools.pairwise(rows) if b["year"] > a["year"] + 1]
+        if not jumps:
+            continue
+        missing = [y for a, b in jumps for y in range(a["year"] + 1, b["year"])]
+        before, after = jumps[0]
+        checker.warn(
+            checker.raw["emissions"],
+            after["_row"],
+            "year",
+            f"{system} banks but has no rows for {year_spans(missing)}, so those years are "
+            f"not modelled and its bank passes from {before['year']} straight to "
+            f"{after['year']}",
+            "add rows for the missing years on sheet emissions (and their abatement options), "
+            f"or set banking to no for {system} on sheet systems if its years stand alone",
+        )
+
+
 INSTRUMENT = Instrument(
     "banking",
     add_banking,
@@ -98,4 +132,5 @@ INSTRUMENT = Instrument(
             _bank_end,
         ),
     ),
+    warnings=(_warn_year_gaps,),
 )

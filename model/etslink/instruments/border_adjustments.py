@@ -10,7 +10,79 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from etslink.core.checking import (
+    Checker,
+    Tables,
+    model_years,
+)
 from etslink.core.data import BorderAdjustment, ModelData
+from etslink.core.sheet import (
+    Column,
+    Sheet,
+    year_column,
+)
+from etslink.instruments.declarations import Instrument
+
+BORDER_ADJUSTMENTS = Sheet(
+    "border_adjustments",
+    "A carbon border adjustment such as the EU CBAM: one row per importing system, origin "
+    "and year. The charge per tonne embedded is phase_in x (the importer's price, less the "
+    "origin's price where deducted and the origin is a system; never below 0); it is paid by "
+    "the origin's exporters to the importer and does not change the allowance markets.",
+    (
+        Column(
+            "importer",
+            "text",
+            "The system that charges at its border.",
+            required=True,
+            ref="system",
+        ),
+        Column(
+            "origin",
+            "text",
+            "Where the goods come from: a system id, or a region that is not a system (its "
+            "carbon price counts as 0).",
+            required=True,
+        ),
+        year_column(),
+        Column(
+            "embedded_MtCO2e",
+            "number",
+            "Emissions embedded in the importer's covered imports from the origin that year.",
+            unit="MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "phase_in",
+            "number",
+            "Share of the embedded emissions charged, as a fraction (EU CBAM 2026: 0.025, "
+            "2030: 0.485, 2034: 1).",
+            unit="fraction",
+            default=1.0,
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        Column(
+            "deduct_origin_price",
+            "yesno",
+            "yes: the carbon price paid at origin (an origin system's allowance price) is "
+            "deducted; no: the importer's full price is charged.",
+            default=True,
+            default_doc="yes",
+        ),
+        Column(
+            "exempt_when_linked",
+            "yesno",
+            "yes: no charge in a year in which the importer and the origin are directly "
+            "linked (a links row between them in force).",
+            default=True,
+            default_doc="yes",
+        ),
+    ),
+    key=("importer", "origin", "year"),
+    examples=(("A", "B", 2030, 5, 0.5, "yes", "yes"),),
+)
 
 
 @dataclass(frozen=True)
@@ -66,3 +138,35 @@ def charge(
 def charges(d: ModelData, prices: Mapping[tuple[str, int], float]) -> list[BorderCharge]:
     """Return the charge of every border adjustment of the case, in sheet order."""
     return [charge(row, d, prices) for row in d.border_adjustments]
+
+
+def _check_border_rows(checker: Checker, tables: Tables) -> None:
+    """An importer charges goods from elsewhere, in a year it has a price."""
+    years = model_years(tables)
+    for record in tables["border_adjustments"]:
+        importer, year = record["importer"], record["year"]
+        if importer is not None and str(record["origin"]).strip() == importer:
+            checker.flag(
+                checker.raw["border_adjustments"],
+                record["_row"],
+                "origin",
+                f"{importer} would charge its own goods at its own border",
+                "name the system or region the goods come from",
+            )
+        if importer in years and year is not None and year not in years[importer]:
+            checker.flag(
+                checker.raw["border_adjustments"],
+                record["_row"],
+                "year",
+                f"{importer} has no row for {year} on sheet emissions, so it has no price "
+                "to charge at its border then",
+                f"use one of {importer}'s years ({min(years[importer])}-"
+                f"{max(years[importer])}) or add {year} on sheet emissions",
+            )
+
+
+INSTRUMENT = Instrument(
+    "border_adjustments",
+    sheets=(BORDER_ADJUSTMENTS,),
+    checks=(_check_border_rows,),
+)

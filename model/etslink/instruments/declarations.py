@@ -17,7 +17,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from etslink.core.checking import Checker, Tables
 from etslink.core.data import ModelData
+from etslink.core.sheet import Sheet
 
 SystemYear = tuple[str, int]
 LEVEL_TOLERANCE_MtCO2e = 1e-9
@@ -249,12 +251,21 @@ class CostItem:
     value: Callable[[Values, ModelData, Priced], np.ndarray]
 
 
+Check = Callable[[Checker, Tables], None]
+"""A check of the typed records of every sheet: it flags (or warns of) problems by cell."""
+
+
 @dataclass(frozen=True)
 class Instrument:
-    """One model part: how it is built and everything it contributes.
+    """One model part: its input sheets and their checks, how it is built, what it contributes.
 
     Attributes:
         name: A short name, e.g. "links".
+        sheets: Its input sheets (inputs/schema.py gathers them: template, reading, docs).
+        checks: Its checks across sheets, run once every sheet's cells are read; each flags
+            errors with `Checker.flag` (the run stops).
+        warnings: Its checks that only warn (`Checker.warn`), run when no check found an
+            error.
         add: Adds its variables, expressions and restrictions to a model, or None when it
             adds nothing of its own (its terms name inputs).
         variables: Its variable components, with their role in the two stages.
@@ -269,6 +280,9 @@ class Instrument:
 
     name: str
     add: Callable[[Any, ModelData], None] | None = None
+    sheets: tuple[Sheet, ...] = ()
+    checks: tuple[Check, ...] = ()
+    warnings: tuple[Check, ...] = ()
     variables: tuple[Variable, ...] = ()
     restrictions: tuple[Restriction, ...] = ()
     held: tuple[Held, ...] = ()

@@ -13,7 +13,17 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from etslink.core.checking import (
+    Checker,
+    Tables,
+)
 from etslink.core.data import ModelData
+from etslink.core.sheet import (
+    Column,
+    Sheet,
+    system_column,
+    year_column,
+)
 from etslink.instruments.declarations import (
     BalanceColumn,
     CostItem,
@@ -26,6 +36,57 @@ from etslink.instruments.declarations import (
     by_system_year,
     solved,
 )
+
+INTENSITY = Sheet(
+    "intensity",
+    "An intensity-based system's standard in one year (systems with cap_type intensity): "
+    "output is a decision, allowances issued = benchmark x output, emissions = intensity x "
+    "output - abatement, and moving output away from its baseline costs "
+    "output_cost_slope / 2 x (output - output baseline)^2 a year (Fischer 2003: the "
+    "standard taxes emissions and subsidises output).",
+    (
+        system_column(),
+        year_column(),
+        Column(
+            "output_baseline_Munits",
+            "number",
+            "Output without a carbon price (Q0), in million units of product (e.g. MWh, t).",
+            unit="Munits",
+            required=True,
+            minimum=0.0,
+            exclusive_minimum=True,
+        ),
+        Column(
+            "emission_intensity_tCO2e_per_unit",
+            "number",
+            "Emissions per unit of output before abatement (mu).",
+            unit="tCO2e per unit",
+            required=True,
+            minimum=0.0,
+            exclusive_minimum=True,
+        ),
+        Column(
+            "benchmark_tCO2e_per_unit",
+            "number",
+            "Allowances issued per unit of output (r).",
+            unit="tCO2e per unit",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "output_cost_slope_per_unit_per_Munits",
+            "number",
+            "How fast the cost of moving output away from Q0 rises (d): the marginal cost of "
+            "the last unit moved, in currency per unit, per million units moved.",
+            unit="CUR per unit per Munits",
+            required=True,
+            minimum=0.0,
+            exclusive_minimum=True,
+        ),
+    ),
+    key=("system", "year"),
+)
+
 
 VARIABLES = (Variable("output_Munits", "B12", Role.DECIDED),)
 
@@ -72,6 +133,62 @@ def _output_cost(sol: Any, d: ModelData, priced: Any) -> Any:
     return by_system_year(d, sol.values("output_cost_Mcur"))
 
 
+def _check_intensity(checker: Checker, tables: Tables) -> None:
+    """Intensity rows belong to intensity systems; every other year has a baseline and a cap."""
+    cap_type = {r["system"]: r["cap_type"] for r in tables["systems"]}
+    standards = {}
+    for r in tables["intensity"]:
+        standards[r["system"], r["year"]] = r
+        if cap_type.get(r["system"]) == "absolute":
+            checker.flag(
+                checker.raw["intensity"],
+                r["_row"],
+                "system",
+                f"{r['system']} has an absolute cap (sheet systems, cap_type)",
+                f"set cap_type to intensity for {r['system']} on sheet systems, or delete the row",
+            )
+    raw = checker.raw.get("emissions")
+    for r in tables["emissions"]:
+        assert raw is not None
+        standard = standards.get((r["system"], r["year"]))
+        if standard is None:
+            for column in ("baseline_MtCO2e", "cap_MtCO2e"):
+                if r[column] is None:
+                    intensity = cap_type.get(r["system"]) == "intensity"
+                    checker.flag(
+                        raw,
+                        r["_row"],
+                        column,
+                        "the cell is blank"
+                        + (f" and sheet intensity has no row for {r['year']}" if intensity else ""),
+                        "fill it in"
+                        + (" (or add the year's standard on sheet intensity)" if intensity else ""),
+                    )
+            continue
+        if r["cap_MtCO2e"] is not None:
+            checker.flag(
+                raw,
+                r["_row"],
+                "cap_MtCO2e",
+                f"{r['system']} {r['year']} is intensity-based (sheet intensity row "
+                f"{standard['_row']}): its allowances are benchmark x output, not a cap",
+                "leave the cap blank, or delete the intensity row to use this cap",
+            )
+        expected = (
+            standard["emission_intensity_tCO2e_per_unit"] * standard["output_baseline_Munits"]
+        )
+        given = r["baseline_MtCO2e"]
+        if given is not None and abs(given - expected) > 1e-6 * max(1.0, expected):
+            checker.flag(
+                raw,
+                r["_row"],
+                "baseline_MtCO2e",
+                f"the baseline {given:g} differs from intensity x output baseline = {expected:g} "
+                f"(sheet intensity row {standard['_row']})",
+                "leave the baseline blank (it is intensity x output baseline), or correct one",
+            )
+
+
 INSTRUMENT = Instrument(
     "intensity",
     add_intensity,
@@ -94,4 +211,6 @@ INSTRUMENT = Instrument(
             _output_cost,
         ),
     ),
+    sheets=(INTENSITY,),
+    checks=(_check_intensity,),
 )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import math
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +12,20 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
+from etslink.core.checking import (
+    Checker,
+    Periods,
+    Record,
+    Tables,
+    model_years,
+    span,
+)
 from etslink.core.data import Forest, Link, ModelData
+from etslink.core.sheet import (
+    Column,
+    Sheet,
+    first_last_columns,
+)
 from etslink.instruments.declarations import (
     BalanceColumn,
     CostItem,
@@ -31,6 +46,82 @@ from etslink.instruments.declarations import (
     level,
     solved,
 )
+
+LINKS = Sheet(
+    "links",
+    "Which allowances may be surrendered where.",
+    (
+        Column(
+            "from_system", "text", "The system whose allowances move.", required=True, ref="system"
+        ),
+        Column(
+            "to_system",
+            "text",
+            "The system that accepts them for compliance.",
+            required=True,
+            ref="system",
+        ),
+        Column(
+            "direction",
+            "choice",
+            "one-way: to_system accepts from_system's units; two-way: both accept each other's.",
+            default="two-way",
+            choices=("one-way", "two-way"),
+        ),
+        Column(
+            "exchange_rate",
+            "number",
+            "Tonnes of compliance in to_system per allowance of from_system; a two-way link "
+            "uses the reciprocal in the reverse direction.",
+            unit="tCO2e per allowance",
+            default=1.0,
+            minimum=0.0,
+            exclusive_minimum=True,
+        ),
+        Column(
+            "max_transfer_MtCO2e",
+            "number",
+            "Per year and per direction, in from_system allowances; blank = unlimited.",
+            unit="MtCO2e",
+            default_doc="unlimited",
+            minimum=0.0,
+        ),
+        *first_last_columns("the link is active"),
+        Column(
+            "transfer_fee_per_tCO2e",
+            "number",
+            "Border fee per allowance moved (in the exporting system's allowances), in either "
+            "direction of a two-way link, paid by the importing system's firms to its own "
+            "government: the importer's price exceeds the exporter's by it when the link is "
+            "used.",
+            unit="CUR per tCO2e",
+            default=0.0,
+            minimum=0.0,
+        ),
+        Column(
+            "max_transfer_share_of_cap",
+            "number",
+            "Per year and direction: compliance the link may provide (in the importing "
+            "system's tonnes) as a fraction of the importing system's cap that year (5% = "
+            "0.05; at most 1); blank = no such limit.",
+            unit="fraction",
+            default_doc="no limit",
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        Column(
+            "in_counterfactual",
+            "yesno",
+            "yes: the link exists today and stays in the second case, which is then the "
+            "status quo (`counterfactual`) instead of `autarky`: gains are those of the new "
+            "links against it. Only on sheet links.",
+            default=False,
+            default_doc="no",
+        ),
+    ),
+    examples=(("A", "B", "two-way", 1, None, 2030, 2030, 0, None, "no"),),
+)
+
 
 VARIABLES = (Variable("transfer_MtCO2e", "B3", Role.REDECIDED),)
 
@@ -296,6 +387,206 @@ def _fee_rows(sol: Values, d: ModelData, prices: Mapping[SystemYear, float]) -> 
     return rows
 
 
+def arcs(record: Record) -> list[tuple[str, str]]:
+    """Return the directions (exporter, importer) in which a link row moves allowances."""
+    a, b = record["from_system"], record["to_system"]
+    return [(a, b)] + ([(b, a)] if record["direction"] == "two-way" else [])
+
+
+def taken_years(rows: list[Record]) -> Periods:
+    """Return the years each direction (exporter, importer) is taken by link rows."""
+    periods = Periods()
+    for record in rows:
+        a, b = record["from_system"], record["to_system"]
+        if a is not None and b is not None and a != b:
+            for arc in arcs(record):
+                periods.clash(arc, record)
+    return periods
+
+
+def check_link_rows(checker: Checker, rows: list[Record], sheet: str = "links") -> None:
+    """No link to itself; one row per pair and direction in any year.
+
+    Designs of one link (candidate_links with a `design_of`) may each take the same pair:
+    a design's rows are checked among themselves.
+    """
+    periods = Periods()
+    designs = Periods()
+    for record in rows:
+        a, b = record["from_system"], record["to_system"]
+        if a is None or b is None:
+            continue
+        if a == b:
+            checker.flag(
+                checker.raw[sheet],
+                record["_row"],
+                "to_system",
+                f"the link goes from {a} to itself",
+                "enter the other system in to_system",
+            )
+            continue
+        design = record.get("design_of")
+        for arc in arcs(record):
+            if design:
+                other = designs.clash((arc, design, record.get("candidate")), record)
+            else:
+                other = periods.clash(arc, record)
+            if other is not None:
+                checker.flag(
+                    checker.raw[sheet],
+                    record["_row"],
+                    "from_system",
+                    f"{arc[0]} to {arc[1]} is already linked on row {other} in some "
+                    "of the same years",
+                    "keep one row per pair and direction, or give "
+                    "the rows years that do not overlap",
+                )
+
+
+@dataclass(frozen=True)
+class MintingCycle:
+    """A cycle of links round which allowances multiply: its year, path, rows and factor."""
+
+    year: int
+    path: tuple[str, ...]
+    rows: tuple[int, ...]
+    factor: float
+
+    def describe(self) -> str:
+        """Return e.g. "in 2030 allowances can go round A -> B -> A ... multiply to 1.5"."""
+        return (
+            f"in {self.year} allowances can go round {' -> '.join(self.path)} and the "
+            f"exchange rates multiply to {self.factor:.4g}"
+        )
+
+
+def minting_cycle(rows: list[Record], years_of: dict[str, set[int]]) -> MintingCycle | None:
+    """Return the first cycle of link rows that mints allowances (Bellman-Ford, per year).
+
+    Args:
+        rows: Typed link rows (sheet links, or links with candidates added).
+        years_of: The years of each system on sheet emissions.
+    """
+    for year in sorted({y for ys in years_of.values() for y in ys}):
+        edges = [
+            edge
+            for r in rows
+            if year in years_of[r["from_system"]] & years_of[r["to_system"]]
+            and span(r)[0] <= year <= span(r)[1]
+            for edge in _moves(r)
+        ]
+        cycle = _negative_cycle(edges)
+        if cycle:
+            return MintingCycle(
+                year,
+                (cycle[0][0], *(to for _, to, _, _ in cycle)),
+                tuple(sorted({row for _, _, _, row in cycle})),
+                math.exp(-sum(w for _, _, w, _ in cycle)),
+            )
+    return None
+
+
+def _moves(r: Record) -> list[tuple[str, str, float, int]]:
+    """Return the directed moves of a link row: (from, to, -log(rate), row)."""
+    rate = math.log(r["exchange_rate"])
+    moves = [(r["from_system"], r["to_system"], -rate, r["_row"])]
+    if r["direction"] == "two-way":
+        moves.append((r["to_system"], r["from_system"], rate, r["_row"]))
+    return moves
+
+
+def _negative_cycle(
+    edges: list[tuple[str, str, float, int]],
+) -> list[tuple[str, str, float, int]]:
+    """Return the edges of a cycle of negative total weight (rates multiplying above 1)."""
+    nodes = {n for a, b, _, _ in edges for n in (a, b)}
+    distance = dict.fromkeys(nodes, 0.0)
+    before: dict[str, tuple[str, str, float, int]] = {}
+    changed: str | None = None
+    for _ in range(len(nodes)):
+        changed = None
+        for edge in edges:
+            a, b, w, _ = edge
+            if distance[a] + w < distance[b] - 1e-12:
+                distance[b], before[b], changed = distance[a] + w, edge, b
+        if changed is None:
+            return []
+    if changed is None:
+        return []
+    node = changed
+    for _ in range(len(nodes)):  # step back into the cycle
+        node = before[node][0]
+    cycle, here = [], node
+    while True:
+        edge = before[here]
+        cycle.append(edge)
+        here = edge[0]
+        if here == node:
+            return cycle[::-1]
+
+
+def _check_link_sheet(checker: Checker, tables: Tables) -> None:
+    """No link to itself; one row per pair and direction in any year (sheet links)."""
+    check_link_rows(checker, tables["links"])
+
+
+def _check_minting_cycles(checker: Checker, tables: Tables) -> None:
+    """A cycle of links along which allowances may move must not multiply them.
+
+    Each row lets allowances move from_system -> to_system at its rate (and back at the
+    reciprocal on a two-way link). A directed cycle of active links whose rates multiply to
+    more than 1 would mint allowances by passing them round: an error (Bellman-Ford on
+    -log(rate), per year).
+    """
+    years_of = model_years(tables)
+    found = minting_cycle(tables["links"], years_of)
+    if found:
+        checker.flag(
+            checker.raw["links"],
+            found.rows[0],
+            "exchange_rate",
+            f"{found.describe()} (rows {', '.join(map(str, found.rows))}): passing them "
+            "round would create allowances",
+            "make the rates round the cycle multiply to 1 (a two-way link uses the "
+            "reciprocal rate back), or make one of the links one-way in the other direction",
+        )
+
+
+def _warn_rate_cycles(checker: Checker, tables: Tables) -> None:
+    """Warn when exchange rates round a cycle of links do not multiply to 1.
+
+    Passing allowances round such a cycle would create (or destroy) allowances.
+    """
+    potential: dict[str, float] = {}
+    adjacent: dict[str, list[tuple[str, float, int]]] = defaultdict(list)
+    for r in tables["links"]:
+        rate = math.log(r["exchange_rate"])  # one unit of from counts as rate in to
+        adjacent[r["from_system"]].append((r["to_system"], rate, r["_row"]))
+        adjacent[r["to_system"]].append((r["from_system"], -rate, r["_row"]))
+    for start in sorted(adjacent):
+        if start in potential:
+            continue
+        potential[start], stack = 0.0, [start]
+        while stack:
+            here = stack.pop()
+            for there, rate, row in adjacent[here]:
+                if there not in potential:
+                    potential[there] = potential[here] + rate
+                    stack.append(there)
+                elif abs(potential[there] - potential[here] - rate) > 1e-9:
+                    factor = math.exp(abs(potential[here] + rate - potential[there]))
+                    checker.warn(
+                        checker.raw["links"],
+                        row,
+                        "exchange_rate",
+                        f"round a cycle of links through {here} and {there} the "
+                        f"exchange rates multiply to {factor:.4g}, not 1, so passing "
+                        "allowances round it creates or destroys allowances",
+                        "check the exchange rates of the links in the cycle",
+                    )
+                    return
+
+
 INSTRUMENT = Instrument(
     "links",
     add_links,
@@ -342,4 +633,10 @@ INSTRUMENT = Instrument(
             _exports,
         ),
     ),
+    sheets=(LINKS,),
+    checks=(
+        _check_link_sheet,
+        _check_minting_cycles,
+    ),
+    warnings=(_warn_rate_cycles,),
 )

@@ -5,7 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
+from etslink.core.checking import (
+    Checker,
+    Periods,
+    Tables,
+)
 from etslink.core.data import ModelData
+from etslink.core.sheet import (
+    Column,
+    Sheet,
+    first_last_columns,
+    system_column,
+    year_column,
+)
 from etslink.instruments.declarations import (
     BalanceColumn,
     CostItem,
@@ -23,6 +35,70 @@ from etslink.instruments.declarations import (
     solved,
 )
 from etslink.instruments.sets import grouped
+
+OFFSETS = Sheet(
+    "offsets",
+    "Supply of offset credits; several rows for one type and year form a stepwise supply "
+    "curve. Credits are used in the year they are bought.",
+    (
+        Column("offset_type", "text", "Credit type, e.g. CDM.", required=True),
+        year_column(),
+        Column(
+            "supply_MtCO2e",
+            "number",
+            "Credits offered at this price.",
+            unit="MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "price_per_tCO2e",
+            "number",
+            "Price asked for these credits.",
+            unit="CUR per tCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+    ),
+    examples=(("CDM", 2030, 10, 5),),
+)
+
+
+OFFSET_RULES = Sheet(
+    "offset_rules",
+    "Which systems accept which credits, and how many.",
+    (
+        system_column(),
+        Column(
+            "offset_type",
+            "text",
+            "Credit type, as on sheet offsets.",
+            required=True,
+            ref="offset_type",
+        ),
+        Column(
+            "max_share_of_emissions",
+            "number",
+            "Most credits as a fraction of the system's emissions that year (8% = 0.08); "
+            "blank = no share limit.",
+            unit="fraction",
+            default_doc="no limit",
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        Column(
+            "max_MtCO2e",
+            "number",
+            "Most credits per year; blank = no quantity limit.",
+            unit="MtCO2e",
+            default_doc="no limit",
+            minimum=0.0,
+        ),
+        *first_last_columns("the system accepts the credits"),
+    ),
+    examples=(("A", "CDM", 0.08, None, 2030, 2030),),
+)
+
 
 VARIABLES = (
     Variable("offsets_bought_MtCO2e", "B4", Role.DECIDED, year_position=1),
@@ -121,6 +197,22 @@ def _purchases(sol: Values, d: ModelData, priced: Priced) -> np.ndarray:
     return paid
 
 
+def _check_rule_periods(checker: Checker, tables: Tables) -> None:
+    """Rules of one system and credit type may change over time but not overlap."""
+    periods = Periods()
+    for record in tables["offset_rules"]:
+        key = (record["system"], record["offset_type"])
+        other = periods.clash(key, record)
+        if other is not None:
+            checker.flag(
+                checker.raw["offset_rules"],
+                record["_row"],
+                "first_year",
+                f"{key[0]} and {key[1]} already have a rule for these years on row {other}",
+                "give each row its own first_year-last_year, without overlap",
+            )
+
+
 INSTRUMENT = Instrument(
     "offsets",
     add_offsets,
@@ -142,4 +234,9 @@ INSTRUMENT = Instrument(
             _purchases,
         ),
     ),
+    sheets=(
+        OFFSETS,
+        OFFSET_RULES,
+    ),
+    checks=(_check_rule_periods,),
 )

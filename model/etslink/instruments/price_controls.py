@@ -5,7 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
+from etslink.core.checking import (
+    Checker,
+    Record,
+    Tables,
+    span,
+)
 from etslink.core.data import ModelData
+from etslink.core.sheet import (
+    Column,
+    Sheet,
+    not_yet_announced_column,
+    system_column,
+    year_column,
+)
 from etslink.instruments.declarations import (
     BalanceColumn,
     CostItem,
@@ -23,6 +36,44 @@ from etslink.instruments.declarations import (
     level,
     solved,
 )
+from etslink.instruments.links import arcs
+
+PRICE_CONTROLS = Sheet(
+    "price_controls",
+    "Price floor and ceiling per system and year.",
+    (
+        system_column(),
+        year_column(),
+        Column(
+            "floor_price_per_tCO2e",
+            "number",
+            "Allowances go unsold rather than trade below it; blank = no floor.",
+            unit="CUR per tCO2e",
+            default_doc="no floor",
+            minimum=0.0,
+        ),
+        Column(
+            "ceiling_price_per_tCO2e",
+            "number",
+            "Extra allowances are sold at this price; blank = no ceiling.",
+            unit="CUR per tCO2e",
+            default_doc="no ceiling",
+            minimum=0.0,
+        ),
+        Column(
+            "ceiling_reserve_MtCO2e",
+            "number",
+            "How many extra allowances exist at the ceiling; blank = unlimited.",
+            unit="MtCO2e",
+            default_doc="unlimited",
+            minimum=0.0,
+        ),
+        not_yet_announced_column(),
+    ),
+    key=("system", "year"),
+    examples=(("A", 2030, 10, 200, None, None),),
+)
+
 
 VARIABLES = (
     Variable("unsold_MtCO2e", "B6", Role.DECIDED),
@@ -85,6 +136,81 @@ def _ceiling_purchases(sol: Values, d: ModelData, priced: Priced) -> np.ndarray:
     return paid
 
 
+def _first_pump(
+    record: Record,
+    exporter: str,
+    importer: str,
+    ceiling: dict[tuple[str, int], float],
+    floor: dict[tuple[str, int], float],
+) -> tuple[str, str] | None:
+    """Return (problem, fix) for the first year a direction of a link is a money pump."""
+    rate = record["exchange_rate"] or 1.0
+    if importer == record["from_system"]:
+        rate = 1 / rate  # the reverse direction of a two-way link
+    fee = record["transfer_fee_per_tCO2e"] or 0.0
+    first, last = span(record)
+    for (system, year), price in sorted(ceiling.items()):
+        held = floor.get((importer, year))
+        if system != exporter or held is None or not first <= year <= last:
+            continue
+        if price + fee < rate * held:
+            problem = (
+                f"in {year} {exporter}'s ceiling price {price:g} is below what its "
+                f"allowances are worth at {importer}'s floor ({rate * held:g} per "
+                f"{exporter} allowance): the model would buy {exporter}'s allowances at the "
+                f"ceiling to hold {importer}'s back at the floor, a money pump"
+            )
+            fix = (
+                f"raise {exporter}'s ceiling or lower {importer}'s floor on sheet "
+                f"price_controls, or end the link before {year}"
+            )
+            return problem, fix
+    return None
+
+
+def _check_price_controls(checker: Checker, tables: Tables) -> None:
+    """A floor is not above the ceiling; a ceiling reserve needs a ceiling."""
+    for record in tables["price_controls"]:
+        floor, ceiling = record["floor_price_per_tCO2e"], record["ceiling_price_per_tCO2e"]
+        if floor is not None and ceiling is not None and floor > ceiling:
+            checker.flag(
+                checker.raw["price_controls"],
+                record["_row"],
+                "floor_price_per_tCO2e",
+                f"the floor {floor:g} is above the ceiling {ceiling:g}",
+                "lower the floor or raise the ceiling",
+            )
+        if record["ceiling_reserve_MtCO2e"] is not None and ceiling is None:
+            checker.flag(
+                checker.raw["price_controls"],
+                record["_row"],
+                "ceiling_reserve_MtCO2e",
+                "a ceiling reserve is given but no ceiling price",
+                "enter ceiling_price_per_tCO2e or clear the reserve",
+            )
+
+
+def _check_price_control_pumps(checker: Checker, tables: Tables) -> None:
+    """A link may not carry allowances bought at a ceiling to a system that holds a floor above it.
+
+    With such a link no price satisfies both controls: the least-cost solution buys the
+    exporter's ceiling allowances to hold the importer's back at its floor, without end
+    (a money pump). Checked per row of `links` and `candidate_links` and per direction.
+    """
+    ceiling, floor = {}, {}
+    for r in tables["price_controls"]:
+        if r["ceiling_price_per_tCO2e"] is not None:
+            ceiling[r["system"], r["year"]] = r["ceiling_price_per_tCO2e"]
+        if r["floor_price_per_tCO2e"] is not None:
+            floor[r["system"], r["year"]] = r["floor_price_per_tCO2e"]
+    for sheet in ("links", "candidate_links"):
+        for record in tables[sheet]:
+            for exporter, importer in arcs(record):
+                pump = _first_pump(record, exporter, importer, ceiling, floor)
+                if pump is not None:
+                    checker.flag(checker.raw[sheet], record["_row"], "from_system", *pump)
+
+
 INSTRUMENT = Instrument(
     "price_controls",
     add_price_controls,
@@ -113,5 +239,10 @@ INSTRUMENT = Instrument(
             "ceiling sales * ceiling price",
             _ceiling_purchases,
         ),
+    ),
+    sheets=(PRICE_CONTROLS,),
+    checks=(
+        _check_price_controls,
+        _check_price_control_pumps,
     ),
 )

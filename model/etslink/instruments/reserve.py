@@ -14,8 +14,108 @@ from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
+from etslink.core.checking import (
+    Checker,
+    Periods,
+    Tables,
+)
 from etslink.core.data import ModelData, ReserveRule
+from etslink.core.sheet import (
+    Column,
+    Sheet,
+    announced_column,
+    system_column,
+)
 from etslink.instruments.declarations import BalanceColumn, Instrument, Side, Term, Values
+
+MSR = Sheet(
+    "msr",
+    "A quantity-triggered reserve such as the EU Market Stability Reserve: one row per "
+    "system and period of rules. Each year's intake and release follow from the previous "
+    "year's TNAC (the system's bank at the end of that year); the prices are those of the "
+    "market equilibrium, in which firms take the reserve's operations as given.",
+    (
+        system_column(),
+        Column("first_year", "year", "First year of the row's rules.", required=True),
+        Column(
+            "last_year",
+            "year",
+            "Last year of the row's rules.",
+            default_doc="the system's last year",
+        ),
+        Column(
+            "intake_threshold_MtCO2e",
+            "number",
+            "Intake happens when the previous year's TNAC is above this (EU: 833).",
+            unit="MtCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "intake_rate",
+            "number",
+            "Share of the previous year's TNAC taken in, as a fraction (24% = 0.24; EU: 0.24).",
+            unit="fraction",
+            required=True,
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        Column(
+            "intake_capped_at_excess",
+            "yesno",
+            "yes: intake = min(rate x TNAC, TNAC - threshold), the EU rule from 2024; "
+            "no: rate x TNAC.",
+            default=False,
+            default_doc="no",
+        ),
+        Column(
+            "release_threshold_MtCO2e",
+            "number",
+            "Release happens when the previous year's TNAC is below this (EU: 400); blank = never.",
+            unit="MtCO2e",
+            default_doc="never",
+            minimum=0.0,
+        ),
+        Column(
+            "release_MtCO2e",
+            "number",
+            "Allowances released then, at most what the reserve holds (EU: 100).",
+            unit="MtCO2e",
+            default=0.0,
+            minimum=0.0,
+        ),
+        Column(
+            "holdings_limit_MtCO2e",
+            "number",
+            "Reserve holdings above this are invalidated each year (EU from 2024: 400); "
+            "blank = never.",
+            unit="MtCO2e",
+            default_doc="never",
+            minimum=0.0,
+        ),
+        Column(
+            "initial_holdings_MtCO2e",
+            "number",
+            "Reserve holdings before the row's first year (read on a system's first row).",
+            unit="MtCO2e",
+            default=0.0,
+            minimum=0.0,
+        ),
+        Column(
+            "tnac_includes_linked",
+            "yesno",
+            "yes: the TNAC is the bank of every system linked with this one that year (directly "
+            "or through others), so partners' allowances count in it; no: the system's own "
+            "bank, which depends on when allowances cross the border (setting "
+            "transfer_timing).",
+            default=False,
+            default_doc="no",
+        ),
+        announced_column("this row's rules"),
+    ),
+    key=("system", "first_year", "announced_year"),
+    examples=(("A", 2030, None, 20, 0.24, "no", None, 0, None, 0, "no", None),),
+)
 
 
 @dataclass(frozen=True)
@@ -202,6 +302,33 @@ def _supply_change(sol: Values, d: ModelData) -> dict[tuple[str, int], float]:
     return {(r.system, r.year): r.supply_change_MtCO2e for r in reserve_paths(sol, d)}
 
 
+def _check_reserve(checker: Checker, tables: Tables) -> None:
+    """A reserve's system banks, and its rows of rules do not overlap in time."""
+    banking = {r["system"]: r["banking"] for r in tables["systems"]}
+    periods = Periods()
+    for record in tables["msr"]:
+        system = record["system"]
+        if banking.get(system) is False:
+            checker.flag(
+                checker.raw["msr"],
+                record["_row"],
+                "system",
+                f"{system} has a reserve but does not bank, so its TNAC (the bank the reserve "
+                "reacts to) is always zero",
+                f"set banking to yes for {system} on sheet systems, or delete the row",
+            )
+        other = periods.clash((system, record.get("announced_year")), record)
+        if other is not None:
+            checker.flag(
+                checker.raw["msr"],
+                record["_row"],
+                "first_year",
+                f"{system} already has reserve rules for these years on row {other}",
+                "give each row its own first_year-last_year, without overlap (rules that "
+                "replace others once announced carry an announced_year)",
+            )
+
+
 INSTRUMENT = Instrument(
     "reserve",
     add_reserve_supply,
@@ -214,5 +341,7 @@ INSTRUMENT = Instrument(
             _supply_change,
         ),
     ),
+    sheets=(MSR,),
+    checks=(_check_reserve,),
 )
 """Its operations per year are also the `msr` sheet (outputs/results.py)."""

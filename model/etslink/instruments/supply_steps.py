@@ -6,6 +6,13 @@ import numpy as np
 import pyomo.environ as pyo
 
 from etslink.core.data import ModelData
+from etslink.core.sheet import (
+    Column,
+    Sheet,
+    not_yet_announced_column,
+    system_column,
+    year_column,
+)
 from etslink.instruments.declarations import (
     BalanceColumn,
     CostItem,
@@ -21,6 +28,36 @@ from etslink.instruments.declarations import (
     solved,
 )
 from etslink.instruments.sets import grouped
+
+SUPPLY_STEPS = Sheet(
+    "supply_steps",
+    "Price-triggered allowance supply: a step of a system-year's supply curve. Several rows "
+    "per system-year form a step curve; the floor and ceiling of price_controls still work.",
+    (
+        system_column(),
+        year_column(),
+        Column(
+            "trigger_price_per_tCO2e",
+            "number",
+            "The price at which the step acts.",
+            unit="CUR per tCO2e",
+            required=True,
+            minimum=0.0,
+        ),
+        Column(
+            "quantity_MtCO2e",
+            "number",
+            "Positive: extra allowances sold once the price reaches the trigger (cost "
+            "containment reserve, price containment tiers). Negative: allowances withheld "
+            "while the price is below the trigger (emissions containment reserve).",
+            unit="MtCO2e",
+            required=True,
+        ),
+        not_yet_announced_column(),
+    ),
+    examples=(("A", 2030, 150, 5, None),),
+)
+
 
 VARIABLES = (
     Variable("released_MtCO2e", "B10", Role.DECIDED, year_position=1),
@@ -101,4 +138,5 @@ INSTRUMENT = Instrument(
             _purchases,
         ),
     ),
+    sheets=(SUPPLY_STEPS,),
 )

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from etslink.core.checking import Record
 from etslink.core.data import Link, ModelData, _links, build_model_data
 from etslink.errors import (
     InfeasibleError,
@@ -36,9 +37,8 @@ from etslink.errors import (
 )
 from etslink.formulation import build_model
 from etslink.inputs.schema import COMBINATION_SEPARATOR, STATUS_QUO
-from etslink.inputs.validate import Record, minting_cycle
 from etslink.instruments.border_adjustments import charges
-from etslink.instruments.links import redundant_link_years
+from etslink.instruments.links import minting_cycle, redundant_link_years
 from etslink.outputs.columns import EMISSIONS_CHANGE, Columns
 from etslink.outputs.products import ExploreResult
 from etslink.outputs.results import CaseResults, ExploreTables, extract_case, paid_abroad
