@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pyomo.environ as pyo
 import pytest
 
 from conftest import EXAMPLE
+from etslink.core.data import ModelData, Rows
 from etslink.formulation import HELD, INSTRUMENTS, RESTRICTIONS, TERMS, VARIABLES, build_model
 from etslink.formulation.compliance import PRICE_ROWS
+from etslink.inputs.validate import validate
+from etslink.inputs.workbook import read_workbook
 from etslink.workflows.run import load_workbook
 
 pytestmark = pytest.mark.unit
@@ -63,3 +68,19 @@ def test_every_uncertain_parameter_of_the_schema_moves_model_inputs():
 
     assert set(SWEPT) == set(UNCERTAIN_PARAMETERS)
     assert {name for names in SWEPT.values() for name in names} <= set(INDEX)
+
+
+def test_each_instrument_reads_its_own_model_data_fields():
+    """The instruments' `read` share out their ModelData fields: each read by one instrument,
+    and together they give the shipped example's data (rules in force)."""
+    checked = validate(read_workbook(EXAMPLE))
+    data, _ = load_workbook(EXAMPLE)
+    years_of = {s: set(data.years_of(s)) for s in data.systems}
+    rows = Rows(checked.tables, years_of, data.baseline_MtCO2e, None)
+    read = [(name, value) for i in INSTRUMENTS if i.read for name, value in i.read(rows).items()]
+    names = [name for name, _ in read]
+    assert len(names) == len(set(names)), "two instruments read the same field"
+    assert set(names) <= {f.name for f in fields(ModelData)}
+    assert {"links", "reserve_rules", "mac_linear", "intensity"} <= set(names)
+    for name, value in read:
+        assert getattr(data, name) == value, name

@@ -251,7 +251,8 @@ class Frozen(Mapping[Any, Any]):
         return f"Frozen({self._items!r})"
 
 
-def _frozen(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:
+def frozen(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    """Return a read-only copy of a mapping (ModelData holds no dict that could change)."""
     return Frozen(mapping)
 
 
@@ -275,7 +276,7 @@ class ModelData:
     links: tuple[Link, ...] = ()
     offset_offers: tuple[OffsetOffer, ...] = ()
     offset_rules: tuple[OffsetRule, ...] = ()
-    price_controls: Mapping[SystemYear, PriceControl] = field(default_factory=lambda: _frozen({}))
+    price_controls: Mapping[SystemYear, PriceControl] = field(default_factory=lambda: frozen({}))
     supply_steps: tuple[SupplyStep, ...] = ()
     foresight_years: int | None = None
     foresight_schedule: tuple[tuple[str, int, int], ...] = ()
@@ -286,11 +287,11 @@ class ModelData:
     draws: int = 100
     seed: int = 0
     observations: tuple[Observation, ...] = ()
-    intensity: Mapping[SystemYear, IntensityStandard] = field(default_factory=lambda: _frozen({}))
+    intensity: Mapping[SystemYear, IntensityStandard] = field(default_factory=lambda: frozen({}))
     """The intensity standards of intensity-based system-years (their cap is 0: the
     allowances issued are a term of the model)."""
     border_adjustments: tuple[BorderAdjustment, ...] = ()
-    vintages: Mapping[int, ModelData] = field(default_factory=lambda: _frozen({}))
+    vintages: Mapping[int, ModelData] = field(default_factory=lambda: frozen({}))
     """With rows announced later (`announced_year`): the inputs as known in each year from
     which they differ, keyed by that year (the first model year: as known from the start).
     The fields above are the rules in force: for each year, those known in that year."""
@@ -309,7 +310,7 @@ class ModelData:
         years: dict[str, list[int]] = defaultdict(list)
         for s, y in self.system_years:
             years[s].append(y)
-        return _frozen({s: tuple(ys) for s, ys in years.items()})
+        return frozen({s: tuple(ys) for s, ys in years.items()})
 
     def discount_factor(self, year: int) -> float:
         """Return the present-value factor of money of `year`: (1 + rate)^-(year - base)."""
@@ -321,7 +322,7 @@ class ModelData:
 
     @cached_property
     def _link_index(self) -> Mapping[tuple[str, int], Link]:
-        return _frozen({(link.name, y): link for link in self.links for y in link.years})
+        return frozen({(link.name, y): link for link in self.links for y in link.years})
 
     def offset_rule_of(self) -> dict[tuple[str, str, int], OffsetRule]:
         """Return the rule in force for each (system, offset type, year)."""
@@ -348,7 +349,7 @@ class ModelData:
     def without_links(self) -> ModelData:
         """Return the same data with every link removed (offsets stay), in every vintage."""
         vintages = {t: v.without_links() for t, v in self.vintages.items()}
-        return replace(self, links=(), vintages=_frozen(vintages))
+        return replace(self, links=(), vintages=frozen(vintages))
 
     def counterfactual(self) -> ModelData:
         """Return the data of the second case: only the links that exist today, if any.
@@ -358,7 +359,7 @@ class ModelData:
         """
         kept = tuple(link for link in self.links if link.in_counterfactual)
         vintages = {t: v.counterfactual() for t, v in self.vintages.items()}
-        return replace(self, links=kept, vintages=_frozen(vintages))
+        return replace(self, links=kept, vintages=frozen(vintages))
 
     @property
     def second_case(self) -> str:
@@ -384,7 +385,8 @@ class ModelData:
         return self.vintages[max(known)] if known else self
 
 
-def _years_between(first: int | None, last: int | None, years: set[int]) -> tuple[int, ...]:
+def years_between(first: int | None, last: int | None, years: set[int]) -> tuple[int, ...]:
+    """Return the sorted years within first-last (blank ends: the first or last of `years`)."""
     low = first if first is not None else min(years, default=0)
     high = last if last is not None else max(years, default=0)
     return tuple(sorted(y for y in years if low <= y <= high))
@@ -400,55 +402,7 @@ def announced(r: Mapping[str, Any]) -> int:
     return FROM_THE_START if value is None else int(value)
 
 
-def announcement_years(tables: Mapping[str, list[dict[str, Any]]]) -> list[int]:
-    """Return the years after the first model year in which rows are announced, sorted."""
-    first = min(r["year"] for r in tables["emissions"])
-    said = {announced(r) for name in ANNOUNCED for r in tables.get(name, [])}
-    return sorted(year for year in said if year > first)
-
-
-ANNOUNCED = ("emissions", "msr")
-"""Sheets whose rows may carry `announced_year`."""
-
-
-def build_model_data(
-    tables: Mapping[str, list[dict[str, Any]]], settings: Mapping[str, Any], default_name: str
-) -> ModelData:
-    """Return ModelData from validated, typed records (see `validate.validate`).
-
-    With rows announced later, the data holds the rules in force (for each year those known
-    in that year) and, as `vintages`, the inputs as known in each announcement year.
-    """
-    data = _build(tables, settings, default_name, None)
-    years = announcement_years(tables)
-    if not years:
-        return data
-    first = min(y for _, y in data.system_years)
-    vintages = {t: _build(tables, settings, default_name, t) for t in [first, *years]}
-    return replace(data, vintages=_frozen(vintages))
-
-
-def _intensity(tables: Mapping[str, list[dict[str, Any]]]) -> dict[SystemYear, IntensityStandard]:
-    """Return the intensity standard of each intensity-based system-year."""
-    return {
-        (r["system"], r["year"]): IntensityStandard(
-            r["output_baseline_Munits"],
-            r["emission_intensity_tCO2e_per_unit"],
-            r["benchmark_tCO2e_per_unit"],
-            r["output_cost_slope_per_unit_per_Munits"],
-        )
-        for r in tables.get("intensity", [])
-    }
-
-
-def _with_standard(row: dict[str, Any], standard: IntensityStandard | None) -> dict[str, Any]:
-    """Return an emissions row of an intensity year with its baseline (mu Q0) and cap (0)."""
-    if standard is None:
-        return row
-    return {**row, "baseline_MtCO2e": standard.baseline_MtCO2e, "cap_MtCO2e": 0.0}
-
-
-def _in_force(
+def in_force(
     rows: list[dict[str, Any]], known_in: int | None, years_of: Mapping[str, set[int]]
 ) -> list[tuple[dict[str, Any], tuple[int, ...]]]:
     """Return each row with the years in which it is the rule, as known in `known_in`.
@@ -463,7 +417,7 @@ def _in_force(
         if "year" in r:
             years = (r["year"],)
         else:
-            years = _years_between(r["first_year"], r["last_year"], set(years_of[r["system"]]))
+            years = years_between(r["first_year"], r["last_year"], set(years_of[r["system"]]))
         for y in years:
             limit = y if known_in is None else known_in
             key = (r["system"], y)
@@ -477,215 +431,21 @@ def _in_force(
     return [(r, tuple(years)) for r, years in pieces.values()]
 
 
-def _build(
-    tables: Mapping[str, list[dict[str, Any]]],
-    settings: Mapping[str, Any],
-    default_name: str,
-    known_in: int | None,
-) -> ModelData:
-    """Return ModelData with the emissions and msr rows known in `known_in` (None: in force)."""
-    systems = tuple(r["system"] for r in tables["systems"])
-    every_year: dict[str, set[int]] = defaultdict(set)
-    for r in tables["emissions"]:
-        every_year[r["system"]].add(r["year"])
-    emissions = [r for r, _ in _in_force(tables["emissions"], known_in, every_year)]
-    standards = _intensity(tables)
-    emissions = [_with_standard(r, standards.get((r["system"], r["year"]))) for r in emissions]
-    tables = {**tables, "emissions": emissions}
-    baseline = {(r["system"], r["year"]): r["baseline_MtCO2e"] for r in tables["emissions"]}
-    years_of: dict[str, set[int]] = defaultdict(set)
-    for s, y in baseline:
-        years_of[s].add(y)
-    all_years = {y for _, y in baseline}
-    return ModelData(
-        scenario_name=settings.get("scenario_name") or default_name,
-        currency=str(settings.get("currency") or "EUR").upper(),
-        base_year=settings.get("base_year") or min(all_years),
-        discount_rate=float(settings.get("discount_rate") or 0.0),
-        systems=systems,
-        system_names=_frozen({r["system"]: r["name"] or r["system"] for r in tables["systems"]}),
-        banking=_frozen({r["system"]: bool(r["banking"]) for r in tables["systems"]}),
-        borrowing_limit_MtCO2e=_frozen(
-            {r["system"]: r["borrowing_limit_MtCO2e"] for r in tables["systems"]}
-        ),
-        initial_bank_MtCO2e=_frozen(
-            {r["system"]: r["initial_bank_MtCO2e"] for r in tables["systems"]}
-        ),
-        baseline_MtCO2e=_frozen(baseline),
-        cap_MtCO2e=_frozen(
-            {(r["system"], r["year"]): r["cap_MtCO2e"] for r in tables["emissions"]}
-        ),
-        mac_linear=_frozen(_linear_macs(tables, baseline)),
-        mac_steps=_frozen(_steps(tables)),
-        links=tuple(link for r in tables["links"] for link in _links(r, years_of)),
-        offset_offers=_offers(tables["offsets"]),
-        offset_rules=tuple(
-            OffsetRule(
-                r["system"],
-                r["offset_type"],
-                r["max_share_of_emissions"],
-                r["max_MtCO2e"],
-                _years_between(r["first_year"], r["last_year"], years_of[r["system"]]),
-            )
-            for r in tables["offset_rules"]
-        ),
-        price_controls=_frozen(
-            {
-                (r["system"], r["year"]): PriceControl(
-                    r["floor_price_per_tCO2e"],
-                    r["ceiling_price_per_tCO2e"],
-                    r["ceiling_reserve_MtCO2e"],
-                )
-                for r in tables["price_controls"]
-            }
-        ),
-        supply_steps=tuple(
-            SupplyStep(r["system"], r["year"], r["trigger_price_per_tCO2e"], r["quantity_MtCO2e"])
-            for r in tables.get("supply_steps", [])
-        ),
-        reserve_rules=_reserve_rules(_in_force(tables.get("msr", []), known_in, years_of)),
-        foresight_years=settings.get("foresight_years"),
-        foresight_schedule=tuple(
-            sorted(
-                (r["system"].strip(), r["first_year"], r["years"])
-                for r in tables.get("foresight", [])
-            )
-        ),
-        transfer_timing=settings.get("transfer_timing") or "earliest",
-        uncertainty=tuple(_uncertain(r) for r in tables.get("uncertainty", [])),
-        draws=int(settings.get("draws") or 100),
-        seed=int(settings.get("seed") or 0),
-        intensity=_frozen(standards),
-        border_adjustments=tuple(
-            BorderAdjustment(
-                r["importer"],
-                str(r["origin"]).strip(),
-                r["year"],
-                r["embedded_MtCO2e"],
-                r["phase_in"],
-                bool(r["deduct_origin_price"]),
-                bool(r["exempt_when_linked"]),
-            )
-            for r in tables.get("border_adjustments", [])
-        ),
-        observations=tuple(
-            Observation(
-                r["system"], r["year"], r["quantity"], r["value"], r["weight"], r["source"] or ""
-            )
-            for r in tables.get("observed", [])
-            if r["year"] in years_of[r["system"]]
-        ),
-    )
+@dataclass(frozen=True)
+class Rows:
+    """The typed records an instrument reads its `ModelData` fields from (`Instrument.read`).
 
-
-def _reserve_rules(
-    pieces: list[tuple[dict[str, Any], tuple[int, ...]]],
-) -> tuple[ReserveRule, ...]:
-    """Return reserve rules by period (each row with its years in force).
-
-    Initial holdings count on a system's first period only.
+    Attributes:
+        tables: Every sheet's records by name; `emissions` holds the rows known in
+            `known_in`, with each intensity year's baseline (intensity x output baseline)
+            and cap (0).
+        years_of: The years each system takes part in.
+        baseline: Each system-year's baseline emissions [MtCO2e].
+        known_in: The year whose knowledge the rules are read with (None: the rules in
+            force, each year's as known in that year).
     """
-    rules: list[ReserveRule] = []
-    for r, years in sorted(pieces, key=lambda piece: (piece[0]["system"], piece[1][0])):
-        first = not any(rule.system == r["system"] for rule in rules)
-        rules.append(
-            ReserveRule(
-                r["system"],
-                years,
-                r["intake_threshold_MtCO2e"],
-                r["intake_rate"],
-                bool(r["intake_capped_at_excess"]),
-                r["release_threshold_MtCO2e"],
-                r["release_MtCO2e"],
-                r["holdings_limit_MtCO2e"],
-                r["initial_holdings_MtCO2e"] if first else 0.0,
-                bool(r.get("tnac_includes_linked")),
-            )
-        )
-    return tuple(rules)
 
-
-def _uncertain(r: Mapping[str, Any]) -> UncertainInput:
-    first, last = r["first_year"], r["last_year"]
-    years = (
-        None
-        if first is None and last is None
-        else tuple(
-            range(first if first is not None else 1900, (last if last is not None else 2200) + 1)
-        )
-    )
-    default_mean = 1.0 if r["apply"] == "scale" and r["distribution"] == "normal" else 0.0
-    return UncertainInput(
-        r["parameter"],
-        str(r["target"]),
-        years,
-        r["distribution"],
-        r["apply"],
-        r["mean"] if r["mean"] is not None else default_mean,
-        r["sd"],
-        r["low"],
-        r["high"],
-        r["mode"],
-        r["group"],
-    )
-
-
-def _steps(
-    tables: Mapping[str, list[dict[str, Any]]],
-) -> dict[SystemYear, tuple[AbatementStep, ...]]:
-    steps: dict[SystemYear, list[AbatementStep]] = defaultdict(list)
-    for r in tables["mac_steps"]:
-        steps[r["system"], r["year"]].append(
-            AbatementStep(r["option"], r["abatement_MtCO2e"], r["cost_per_tCO2e"])
-        )
-    return {key: tuple(sorted(v, key=lambda s: s.option)) for key, v in steps.items()}
-
-
-def _linear_macs(
-    tables: Mapping[str, list[dict[str, Any]]], baseline: Mapping[SystemYear, float]
-) -> dict[SystemYear, LinearMac]:
-    """Linear MACs; a blank max abatement is the baseline less the steps' quantities."""
-    step_room: dict[SystemYear, float] = defaultdict(float)
-    for r in tables["mac_steps"]:
-        step_room[r["system"], r["year"]] += r["abatement_MtCO2e"]
-    macs = {}
-    for r in tables["mac_linear"]:
-        key = (r["system"], r["year"])
-        room = r["max_abatement_MtCO2e"]
-        if room is None:
-            room = max(baseline[key] - step_room[key], 0.0)
-        macs[key] = LinearMac(r["intercept_per_tCO2e"], r["slope_per_tCO2e_per_MtCO2e"], room)
-    return macs
-
-
-def _links(r: Mapping[str, Any], years_of: Mapping[str, set[int]]) -> tuple[Link, ...]:
-    """Return a link row as a link; a two-way link with a fee as one link each way.
-
-    A fee is paid on every allowance moved, in either direction, so such a link needs both
-    flows as variables; one net transfer per link serves the others.
-    """
-    shared = years_of[r["from_system"]] & years_of[r["to_system"]]
-    link = Link(
-        r["from_system"],
-        r["to_system"],
-        r["direction"] == "two-way",
-        r["exchange_rate"],
-        r["max_transfer_MtCO2e"],
-        _years_between(r["first_year"], r["last_year"], shared),
-        r.get("transfer_fee_per_tCO2e") or 0.0,
-        r.get("max_transfer_share_of_cap"),
-        bool(r.get("in_counterfactual")),
-    )
-    return link.one_way() if link.fee_per_tCO2e > 0 else (link,)
-
-
-def _offers(rows: list[dict[str, Any]]) -> tuple[OffsetOffer, ...]:
-    """Offers numbered per (type, year) in order of price, so step 1 is the cheapest."""
-    grouped: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        grouped[r["offset_type"], r["year"]].append(r)
-    return tuple(
-        OffsetOffer(o, y, step, r["supply_MtCO2e"], r["price_per_tCO2e"])
-        for (o, y), group in sorted(grouped.items())
-        for step, r in enumerate(sorted(group, key=lambda r: r["price_per_tCO2e"]), start=1)
-    )
+    tables: Mapping[str, list[dict[str, Any]]]
+    years_of: Mapping[str, set[int]]
+    baseline: Mapping[SystemYear, float]
+    known_in: int | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import pyomo.environ as pyo
@@ -12,7 +13,14 @@ from etslink.core.checking import (
     Tables,
     TOLERANCE_MtCO2e,
 )
-from etslink.core.data import ModelData
+from etslink.core.data import (
+    AbatementStep,
+    LinearMac,
+    ModelData,
+    Rows,
+    SystemYear,
+    frozen,
+)
 from etslink.core.sheet import (
     PRICE_MAX,
     Column,
@@ -199,6 +207,42 @@ def _warn_no_abatement(checker: Checker, tables: Tables) -> None:
             )
 
 
+def _steps(
+    tables: Mapping[str, list[dict[str, Any]]],
+) -> dict[SystemYear, tuple[AbatementStep, ...]]:
+    steps: dict[SystemYear, list[AbatementStep]] = defaultdict(list)
+    for r in tables["mac_steps"]:
+        steps[r["system"], r["year"]].append(
+            AbatementStep(r["option"], r["abatement_MtCO2e"], r["cost_per_tCO2e"])
+        )
+    return {key: tuple(sorted(v, key=lambda s: s.option)) for key, v in steps.items()}
+
+
+def _linear_macs(
+    tables: Mapping[str, list[dict[str, Any]]], baseline: Mapping[SystemYear, float]
+) -> dict[SystemYear, LinearMac]:
+    """Linear MACs; a blank max abatement is the baseline less the steps' quantities."""
+    step_room: dict[SystemYear, float] = defaultdict(float)
+    for r in tables["mac_steps"]:
+        step_room[r["system"], r["year"]] += r["abatement_MtCO2e"]
+    macs = {}
+    for r in tables["mac_linear"]:
+        key = (r["system"], r["year"])
+        room = r["max_abatement_MtCO2e"]
+        if room is None:
+            room = max(baseline[key] - step_room[key], 0.0)
+        macs[key] = LinearMac(r["intercept_per_tCO2e"], r["slope_per_tCO2e_per_MtCO2e"], room)
+    return macs
+
+
+def _read(rows: Rows) -> dict[str, Any]:
+    """Return the linear MACs and stepwise options of each system-year."""
+    return {
+        "mac_linear": frozen(_linear_macs(rows.tables, rows.baseline)),
+        "mac_steps": frozen(_steps(rows.tables)),
+    }
+
+
 INSTRUMENT = Instrument(
     "abatement",
     add_abatement,
@@ -226,4 +270,5 @@ INSTRUMENT = Instrument(
     ),
     checks=(_check_abatement_room,),
     warnings=(_warn_no_abatement,),
+    read=_read,
 )

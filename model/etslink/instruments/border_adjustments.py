@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from etslink.core.checking import (
     Checker,
     Tables,
     model_years,
 )
-from etslink.core.data import BorderAdjustment, ModelData
+from etslink.core.data import (
+    BorderAdjustment,
+    ModelData,
+    Rows,
+)
 from etslink.core.sheet import (
     Column,
     Sheet,
@@ -165,8 +170,27 @@ def _check_border_rows(checker: Checker, tables: Tables) -> None:
             )
 
 
+def _read(rows: Rows) -> dict[str, Any]:
+    """Return the border adjustments: importer, origin, year, embedded emissions, rules."""
+    return {
+        "border_adjustments": tuple(
+            BorderAdjustment(
+                r["importer"],
+                str(r["origin"]).strip(),
+                r["year"],
+                r["embedded_MtCO2e"],
+                r["phase_in"],
+                bool(r["deduct_origin_price"]),
+                bool(r["exempt_when_linked"]),
+            )
+            for r in rows.tables.get("border_adjustments", [])
+        )
+    }
+
+
 INSTRUMENT = Instrument(
     "border_adjustments",
     sheets=(BORDER_ADJUSTMENTS,),
     checks=(_check_border_rows,),
+    read=_read,
 )

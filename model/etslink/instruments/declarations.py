@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from etslink.core.checking import Checker, Tables
-from etslink.core.data import ModelData
+from etslink.core.data import ModelData, Rows
 from etslink.core.sheet import Sheet
 
 SystemYear = tuple[str, int]
@@ -266,6 +266,7 @@ class Instrument:
             errors with `Checker.flag` (the run stops).
         warnings: Its checks that only warn (`Checker.warn`), run when no check found an
             error.
+        read: (typed rows) -> its `ModelData` fields by name, or None when it reads none.
         add: Adds its variables, expressions and restrictions to a model, or None when it
             adds nothing of its own (its terms name inputs).
         variables: Its variable components, with their role in the two stages.
@@ -283,6 +284,7 @@ class Instrument:
     sheets: tuple[Sheet, ...] = ()
     checks: tuple[Check, ...] = ()
     warnings: tuple[Check, ...] = ()
+    read: Callable[[Rows], Mapping[str, Any]] | None = None
     variables: tuple[Variable, ...] = ()
     restrictions: tuple[Restriction, ...] = ()
     held: tuple[Held, ...] = ()

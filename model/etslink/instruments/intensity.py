@@ -9,6 +9,7 @@ Q = Q0 - p (mu - r) / d: the standard taxes emissions and subsidises output (Fis
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pyomo.environ as pyo
@@ -17,7 +18,13 @@ from etslink.core.checking import (
     Checker,
     Tables,
 )
-from etslink.core.data import ModelData
+from etslink.core.data import (
+    IntensityStandard,
+    ModelData,
+    Rows,
+    SystemYear,
+    frozen,
+)
 from etslink.core.sheet import (
     Column,
     Sheet,
@@ -189,6 +196,24 @@ def _check_intensity(checker: Checker, tables: Tables) -> None:
             )
 
 
+def standards(tables: Mapping[str, list[dict[str, Any]]]) -> dict[SystemYear, IntensityStandard]:
+    """Return the intensity standard of each intensity-based system-year."""
+    return {
+        (r["system"], r["year"]): IntensityStandard(
+            r["output_baseline_Munits"],
+            r["emission_intensity_tCO2e_per_unit"],
+            r["benchmark_tCO2e_per_unit"],
+            r["output_cost_slope_per_unit_per_Munits"],
+        )
+        for r in tables.get("intensity", [])
+    }
+
+
+def _read(rows: Rows) -> dict[str, Any]:
+    """Return the intensity standard of each intensity-based system-year."""
+    return {"intensity": frozen(standards(rows.tables))}
+
+
 INSTRUMENT = Instrument(
     "intensity",
     add_intensity,
@@ -213,4 +238,5 @@ INSTRUMENT = Instrument(
     ),
     sheets=(INTENSITY,),
     checks=(_check_intensity,),
+    read=_read,
 )

@@ -20,7 +20,13 @@ from etslink.core.checking import (
     model_years,
     span,
 )
-from etslink.core.data import Forest, Link, ModelData
+from etslink.core.data import (
+    Forest,
+    Link,
+    ModelData,
+    Rows,
+    years_between,
+)
 from etslink.core.sheet import (
     Column,
     Sheet,
@@ -587,6 +593,36 @@ def _warn_rate_cycles(checker: Checker, tables: Tables) -> None:
                     return
 
 
+def links_of_row(r: Mapping[str, Any], years_of: Mapping[str, set[int]]) -> tuple[Link, ...]:
+    """Return a link row as a link; a two-way link with a fee as one link each way.
+
+    A fee is paid on every allowance moved, in either direction, so such a link needs both
+    flows as variables; one net transfer per link serves the others.
+    """
+    shared = years_of[r["from_system"]] & years_of[r["to_system"]]
+    link = Link(
+        r["from_system"],
+        r["to_system"],
+        r["direction"] == "two-way",
+        r["exchange_rate"],
+        r["max_transfer_MtCO2e"],
+        years_between(r["first_year"], r["last_year"], shared),
+        r.get("transfer_fee_per_tCO2e") or 0.0,
+        r.get("max_transfer_share_of_cap"),
+        bool(r.get("in_counterfactual")),
+    )
+    return link.one_way() if link.fee_per_tCO2e > 0 else (link,)
+
+
+def _read(rows: Rows) -> dict[str, Any]:
+    """Return the links of sheet links (a two-way link with a fee as one each way)."""
+    return {
+        "links": tuple(
+            link for r in rows.tables["links"] for link in links_of_row(r, rows.years_of)
+        )
+    }
+
+
 INSTRUMENT = Instrument(
     "links",
     add_links,
@@ -639,4 +675,5 @@ INSTRUMENT = Instrument(
         _check_minting_cycles,
     ),
     warnings=(_warn_rate_cycles,),
+    read=_read,
 )

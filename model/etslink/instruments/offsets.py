@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from typing import Any
+
 import numpy as np
 import pyomo.environ as pyo
 
@@ -10,7 +13,13 @@ from etslink.core.checking import (
     Periods,
     Tables,
 )
-from etslink.core.data import ModelData
+from etslink.core.data import (
+    ModelData,
+    OffsetOffer,
+    OffsetRule,
+    Rows,
+    years_between,
+)
 from etslink.core.sheet import (
     Column,
     Sheet,
@@ -213,6 +222,35 @@ def _check_rule_periods(checker: Checker, tables: Tables) -> None:
             )
 
 
+def _offers(rows: list[dict[str, Any]]) -> tuple[OffsetOffer, ...]:
+    """Offers numbered per (type, year) in order of price, so step 1 is the cheapest."""
+    grouped: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        grouped[r["offset_type"], r["year"]].append(r)
+    return tuple(
+        OffsetOffer(o, y, step, r["supply_MtCO2e"], r["price_per_tCO2e"])
+        for (o, y), group in sorted(grouped.items())
+        for step, r in enumerate(sorted(group, key=lambda r: r["price_per_tCO2e"]), start=1)
+    )
+
+
+def _read(rows: Rows) -> dict[str, Any]:
+    """Return the credit offers (stepwise supply) and each system's rules for credits."""
+    return {
+        "offset_offers": _offers(rows.tables["offsets"]),
+        "offset_rules": tuple(
+            OffsetRule(
+                r["system"],
+                r["offset_type"],
+                r["max_share_of_emissions"],
+                r["max_MtCO2e"],
+                years_between(r["first_year"], r["last_year"], rows.years_of[r["system"]]),
+            )
+            for r in rows.tables["offset_rules"]
+        ),
+    }
+
+
 INSTRUMENT = Instrument(
     "offsets",
     add_offsets,
@@ -239,4 +277,5 @@ INSTRUMENT = Instrument(
         OFFSET_RULES,
     ),
     checks=(_check_rule_periods,),
+    read=_read,
 )

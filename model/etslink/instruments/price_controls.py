@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyomo.environ as pyo
 
@@ -11,7 +13,12 @@ from etslink.core.checking import (
     Tables,
     span,
 )
-from etslink.core.data import ModelData
+from etslink.core.data import (
+    ModelData,
+    PriceControl,
+    Rows,
+    frozen,
+)
 from etslink.core.sheet import (
     Column,
     Sheet,
@@ -211,6 +218,22 @@ def _check_price_control_pumps(checker: Checker, tables: Tables) -> None:
                     checker.flag(checker.raw[sheet], record["_row"], "from_system", *pump)
 
 
+def _read(rows: Rows) -> dict[str, Any]:
+    """Return the floor, ceiling and ceiling reserve of each system-year with controls."""
+    return {
+        "price_controls": frozen(
+            {
+                (r["system"], r["year"]): PriceControl(
+                    r["floor_price_per_tCO2e"],
+                    r["ceiling_price_per_tCO2e"],
+                    r["ceiling_reserve_MtCO2e"],
+                )
+                for r in rows.tables["price_controls"]
+            }
+        )
+    }
+
+
 INSTRUMENT = Instrument(
     "price_controls",
     add_price_controls,
@@ -245,4 +268,5 @@ INSTRUMENT = Instrument(
         _check_price_controls,
         _check_price_control_pumps,
     ),
+    read=_read,
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pyomo.environ as pyo
 
@@ -19,7 +20,12 @@ from etslink.core.checking import (
     Periods,
     Tables,
 )
-from etslink.core.data import ModelData, ReserveRule
+from etslink.core.data import (
+    ModelData,
+    ReserveRule,
+    Rows,
+    in_force,
+)
 from etslink.core.sheet import (
     Column,
     Sheet,
@@ -329,6 +335,39 @@ def _check_reserve(checker: Checker, tables: Tables) -> None:
             )
 
 
+def _reserve_rules(
+    pieces: list[tuple[dict[str, Any], tuple[int, ...]]],
+) -> tuple[ReserveRule, ...]:
+    """Return reserve rules by period (each row with its years in force).
+
+    Initial holdings count on a system's first period only.
+    """
+    rules: list[ReserveRule] = []
+    for r, years in sorted(pieces, key=lambda piece: (piece[0]["system"], piece[1][0])):
+        first = not any(rule.system == r["system"] for rule in rules)
+        rules.append(
+            ReserveRule(
+                r["system"],
+                years,
+                r["intake_threshold_MtCO2e"],
+                r["intake_rate"],
+                bool(r["intake_capped_at_excess"]),
+                r["release_threshold_MtCO2e"],
+                r["release_MtCO2e"],
+                r["holdings_limit_MtCO2e"],
+                r["initial_holdings_MtCO2e"] if first else 0.0,
+                bool(r.get("tnac_includes_linked")),
+            )
+        )
+    return tuple(rules)
+
+
+def _read(rows: Rows) -> dict[str, Any]:
+    """Return the reserve's rules by period, as known in `rows.known_in`."""
+    pieces = in_force(rows.tables.get("msr", []), rows.known_in, rows.years_of)
+    return {"reserve_rules": _reserve_rules(pieces)}
+
+
 INSTRUMENT = Instrument(
     "reserve",
     add_reserve_supply,
@@ -343,5 +382,6 @@ INSTRUMENT = Instrument(
     ),
     sheets=(MSR,),
     checks=(_check_reserve,),
+    read=_read,
 )
 """Its operations per year are also the `msr` sheet (outputs/results.py)."""

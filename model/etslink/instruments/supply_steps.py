@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyomo.environ as pyo
 
-from etslink.core.data import ModelData
+from etslink.core.data import (
+    ModelData,
+    Rows,
+    SupplyStep,
+)
 from etslink.core.sheet import (
     Column,
     Sheet,
@@ -116,6 +122,16 @@ def _purchases(sol: Values, d: ModelData, priced: Priced) -> np.ndarray:
     return paid
 
 
+def _read(rows: Rows) -> dict[str, Any]:
+    """Return the extra allowances offered at trigger prices."""
+    return {
+        "supply_steps": tuple(
+            SupplyStep(r["system"], r["year"], r["trigger_price_per_tCO2e"], r["quantity_MtCO2e"])
+            for r in rows.tables.get("supply_steps", [])
+        )
+    }
+
+
 INSTRUMENT = Instrument(
     "supply_steps",
     add_supply_steps,
@@ -139,4 +155,5 @@ INSTRUMENT = Instrument(
         ),
     ),
     sheets=(SUPPLY_STEPS,),
+    read=_read,
 )

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from etslink.core.data import ModelData, Observation, build_model_data
+from etslink.core.data import ModelData, Observation
 from etslink.core.values import SWEPT
 from etslink.errors import InfeasibleError, InputError, Issue, SolverTroubleError, messages
 from etslink.inputs.calibration import (
@@ -33,6 +33,7 @@ from etslink.inputs.calibration import (
     free_parameters,
     scaled_tables,
 )
+from etslink.inputs.model_data import build_model_data
 from etslink.inputs.validate import validate
 from etslink.inputs.workbook import read_workbook
 from etslink.outputs.fit import FAR, fit_rows, model_figures

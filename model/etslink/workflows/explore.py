@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from etslink.core.checking import Record
-from etslink.core.data import Link, ModelData, _links, build_model_data
+from etslink.core.data import Link, ModelData
 from etslink.errors import (
     InfeasibleError,
     Issue,
@@ -36,9 +36,10 @@ from etslink.errors import (
     reject,
 )
 from etslink.formulation import build_model
+from etslink.inputs.model_data import build_model_data
 from etslink.inputs.schema import COMBINATION_SEPARATOR, STATUS_QUO
 from etslink.instruments.border_adjustments import charges
-from etslink.instruments.links import minting_cycle, redundant_link_years
+from etslink.instruments.links import links_of_row, minting_cycle, redundant_link_years
 from etslink.outputs.columns import EMISSIONS_CHANGE, Columns
 from etslink.outputs.products import ExploreResult
 from etslink.outputs.results import CaseResults, ExploreTables, extract_case, paid_abroad
@@ -227,7 +228,7 @@ def _candidates(
             tuple(
                 replace(k, design=name if r.get("design_of") else "")
                 for r in group
-                for k in _links(r, years_of)
+                for k in links_of_row(r, years_of)
             ),
             str(group[0].get("design_of") or ""),
         )

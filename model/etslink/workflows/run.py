@@ -6,9 +6,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from etslink.core.data import ModelData, build_model_data
+from etslink.core.data import ModelData
 from etslink.errors import Issue, messages
 from etslink.inputs.frames import Frames
+from etslink.inputs.model_data import build_model_data
 from etslink.inputs.validate import validate
 from etslink.inputs.workbook import read_workbook
 from etslink.outputs.fit import fit_table, largest_differences
