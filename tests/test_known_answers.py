@@ -9,7 +9,11 @@ from __future__ import annotations
 import pytest
 
 from conftest import BASELINE, Tables, linear_case
+from etslink.formulation import build_model
 from etslink.outputs.report.story import group_stories
+from etslink.solving.engine import QP_ITERATIONS_MIN, CompiledCase
+from etslink.solving.stages import SOLVER_OPTIONS
+from etslink.workflows.run import load_workbook
 
 QP = 1e-5  # HiGHS QP duals are less exact than LP ones
 LP = 1e-7
@@ -559,3 +563,21 @@ def test_transfer_timing_latest_keeps_each_bank_at_home(solve):
             earliest.price("linked", "B", y), rel=QP
         )
     assert latest.total_cost_pv("linked") == pytest.approx(earliest.total_cost_pv("linked"))
+
+
+def test_a_qp_solve_stopped_by_its_iteration_limit_is_retried(workbook):
+    """A cycling QP solve (HiGHS#1583) ends at the iteration limit and is retried cold."""
+    costs = {s: 1.0 + i for i, s in enumerate("ABCDEF")}
+    tables = linear_case(costs, {s: 2.0 * c for s, c in costs.items()}, years=(2030, 2031, 2032))
+    data, _ = load_workbook(workbook(tables))
+    stuck = {**SOLVER_OPTIONS, "qp_iteration_limit": 1}
+    alone = CompiledCase(build_model(data), stuck).solve(60.0)
+    assert alone.termination == "maxIterations"
+    case = CompiledCase(build_model(data), stuck)
+    retried = case.solve(60.0, retries=(SOLVER_OPTIONS,))
+    assert retried.optimal
+    assert retried.options["qp_iteration_limit"] == QP_ITERATIONS_MIN
+    plain = CompiledCase(build_model(data), SOLVER_OPTIONS)
+    assert plain.solve(60.0).optimal
+    expected = plain.solution().duals("compliance")
+    assert case.solution().duals("compliance") == pytest.approx(expected, rel=1e-9)
