@@ -8,6 +8,7 @@ import openpyxl
 import pytest
 
 from conftest import EXAMPLE
+from etslink.outputs.report.html import environment
 from etslink.workflows.run import load_workbook
 
 pytestmark = pytest.mark.solve
@@ -120,3 +121,12 @@ def test_linked_systems_share_a_striped_line_and_a_late_link_is_marked(page):
     assert "CA&lt;-&gt;QC, ON&lt;-&gt;CA, ON&lt;-&gt;QC and TK&lt;-&gt;ST\nare in force from" in (
         paths
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "text"),
+    [(-0.3, 0, "0"), (0.4, 0, "0"), (-0.04, 1, "0.0"), (1.46, 1, "+1.5"), (-2.0, 0, "-2")],
+)
+def test_a_change_that_rounds_to_zero_has_no_sign(value, digits, text):
+    """The report wrote "-0%" for a model 0.3% below an observation."""
+    assert environment().from_string("{{ v | signed(d) }}").render(v=value, d=digits) == text

@@ -82,6 +82,12 @@ def _number(value: Any, digits: int = 2) -> str:
     return "" if value is None or value != value else str(value)
 
 
+def _signed(value: float, digits: int = 1) -> str:
+    """Return a change with its sign, e.g. "+1.5" or "-0.3"; one that rounds to 0 is "0"."""
+    text = f"{value:+.{digits}f}"
+    return text[1:] if not text.strip("+-0.") else text
+
+
 def environment() -> jinja2.Environment:
     """Return the jinja2 environment of the report templates (autoescaped, strict)."""
     env = jinja2.Environment(
@@ -97,6 +103,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["num"] = _number
     env.filters["names"] = name_list
+    env.filters["signed"] = _signed
     return env
 
 
