@@ -8,26 +8,9 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from etslink.core.checking import (
-    Checker,
-    Tables,
-    TOLERANCE_MtCO2e,
-)
-from etslink.core.data import (
-    AbatementStep,
-    LinearMac,
-    ModelData,
-    Rows,
-    SystemYear,
-    frozen,
-)
-from etslink.core.sheet import (
-    PRICE_MAX,
-    Column,
-    Sheet,
-    system_column,
-    year_column,
-)
+from etslink.core.checking import Checker, Tables, TOLERANCE_MtCO2e
+from etslink.core.data import AbatementStep, LinearMac, ModelData, Rows, SystemYear, frozen
+from etslink.core.sheet import PRICE_MAX, Column, Sheet, system_column, year_column
 from etslink.instruments.declarations import (
     BalanceColumn,
     CostItem,

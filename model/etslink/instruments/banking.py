@@ -9,12 +9,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from etslink.core.checking import (
-    Checker,
-    Record,
-    Tables,
-    year_spans,
-)
+from etslink.core.checking import Checker, Record, Tables, year_spans
 from etslink.core.data import ModelData
 from etslink.instruments.declarations import (
     BalanceColumn,

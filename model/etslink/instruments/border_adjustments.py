@@ -11,21 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from etslink.core.checking import (
-    Checker,
-    Tables,
-    model_years,
-)
-from etslink.core.data import (
-    BorderAdjustment,
-    ModelData,
-    Rows,
-)
-from etslink.core.sheet import (
-    Column,
-    Sheet,
-    year_column,
-)
+from etslink.core.checking import Checker, Tables, model_years
+from etslink.core.data import BorderAdjustment, ModelData, Rows
+from etslink.core.sheet import Column, Sheet, year_column
 from etslink.instruments.declarations import Instrument
 
 BORDER_ADJUSTMENTS = Sheet(

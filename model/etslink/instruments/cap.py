@@ -7,12 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from etslink.core.checking import (
-    Checker,
-    Record,
-    Tables,
-    model_years,
-)
+from etslink.core.checking import Checker, Record, Tables, model_years
 from etslink.instruments.declarations import BalanceColumn, Instrument, Side, Term, given
 
 

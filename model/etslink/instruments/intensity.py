@@ -14,23 +14,9 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from etslink.core.checking import (
-    Checker,
-    Tables,
-)
-from etslink.core.data import (
-    IntensityStandard,
-    ModelData,
-    Rows,
-    SystemYear,
-    frozen,
-)
-from etslink.core.sheet import (
-    Column,
-    Sheet,
-    system_column,
-    year_column,
-)
+from etslink.core.checking import Checker, Tables
+from etslink.core.data import IntensityStandard, ModelData, Rows, SystemYear, frozen
+from etslink.core.sheet import Column, Sheet, system_column, year_column
 from etslink.instruments.declarations import (
     BalanceColumn,
     CostItem,

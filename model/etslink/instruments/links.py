@@ -12,26 +12,9 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from etslink.core.checking import (
-    Checker,
-    Periods,
-    Record,
-    Tables,
-    model_years,
-    span,
-)
-from etslink.core.data import (
-    Forest,
-    Link,
-    ModelData,
-    Rows,
-    years_between,
-)
-from etslink.core.sheet import (
-    Column,
-    Sheet,
-    first_last_columns,
-)
+from etslink.core.checking import Checker, Periods, Record, Tables, model_years, span
+from etslink.core.data import Forest, Link, ModelData, Rows, years_between
+from etslink.core.sheet import Column, Sheet, first_last_columns
 from etslink.instruments.declarations import (
     BalanceColumn,
     CostItem,

@@ -8,25 +8,9 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from etslink.core.checking import (
-    Checker,
-    Periods,
-    Tables,
-)
-from etslink.core.data import (
-    ModelData,
-    OffsetOffer,
-    OffsetRule,
-    Rows,
-    years_between,
-)
-from etslink.core.sheet import (
-    Column,
-    Sheet,
-    first_last_columns,
-    system_column,
-    year_column,
-)
+from etslink.core.checking import Checker, Periods, Tables
+from etslink.core.data import ModelData, OffsetOffer, OffsetRule, Rows, years_between
+from etslink.core.sheet import Column, Sheet, first_last_columns, system_column, year_column
 from etslink.instruments.declarations import (
     BalanceColumn,
     CostItem,

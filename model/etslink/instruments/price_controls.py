@@ -7,25 +7,9 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from etslink.core.checking import (
-    Checker,
-    Record,
-    Tables,
-    span,
-)
-from etslink.core.data import (
-    ModelData,
-    PriceControl,
-    Rows,
-    frozen,
-)
-from etslink.core.sheet import (
-    Column,
-    Sheet,
-    not_yet_announced_column,
-    system_column,
-    year_column,
-)
+from etslink.core.checking import Checker, Record, Tables, span
+from etslink.core.data import ModelData, PriceControl, Rows, frozen
+from etslink.core.sheet import Column, Sheet, not_yet_announced_column, system_column, year_column
 from etslink.instruments.declarations import (
     BalanceColumn,
     CostItem,

@@ -15,23 +15,9 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from etslink.core.checking import (
-    Checker,
-    Periods,
-    Tables,
-)
-from etslink.core.data import (
-    ModelData,
-    ReserveRule,
-    Rows,
-    in_force,
-)
-from etslink.core.sheet import (
-    Column,
-    Sheet,
-    announced_column,
-    system_column,
-)
+from etslink.core.checking import Checker, Periods, Tables
+from etslink.core.data import ModelData, ReserveRule, Rows, in_force
+from etslink.core.sheet import Column, Sheet, announced_column, system_column
 from etslink.instruments.declarations import BalanceColumn, Instrument, Side, Term, Values
 
 MSR = Sheet(

@@ -7,18 +7,8 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from etslink.core.data import (
-    ModelData,
-    Rows,
-    SupplyStep,
-)
-from etslink.core.sheet import (
-    Column,
-    Sheet,
-    not_yet_announced_column,
-    system_column,
-    year_column,
-)
+from etslink.core.data import ModelData, Rows, SupplyStep
+from etslink.core.sheet import Column, Sheet, not_yet_announced_column, system_column, year_column
 from etslink.instruments.declarations import (
     BalanceColumn,
     CostItem,

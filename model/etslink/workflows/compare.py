@@ -24,12 +24,7 @@ from etslink.errors import InputError, Issue
 from etslink.outputs.columns import Columns
 from etslink.outputs.comparison import SCENARIO, Comparison, FinishedRun
 from etslink.outputs.products import CompareResult, write_compare
-from etslink.outputs.runrecord import (
-    check_output_dir,
-    file_sha256,
-    package_versions,
-    utc_stamp,
-)
+from etslink.outputs.runrecord import check_output_dir, file_sha256, package_versions, utc_stamp
 
 KEYS: dict[str, tuple[str, ...]] = {
     "prices": ("case", "system", "year"),
