@@ -1,9 +1,12 @@
-"""Instruments: one module per model part.
+"""Instruments: one module per model part, holding all of it.
 
-Abatement, banking, links, offsets, price controls and supply steps, a quantity-triggered
-reserve. Each module holds its variables and restrictions, declared next to the `add_*`
-function that creates them (`declarations.py`), and the index sets (`sets.py`) and swept
-parameters (`parameters.py`) they share. `formulation/` assembles them into one model.
+The cap, an intensity standard, abatement, links, offsets, price controls, supply steps,
+banking, a quantity-triggered reserve and border adjustments. Each module declares one
+`Instrument` (`declarations.py`): its input sheets, checks and warnings, how it reads its
+`ModelData` fields, its `add_*` with its variables and restrictions, the terms it adds to the
+allowance balance and the objective, and its result columns. `INSTRUMENTS` below is the one
+list of them; inputs/ and formulation/ assemble the workbook and the model from it. Index
+sets (`sets.py`) and swept parameters (`parameters.py`) are shared.
 """
 
 from etslink.instruments import (
