@@ -13,16 +13,18 @@ admit no solution; 4 the solver stopped without an optimal solution.
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
+import os
 import shutil
 import sys
 import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from etslink.errors import (
     EtslinkError,
@@ -674,7 +676,34 @@ def _log_to_file() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code.
+
+    Run as the command (no `argv`: the arguments are the process's), it ends the process
+    itself once its work is done (`_end_process`).
+    """
+    code = _command(argv)
+    if argv is None:
+        _end_process(code)
+    return code
+
+
+def _end_process(code: int) -> NoReturn:
+    """End the process with `code` without Python's shutdown freeing every object one by one.
+
+    After a run, Python's shutdown spends about 0.3 s (50 systems x 30 years) collecting the
+    cyclic garbage of the Pyomo models and the charts, memory that the operating system
+    frees at once. The exit handlers (log files, worker pools) still run and both output
+    streams are flushed first.
+    """
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):  # a closed pipe or stream: nothing more to say
+            stream.flush()
+    os._exit(code)
+
+
+def _command(argv: list[str] | None) -> int:
+    """Run the command of `argv` (None: the process's arguments); return the exit code."""
     args = _parser().parse_args(argv)
     _log_to_file()
     handlers = {
