@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import gc
 import logging
 import os
 import shutil
@@ -35,6 +36,7 @@ from etslink.errors import (
     format_issues,
     reject,
 )
+from etslink.outputs.products import COLLECTION_THRESHOLDS, fewer_collections
 
 if TYPE_CHECKING:
     from etslink.inputs.frames import Frames
@@ -306,6 +308,7 @@ def _compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@fewer_collections()  # its imports, solve and writing: one stretch of rare collections
 def _run(args: argparse.Namespace) -> int:
     from etslink.outputs.products import write_run
     from etslink.outputs.runrecord import check_output_dir, utc_stamp
@@ -679,12 +682,17 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code.
 
     Run as the command (no `argv`: the arguments are the process's), it ends the process
-    itself once its work is done (`_end_process`).
+    itself once its work is done (`_end_process`), unless a profiler or tracer watches it
+    (they report after `main` returns); `etslink run` then collects garbage rarely
+    (`COLLECTION_THRESHOLDS`) to the end, as nothing after its writing needs the memory.
     """
-    code = _command(argv)
-    if argv is None:
-        _end_process(code)
-    return code
+    args = _parser().parse_args(argv)
+    _log_to_file()
+    if argv is not None or sys.getprofile() is not None or sys.gettrace() is not None:
+        return _command(args)
+    if args.command == "run":
+        gc.set_threshold(*COLLECTION_THRESHOLDS)
+    _end_process(_command(args))
 
 
 def _end_process(code: int) -> NoReturn:
@@ -702,10 +710,8 @@ def _end_process(code: int) -> NoReturn:
     os._exit(code)
 
 
-def _command(argv: list[str] | None) -> int:
-    """Run the command of `argv` (None: the process's arguments); return the exit code."""
-    args = _parser().parse_args(argv)
-    _log_to_file()
+def _command(args: argparse.Namespace) -> int:
+    """Run the parsed command; return the exit code."""
     handlers = {
         "run": _run,
         "sweep": _sweep,
