@@ -36,7 +36,7 @@ from etslink.errors import (
     format_issues,
     reject,
 )
-from etslink.outputs.products import COLLECTION_THRESHOLDS, fewer_collections
+from etslink.outputs.products import COLLECTION_THRESHOLDS
 
 if TYPE_CHECKING:
     from etslink.inputs.frames import Frames
@@ -308,7 +308,6 @@ def _compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@fewer_collections()  # its imports, solve and writing: one stretch of rare collections
 def _run(args: argparse.Namespace) -> int:
     from etslink.outputs.products import write_run
     from etslink.outputs.runrecord import check_output_dir, utc_stamp
@@ -681,17 +680,17 @@ def _log_to_file() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code.
 
-    Run as the command (no `argv`: the arguments are the process's), it ends the process
-    itself once its work is done (`_end_process`), unless a profiler or tracer watches it
-    (they report after `main` returns); `etslink run` then collects garbage rarely
-    (`COLLECTION_THRESHOLDS`) to the end, as nothing after its writing needs the memory.
+    Run as the command `etslink run` (no `argv`: the arguments are the process's), it
+    collects garbage rarely (`COLLECTION_THRESHOLDS`) from start to end and ends the process
+    itself once the results are written (`_end_process`), unless a profiler or tracer
+    watches it (they report after `main` returns).
     """
     args = _parser().parse_args(argv)
     _log_to_file()
-    if argv is not None or sys.getprofile() is not None or sys.gettrace() is not None:
+    watched = sys.getprofile() is not None or sys.gettrace() is not None
+    if argv is not None or watched or args.command != "run":
         return _command(args)
-    if args.command == "run":
-        gc.set_threshold(*COLLECTION_THRESHOLDS)
+    gc.set_threshold(*COLLECTION_THRESHOLDS)
     _end_process(_command(args))
 
 
