@@ -699,8 +699,8 @@ def _end_process(code: int) -> NoReturn:
 
     After a run, Python's shutdown spends about 0.3 s (50 systems x 30 years) collecting the
     cyclic garbage of the Pyomo models and the charts, memory that the operating system
-    frees at once. The exit handlers (log files, worker pools) still run and both output
-    streams are flushed first.
+    frees at once. The exit handlers (logging's, which closes the log file) still run and
+    both output streams are flushed first.
     """
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
