@@ -411,3 +411,21 @@ def test_quiet_still_prints_problems(workbook, tmp_path, capsys):
     assert code == 0
     assert printed == f"Results in {out}: report.html, results.xlsx, run.json\n"
     assert problems.startswith("Warnings (the run goes on):\nemissions!")
+
+
+@pytest.mark.solve
+def test_run_as_a_process_ends_with_its_code_and_flushed_output(workbook, tmp_path):
+    """`etslink run` ends its process itself after writing (no teardown of its objects):
+    the exit code, both streams and the outputs are as a normal exit leaves them."""
+    import subprocess
+    import sys
+
+    path, out = workbook(linear_case({"A": 2.0, "B": 8.0}, {"A": 10.0, "B": 10.0})), tmp_path / "o"
+    command = [sys.executable, "-m", "etslink", "run", str(path), "--out", str(out), "--quiet"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith(f"Results in {out}")
+    assert {p.name for p in out.iterdir()} == {"results.xlsx", "report.html", "run.json"}
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert again.returncode == 2
+    assert again.stderr.startswith("Stopped:")

@@ -13,16 +13,19 @@ admit no solution; 4 the solver stopped without an optimal solution.
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import logging
+import os
 import shutil
 import sys
 import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from etslink.errors import (
     EtslinkError,
@@ -674,9 +677,43 @@ def _log_to_file() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code.
+
+    Run as the command `etslink run` (no `argv`: the arguments are the process's), it
+    collects no cyclic garbage and ends the process itself once the results are written
+    (`_end_process`), unless a profiler or tracer watches it (they report after `main`
+    returns). Such a run builds each model once, so little garbage comes about: its peak
+    memory is about 8 MB above that of collecting rarely (`COLLECTION_THRESHOLDS` of
+    outputs/products.py), 312-334 MB against 303-324 MB at 50 systems x 30 years x 20
+    steps and 223 MB against 217 MB for the shipped example (its reserve's and plans'
+    re-solves); the rare collections took about 0.1 s.
+    """
     args = _parser().parse_args(argv)
     _log_to_file()
+    watched = sys.getprofile() is not None or sys.gettrace() is not None
+    if argv is not None or watched or args.command != "run":
+        return _command(args)
+    gc.disable()
+    _end_process(_command(args))
+
+
+def _end_process(code: int) -> NoReturn:
+    """End the process with `code` without Python's shutdown freeing every object one by one.
+
+    After a run, Python's shutdown spends about 0.3 s (50 systems x 30 years) collecting the
+    cyclic garbage of the Pyomo models and the charts, memory that the operating system
+    frees at once. The exit handlers (logging's, which closes the log file) still run and
+    both output streams are flushed first.
+    """
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):  # a closed pipe or stream: nothing more to say
+            stream.flush()
+    os._exit(code)
+
+
+def _command(args: argparse.Namespace) -> int:
+    """Run the parsed command; return the exit code."""
     handlers = {
         "run": _run,
         "sweep": _sweep,

@@ -96,6 +96,9 @@ class DrawSolver:
             name: _positions_of(list(VALUES[name](data)), self.compiled.parameter_keys(name))
             for name in swept_parameters(data)
         }
+        self._loops = bool(data.reserve_rules) or rolling(data)
+        """Whether a draw is solved in loops (a reserve's fixed point, plans): the same for
+        every draw, found once (per draw it took about 0.1 ms, 20 systems x 20 years)."""
 
     def solve(self, draw: int, values: Mapping[str, np.ndarray]) -> Solution | str:
         """Re-solve draw `draw` with its Params' values; return the solution.
@@ -104,7 +107,7 @@ class DrawSolver:
         Returns HiGHS's termination instead when it is not optimal.
         """
         self.compiled.move_parameters({name: values[name][o] for name, o in self._order.items()})
-        if self.data.reserve_rules or rolling(self.data):
+        if self._loops:
             return self._solve_loops(draw, self._drawn(draw, values))
         run = self.compiled.solve(DEFAULT_TIME_LIMIT_S, RETRY_OPTIONS)
         return self.compiled.solution() if run.optimal else run.termination

@@ -198,10 +198,19 @@ def _outside_the_plan(
     return outside
 
 
-_SECOND_STAGES: weakref.WeakKeyDictionary[CompiledCase, tuple[str, CompiledCase]] = (
+_SECOND_STAGES: weakref.WeakKeyDictionary[CompiledCase, tuple[ModelData, CompiledCase]] = (
     weakref.WeakKeyDictionary()
 )
-"""The compiled second stage of each first stage, and the digest of the data it is for."""
+"""The compiled second stage of each first stage, and the data it is for."""
+
+
+def _same_inputs(a: ModelData, b: ModelData) -> bool:
+    """Return whether two cases' data hold the same inputs: one object, or equal digests.
+
+    A single run builds its second stage once and never needs the digest (a SHA-256 of
+    every input, about 30 ms at 50 systems x 30 years x 20 steps).
+    """
+    return a is b or a.digest == b.digest
 
 
 def second_stage(first: Solution, data: ModelData) -> CompiledCase:
@@ -211,7 +220,7 @@ def second_stage(first: Solution, data: ModelData) -> CompiledCase:
     change, only the decided amounts (column bounds) and the mutable Params do.
     """
     cached = _SECOND_STAGES.get(first.case)
-    if cached is not None and cached[0] == data.digest:
+    if cached is not None and _same_inputs(cached[0], data):
         compiled = cached[1]
         take_parameters(compiled.model, first)
         compiled.refresh()
@@ -221,7 +230,7 @@ def second_stage(first: Solution, data: ModelData) -> CompiledCase:
     second = build_model(stage_two_data(first, data))
     add_smallest_transfers(second, first, data.transfer_timing)
     compiled = compile_case(second)
-    _SECOND_STAGES[first.case] = (data.digest, compiled)
+    _SECOND_STAGES[first.case] = (data, compiled)
     return compiled
 
 

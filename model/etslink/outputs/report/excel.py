@@ -288,10 +288,11 @@ def _paths_blocks(results: Results) -> list[_Block]:
     d, price = results.data, results.columns.price
     colour, cases = colours(d.systems), ("linked", d.second_case)
     prices = results.table("prices")
+    priced = set(prices["system"])
     tables = [
         prices[prices["case"] == case]
         .pivot(index="year", columns="system", values=price)
-        .reindex(columns=[s for s in d.systems if s in set(prices["system"])])  # workbook order
+        .reindex(columns=[s for s in d.systems if s in priced])  # workbook order
         .reset_index()
         for case in cases
     ]
