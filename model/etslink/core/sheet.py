@@ -31,6 +31,8 @@ class Column:
         ref: The id this column refers to: "system" or "offset_type".
         header_required: The sheet must have the column, though some cells may be blank
             (where `doc` says; checked across sheets).
+        refused: Read only so that a value in it is an error rather than silently ignored
+            (e.g. `announced_year` where rules announced later are not yet solved).
     """
 
     name: str
@@ -46,6 +48,7 @@ class Column:
     choices: tuple[str, ...] = ()
     ref: str | None = None
     header_required: bool = False
+    refused: bool = False
 
     @property
     def is_id(self) -> bool:
@@ -126,6 +129,7 @@ def not_yet_announced_column() -> Column:
         "Not yet solved on this sheet (only on emissions and msr): leave blank; a year here "
         "is an error rather than a rule silently known from the start.",
         default_doc="blank",
+        refused=True,
     )
 
 

@@ -23,6 +23,7 @@ from etslink.core.data import (
     frozen,
     in_force,
 )
+from etslink.inputs.schema import ANNOUNCED
 from etslink.instruments import INSTRUMENTS, intensity
 
 
@@ -40,10 +41,6 @@ def announcement_years(tables: Mapping[str, list[dict[str, Any]]]) -> list[int]:
     first = min(r["year"] for r in tables["emissions"])
     said = {announced(r) for name in ANNOUNCED for r in tables.get(name, [])}
     return sorted(year for year in said if year > first)
-
-
-ANNOUNCED = ("emissions", "msr")
-"""Sheets whose rows may carry `announced_year`."""
 
 
 def build_model_data(

@@ -448,6 +448,12 @@ SHEETS: tuple[Sheet, ...] = (
 )
 """Every input sheet, in template and docs order: the workbook's, each instrument's, the
 workflows'."""
+ANNOUNCED: tuple[str, ...] = tuple(
+    spec.name
+    for spec in SHEETS
+    if any(c.name == "announced_year" and not c.refused for c in spec.columns)
+)
+"""Sheets whose rows may carry `announced_year`: rules announced later (emissions, msr)."""
 
 
 def sheet(name: str) -> Sheet:

@@ -31,6 +31,7 @@ from etslink.core.checking import (
 )
 from etslink.errors import InputError, Issue
 from etslink.inputs.schema import (
+    ANNOUNCED,
     COMBINATION_SEPARATOR,
     INTENSITY_PARAMETERS,
     OFFSET_PARAMETERS,
@@ -323,31 +324,12 @@ def _check_discounting(checker: Checker, tables: Tables, settings: dict[str, Any
 def _check_announcements(checker: Checker, tables: Tables) -> None:
     """A rule applies from its announcement on; every system-year has one known from the start."""
     first = min((r["year"] for r in tables["emissions"]), default=0)
-    for sheet, year_column in (("emissions", "year"), ("msr", "first_year")):
-        for r in tables[sheet]:
-            said, year = r.get("announced_year"), r[year_column]
-            if said is not None and said > year:
-                checker.flag(
-                    checker.raw[sheet],
-                    r["_row"],
-                    "announced_year",
-                    f"announced in {said} for {year}: the year {year} is decided before "
-                    "the rule is known, so it would never apply",
-                    f"set {year_column} to {said} or later, or the announced_year to {year} "
-                    "or earlier",
-                )
-    for sheet in ("price_controls", "supply_steps"):
-        for r in tables[sheet]:
-            if r.get("announced_year") is not None:
-                checker.flag(
-                    checker.raw[sheet],
-                    r["_row"],
-                    "announced_year",
-                    f"rules announced later are not yet solved on sheet {sheet} (only on "
-                    "emissions and msr)",
-                    "leave announced_year blank here (the row is then known from the start), "
-                    "or model the announcement with rows of emissions or msr",
-                )
+    for spec in SHEETS:
+        column = next((c for c in spec.columns if c.name == "announced_year"), None)
+        if column is not None and column.refused:
+            _refuse_announcements(checker, spec.name, tables[spec.name])
+        elif column is not None:
+            _check_announced_in_time(checker, spec, tables[spec.name])
     known: set[tuple[str, int]] = set()
     for r in tables["emissions"]:
         if r.get("announced_year") is None or r["announced_year"] <= first:
@@ -365,6 +347,37 @@ def _check_announcements(checker: Checker, tables: Tables) -> None:
                 "rule expected before the announcement",
             )
             known.add((r["system"], r["year"]))
+
+
+def _check_announced_in_time(checker: Checker, spec: Sheet, rows: list[Record]) -> None:
+    """A rule is announced no later than the first year it governs."""
+    year_column = "year" if "year" in {c.name for c in spec.columns} else "first_year"
+    for r in rows:
+        said, year = r.get("announced_year"), r[year_column]
+        if said is not None and said > year:
+            checker.flag(
+                checker.raw[spec.name],
+                r["_row"],
+                "announced_year",
+                f"announced in {said} for {year}: the year {year} is decided before "
+                "the rule is known, so it would never apply",
+                f"set {year_column} to {said} or later, or the announced_year to {year} or earlier",
+            )
+
+
+def _refuse_announcements(checker: Checker, sheet: str, rows: list[Record]) -> None:
+    """A sheet whose rules cannot yet be announced later refuses an `announced_year`."""
+    for r in rows:
+        if r.get("announced_year") is not None:
+            checker.flag(
+                checker.raw[sheet],
+                r["_row"],
+                "announced_year",
+                f"rules announced later are not yet solved on sheet {sheet} (only on "
+                f"{' and '.join(ANNOUNCED)})",
+                "leave announced_year blank here (the row is then known from the start), "
+                f"or model the announcement with rows of {' or '.join(ANNOUNCED)}",
+            )
 
 
 _NEEDS = {
