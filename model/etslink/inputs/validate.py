@@ -41,7 +41,7 @@ from etslink.inputs.schema import (
     Sheet,
 )
 from etslink.instruments import INSTRUMENTS
-from etslink.instruments.links import arcs, check_link_rows, taken_years
+from etslink.instruments.links import arcs, check_link_rows
 
 
 @dataclass
@@ -526,7 +526,6 @@ def _check_candidates(checker: Checker, tables: Tables) -> None:
     some of the same years duplicates the status quo; one whose systems share no year
     within its first_year-last_year would never be active.
     """
-    existing = taken_years(tables["links"])
     check_link_rows(checker, tables["candidate_links"], "candidate_links")
     years = model_years(tables)
     table = checker.raw.get("candidate_links")
@@ -537,10 +536,10 @@ def _check_candidates(checker: Checker, tables: Tables) -> None:
         active = span(record)
         clash = next(
             (
-                (arc, row)
+                (arc, link["_row"])
                 for arc in arcs(record)
-                for taken, row in existing.taken[arc]
-                if overlap(active, taken)
+                for link in tables["links"]
+                if arc in arcs(link) and overlap(active, span(link))
             ),
             None,
         )

@@ -382,17 +382,6 @@ def arcs(record: Record) -> list[tuple[str, str]]:
     return [(a, b)] + ([(b, a)] if record["direction"] == "two-way" else [])
 
 
-def taken_years(rows: list[Record]) -> Periods:
-    """Return the years each direction (exporter, importer) is taken by link rows."""
-    periods = Periods()
-    for record in rows:
-        a, b = record["from_system"], record["to_system"]
-        if a is not None and b is not None and a != b:
-            for arc in arcs(record):
-                periods.clash(arc, record)
-    return periods
-
-
 def check_link_rows(checker: Checker, rows: list[Record], sheet: str = "links") -> None:
     """No link to itself; one row per pair and direction in any year.
 
